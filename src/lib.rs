@@ -1,0 +1,7 @@
+//! shipdeck: a release cockpit for the terminal.
+//!
+//! Layers point down only: `cli` and `tui` use `runtime`; `runtime` uses `engine`
+//! and `adapters`; `engine` uses `domain`; `domain` uses nothing of ours.
+#![cfg_attr(not(test), deny(clippy::unwrap_used))]
+
+pub mod domain;
