@@ -1,0 +1,60 @@
+//! Refusals: a command that makes no sense now changes nothing and says why, in
+//! words an operator can act on.
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::{CustomerId, Role, TierName};
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Rejected {
+    #[error("the release is {0}; nothing more can change it")]
+    Final(&'static str),
+    #[error("a reason is required for {0} (say why; it goes in the decision log)")]
+    ReasonRequired(&'static str),
+    #[error("no checklist item `{0}` in this release's checklists")]
+    UnknownItem(String),
+    #[error("`{0}` is checked automatically during validation; it cannot be ticked by hand")]
+    AutomaticItem(String),
+    #[error("`{0}` is already ticked")]
+    AlreadyTicked(String),
+    #[error("no wave `{0}` in this release")]
+    UnknownWave(TierName),
+    #[error("no wave is waiting for an approval")]
+    NoPendingGate,
+    #[error("wave {0} has already started")]
+    WaveStarted(TierName),
+    #[error("wave {0} needs no approval (its gate is {1})")]
+    NoApprovalNeeded(TierName, String),
+    #[error("{0} is not in the roster; add them to roster.json to let them sign")]
+    UnknownPerson(String),
+    #[error("{actor} does not hold a role wave {wave} still needs ({needed})")]
+    LacksRole { actor: String, wave: TierName, needed: String },
+    #[error("{actor} started this release and may not approve its gates (policy: starter_may_approve is off)")]
+    StarterMayNotApprove { actor: String },
+    #[error("{actor} already signed wave {wave} as {signed}; one person may not sign two roles of one gate")]
+    OnePersonOneRole { actor: String, wave: TierName, signed: Role },
+    #[error("role {role} of wave {wave} is already signed by {by}")]
+    AlreadySigned { wave: TierName, role: Role, by: String },
+    #[error("wave {0} has no wait left to skip")]
+    NothingToSkip(TierName),
+    #[error("the release is already paused (by {by}: {reason})")]
+    AlreadyPaused { by: String, reason: String },
+    #[error("the release is not paused")]
+    NotPaused,
+    #[error("no customer `{0}` in this release")]
+    UnknownCustomer(CustomerId),
+    #[error("nothing to roll back in {0}: no customer there has the new version")]
+    NothingToRollBack(String),
+    #[error("the rollback window closed at {} UTC; force it with a reason if you must", closed.format("%Y-%m-%d %H:%M"))]
+    RollbackWindowClosed { closed: DateTime<Utc> },
+    #[error("the release is already in emergency mode")]
+    AlreadyEmergency,
+    #[error("emergency mode applies to patch types only")]
+    EmergencyNotPatch,
+    #[error("every wave has already started; emergency mode would change nothing")]
+    EmergencyTooLate,
+    #[error("{0} has not been deployed in this release; nothing to report against")]
+    NotDeployed(CustomerId),
+    #[error("no wave is waiting for confirmation")]
+    NothingOverdue,
+}

@@ -1,0 +1,607 @@
+//! The state of one release, and `apply`: folding one event into it.
+//!
+//! `apply` holds no rule: every decision was taken by `decide` and is written in
+//! the event; here facts only update fields, so replaying a journal rebuilds exactly
+//! what the live process held.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
+
+use chrono::{DateTime, TimeDelta, Utc};
+use serde::Serialize;
+
+use super::event::{Decision, Event, EventKind, PauseCause};
+use super::plan::ReleasePlan;
+use super::triggers;
+use crate::domain::{
+    CheckCommand, ChecklistKind, CustomerId, GatedPhase, HealthSample, ProbeOutcome, Role,
+    TierName, Version,
+};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Phase {
+    Planned,
+    Validating,
+    Rollout,
+    Monitoring,
+    Completed,
+    RolledBack,
+    Aborted,
+}
+
+impl Phase {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Planned => "planned",
+            Phase::Validating => "validating",
+            Phase::Rollout => "rolling out",
+            Phase::Monitoring => "monitoring",
+            Phase::Completed => "completed",
+            Phase::RolledBack => "rolled back",
+            Phase::Aborted => "aborted",
+        }
+    }
+    /// A release in a final phase takes no more deploys.
+    pub fn is_final(self) -> bool {
+        matches!(self, Phase::Completed | Phase::RolledBack | Phase::Aborted)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WaveStatus {
+    Waiting,
+    /// Came due while shipdeck was not running; waits for confirmation.
+    HeldOverdue,
+    Running,
+    Completed,
+    /// Will not run: the release was rolled back or aborted first.
+    Cancelled,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CustomerStatus {
+    Pending,
+    WaitingWindow,
+    Deploying,
+    Verifying,
+    Healthy,
+    Failed,
+    RollingBack,
+    RolledBack,
+}
+
+impl CustomerStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            CustomerStatus::Pending => "pending",
+            CustomerStatus::WaitingWindow => "waiting for window",
+            CustomerStatus::Deploying => "deploying",
+            CustomerStatus::Verifying => "verifying",
+            CustomerStatus::Healthy => "healthy",
+            CustomerStatus::Failed => "failed",
+            CustomerStatus::RollingBack => "rolling back",
+            CustomerStatus::RolledBack => "rolled back",
+        }
+    }
+    /// Nothing more will happen to the customer in this release on its own.
+    pub fn is_settled(self) -> bool {
+        matches!(
+            self,
+            CustomerStatus::Healthy | CustomerStatus::Failed | CustomerStatus::RolledBack
+        )
+    }
+    /// Carries the new version (or is getting it) and so can be rolled back.
+    pub fn is_touched(self) -> bool {
+        matches!(
+            self,
+            CustomerStatus::Deploying | CustomerStatus::Verifying | CustomerStatus::Healthy
+        )
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct WaveState {
+    pub tier: TierName,
+    pub status: WaveStatus,
+    pub approvals: Vec<(Role, String)>,
+    pub wait_skipped: bool,
+    pub started_at: Option<DateTime<Utc>>,
+    pub completed_at: Option<DateTime<Utc>>,
+    /// Indices into `ReleaseState::customers`.
+    pub first_customer: usize,
+    pub customer_count: usize,
+    pub gate_notice_sent: bool,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct HealthTrack {
+    /// Pre-deploy samples that form the baseline.
+    pub baseline_samples: Vec<HealthSample>,
+    pub baseline: Option<HealthSample>,
+    /// Recent conclusive outcomes, oldest first, bounded by the trigger window.
+    pub recent: VecDeque<ProbeOutcome>,
+    pub last: Option<ProbeOutcome>,
+    /// Recent samples for sparklines (error rate, p95), bounded.
+    pub history: VecDeque<HealthSample>,
+}
+
+pub const SPARK_LEN: usize = 32;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerState {
+    pub id: CustomerId,
+    pub name: String,
+    pub wave: usize,
+    pub status: CustomerStatus,
+    pub from_version: Version,
+    /// The version the customer runs now, as far as this release knows.
+    pub version: Version,
+    pub window_opens_at: Option<DateTime<Utc>>,
+    pub deploy_started_at: Option<DateTime<Utc>>,
+    pub soak_until: Option<DateTime<Utc>>,
+    pub failure: Option<String>,
+    /// How many deploys of this release were started for the customer (at most 1).
+    pub deploys_started: u32,
+    pub health: HealthTrack,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Pause {
+    pub since: DateTime<Utc>,
+    pub actor: String,
+    pub reason: String,
+    pub cause: PauseCause,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub enum CheckStatus {
+    Running,
+    Passed(String),
+    Failed(String),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TickRecord {
+    pub actor: String,
+    pub at: DateTime<Utc>,
+    pub on_word: bool,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ReleaseState {
+    pub plan: ReleasePlan,
+    pub started_by: String,
+    pub started_at: DateTime<Utc>,
+    pub phase: Phase,
+    pub emergency: bool,
+    pub pause: Option<Pause>,
+    /// (checklist id, item id) → who ticked it.
+    pub ticks: BTreeMap<(String, String), TickRecord>,
+    pub checks: BTreeMap<String, CheckStatus>,
+    pub held_phases: BTreeSet<GatedPhase>,
+    pub waves: Vec<WaveState>,
+    pub customers: Vec<CustomerState>,
+    #[serde(skip)]
+    index: HashMap<CustomerId, usize>,
+    /// When the demo wave completed: later waves count their delay from here.
+    pub anchor: Option<DateTime<Utc>>,
+    /// Paused time after the anchor: waiting waves move by this much.
+    pub shift: TimeDelta,
+    pub rolling_back_all: bool,
+    pub rollout_completed_at: Option<DateTime<Utc>>,
+    pub monitoring_until: Option<DateTime<Utc>>,
+    pub rollback_window_until: Option<DateTime<Utc>>,
+    pub ended_at: Option<DateTime<Utc>>,
+    pub decisions: Vec<Decision>,
+    pub last_event_at: DateTime<Utc>,
+    pub events_applied: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FoldError {
+    #[error("the journal does not start with a release_planned event")]
+    NotPlanned,
+    #[error("the journal is empty")]
+    Empty,
+}
+
+impl ReleaseState {
+    /// The state right after `ReleasePlanned`.
+    pub fn new(plan: ReleasePlan, actor: &str, at: DateTime<Utc>) -> ReleaseState {
+        let mut waves = Vec::with_capacity(plan.waves.len());
+        let mut customers = Vec::with_capacity(plan.customer_count());
+        for (wi, w) in plan.waves.iter().enumerate() {
+            waves.push(WaveState {
+                tier: w.tier.clone(),
+                status: WaveStatus::Waiting,
+                approvals: Vec::new(),
+                wait_skipped: false,
+                started_at: None,
+                completed_at: None,
+                first_customer: customers.len(),
+                customer_count: w.customers.len(),
+                gate_notice_sent: false,
+            });
+            for c in &w.customers {
+                customers.push(CustomerState {
+                    id: c.id.clone(),
+                    name: c.name.clone(),
+                    wave: wi,
+                    status: CustomerStatus::Pending,
+                    from_version: c.from_version.clone(),
+                    version: c.from_version.clone(),
+                    window_opens_at: None,
+                    deploy_started_at: None,
+                    soak_until: None,
+                    failure: None,
+                    deploys_started: 0,
+                    health: HealthTrack::default(),
+                });
+            }
+        }
+        let index = customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        let emergency = plan.emergency;
+        ReleaseState {
+            plan,
+            started_by: actor.to_string(),
+            started_at: at,
+            phase: Phase::Planned,
+            emergency,
+            pause: None,
+            ticks: BTreeMap::new(),
+            checks: BTreeMap::new(),
+            held_phases: BTreeSet::new(),
+            waves,
+            customers,
+            index,
+            anchor: None,
+            shift: TimeDelta::zero(),
+            rolling_back_all: false,
+            rollout_completed_at: None,
+            monitoring_until: None,
+            rollback_window_until: None,
+            ended_at: None,
+            decisions: Vec::new(),
+            last_event_at: at,
+            events_applied: 0,
+        }
+    }
+
+    /// Rebuilds the state from a journal's events.
+    pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<ReleaseState, FoldError> {
+        let mut it = events.into_iter();
+        let first = it.next().ok_or(FoldError::Empty)?;
+        let mut state = match &first.event {
+            EventKind::ReleasePlanned { plan, actor } => {
+                ReleaseState::new((**plan).clone(), actor, first.at)
+            }
+            _ => return Err(FoldError::NotPlanned),
+        };
+        state.record(first);
+        for e in it {
+            state.apply(e);
+        }
+        Ok(state)
+    }
+
+    pub fn customer_index(&self, id: &CustomerId) -> Option<usize> {
+        self.index.get(id).copied()
+    }
+
+    pub fn customer(&self, id: &CustomerId) -> Option<&CustomerState> {
+        self.customer_index(id).and_then(|i| self.customers.get(i))
+    }
+
+    pub fn wave_index(&self, tier: &TierName) -> Option<usize> {
+        self.waves.iter().position(|w| &w.tier == tier)
+    }
+
+    pub fn wave_customers(&self, wave: usize) -> &[CustomerState] {
+        match self.waves.get(wave) {
+            Some(w) => &self.customers[w.first_customer..w.first_customer + w.customer_count],
+            None => &[],
+        }
+    }
+
+    pub fn is_paused(&self) -> bool {
+        self.pause.is_some()
+    }
+
+    /// When a waiting wave may start by the clock (ignoring its gate), if the demo
+    /// wave has completed.
+    pub fn due_at(&self, wave: usize) -> Option<DateTime<Utc>> {
+        if wave == 0 {
+            return None;
+        }
+        let anchor = self.anchor?;
+        Some(anchor + self.plan.effective_delay(wave, self.emergency).to_delta() + self.shift)
+    }
+
+    pub fn check_command(&self, item: &str) -> Option<&CheckCommand> {
+        self.plan
+            .pre_release()?
+            .items
+            .iter()
+            .find(|i| i.id == item)?
+            .check
+            .as_ref()
+    }
+
+    pub fn running_checks(&self) -> impl Iterator<Item = &str> {
+        self.checks
+            .iter()
+            .filter(|(_, s)| **s == CheckStatus::Running)
+            .map(|(k, _)| k.as_str())
+    }
+
+    /// Manual items that gate `phase` and are not ticked yet, as `list/item`.
+    pub fn unticked_gating(&self, phase: GatedPhase) -> Vec<String> {
+        let mut out = Vec::new();
+        for list in &self.plan.checklists {
+            let counts = match list.kind {
+                ChecklistKind::PreRelease | ChecklistKind::Deployment => true,
+                ChecklistKind::Hotfix => self.emergency,
+                ChecklistKind::Rollback => false,
+            };
+            if !counts {
+                continue;
+            }
+            for item in &list.items {
+                if item.gates == Some(phase)
+                    && !item.is_automatic()
+                    && !self.ticks.contains_key(&(list.id.clone(), item.id.clone()))
+                {
+                    out.push(format!("{}/{}", list.id, item.id));
+                }
+            }
+        }
+        out
+    }
+
+    /// Folds one event into the state. No rules here: see `decide`.
+    pub fn apply(&mut self, e: &Event) {
+        let at = e.at;
+        match &e.event {
+            EventKind::ReleasePlanned { .. } => {}
+            EventKind::ItemTicked { checklist, item, actor, on_word } => {
+                self.ticks.insert(
+                    (checklist.clone(), item.clone()),
+                    TickRecord { actor: actor.clone(), at, on_word: *on_word },
+                );
+                self.held_phases.clear();
+            }
+            EventKind::ValidationStarted => self.phase = Phase::Validating,
+            EventKind::CheckStarted { item } => {
+                self.checks.insert(item.clone(), CheckStatus::Running);
+            }
+            EventKind::CheckFinished { item, ok, detail } => {
+                let status = if *ok {
+                    CheckStatus::Passed(detail.clone())
+                } else {
+                    CheckStatus::Failed(detail.clone())
+                };
+                self.checks.insert(item.clone(), status);
+            }
+            EventKind::ValidationPassed => self.phase = Phase::Rollout,
+            EventKind::ValidationFailed { .. } => {}
+            EventKind::PhaseHeld { phase, .. } => {
+                self.held_phases.insert(*phase);
+            }
+            EventKind::WaveStarted { wave } => {
+                if let Some(w) = self.wave_index(wave).and_then(|i| self.waves.get_mut(i)) {
+                    w.status = WaveStatus::Running;
+                    w.started_at = Some(at);
+                }
+            }
+            EventKind::WaveCompleted { wave } => {
+                if let Some(i) = self.wave_index(wave) {
+                    self.waves[i].status = WaveStatus::Completed;
+                    self.waves[i].completed_at = Some(at);
+                    if i == 0 {
+                        self.anchor = Some(at);
+                    }
+                }
+            }
+            EventKind::ApprovalSigned { wave, role, actor } => {
+                if let Some(w) = self.wave_index(wave).and_then(|i| self.waves.get_mut(i)) {
+                    w.approvals.push((role.clone(), actor.clone()));
+                }
+            }
+            EventKind::WaitSkipped { wave, .. } => {
+                if let Some(w) = self.wave_index(wave).and_then(|i| self.waves.get_mut(i)) {
+                    w.wait_skipped = true;
+                }
+            }
+            EventKind::WaveHeldOverdue { wave } => {
+                if let Some(w) = self.wave_index(wave).and_then(|i| self.waves.get_mut(i)) {
+                    w.status = WaveStatus::HeldOverdue;
+                }
+            }
+            EventKind::OverdueConfirmed { waves, .. } => {
+                for wave in waves {
+                    if let Some(w) = self.wave_index(wave).and_then(|i| self.waves.get_mut(i)) {
+                        w.status = WaveStatus::Waiting;
+                        // Confirmed: the wait is over, whatever the clock says now.
+                        w.wait_skipped = true;
+                    }
+                }
+            }
+            EventKind::CustomerWaitingForWindow { customer, opens_at } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.status = CustomerStatus::WaitingWindow;
+                    c.window_opens_at = Some(*opens_at);
+                }
+            }
+            EventKind::DeployStarted { customer, .. } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.status = CustomerStatus::Deploying;
+                    c.deploy_started_at = Some(at);
+                    c.deploys_started += 1;
+                    c.window_opens_at = None;
+                }
+            }
+            EventKind::DeployFinished { customer, ok, detail } => {
+                let soak = self.plan.policy.soak.to_delta();
+                let version = self.plan.version.clone();
+                if let Some(c) = self.customer_mut(customer) {
+                    // A customer already being rolled back keeps that course.
+                    if c.status == CustomerStatus::Deploying {
+                        if *ok {
+                            c.status = CustomerStatus::Verifying;
+                            c.version = version;
+                            c.soak_until = Some(at + soak);
+                        } else {
+                            c.failure = Some(detail.clone());
+                        }
+                    } else if *ok {
+                        c.version = version;
+                    }
+                }
+            }
+            EventKind::CustomerHealthy { customer } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.status = CustomerStatus::Healthy;
+                }
+            }
+            EventKind::CustomerFailed { customer, reason } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.status = CustomerStatus::Failed;
+                    c.failure = Some(reason.clone());
+                }
+            }
+            EventKind::HealthSampled { customer, outcome } => {
+                let keep = triggers::history_len(&self.plan.policy.triggers);
+                if let Some(c) = self.customer_mut(customer) {
+                    let pre_deploy = c.deploys_started == 0;
+                    if let ProbeOutcome::Up { sample } = outcome {
+                        if pre_deploy {
+                            c.health.baseline_samples.push(*sample);
+                        }
+                        c.health.history.push_back(*sample);
+                        if c.health.history.len() > SPARK_LEN {
+                            c.health.history.pop_front();
+                        }
+                    }
+                    if !pre_deploy && !matches!(outcome, ProbeOutcome::Inconclusive { .. }) {
+                        c.health.recent.push_back(outcome.clone());
+                        while c.health.recent.len() > keep {
+                            c.health.recent.pop_front();
+                        }
+                    }
+                    c.health.last = Some(outcome.clone());
+                }
+            }
+            EventKind::BaselineRecorded { customer, baseline } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.health.baseline = Some(*baseline);
+                }
+            }
+            EventKind::TriggerFired { customer, trigger, .. } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.failure = Some(trigger.describe().to_string());
+                }
+            }
+            EventKind::RollbackRequested { scope, .. } => {
+                if *scope == super::event::RollbackScope::All {
+                    self.rolling_back_all = true;
+                    for w in &mut self.waves {
+                        if matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue) {
+                            w.status = WaveStatus::Cancelled;
+                        }
+                    }
+                }
+            }
+            EventKind::RollbackStarted { customer, .. } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.status = CustomerStatus::RollingBack;
+                    c.soak_until = None;
+                }
+            }
+            EventKind::RollbackFinished { customer, ok, detail } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    if *ok {
+                        c.status = CustomerStatus::RolledBack;
+                        c.version = c.from_version.clone();
+                    } else {
+                        c.status = CustomerStatus::Failed;
+                        c.failure = Some(format!("rollback failed: {detail}"));
+                    }
+                }
+            }
+            EventKind::Paused { actor, reason, cause } => {
+                self.pause = Some(Pause {
+                    since: at,
+                    actor: actor.clone(),
+                    reason: reason.clone(),
+                    cause: *cause,
+                });
+            }
+            EventKind::Resumed { paused_for_secs, .. } => {
+                if let Some(anchor) = self.anchor {
+                    let since_anchor = (at - anchor).num_seconds().max(0);
+                    self.shift += TimeDelta::seconds((*paused_for_secs).min(since_anchor).max(0));
+                }
+                let was_validation = self
+                    .pause
+                    .as_ref()
+                    .is_some_and(|p| p.cause == PauseCause::ValidationFailed);
+                self.pause = None;
+                if was_validation {
+                    // Failed checks run again.
+                    self.checks.retain(|_, s| !matches!(s, CheckStatus::Failed(_)));
+                }
+            }
+            EventKind::EmergencyDeclared { .. } => self.emergency = true,
+            EventKind::Notified { wave, .. } => {
+                if let Some(w) = wave.as_ref().and_then(|t| self.wave_index(t)) {
+                    self.waves[w].gate_notice_sent = true;
+                }
+            }
+            EventKind::RolloutCompleted { monitoring_until, rollback_window_until } => {
+                self.phase = Phase::Monitoring;
+                self.rollout_completed_at = Some(at);
+                self.monitoring_until = Some(*monitoring_until);
+                self.rollback_window_until = Some(*rollback_window_until);
+            }
+            EventKind::Completed => {
+                self.phase = Phase::Completed;
+                self.ended_at = Some(at);
+            }
+            EventKind::RolledBack => {
+                self.phase = Phase::RolledBack;
+                self.ended_at = Some(at);
+                self.pause = None;
+            }
+            EventKind::Aborted { .. } => {
+                self.phase = Phase::Aborted;
+                self.ended_at = Some(at);
+                for w in &mut self.waves {
+                    if matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue) {
+                        w.status = WaveStatus::Cancelled;
+                    }
+                }
+            }
+            EventKind::LockTakenOver { .. } => {}
+        }
+        self.record(e);
+    }
+
+    fn record(&mut self, e: &Event) {
+        if let Some(d) = e.decision() {
+            self.decisions.push(d);
+        }
+        self.last_event_at = e.at;
+        self.events_applied += 1;
+    }
+
+    fn customer_mut(&mut self, id: &CustomerId) -> Option<&mut CustomerState> {
+        let i = self.index.get(id).copied()?;
+        self.customers.get_mut(i)
+    }
+}

@@ -1,0 +1,223 @@
+//! Rollback triggers as pure arithmetic over recent health samples.
+//!
+//! Only real failures count: an inconclusive check (no data) neither counts toward a
+//! trigger nor resets one. Thresholds must hold over the policy's window of samples,
+//! so a single outlier never rolls a customer back.
+
+use std::collections::VecDeque;
+
+use serde::{Deserialize, Serialize};
+
+use crate::domain::{HealthSample, ProbeOutcome, TriggerPolicy};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum TriggerKind {
+    ConsecutiveFailures,
+    ErrorRate,
+    Latency,
+    CustomerReported,
+}
+
+impl TriggerKind {
+    pub fn describe(self) -> &'static str {
+        match self {
+            TriggerKind::ConsecutiveFailures => "consecutive failed health checks",
+            TriggerKind::ErrorRate => "error rate above baseline",
+            TriggerKind::Latency => "p95 latency above baseline",
+            TriggerKind::CustomerReported => "customer-reported critical issue",
+        }
+    }
+}
+
+/// What tripped a trigger: the baseline, the threshold and the samples themselves.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Evidence {
+    pub summary: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<HealthSample>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub samples: Vec<ProbeOutcome>,
+}
+
+/// The conclusive outcomes kept per customer: enough for the longest rule.
+pub fn history_len(policy: &TriggerPolicy) -> usize {
+    policy.window.max(policy.consecutive_failures).max(1) as usize
+}
+
+/// Evaluates the rules over `recent` (oldest first, conclusive outcomes only).
+pub fn evaluate(
+    policy: &TriggerPolicy,
+    baseline: Option<&HealthSample>,
+    recent: &VecDeque<ProbeOutcome>,
+) -> Option<(TriggerKind, Evidence)> {
+    let need = policy.consecutive_failures.max(1) as usize;
+    let trailing_down = recent.iter().rev().take_while(|o| o.is_down()).count();
+    if trailing_down >= need {
+        let samples: Vec<ProbeOutcome> = recent.iter().rev().take(need).rev().cloned().collect();
+        let last_reason = match samples.last() {
+            Some(ProbeOutcome::Down { reason }) => reason.clone(),
+            _ => String::new(),
+        };
+        return Some((
+            TriggerKind::ConsecutiveFailures,
+            Evidence {
+                summary: format!("{need} consecutive failed checks; last: {last_reason}"),
+                baseline: baseline.copied(),
+                samples,
+            },
+        ));
+    }
+    let base = baseline?;
+    let window = policy.window.max(1) as usize;
+    let last_up: Vec<&HealthSample> = recent
+        .iter()
+        .rev()
+        .take(window)
+        .filter_map(|o| match o {
+            ProbeOutcome::Up { sample } => Some(sample),
+            _ => None,
+        })
+        .collect();
+    if last_up.len() < window {
+        return None;
+    }
+    let evidence = |summary: String| Evidence {
+        summary,
+        baseline: Some(*base),
+        samples: recent.iter().rev().take(window).rev().cloned().collect(),
+    };
+    if let Some(b) = base.error_rate {
+        let limit = b + policy.error_rate_points;
+        let observed: Option<Vec<f64>> = last_up.iter().map(|s| s.error_rate).collect();
+        if let Some(obs) = observed {
+            if obs.iter().all(|e| *e > limit) {
+                let worst = obs.iter().copied().fold(f64::MIN, f64::max);
+                return Some((
+                    TriggerKind::ErrorRate,
+                    evidence(format!(
+                        "error rate {worst:.1}% over {window} checks, baseline {b:.1}% + {:.1} points = {limit:.1}%",
+                        policy.error_rate_points
+                    )),
+                ));
+            }
+        }
+    }
+    if let Some(b) = base.latency_p95_ms {
+        let limit = b * (1.0 + policy.latency_p95_percent / 100.0);
+        let observed: Option<Vec<f64>> = last_up.iter().map(|s| s.latency_p95_ms).collect();
+        if let Some(obs) = observed {
+            if obs.iter().all(|l| *l > limit) {
+                let worst = obs.iter().copied().fold(f64::MIN, f64::max);
+                return Some((
+                    TriggerKind::Latency,
+                    evidence(format!(
+                        "p95 {worst:.0} ms over {window} checks, baseline {b:.0} ms + {:.0}% = {limit:.0} ms",
+                        policy.latency_p95_percent
+                    )),
+                ));
+            }
+        }
+    }
+    None
+}
+
+/// The mean of the samples that carry each figure.
+pub fn baseline_of(samples: &[HealthSample]) -> HealthSample {
+    let mean = |f: &dyn Fn(&HealthSample) -> Option<f64>| {
+        let vals: Vec<f64> = samples.iter().filter_map(f).collect();
+        if vals.is_empty() {
+            None
+        } else {
+            Some(vals.iter().sum::<f64>() / vals.len() as f64)
+        }
+    };
+    HealthSample {
+        error_rate: mean(&|s| s.error_rate),
+        latency_p95_ms: mean(&|s| s.latency_p95_ms),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TriggerAction;
+
+    fn policy() -> TriggerPolicy {
+        TriggerPolicy {
+            consecutive_failures: 3,
+            error_rate_points: 5.0,
+            latency_p95_percent: 20.0,
+            window: 3,
+            baseline_samples: 5,
+            action: TriggerAction::RollbackCustomerAndPause,
+        }
+    }
+    fn up(err: f64, lat: f64) -> ProbeOutcome {
+        ProbeOutcome::Up {
+            sample: HealthSample {
+                error_rate: Some(err),
+                latency_p95_ms: Some(lat),
+            },
+        }
+    }
+    fn down() -> ProbeOutcome {
+        ProbeOutcome::Down {
+            reason: "HTTP 500".into(),
+        }
+    }
+    fn base() -> HealthSample {
+        HealthSample {
+            error_rate: Some(1.0),
+            latency_p95_ms: Some(100.0),
+        }
+    }
+
+    #[test]
+    fn three_consecutive_failures_fire_two_do_not() {
+        let mut r: VecDeque<_> = [up(1.0, 100.0), down(), down()].into();
+        assert_eq!(evaluate(&policy(), Some(&base()), &r), None);
+        r.push_back(down());
+        let (kind, ev) = evaluate(&policy(), Some(&base()), &r).unwrap();
+        assert_eq!(kind, TriggerKind::ConsecutiveFailures);
+        assert_eq!(ev.samples.len(), 3);
+        assert!(ev.summary.contains("HTTP 500"));
+    }
+
+    #[test]
+    fn error_rate_must_hold_over_the_window() {
+        // 6.0 is exactly baseline + 5: not more than 5 points up.
+        let r: VecDeque<_> = [up(6.0, 100.0), up(6.0, 100.0), up(6.0, 100.0)].into();
+        assert_eq!(evaluate(&policy(), Some(&base()), &r), None);
+        let r: VecDeque<_> = [up(1.0, 100.0), up(6.5, 100.0), up(6.5, 100.0)].into();
+        assert_eq!(evaluate(&policy(), Some(&base()), &r), None, "one good sample in the window holds");
+        let r: VecDeque<_> = [up(6.1, 100.0), up(7.0, 100.0), up(12.0, 100.0)].into();
+        let (kind, ev) = evaluate(&policy(), Some(&base()), &r).unwrap();
+        assert_eq!(kind, TriggerKind::ErrorRate);
+        assert!(ev.summary.contains("12.0%"), "{}", ev.summary);
+    }
+
+    #[test]
+    fn latency_over_twenty_percent_fires() {
+        let r: VecDeque<_> = [up(1.0, 119.0), up(1.0, 125.0), up(1.0, 130.0)].into();
+        assert_eq!(evaluate(&policy(), Some(&base()), &r), None);
+        let r: VecDeque<_> = [up(1.0, 121.0), up(1.0, 125.0), up(1.0, 130.0)].into();
+        assert_eq!(evaluate(&policy(), Some(&base()), &r).unwrap().0, TriggerKind::Latency);
+    }
+
+    #[test]
+    fn no_baseline_means_only_failures_count() {
+        let r: VecDeque<_> = [up(50.0, 900.0), up(50.0, 900.0), up(50.0, 900.0)].into();
+        assert_eq!(evaluate(&policy(), None, &r), None);
+    }
+
+    #[test]
+    fn baseline_is_the_mean_of_present_figures() {
+        let b = baseline_of(&[
+            HealthSample { error_rate: Some(1.0), latency_p95_ms: None },
+            HealthSample { error_rate: Some(3.0), latency_p95_ms: Some(100.0) },
+        ]);
+        assert_eq!(b.error_rate, Some(2.0));
+        assert_eq!(b.latency_p95_ms, Some(100.0));
+    }
+}
