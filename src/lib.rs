@@ -4,4 +4,10 @@
 //! and `adapters`; `engine` uses `domain`; `domain` uses nothing of ours.
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
+pub mod adapters;
 pub mod domain;
+pub mod config;
+pub mod sim;
+pub mod engine;
+pub mod runtime;
+pub mod tui;

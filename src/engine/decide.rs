@@ -82,7 +82,7 @@ pub fn gate(state: &ReleaseState, wave: usize, now: DateTime<Utc>) -> Gate {
     }
     if wave > 0 {
         let prev = wave - 1;
-        let prev_done = |i: usize| state.waves[i].status == WaveStatus::Completed;
+        let prev_done = |i: usize| state.wave_cleared(i);
         let blocked_by = if state.emergency {
             (!prev_done(0)).then_some(0)
         } else {
@@ -399,7 +399,9 @@ fn command_events(
     command: &Command,
     now: DateTime<Utc>,
 ) -> Result<Vec<EventKind>, Rejected> {
-    if s.phase.is_final() {
+    // A completed release can still be rolled back inside its window; nothing else.
+    let rollback_after_completion = s.phase == Phase::Completed && matches!(command, Command::Rollback { .. });
+    if s.phase.is_final() && !rollback_after_completion {
         return Err(Rejected::Final(s.phase.as_str()));
     }
     match command {
@@ -414,7 +416,7 @@ fn command_events(
             if it.is_automatic() {
                 return Err(Rejected::AutomaticItem(item.clone()));
             }
-            if s.ticks.contains_key(&(list.id.clone(), it.id.clone())) {
+            if s.ticks.contains_key(&super::state::item_key(&list.id, &it.id)) {
                 return Err(Rejected::AlreadyTicked(format!("{}/{}", list.id, it.id)));
             }
             Ok(vec![EventKind::ItemTicked {

@@ -302,3 +302,95 @@ impl Event {
         }
     }
 }
+
+impl EventKind {
+    /// Routine samples are many; everything else goes to the log file.
+    pub fn is_loggable(&self) -> bool {
+        !matches!(self, EventKind::HealthSampled { .. })
+    }
+}
+
+/// One line a person can read, for headless output and the log file.
+pub fn describe(e: &Event) -> String {
+    let what = match &e.event {
+        EventKind::ReleasePlanned { plan, actor } => format!(
+            "{actor} started {} {}{} for {} customers in {} waves",
+            plan.version,
+            plan.release_type,
+            if plan.emergency { " (EMERGENCY)" } else { "" },
+            plan.customer_count(),
+            plan.waves.len()
+        ),
+        EventKind::ItemTicked { checklist, item, actor, on_word } => format!(
+            "{actor} ticked {checklist}/{item}{}",
+            if *on_word { " (on the operator's word)" } else { "" }
+        ),
+        EventKind::ValidationStarted => "validation started".into(),
+        EventKind::CheckStarted { item } => format!("check {item} started"),
+        EventKind::CheckFinished { item, ok, detail } => {
+            format!("check {item} {}: {detail}", if *ok { "passed" } else { "FAILED" })
+        }
+        EventKind::ValidationPassed => "validation passed".into(),
+        EventKind::ValidationFailed { failed } => format!("validation FAILED: {}", failed.join(", ")),
+        EventKind::PhaseHeld { phase, items } => {
+            format!("{} waits for checklist items: {}", phase.as_str(), items.join(", "))
+        }
+        EventKind::WaveStarted { wave } => format!("wave {wave} started"),
+        EventKind::WaveCompleted { wave } => format!("wave {wave} completed"),
+        EventKind::ApprovalSigned { wave, role, actor } => format!("{actor} approved wave {wave} as {role}"),
+        EventKind::WaitSkipped { wave, actor, reason } => {
+            format!("{actor} skipped the wait of wave {wave}: {reason}")
+        }
+        EventKind::WaveHeldOverdue { wave } => {
+            format!("wave {wave} came due while shipdeck was not running: waiting for confirmation")
+        }
+        EventKind::OverdueConfirmed { waves, actor } => {
+            let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
+            format!("{actor} confirmed overdue waves {}", names.join(", "))
+        }
+        EventKind::CustomerWaitingForWindow { customer, opens_at } => format!(
+            "{customer} waits for its maintenance window at {}",
+            opens_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        EventKind::DeployStarted { customer, version } => format!("deploying {version} to {customer}"),
+        EventKind::DeployFinished { customer, ok, detail } => {
+            format!("deploy to {customer} {}: {detail}", if *ok { "done" } else { "FAILED" })
+        }
+        EventKind::CustomerHealthy { customer } => format!("{customer} healthy"),
+        EventKind::CustomerFailed { customer, reason } => format!("{customer} FAILED: {reason}"),
+        EventKind::HealthSampled { customer, outcome } => format!("{customer} probed: {outcome:?}"),
+        EventKind::BaselineRecorded { customer, baseline } => format!(
+            "{customer} baseline: error rate {}, p95 {}",
+            baseline.error_rate.map_or("n/a".into(), |v| format!("{v:.2}%")),
+            baseline.latency_p95_ms.map_or("n/a".into(), |v| format!("{v:.0} ms"))
+        ),
+        EventKind::TriggerFired { customer, trigger, evidence } => {
+            format!("TRIGGER on {customer}: {}: {}", trigger.describe(), evidence.summary)
+        }
+        EventKind::RollbackRequested { scope, actor, reason, forced } => format!(
+            "{actor} requested rollback of {scope}{}: {reason}",
+            if *forced { " (forced)" } else { "" }
+        ),
+        EventKind::RollbackStarted { customer, to } => format!("rolling back {customer} to {to}"),
+        EventKind::RollbackFinished { customer, ok, detail } => {
+            format!("rollback of {customer} {}: {detail}", if *ok { "done" } else { "FAILED" })
+        }
+        EventKind::Paused { actor, reason, .. } => format!("{actor} paused the release: {reason}"),
+        EventKind::Resumed { actor, reason, paused_for_secs } => format!(
+            "{actor} resumed after {}{}",
+            crate::domain::HumanDuration::from_secs(paused_for_secs.unsigned_abs()),
+            if reason.is_empty() { String::new() } else { format!(": {reason}") }
+        ),
+        EventKind::EmergencyDeclared { actor, reason, .. } => format!("{actor} declared EMERGENCY: {reason}"),
+        EventKind::Notified { kind, message, .. } => format!("notice ({kind:?}): {message}"),
+        EventKind::RolloutCompleted { monitoring_until, .. } => format!(
+            "all customers patched; monitoring until {}",
+            monitoring_until.format("%Y-%m-%d %H:%M UTC")
+        ),
+        EventKind::Completed => "release completed".into(),
+        EventKind::RolledBack => "release rolled back".into(),
+        EventKind::Aborted { actor, reason } => format!("{actor} aborted the release: {reason}"),
+        EventKind::LockTakenOver { pid, host } => format!("took over the stale lock of pid {pid} on {host}"),
+    };
+    format!("{} {what}", e.at.format("%Y-%m-%d %H:%M:%S"))
+}

@@ -61,12 +61,13 @@ pub fn step(state: &mut ReleaseState, input: &Input, now: DateTime<Utc>) -> Resu
     Ok(all)
 }
 
-/// The next instant at which time alone changes something; the runtime sleeps until
-/// then (or until a command or result arrives). None: only people or results can.
-pub fn next_deadline(state: &ReleaseState) -> Option<DateTime<Utc>> {
+/// The next instant after `now` (the time of the last decision) at which time alone
+/// changes something; the runtime sleeps until then, or until a command or result
+/// arrives. None: only people or results can move the release.
+pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let mut next: Option<DateTime<Utc>> = None;
     let mut consider = |t: Option<DateTime<Utc>>| {
-        if let Some(t) = t {
+        if let Some(t) = t.filter(|t| *t > now) {
             next = Some(next.map_or(t, |n| n.min(t)));
         }
     };
@@ -75,7 +76,9 @@ pub fn next_deadline(state: &ReleaseState) -> Option<DateTime<Utc>> {
             for (wi, w) in state.waves.iter().enumerate() {
                 match w.status {
                     WaveStatus::Waiting if !state.is_paused() && !w.wait_skipped => {
-                        consider(state.due_at(wi));
+                        if matches!(gate(state, wi, now), Gate::Time { .. } | Gate::AfterPrevious(_)) {
+                            consider(state.due_at(wi));
+                        }
                         if let (Some(timeout), Some(due)) =
                             (state.plan.policy.approvals.timeout, state.due_at(wi))
                         {

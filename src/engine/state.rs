@@ -177,8 +177,8 @@ pub struct ReleaseState {
     pub phase: Phase,
     pub emergency: bool,
     pub pause: Option<Pause>,
-    /// (checklist id, item id) → who ticked it.
-    pub ticks: BTreeMap<(String, String), TickRecord>,
+    /// `checklist/item` → who ticked it.
+    pub ticks: BTreeMap<String, TickRecord>,
     pub checks: BTreeMap<String, CheckStatus>,
     pub held_phases: BTreeSet<GatedPhase>,
     pub waves: Vec<WaveState>,
@@ -197,6 +197,11 @@ pub struct ReleaseState {
     pub decisions: Vec<Decision>,
     pub last_event_at: DateTime<Utc>,
     pub events_applied: u64,
+}
+
+/// How a checklist item is named across lists: `list/item`.
+pub fn item_key(list: &str, item: &str) -> String {
+    format!("{list}/{item}")
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -309,6 +314,19 @@ impl ReleaseState {
         }
     }
 
+    /// A wave the next one may follow: completed, or running with every customer
+    /// settled or deferred to its own maintenance window (a window-bound customer
+    /// does not hold up the next tier; it deploys when its window opens).
+    pub fn wave_cleared(&self, wave: usize) -> bool {
+        match self.waves.get(wave).map(|w| w.status) {
+            Some(WaveStatus::Completed) => true,
+            Some(WaveStatus::Running) => self.wave_customers(wave).iter().all(|c| {
+                c.status.is_settled() || c.status == CustomerStatus::WaitingWindow
+            }),
+            _ => false,
+        }
+    }
+
     pub fn is_paused(&self) -> bool {
         self.pause.is_some()
     }
@@ -355,7 +373,7 @@ impl ReleaseState {
             for item in &list.items {
                 if item.gates == Some(phase)
                     && !item.is_automatic()
-                    && !self.ticks.contains_key(&(list.id.clone(), item.id.clone()))
+                    && !self.ticks.contains_key(&item_key(&list.id, &item.id))
                 {
                     out.push(format!("{}/{}", list.id, item.id));
                 }
@@ -371,7 +389,7 @@ impl ReleaseState {
             EventKind::ReleasePlanned { .. } => {}
             EventKind::ItemTicked { checklist, item, actor, on_word } => {
                 self.ticks.insert(
-                    (checklist.clone(), item.clone()),
+                    item_key(checklist, item),
                     TickRecord { actor: actor.clone(), at, on_word: *on_word },
                 );
                 self.held_phases.clear();

@@ -1,0 +1,277 @@
+//! Loading and validating the configuration: `policies.json`, `customers.json`,
+//! `deployment-policies.json`, `checklists.json` and `roster.json`.
+//!
+//! A bad configuration is refused whole, with every problem found at once, each
+//! naming its file, line, column and field (`config/customers.json:41:15:
+//! customers[3].tier: unknown tier `gold` ...`). A release must never start on a
+//! half-understood config, and a person fixing one should see all problems in one
+//! run. A syntax error stops only its own file; the other files are still read and
+//! the cross-file rules run on whatever parsed.
+//!
+//! The defaults from the source documents are compiled in (see [`ConfigFile`]), so
+//! `shipdeck` works with no configuration at all; [`source`] decides where to read.
+
+mod error;
+mod files;
+mod parse;
+mod position;
+pub mod source;
+mod validate;
+
+use std::path::Path;
+
+use crate::domain::{Configuration, DeploymentPolicies, Roster};
+
+pub use error::{ConfigError, ConfigErrors};
+pub use files::ConfigFile;
+pub use source::{ConfigSource, Origin, discover, resolve};
+
+use files::{ChecklistsFile, CustomersFile, Parts, PoliciesFile};
+use position::PositionIndex;
+use validate::FileInfo;
+
+/// The file name shown in errors about the built-in defaults.
+const BUILTIN_PREFIX: &str = "<built-in>/";
+
+/// Loads and validates the configuration from `source`.
+pub fn load(source: &ConfigSource) -> Result<Configuration, ConfigErrors> {
+    match source {
+        ConfigSource::BuiltIn => load_builtin(),
+        ConfigSource::Dir { path, .. } => load_dir(path),
+    }
+}
+
+/// The defaults compiled into the binary.
+pub fn load_builtin() -> Result<Configuration, ConfigErrors> {
+    let inputs = ConfigFile::ALL.map(|f| Input {
+        display: format!("{BUILTIN_PREFIX}{}", f.file_name()),
+        text: Some(f.builtin_text().to_string()),
+    });
+    load_inputs(inputs, Vec::new())
+}
+
+/// Reads the five files from `dir`. A directory missing any of them is refused,
+/// naming each missing file: a partial directory silently mixed with defaults would
+/// make it unclear which settings are in force.
+pub fn load_dir(dir: &Path) -> Result<Configuration, ConfigErrors> {
+    if !dir.is_dir() {
+        return Err(ConfigErrors {
+            errors: vec![ConfigError {
+                file: dir.display().to_string(),
+                line: 0,
+                column: 0,
+                field: String::new(),
+                message: "not a directory; a configuration directory holds policies.json, customers.json, deployment-policies.json, checklists.json and roster.json".into(),
+            }],
+        });
+    }
+    let mut early = Vec::new();
+    let inputs = ConfigFile::ALL.map(|f| {
+        let path = dir.join(f.file_name());
+        let display = path.display().to_string();
+        let text = match std::fs::read_to_string(&path) {
+            Ok(t) => Some(t),
+            Err(e) => {
+                let message = if e.kind() == std::io::ErrorKind::NotFound {
+                    format!(
+                        "missing: a configuration directory needs all five files, and this one has no {} (copy it from the repository's config/)",
+                        f.file_name()
+                    )
+                } else {
+                    format!("cannot read: {e}")
+                };
+                early.push(whole_file(&display, message));
+                None
+            }
+        };
+        Input { display, text }
+    });
+    load_inputs(inputs, early)
+}
+
+/// Loads from texts in memory, as (file name, text) pairs. The name's last
+/// component picks the file (`customers.json` or `config/customers.json`) and is
+/// shown in errors as given. For tests and for tools that hold config elsewhere.
+pub fn load_from_strs(files: &[(&str, &str)]) -> Result<Configuration, ConfigErrors> {
+    let mut early = Vec::new();
+    let mut inputs = ConfigFile::ALL.map(|f| Input {
+        display: f.file_name().to_string(),
+        text: None,
+    });
+    for (name, text) in files {
+        let base = Path::new(name)
+            .file_name()
+            .and_then(|n| n.to_str())
+            .unwrap_or(name);
+        match ConfigFile::from_file_name(base) {
+            Some(f) => {
+                inputs[f.slot()] = Input {
+                    display: (*name).to_string(),
+                    text: Some((*text).to_string()),
+                }
+            }
+            None => early.push(whole_file(
+                name,
+                format!(
+                    "not a configuration file name (expected one of {})",
+                    ConfigFile::ALL.map(|f| f.file_name()).join(", ")
+                ),
+            )),
+        }
+    }
+    for input in &inputs {
+        if input.text.is_none() {
+            early.push(whole_file(&input.display, "missing".into()));
+        }
+    }
+    load_inputs(inputs, early)
+}
+
+/// The five built-in files as (file name, text), for tests and for writing a
+/// starting configuration to disk.
+pub fn builtin_files() -> [(&'static str, &'static str); 5] {
+    ConfigFile::ALL.map(|f| (f.file_name(), f.builtin_text()))
+}
+
+/// One line for status bars and `--help` footers:
+/// "4 tiers, 14 customers, 6 policies, 7 checklists, 7 people".
+pub fn summary(cfg: &Configuration) -> String {
+    fn n(count: usize, one: &str, many: &str) -> String {
+        format!("{count} {}", if count == 1 { one } else { many })
+    }
+    [
+        n(cfg.tiers.len(), "tier", "tiers"),
+        n(cfg.customers.len(), "customer", "customers"),
+        n(cfg.policies.len(), "policy", "policies"),
+        n(cfg.checklists.len(), "checklist", "checklists"),
+        n(cfg.roster.people.len(), "person", "people"),
+    ]
+    .join(", ")
+}
+
+struct Input {
+    display: String,
+    /// None: missing or unreadable (already reported).
+    text: Option<String>,
+}
+
+fn whole_file(file: &str, message: String) -> ConfigError {
+    ConfigError {
+        file: file.to_string(),
+        line: 0,
+        column: 0,
+        field: String::new(),
+        message,
+    }
+}
+
+fn load_inputs(
+    inputs: [Input; 5],
+    mut errors: Vec<ConfigError>,
+) -> Result<Configuration, ConfigErrors> {
+    let mut infos: [FileInfo; 5] = Default::default();
+    let mut parts = Parts::default();
+    for (f, input) in ConfigFile::ALL.into_iter().zip(inputs) {
+        let info = &mut infos[f.slot()];
+        info.display = input.display;
+        let Some(text) = input.text else { continue };
+        info.index = PositionIndex::build(&text);
+        // serde keeps the last of two equal keys in a map without a word; a twice-
+        // written policy or override is almost always a copy-paste slip.
+        for d in info.index.duplicates() {
+            errors.push(ConfigError {
+                file: info.display.clone(),
+                line: d.at.line,
+                column: d.at.column,
+                field: d.path.clone(),
+                message: format!(
+                    "duplicate key (first at line {}); only one may be given",
+                    d.first.line
+                ),
+            });
+        }
+        let has_duplicates = !info.index.duplicates().is_empty();
+        let mut parsed = |e: ConfigError| {
+            // A struct's duplicate field is also a serde error: reported once, above.
+            if !(has_duplicates && e.message.starts_with("duplicate field")) {
+                errors.push(e);
+            }
+        };
+        let (display, index) = (&info.display, &info.index);
+        match f {
+            ConfigFile::Policies => {
+                parts.policies = parse::parse::<PoliciesFile>(display, &text, index)
+                    .map_err(&mut parsed)
+                    .ok()
+            }
+            ConfigFile::Customers => {
+                parts.customers = parse::parse::<CustomersFile>(display, &text, index)
+                    .map_err(&mut parsed)
+                    .ok()
+            }
+            ConfigFile::DeploymentPolicies => {
+                parts.deployment = parse::parse::<DeploymentPolicies>(display, &text, index)
+                    .map_err(&mut parsed)
+                    .ok()
+            }
+            ConfigFile::Checklists => {
+                parts.checklists = parse::parse::<ChecklistsFile>(display, &text, index)
+                    .map_err(&mut parsed)
+                    .ok()
+            }
+            ConfigFile::Roster => {
+                parts.roster = parse::parse::<Roster>(display, &text, index)
+                    .map_err(&mut parsed)
+                    .ok()
+            }
+        }
+    }
+    errors.extend(validate::validate(&parts, &infos));
+
+    let Parts {
+        policies: Some(policies),
+        customers: Some(customers),
+        deployment: Some(deployment),
+        checklists: Some(checklists),
+        roster: Some(roster),
+    } = parts
+    else {
+        return Err(sorted(errors, &infos));
+    };
+    if !errors.is_empty() {
+        return Err(sorted(errors, &infos));
+    }
+    tracing::debug!(
+        customers = customers.customers.len(),
+        "configuration loaded and validated"
+    );
+    Ok(Configuration {
+        tiers: policies.tiers,
+        policies: policies
+            .policies
+            .into_iter()
+            .map(|(k, v)| (k.0, v))
+            .collect(),
+        customers: customers.customers,
+        deployment,
+        checklists: checklists.checklists,
+        roster,
+    })
+}
+
+/// File order first (policies before customers ...), then top to bottom: the
+/// order a person fixes them in.
+fn sorted(mut errors: Vec<ConfigError>, infos: &[FileInfo; 5]) -> ConfigErrors {
+    let rank = |file: &str| {
+        infos
+            .iter()
+            .position(|i| i.display == file)
+            .unwrap_or(usize::MAX)
+    };
+    errors.sort_by_key(|e| (rank(&e.file), e.line, e.column));
+    errors.dedup();
+    ConfigErrors { errors }
+}
+
+#[cfg(test)]
+mod tests;

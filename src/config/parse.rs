@@ -1,0 +1,299 @@
+//! Deserializing one file, and turning serde's error into a [`ConfigError`] that
+//! names the field and points at it.
+//!
+//! serde_path_to_error knows the field path; serde_json knows where the parser was
+//! when it gave up. That position is right for syntax errors, but for a wrong value
+//! it is often the *end* of the enclosing object (values inside internally tagged
+//! enums such as `health` are buffered before they are checked). So for data errors
+//! the position comes from our own [`PositionIndex`], and the path is sharpened to
+//! the member the message talks about when serde could not say which one it was.
+
+use serde::de::DeserializeOwned;
+use serde_json::error::Category;
+
+use super::error::ConfigError;
+use super::position::{self, NodeKind, PositionIndex};
+
+/// Deserializes `text` as a `T`. `file` is the name shown in errors.
+pub(crate) fn parse<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    index: &PositionIndex,
+) -> Result<T, ConfigError> {
+    let mut de = serde_json::Deserializer::from_str(text);
+    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
+    match result {
+        Ok(value) => {
+            // Trailing text after the top-level value ("}}" or a second object).
+            de.end()
+                .map_err(|e| at_parser(file, text, String::new(), &e))?;
+            Ok(value)
+        }
+        Err(e) => {
+            let (path, unknown_tail) = path_string(e.path());
+            let inner = e.into_inner();
+            Err(match inner.classify() {
+                Category::Data => data_error(file, text, index, path, unknown_tail, &inner),
+                Category::Syntax | Category::Eof | Category::Io => {
+                    at_parser(file, text, path, &inner)
+                }
+            })
+        }
+    }
+}
+
+/// serde_json's message without its " at line L column C" tail: we print the
+/// position ourselves, in front, the way compilers do.
+fn bare_message(e: &serde_json::Error) -> String {
+    let full = e.to_string();
+    let tail = format!(" at line {} column {}", e.line(), e.column());
+    full.strip_suffix(&tail).map(str::to_string).unwrap_or(full)
+}
+
+/// The path in `serde_path_to_error`'s spelling, cut before the first segment it
+/// could not name (a map key it had not read yet); the flag says one was cut.
+fn path_string(path: &serde_path_to_error::Path) -> (String, bool) {
+    use serde_path_to_error::Segment;
+    let mut out = String::new();
+    for seg in path.iter() {
+        match seg {
+            Segment::Seq { index } => out = position::child_index(&out, *index),
+            Segment::Map { key } => out = position::child_key(&out, key),
+            Segment::Enum { variant } => out = position::child_key(&out, variant),
+            Segment::Unknown => return (out, true),
+        }
+    }
+    (out, false)
+}
+
+fn at_parser(file: &str, text: &str, field: String, e: &serde_json::Error) -> ConfigError {
+    ConfigError {
+        file: file.to_string(),
+        line: e.line(),
+        column: position::char_column(text, e.line(), e.column()),
+        field,
+        message: bare_message(e),
+    }
+}
+
+fn data_error(
+    file: &str,
+    text: &str,
+    index: &PositionIndex,
+    mut path: String,
+    unknown_tail: bool,
+    e: &serde_json::Error,
+) -> ConfigError {
+    let message = bare_message(e);
+    let mut at_key = false;
+
+    if let Some(name) = quoted_after(&message, "unknown field ") {
+        // serde names the field; point at its key, which is what is misspelt. Inside a
+        // tagged enum the path stops at the enum, so add the field ourselves.
+        if !path.ends_with(&format!(".{name}")) && path != name {
+            let candidate = position::child_key(&path, &name);
+            if index.get(&candidate).is_some() {
+                path = candidate;
+            }
+        }
+        at_key = true;
+    } else if let Some(name) = quoted_after(&message, "duplicate field ") {
+        let candidate = position::child_key(&path, &name);
+        if let Some(dup) = index.duplicates().iter().find(|d| d.path == candidate) {
+            return ConfigError {
+                file: file.to_string(),
+                line: dup.at.line,
+                column: dup.at.column,
+                field: candidate,
+                message,
+            };
+        }
+    } else if index.get(&path).is_some_and(|n| n.key.is_some()) && quotes(&message, last_key(&path))
+    {
+        // A map key that is not accepted (`"docs": {...}` in policies): the key is
+        // what is wrong, not the value after it.
+        at_key = true;
+    } else if !message.starts_with("missing field ") {
+        // The path may stop at an object (a map key serde had not named yet, or a
+        // tagged enum): find the one member whose key or value the message quotes.
+        let is_object = matches!(index.get(&path).map(|n| &n.kind), Some(NodeKind::Object(_)));
+        if (unknown_tail || is_object)
+            && let Some((member, by_key)) = quoted_member(index, &path, &message)
+        {
+            path = member;
+            at_key = by_key;
+        }
+    }
+
+    match index.nearest(&path) {
+        Some((_, node)) => {
+            let pos = if at_key {
+                node.key.unwrap_or(node.value)
+            } else {
+                node.value
+            };
+            ConfigError {
+                file: file.to_string(),
+                line: pos.line,
+                column: pos.column,
+                field: path,
+                message,
+            }
+        }
+        None => at_parser(file, text, path, e),
+    }
+}
+
+/// `unknown field `tierr`, expected ...` → `tierr`.
+fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+    let rest = message.strip_prefix(prefix)?.strip_prefix('`')?;
+    rest.split_once('`').map(|(name, _)| name.to_string())
+}
+
+/// Whether the message quotes `s` as `` `s` `` or `"s"`.
+fn quotes(message: &str, s: &str) -> bool {
+    message.contains(&format!("`{s}`")) || message.contains(&format!("\"{s}\""))
+}
+
+/// `policies.docs` → `docs`.
+fn last_key(path: &str) -> &str {
+    path.rsplit_once('.').map_or(path, |(_, k)| k)
+}
+
+/// The first value the message quotes, in `` `x` `` or `"x"`: serde and our own
+/// parsers name the offending value first ("unknown variant `hotfix`, expected
+/// one of `security`, ...").
+fn first_quoted(message: &str) -> Option<&str> {
+    let open = message.find(['`', '"'])?;
+    let quote = message[open..].chars().next()?;
+    let rest = &message[open + 1..];
+    rest.find(quote).map(|end| &rest[..end])
+}
+
+/// The single direct member of `path` whose key, or else whose scalar value, is
+/// the first thing the message quotes; with whether it matched by key.
+fn quoted_member(index: &PositionIndex, path: &str, message: &str) -> Option<(String, bool)> {
+    let wanted = first_quoted(message).filter(|w| !w.is_empty())?;
+    let members = index.members(path);
+    let by_key: Vec<&String> = members
+        .iter()
+        .map(|(p, _)| p)
+        .filter(|p| last_key(p) == wanted)
+        .collect();
+    if let [one] = by_key.as_slice() {
+        return Some(((*one).clone(), true));
+    }
+    let by_value: Vec<&String> = members
+        .iter()
+        .filter(|(_, n)| matches!(&n.kind, NodeKind::Scalar(s) if s == wanted))
+        .map(|(p, _)| p)
+        .collect();
+    match by_value.as_slice() {
+        [one] => Some(((*one).clone(), false)),
+        _ => None,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde::Deserialize;
+
+    use super::*;
+    use crate::domain::{Customer, HumanDuration};
+
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct File {
+        customers: Vec<Customer>,
+        #[serde(default)]
+        delays: std::collections::BTreeMap<crate::domain::ReleaseType, HumanDuration>,
+    }
+
+    fn customer(tail: &str) -> String {
+        format!(
+            r#"{{"customers": [
+  {{"id": "a", "name": "A", "tier": "demo", "version": "v1.0.0",
+    "health": {{"kind": "simulated", "baseline_error_rate": 0.1, "baseline_latency_ms": 90}},
+    "deploy": {{"kind": "simulated", "duration": "5m"}}{tail}}}
+]}}"#
+        )
+    }
+
+    fn err(text: &str) -> ConfigError {
+        let ix = PositionIndex::build(text);
+        match parse::<File>("c.json", text, &ix) {
+            Ok(_) => panic!("expected an error for {text}"),
+            Err(e) => e,
+        }
+    }
+
+    #[test]
+    fn accepts_a_good_file() {
+        let text = customer("");
+        let ix = PositionIndex::build(&text);
+        assert!(parse::<File>("c.json", &text, &ix).is_ok());
+    }
+
+    #[test]
+    fn unknown_field_points_at_its_key() {
+        let e = err(&customer(r#", "tierr": "x""#));
+        assert_eq!(e.field, "customers[0].tierr");
+        assert_eq!((e.line, e.column), (4, 56));
+        assert!(e.message.starts_with("unknown field `tierr`"), "{e}");
+    }
+
+    #[test]
+    fn wrong_value_inside_a_tagged_enum_names_the_member() {
+        let text = customer("").replace(r#""duration": "5m""#, r#""duration": "-5m""#);
+        let e = err(&text);
+        assert_eq!(e.field, "customers[0].deploy.duration");
+        assert_eq!((e.line, e.column), (4, 49));
+        assert!(e.message.contains("negative"), "{e}");
+    }
+
+    #[test]
+    fn unknown_field_inside_a_tagged_enum_names_the_member() {
+        let text = customer("").replace(r#""duration": "5m""#, r#""duration": "5m", "speed": 1"#);
+        let e = err(&text);
+        assert_eq!(e.field, "customers[0].deploy.speed");
+        assert_eq!(e.line, 4);
+    }
+
+    #[test]
+    fn unknown_map_key_is_found_by_name() {
+        let text = format!(
+            "{}, \"delays\": {{\"security\": \"1m\",\n \"hotfix\": \"2m\"}}}}",
+            customer("").trim_end().trim_end_matches('}')
+        );
+        let e = err(&text);
+        assert_eq!(e.field, "delays.hotfix");
+        assert_eq!(e.column, 2);
+        assert!(e.message.contains("unknown variant `hotfix`"), "{e}");
+    }
+
+    #[test]
+    fn syntax_errors_use_the_parser_position() {
+        // A missing colon on line 2.
+        let e = err("{\"customers\": [\n  {\"id\" \"a\"}\n]}");
+        assert_eq!((e.line, e.column), (2, 9));
+        assert_eq!(e.message, "expected `:`");
+        assert!(!e.message.contains(" at line "), "{e}");
+    }
+
+    #[test]
+    fn trailing_text_is_refused() {
+        let e = err("{\"customers\": []}\n}");
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("trailing"), "{e}");
+    }
+
+    #[test]
+    fn missing_field_points_at_the_object() {
+        let text = customer("").replace(r#""tier": "demo", "#, "");
+        let e = err(&text);
+        assert_eq!(e.field, "customers[0]");
+        assert_eq!((e.line, e.column), (2, 3));
+        assert!(e.message.contains("missing field `tier`"), "{e}");
+    }
+}

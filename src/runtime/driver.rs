@@ -1,0 +1,313 @@
+//! The runtime loop: one task owns a release's engine state. Commands arrive on a
+//! channel, effect results on another, time by sleeping until the engine's next
+//! deadline. Every decision is journaled (fsync) before its effects start; views
+//! get read-only snapshots on a `watch` channel and events on a broadcast.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{broadcast, mpsc, oneshot, watch};
+
+use super::clock::Clock;
+use super::executor::Executor;
+use super::journal::{JournalError, JournalWriter};
+use super::lock::{Acquired, LockError, ReleaseLock};
+use super::state_dir::StateDir;
+use crate::domain::Customer;
+use crate::engine::{
+    self, Command, Effect, EffectResult, Event, EventKind, Input, Phase, ReleasePlan,
+    ReleaseState, Rejected, state::FoldError,
+};
+use crate::sim::fleet::FleetHandle;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RuntimeError {
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+    #[error(transparent)]
+    Lock(#[from] LockError),
+    #[error("journal {path}: {source}")]
+    Fold { path: PathBuf, source: FoldError },
+    #[error("no release {0} in the state dir; start it with `shipdeck deploy --version {0} --type …`")]
+    NoSuchRelease(String),
+    #[error("release {label} in the state dir is {found}, not {asked}; use a new version number")]
+    PlanMismatch { label: String, found: String, asked: String },
+    #[error("cannot create the state dir {path}: {source}")]
+    StateDir { path: PathBuf, source: std::io::Error },
+}
+
+/// What views see: the state as of the last decision, and the release time then.
+#[derive(Debug, Clone)]
+pub struct Snapshot {
+    pub state: Arc<ReleaseState>,
+    pub now: DateTime<Utc>,
+    /// Counts decisions, so a view can tell a new snapshot from the last one.
+    pub serial: u64,
+}
+
+/// A command with the channel its verdict goes back on.
+pub struct Request {
+    pub actor: String,
+    pub command: Command,
+    pub reply: oneshot::Sender<Result<(), Rejected>>,
+}
+
+pub struct RuntimeOptions {
+    pub state_dir: StateDir,
+    pub clock: Clock,
+    /// The customers' deploy targets and health sources, from config.
+    pub customers: Vec<Customer>,
+    pub fleet: Option<FleetHandle>,
+}
+
+/// A running release: the handles views and the CLI use.
+pub struct ReleaseHandle {
+    pub commands: mpsc::Sender<Request>,
+    pub snapshots: watch::Receiver<Snapshot>,
+    pub events: broadcast::Sender<Arc<Event>>,
+    pub shutdown: watch::Sender<bool>,
+    /// Where outside observers (the probe scheduler) deliver results.
+    pub results: mpsc::UnboundedSender<EffectResult>,
+    pub clock: Clock,
+    pub task: tokio::task::JoinHandle<Result<Arc<ReleaseState>, RuntimeError>>,
+    /// Events replayed from the journal when the release was opened.
+    pub replayed: usize,
+    /// Set when the journal's last line was torn by a crash and dropped.
+    pub dropped_tail: bool,
+}
+
+impl ReleaseHandle {
+    /// Sends a command and waits for the engine's verdict.
+    pub async fn send(&self, actor: &str, command: Command) -> Result<(), SendError> {
+        let (reply, rx) = oneshot::channel();
+        self.commands
+            .send(Request { actor: actor.to_string(), command, reply })
+            .await
+            .map_err(|_| SendError::Stopped)?;
+        rx.await.map_err(|_| SendError::Stopped)?.map_err(SendError::Rejected)
+    }
+
+    pub fn snapshot(&self) -> Snapshot {
+        self.snapshots.borrow().clone()
+    }
+
+    /// Asks the loop to stop after the decision in hand, and waits for it.
+    pub async fn stop(self) -> Result<Arc<ReleaseState>, RuntimeError> {
+        let _ = self.shutdown.send(true);
+        match self.task.await {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SendError {
+    #[error("{0}")]
+    Rejected(Rejected),
+    #[error("the release is no longer running")]
+    Stopped,
+}
+
+/// Opens (or starts, when `plan` is given and the journal is empty) a release and
+/// spawns its loop.
+pub fn open(opts: RuntimeOptions, label: &str, plan: Option<ReleasePlan>, actor: &str) -> Result<ReleaseHandle, RuntimeError> {
+    let journal_path = opts.state_dir.journal_path(label);
+    let dir = opts.state_dir.release_dir(label);
+    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::StateDir { path: dir.clone(), source })?;
+    let Acquired { lock, took_over_from } = ReleaseLock::acquire(&opts.state_dir.lock_path(label))?;
+    let (mut journal, replay) = JournalWriter::<Event>::open(&journal_path)?;
+    let dropped_tail = replay.dropped_tail.is_some();
+    let replayed = replay.records.len();
+    let events: Vec<Event> = replay.into_events().collect();
+    let last_at = events.last().map(|e| e.at);
+    let clock = match &opts.clock {
+        // A drill resumed later continues from where its release time stood.
+        Clock::Scaled { speed, .. } => Clock::with_speed(Some(*speed), last_at),
+        c => c.clone(),
+    };
+    let now = clock.now();
+    let mut state = if events.is_empty() {
+        let Some(plan) = plan else {
+            let _ = std::fs::remove_file(&journal_path);
+            return Err(RuntimeError::NoSuchRelease(label.to_string()));
+        };
+        let first = engine::plan_event(plan, actor, now);
+        journal.append_batch(std::slice::from_ref(&first))?;
+        ReleaseState::fold([&first]).map_err(|source| RuntimeError::Fold { path: journal_path.clone(), source })?
+    } else {
+        let state = ReleaseState::fold(&events).map_err(|source| RuntimeError::Fold { path: journal_path.clone(), source })?;
+        if let Some(plan) = &plan {
+            if plan.release_type != state.plan.release_type {
+                return Err(RuntimeError::PlanMismatch {
+                    label: label.to_string(),
+                    found: state.plan.release_type.to_string(),
+                    asked: plan.release_type.to_string(),
+                });
+            }
+        }
+        state
+    };
+    let (results_tx, results_rx) = mpsc::unbounded_channel();
+    let executor = Executor::new(
+        clock.clone(),
+        results_tx.clone(),
+        &opts.customers,
+        state.plan.seed,
+        opts.state_dir.notifications_path(),
+        opts.fleet.clone(),
+    );
+    let mut pending: Vec<Event> = Vec::new();
+    let mut effects: Vec<Effect> = Vec::new();
+    if let Some(h) = took_over_from {
+        let e = Event { at: now, event: EventKind::LockTakenOver { pid: h.pid, host: h.host } };
+        state.apply(&e);
+        pending.push(e);
+    }
+    if replayed > 0 {
+        // Effects started before the last stop and never answered run again.
+        effects.extend(engine::in_flight(&state));
+        if let Ok(d) = engine::step(&mut state, &Input::Attached, now) {
+            pending.extend(d.events);
+            effects.extend(d.effects);
+        }
+    } else if let Ok(d) = engine::step(&mut state, &Input::Tick, now) {
+        pending.extend(d.events);
+        effects.extend(d.effects);
+    }
+    if !pending.is_empty() {
+        journal.append_batch(&pending)?;
+    }
+    let (events_tx, _) = broadcast::channel(4096);
+    for e in pending {
+        let _ = events_tx.send(Arc::new(e));
+    }
+    for eff in effects {
+        executor.spawn(eff);
+    }
+    let state = Arc::new(state);
+    let (snap_tx, snap_rx) = watch::channel(Snapshot { state: state.clone(), now, serial: 0 });
+    let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut driver = Driver {
+        state: Arc::unwrap_or_clone(state),
+        journal,
+        clock: clock.clone(),
+        executor,
+        events: events_tx.clone(),
+        snapshots: snap_tx,
+        serial: 0,
+        last_now: now,
+        _lock: lock,
+    };
+    let task = tokio::spawn(async move { driver.run(cmd_rx, results_rx, shutdown_rx).await });
+    Ok(ReleaseHandle {
+        commands: cmd_tx,
+        snapshots: snap_rx,
+        events: events_tx,
+        shutdown: shutdown_tx,
+        results: results_tx,
+        clock,
+        task,
+        replayed,
+        dropped_tail,
+    })
+}
+
+struct Driver {
+    state: ReleaseState,
+    journal: JournalWriter<Event>,
+    clock: Clock,
+    executor: Executor,
+    events: broadcast::Sender<Arc<Event>>,
+    snapshots: watch::Sender<Snapshot>,
+    serial: u64,
+    /// Release time of the last decision: deadlines after it are still ahead.
+    last_now: DateTime<Utc>,
+    /// Held for as long as the loop runs: one engine per release.
+    _lock: ReleaseLock,
+}
+
+impl Driver {
+    async fn run(
+        &mut self,
+        mut commands: mpsc::Receiver<Request>,
+        mut results: mpsc::UnboundedReceiver<EffectResult>,
+        mut shutdown: watch::Receiver<bool>,
+    ) -> Result<Arc<ReleaseState>, RuntimeError> {
+        loop {
+            if *shutdown.borrow() {
+                break;
+            }
+            if self.state.phase.is_final() && engine::in_flight(&self.state).is_empty() {
+                break;
+            }
+            let deadline = engine::next_deadline(&self.state, self.last_now);
+            let clock = self.clock.clone();
+            let sleep = async move {
+                match deadline {
+                    Some(t) => clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                _ = shutdown.changed() => {}
+                Some(req) = commands.recv() => {
+                    let input = Input::Command { actor: req.actor, command: req.command };
+                    let verdict = self.handle(&input)?;
+                    let _ = req.reply.send(verdict);
+                }
+                Some(result) = results.recv() => {
+                    let _ = self.handle(&Input::Result(result))?;
+                }
+                _ = sleep => {
+                    let _ = self.handle(&Input::Tick)?;
+                }
+            }
+        }
+        Ok(Arc::new(self.state.clone()))
+    }
+
+    /// Decides, journals, then starts effects. A refusal changes nothing; a journal
+    /// failure stops the loop (the in-memory state is ahead of the disk, so it must
+    /// not act on it).
+    fn handle(&mut self, input: &Input) -> Result<Result<(), Rejected>, RuntimeError> {
+        let now = self.clock.now().max(self.last_now);
+        self.last_now = now;
+        let decision = match engine::step(&mut self.state, input, now) {
+            Ok(d) => d,
+            Err(rejected) => return Ok(Err(rejected)),
+        };
+        if decision.events.is_empty() {
+            return Ok(Ok(()));
+        }
+        self.journal.append_batch(&decision.events)?;
+        for e in decision.events {
+            if e.event.is_loggable() {
+                tracing::info!(target: "shipdeck::event", "{}", crate::engine::event::describe(&e));
+            }
+            let _ = self.events.send(Arc::new(e));
+        }
+        for eff in decision.effects {
+            self.executor.spawn(eff);
+        }
+        self.serial += 1;
+        self.snapshots.send_replace(Snapshot {
+            state: Arc::new(self.state.clone()),
+            now,
+            serial: self.serial,
+        });
+        Ok(Ok(()))
+    }
+}
+
+/// Whether the release can only move on when a person acts: nothing in flight, no
+/// deadline ahead, not finished.
+pub fn waiting_on_people(state: &ReleaseState, now: DateTime<Utc>) -> bool {
+    !state.phase.is_final()
+        && engine::next_deadline(state, now).is_none()
+        && engine::in_flight(state).is_empty()
+        && !(state.phase == Phase::Validating && state.running_checks().next().is_some())
+}

@@ -1,0 +1,546 @@
+//! The durable journal: an append-only file of JSON lines, one event per line.
+//!
+//! The journal is the truth (DESIGN.md, principle 3): state is a fold over it, and an
+//! effect runs only after the event that asked for it is on disk. So this module
+//! makes one promise and is shaped around it: **when [`JournalWriter::append_batch`]
+//! returns `Ok`, every event in the batch has been written and `fdatasync`ed.**
+//! The runtime hands over everything one decision (or several) produced in one call,
+//! which is one `write` and one sync — group commit — because a sync costs about
+//! the same for one event as for five hundred.
+//!
+//! Format (`journal.jsonl`), one object per line:
+//!
+//! ```text
+//! {"v":1,"seq":0,"event":{...}}
+//! ```
+//!
+//! `v` is the line format version (a newer one is refused, never guessed at), `seq`
+//! counts from 0 with no gaps (a gap means lost history and is refused). The
+//! envelope is generic over the event type so that this file knows nothing of the
+//! engine's events; their own versioning lives in their serde enums.
+//!
+//! Crash handling follows from how a crash can damage an append-only file: only the
+//! end can be incomplete, and only in ways a whole JSON line with its newline cannot
+//! be. So on open, a last line without its newline, or one that is not JSON at all,
+//! is a torn write from a batch that was never acknowledged: it is dropped (logged,
+//! reported in [`Replay::dropped_tail`]) and cut off so the next append starts on a
+//! clean line. Anything else that does not read — a bad line before the end, a
+//! complete last line that is JSON but not an event we know, a sequence gap — is
+//! [`JournalError::Corrupt`] and stops everything: silently skipping history would
+//! make the state a lie.
+//!
+//! One writer per journal: the runtime holds the release's
+//! [`ReleaseLock`](super::lock::ReleaseLock) before it opens one. Readers in other
+//! processes use [`read_all`], which never writes.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, BufRead, BufReader, Write};
+use std::marker::PhantomData;
+use std::path::{Path, PathBuf};
+
+use serde::de::{DeserializeOwned, IgnoredAny};
+use serde::{Deserialize, Serialize};
+
+use super::state_dir::{create_dir_all_durable, parent_or_dot, sync_dir};
+
+/// The newest line format this build reads and the one it writes.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// Read buffer for replay: large enough that a million-line journal is read in a
+/// few thousand syscalls.
+const READ_BUFFER: usize = 256 * 1024;
+
+/// A batch buffer that grew past this (one huge batch) is given back afterwards
+/// instead of being kept for the life of the process.
+const KEEP_BUFFER: usize = 1024 * 1024;
+
+/// One event as read back, with its place in the journal.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Record<T> {
+    pub seq: u64,
+    pub event: T,
+}
+
+/// A torn last line that was dropped (writer) or ignored (reader).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DroppedTail {
+    /// 1-based line number of the torn line.
+    pub line: usize,
+    /// How many bytes it had, newline included if it had one.
+    pub bytes: usize,
+}
+
+/// Everything a journal held, in order.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Replay<T> {
+    pub records: Vec<Record<T>>,
+    pub dropped_tail: Option<DroppedTail>,
+}
+
+impl<T> Replay<T> {
+    /// The events alone, in journal order: what `fold(apply, …)` wants.
+    pub fn into_events(self) -> impl Iterator<Item = T> {
+        self.records.into_iter().map(|record| record.event)
+    }
+}
+
+/// Why the journal could not be read or written.
+#[derive(Debug, thiserror::Error)]
+pub enum JournalError {
+    #[error("cannot {op} journal {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error(
+        "journal {path} is corrupt at line {line}: {reason}. shipdeck will not skip \
+         history; restore the file from a backup or repair that line by hand"
+    )]
+    Corrupt {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+    },
+    #[error(
+        "journal {path} line {line} was written by a newer shipdeck (line format \
+         v{found}; this build reads up to v{supported}); use that version or newer"
+    )]
+    NewerVersion {
+        path: PathBuf,
+        line: usize,
+        found: u32,
+        supported: u32,
+    },
+    #[error("cannot serialize event {seq} for the journal: {source}")]
+    Serialize { seq: u64, source: serde_json::Error },
+    #[error("an empty batch was passed to the journal: there is nothing to append")]
+    EmptyBatch,
+    /// An earlier write or sync failed, so what is on disk is unknown. The writer
+    /// refuses further appends; reopening replays what is really there.
+    #[error(
+        "journal {path} refused the append: an earlier write or sync failed, so \
+         what is on disk is unknown; reopen the journal to recover"
+    )]
+    Poisoned { path: PathBuf },
+}
+
+impl JournalError {
+    /// Whether the journal file does not exist (a release that never started).
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, JournalError::Io { source, .. } if source.kind() == io::ErrorKind::NotFound)
+    }
+}
+
+/// The envelope as written: borrows the event so a batch is serialized without
+/// copying anything.
+#[derive(Serialize)]
+struct EnvelopeOut<'a, T> {
+    v: u32,
+    seq: u64,
+    event: &'a T,
+}
+
+/// The envelope as read.
+#[derive(Deserialize)]
+struct EnvelopeIn<T> {
+    v: u32,
+    seq: u64,
+    event: T,
+}
+
+/// Just the version, for a line that did not read as an envelope: tells "written
+/// by a newer shipdeck" apart from damage.
+#[derive(Deserialize)]
+struct VersionProbe {
+    v: u32,
+}
+
+/// The appending end of a journal. Generic over the event type so one writer is
+/// bound to one kind of event.
+pub struct JournalWriter<T> {
+    // Opened with O_APPEND: every write lands at the end, whatever else happened.
+    file: File,
+    path: PathBuf,
+    next_seq: u64,
+    /// Bytes of whole lines in the file; where to cut back to if a write fails.
+    len: u64,
+    /// Reused between batches so steady-state appends do not allocate.
+    buf: Vec<u8>,
+    poisoned: bool,
+    // fn(&T): the writer stores no T, so it is Send/Sync whatever T is.
+    _event: PhantomData<fn(&T)>,
+}
+
+impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
+    /// Open the journal at `path` for appending, creating it (and its directory,
+    /// durably) if needed, and return what it already holds. A torn last line is
+    /// dropped and cut off; any other damage is an error.
+    pub fn open(path: &Path) -> Result<(JournalWriter<T>, Replay<T>), JournalError> {
+        let io_err = |op: &'static str| {
+            let path = path.to_path_buf();
+            move |source| JournalError::Io { op, path, source }
+        };
+        let dir = parent_or_dot(path);
+        create_dir_all_durable(dir).map_err(io_err("create the directory of"))?;
+        let (file, created) = open_for_append(path).map_err(io_err("open"))?;
+        if created {
+            // The file's data is synced on every append, but its name lives in the
+            // directory: without this a power cut could lose the whole file.
+            sync_dir(dir).map_err(io_err("make durable the directory of"))?;
+        }
+
+        let scan = scan::<T>(BufReader::with_capacity(READ_BUFFER, &file), path)?;
+        if let Some(tail) = scan.dropped_tail {
+            tracing::warn!(
+                path = %path.display(),
+                line = tail.line,
+                bytes = tail.bytes,
+                "dropping a torn last line from the journal (a write interrupted by a crash; \
+                 it was never acknowledged)"
+            );
+            file.set_len(scan.good_len)
+                .map_err(io_err("cut the torn last line from"))?;
+            // Durable before we append after it, so a second crash cannot resurrect
+            // the torn bytes in front of new lines.
+            file.sync_data()
+                .map_err(io_err("cut the torn last line from"))?;
+        }
+        let next_seq = scan.records.len() as u64;
+        tracing::debug!(path = %path.display(), events = next_seq, "journal opened");
+        let writer = JournalWriter {
+            file,
+            path: path.to_path_buf(),
+            next_seq,
+            len: scan.good_len,
+            buf: Vec::new(),
+            poisoned: false,
+            _event: PhantomData,
+        };
+        Ok((
+            writer,
+            Replay {
+                records: scan.records,
+                dropped_tail: scan.dropped_tail,
+            },
+        ))
+    }
+
+    /// Append `events` as one group commit: serialize all, one write, one
+    /// `fdatasync`. Returns the seq of the last event. When this returns `Ok`, the
+    /// events are durable and their effects may run; when it returns an I/O error,
+    /// none of them may be assumed written, and the writer is poisoned (reopen it).
+    /// An event that cannot be serialized fails the batch before anything is written.
+    pub fn append_batch(&mut self, events: &[T]) -> Result<u64, JournalError> {
+        if self.poisoned {
+            return Err(JournalError::Poisoned {
+                path: self.path.clone(),
+            });
+        }
+        if events.is_empty() {
+            return Err(JournalError::EmptyBatch);
+        }
+        self.buf.clear();
+        for (seq, event) in (self.next_seq..).zip(events) {
+            let envelope = EnvelopeOut {
+                v: FORMAT_VERSION,
+                seq,
+                event,
+            };
+            serde_json::to_writer(&mut self.buf, &envelope)
+                .map_err(|source| JournalError::Serialize { seq, source })?;
+            // serde_json escapes control characters in strings, so this newline is
+            // the only one in the line.
+            self.buf.push(b'\n');
+        }
+
+        if let Err(source) = self.file.write_all(&self.buf) {
+            self.poisoned = true;
+            // Take back a partial write so the file still ends on a whole line; if
+            // even that fails, the next open drops the torn tail.
+            if let Err(e) = self.file.set_len(self.len) {
+                tracing::warn!(path = %self.path.display(), error = %e, "could not cut back a failed journal write");
+            }
+            return Err(JournalError::Io {
+                op: "append to",
+                path: self.path.clone(),
+                source,
+            });
+        }
+        if let Err(source) = self.file.sync_data() {
+            // After a failed fsync the kernel may have dropped the dirty pages and
+            // cleared the error: retrying would "succeed" without the data. Poison.
+            self.poisoned = true;
+            return Err(JournalError::Io {
+                op: "sync",
+                path: self.path.clone(),
+                source,
+            });
+        }
+
+        self.len += self.buf.len() as u64;
+        self.next_seq += events.len() as u64;
+        if self.buf.capacity() > KEEP_BUFFER {
+            self.buf = Vec::new();
+        }
+        Ok(self.next_seq - 1)
+    }
+
+    /// Append one event (a batch of one).
+    pub fn append(&mut self, event: &T) -> Result<u64, JournalError> {
+        self.append_batch(std::slice::from_ref(event))
+    }
+}
+
+// By hand: the derived form would print the last batch's bytes.
+impl<T> std::fmt::Debug for JournalWriter<T> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("JournalWriter")
+            .field("path", &self.path)
+            .field("next_seq", &self.next_seq)
+            .field("len", &self.len)
+            .field("poisoned", &self.poisoned)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<T> JournalWriter<T> {
+    /// The seq the next appended event will get (= number of events in the journal).
+    pub fn next_seq(&self) -> u64 {
+        self.next_seq
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// Read a journal without writing to it: for `status`, audit and decision-log
+/// readers, possibly while another process appends. A torn last line is ignored
+/// (it may be a write in progress) and reported in `dropped_tail`; the file is
+/// never changed.
+pub fn read_all<T: DeserializeOwned>(path: &Path) -> Result<Replay<T>, JournalError> {
+    let file = File::open(path).map_err(|source| JournalError::Io {
+        op: "open",
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let scan = scan::<T>(BufReader::with_capacity(READ_BUFFER, file), path)?;
+    if let Some(tail) = scan.dropped_tail {
+        tracing::debug!(
+            path = %path.display(),
+            line = tail.line,
+            bytes = tail.bytes,
+            "ignoring an incomplete last journal line (being written, or torn)"
+        );
+    }
+    Ok(Replay {
+        records: scan.records,
+        dropped_tail: scan.dropped_tail,
+    })
+}
+
+fn open_for_append(path: &Path) -> io::Result<(File, bool)> {
+    let mut options = OpenOptions::new();
+    options.read(true).append(true);
+    match options.clone().create_new(true).open(path) {
+        Ok(file) => Ok((file, true)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((options.open(path)?, false)),
+        Err(e) => Err(e),
+    }
+}
+
+struct Scan<T> {
+    records: Vec<Record<T>>,
+    /// Length of the prefix made of whole, valid lines.
+    good_len: u64,
+    dropped_tail: Option<DroppedTail>,
+}
+
+enum LineError {
+    Newer(u32),
+    Bad(String),
+}
+
+fn parse_line<T: DeserializeOwned>(line: &[u8]) -> Result<EnvelopeIn<T>, LineError> {
+    match serde_json::from_slice::<EnvelopeIn<T>>(line) {
+        Ok(envelope) if envelope.v > FORMAT_VERSION => Err(LineError::Newer(envelope.v)),
+        Ok(envelope) if envelope.v == 0 => Err(LineError::Bad(
+            "line format version 0 does not exist".to_string(),
+        )),
+        Ok(envelope) => Ok(envelope),
+        // The event may not read *because* a newer shipdeck wrote it: say so
+        // rather than calling the file damaged. Only on the error path, so a
+        // healthy replay parses each line once.
+        Err(e) => match serde_json::from_slice::<VersionProbe>(line) {
+            Ok(probe) if probe.v > FORMAT_VERSION => Err(LineError::Newer(probe.v)),
+            _ => Err(LineError::Bad(e.to_string())),
+        },
+    }
+}
+
+/// Read every line, check the envelope and the sequence, and find where the valid
+/// prefix ends. Shared by the writer (which then cuts the tail) and readers.
+fn scan<T: DeserializeOwned>(
+    mut reader: impl BufRead,
+    path: &Path,
+) -> Result<Scan<T>, JournalError> {
+    let mut records = Vec::new();
+    let mut good_len: u64 = 0;
+    let mut line_no: usize = 0;
+    let mut buf = Vec::with_capacity(512);
+    let io_err = |source| JournalError::Io {
+        op: "read",
+        path: path.to_path_buf(),
+        source,
+    };
+    let corrupt = |line, reason| JournalError::Corrupt {
+        path: path.to_path_buf(),
+        line,
+        reason,
+    };
+    loop {
+        buf.clear();
+        let n = reader.read_until(b'\n', &mut buf).map_err(io_err)?;
+        if n == 0 {
+            break;
+        }
+        line_no += 1;
+        let Some(content) = buf.strip_suffix(b"\n") else {
+            // read_until only stops short of a newline at end of file: a last line
+            // whose write never finished.
+            return Ok(Scan {
+                records,
+                good_len,
+                dropped_tail: Some(DroppedTail {
+                    line: line_no,
+                    bytes: n,
+                }),
+            });
+        };
+        match parse_line::<T>(content) {
+            Ok(envelope) => {
+                let expected = records.len() as u64;
+                if envelope.seq != expected {
+                    return Err(corrupt(
+                        line_no,
+                        format!(
+                            "sequence number {} where {expected} was expected \
+                             (events are missing or repeated)",
+                            envelope.seq
+                        ),
+                    ));
+                }
+                records.push(Record {
+                    seq: envelope.seq,
+                    event: envelope.event,
+                });
+                good_len += n as u64;
+            }
+            Err(LineError::Newer(found)) => {
+                return Err(JournalError::NewerVersion {
+                    path: path.to_path_buf(),
+                    line: line_no,
+                    found,
+                    supported: FORMAT_VERSION,
+                });
+            }
+            Err(LineError::Bad(reason)) => {
+                let is_last = reader.fill_buf().map_err(io_err)?.is_empty();
+                // A torn write can leave garbage (a cut line, zeroed blocks) but not
+                // a whole JSON value: a last line that *is* valid JSON and still not
+                // our event is a real mismatch and must not be cut away.
+                let is_json = serde_json::from_slice::<IgnoredAny>(content).is_ok();
+                if is_last && !is_json {
+                    return Ok(Scan {
+                        records,
+                        good_len,
+                        dropped_tail: Some(DroppedTail {
+                            line: line_no,
+                            bytes: n,
+                        }),
+                    });
+                }
+                return Err(corrupt(line_no, reason));
+            }
+        }
+    }
+    Ok(Scan {
+        records,
+        good_len,
+        dropped_tail: None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    struct Ev {
+        n: u32,
+    }
+
+    fn scan_bytes(bytes: &[u8]) -> Result<Scan<Ev>, JournalError> {
+        scan::<Ev>(bytes, Path::new("j.jsonl"))
+    }
+
+    #[test]
+    fn envelope_is_written_with_version_seq_and_event_in_that_order() {
+        let line = serde_json::to_string(&EnvelopeOut {
+            v: FORMAT_VERSION,
+            seq: 7,
+            event: &Ev { n: 1 },
+        })
+        .unwrap();
+        assert_eq!(line, r#"{"v":1,"seq":7,"event":{"n":1}}"#);
+    }
+
+    #[test]
+    fn scan_counts_good_bytes_up_to_the_last_whole_line() {
+        let scan = scan_bytes(b"{\"v\":1,\"seq\":0,\"event\":{\"n\":1}}\n{\"v\":1,\"se").unwrap();
+        assert_eq!(scan.records.len(), 1);
+        assert_eq!(scan.good_len, 32);
+        assert_eq!(scan.dropped_tail, Some(DroppedTail { line: 2, bytes: 10 }));
+    }
+
+    #[test]
+    fn zeroed_last_line_with_newline_is_torn_but_json_of_the_wrong_shape_is_not() {
+        let mut zeroed = b"{\"v\":1,\"seq\":0,\"event\":{\"n\":1}}\n".to_vec();
+        zeroed.extend_from_slice(&[0, 0, 0, b'\n']);
+        let scan = scan_bytes(&zeroed).unwrap();
+        assert_eq!(scan.dropped_tail, Some(DroppedTail { line: 2, bytes: 4 }));
+
+        let wrong =
+            b"{\"v\":1,\"seq\":0,\"event\":{\"n\":1}}\n{\"v\":1,\"seq\":1,\"event\":{\"m\":2}}\n";
+        match scan_bytes(wrong) {
+            Err(JournalError::Corrupt { line: 2, .. }) => {}
+            other => panic!(
+                "expected Corrupt at line 2, got {:?}",
+                other.map(|s| s.records)
+            ),
+        }
+    }
+
+    #[test]
+    fn newer_version_is_named_even_when_the_event_does_not_read() {
+        let bytes = b"{\"v\":2,\"seq\":0,\"event\":{\"brand_new\":true}}\n";
+        match scan_bytes(bytes) {
+            Err(JournalError::NewerVersion {
+                found: 2,
+                supported: 1,
+                line: 1,
+                ..
+            }) => {}
+            other => panic!("expected NewerVersion, got {:?}", other.map(|s| s.records)),
+        }
+    }
+
+    #[test]
+    fn version_zero_is_corrupt() {
+        assert!(matches!(
+            scan_bytes(b"{\"v\":0,\"seq\":0,\"event\":{\"n\":1}}\n{\"v\":1,\"seq\":1,\"event\":{\"n\":1}}\n"),
+            Err(JournalError::Corrupt { line: 1, .. })
+        ));
+    }
+}

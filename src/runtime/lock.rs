@@ -1,0 +1,399 @@
+//! One engine per release: an exclusive lock on `releases/<v>/lock`.
+//!
+//! Two processes appending to one journal would interleave two histories, so the
+//! process that runs a release holds an exclusive `flock` on the release's lock file
+//! for as long as it runs. `flock` is chosen over a pid file alone because the kernel
+//! drops it when the holder dies, however it dies: a crashed run never blocks the
+//! next one, and there is no "is that pid really ours?" guesswork on the hot path.
+//!
+//! The file's *content* is the [`Holder`] as JSON (pid, host, since). It is only for
+//! people and for the takeover report: the `flock` decides, the content explains.
+//! A clean exit empties the file; so a file that still names someone when we get
+//! the lock means that run ended without cleaning up (crash, kill -9, power loss),
+//! and the new holder reports it in [`Acquired::took_over_from`] for the journal.
+//!
+//! The file is never deleted: unlinking a flocked file lets two processes lock two
+//! different inodes under one name.
+
+use std::fmt;
+use std::fs::{File, OpenOptions};
+use std::io::{self, Read, Write};
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::OpenOptionsExt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use super::state_dir::{create_dir_all_durable, parent_or_dot, sync_dir};
+
+/// Who holds (or last held) a release lock. Stored as JSON in the lock file.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Holder {
+    pub pid: u32,
+    pub host: String,
+    pub since: DateTime<Utc>,
+}
+
+impl Holder {
+    /// This process, now.
+    pub fn current() -> Holder {
+        Holder {
+            pid: std::process::id(),
+            host: hostname(),
+            since: Utc::now(),
+        }
+    }
+}
+
+impl fmt::Display for Holder {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "pid {} on host {} since {}",
+            self.pid,
+            self.host,
+            self.since.format("%Y-%m-%d %H:%M:%S UTC")
+        )
+    }
+}
+
+/// Why a release lock could not be taken.
+#[derive(Debug, thiserror::Error)]
+pub enum LockError {
+    #[error(
+        "release {release} is being run by {holder}; wait for that run to finish, \
+         or stop that process, before starting another"
+    )]
+    Held { release: String, holder: Holder },
+    /// Held, but the holder has not written who it is yet (it is a few instructions
+    /// into its start-up) — or someone keeps the file locked without being shipdeck.
+    #[error(
+        "release {release} is locked by another process that has not said who it is \
+         (lock file {path}); try again in a moment"
+    )]
+    Busy { release: String, path: PathBuf },
+    /// The file names a holder on another host. `flock` on a shared filesystem is
+    /// only as good as the mount's lock support, and from here we cannot check that
+    /// process, so we refuse rather than risk two engines on one release.
+    #[error(
+        "release {release} was last run by {holder}, and this is host {here}: shipdeck \
+         cannot tell from here whether that run is still alive. If it is not, delete \
+         {path} and run again"
+    )]
+    OtherHost {
+        release: String,
+        holder: Holder,
+        here: String,
+        path: PathBuf,
+    },
+    #[error("cannot {op} lock file {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+}
+
+/// A successful [`ReleaseLock::acquire`].
+#[derive(Debug)]
+pub struct Acquired {
+    pub lock: ReleaseLock,
+    /// The previous holder, if it ended without releasing (crash, kill -9). The
+    /// runtime journals this as a takeover.
+    pub took_over_from: Option<Holder>,
+}
+
+/// The held lock. Dropping it empties the file and releases the `flock`.
+#[derive(Debug)]
+pub struct ReleaseLock {
+    // The open file *is* the lock: flock belongs to the open file description, and
+    // closing it (on drop) is what releases it.
+    file: File,
+    path: PathBuf,
+    holder: Holder,
+}
+
+/// How often `acquire` re-tries a lock whose holder does not name a live process,
+/// and how long it waits between tries. A reader (`current_holder`) takes a shared
+/// lock for a few microseconds, and a new holder writes its name right after it
+/// gets the lock: both are over long before these 100 ms are.
+const BUSY_RETRIES: u32 = 20;
+const BUSY_RETRY_PAUSE: Duration = Duration::from_millis(5);
+
+impl ReleaseLock {
+    /// Take the lock at `path` (creating it and its directory if needed), or say who
+    /// has it. Never blocks for long: a held lock is an immediate, explained error.
+    pub fn acquire(path: &Path) -> Result<Acquired, LockError> {
+        let io_err = |op: &'static str| {
+            let path = path.to_path_buf();
+            move |source| LockError::Io { op, path, source }
+        };
+        let release = release_label(path);
+        let dir = parent_or_dot(path);
+        create_dir_all_durable(dir).map_err(io_err("create the directory of"))?;
+        let (mut file, created) = open_lock_file(path).map_err(io_err("open"))?;
+        if created {
+            sync_dir(dir).map_err(io_err("make durable the directory of"))?;
+        }
+
+        let mut attempts = 0;
+        loop {
+            match try_flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+                Ok(true) => break,
+                Ok(false) => {}
+                Err(source) => return Err(io_err("lock")(source)),
+            }
+            // Someone holds it. If the file names a live process, that is the answer.
+            // (A holder on another host cannot be checked; the lock being held is
+            // reason enough to believe it.)
+            if let Some(holder) = read_holder(&mut file)
+                && (holder.host != hostname() || pid_is_alive(holder.pid))
+            {
+                return Err(LockError::Held { release, holder });
+            }
+            // Otherwise it is a reader's momentary shared lock, or a new holder that
+            // has not written its name yet: give it a moment before calling it busy.
+            attempts += 1;
+            if attempts > BUSY_RETRIES {
+                return Err(LockError::Busy {
+                    release,
+                    path: path.to_path_buf(),
+                });
+            }
+            std::thread::sleep(BUSY_RETRY_PAUSE);
+        }
+
+        // We hold the flock. Anything still written in the file is a run that ended
+        // without cleaning up.
+        let here = hostname();
+        let previous = read_holder(&mut file);
+        if let Some(prev) = &previous {
+            if prev.host != here {
+                // Dropping `file` releases the flock we just took.
+                return Err(LockError::OtherHost {
+                    release,
+                    holder: prev.clone(),
+                    here,
+                    path: path.to_path_buf(),
+                });
+            }
+            if pid_is_alive(prev.pid) && prev.pid != std::process::id() {
+                // The kernel says nobody holds the lock, so this is not that run:
+                // the pid has been reused (typically after a reboot).
+                tracing::warn!(
+                    path = %path.display(),
+                    previous = %prev,
+                    "lock file names a live pid that does not hold the lock; \
+                     assuming the pid was reused and taking over"
+                );
+            }
+            tracing::warn!(
+                path = %path.display(),
+                previous = %prev,
+                "taking over release lock from a run that ended without releasing it"
+            );
+        }
+
+        let holder = Holder::current();
+        write_holder(&mut file, &holder).map_err(io_err("write"))?;
+        tracing::debug!(path = %path.display(), %holder, "release lock acquired");
+        Ok(Acquired {
+            lock: ReleaseLock {
+                file,
+                path: path.to_path_buf(),
+                holder,
+            },
+            took_over_from: previous,
+        })
+    }
+
+    /// Who we wrote into the lock file.
+    pub fn holder(&self) -> &Holder {
+        &self.holder
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl Drop for ReleaseLock {
+    fn drop(&mut self) {
+        // Empty the file while we still hold the flock, so the next holder can tell
+        // a clean handover from a crash. Synced so a power cut right after a clean
+        // exit is not later reported as a crash. Failure only costs that accuracy.
+        let emptied = self.file.set_len(0).and_then(|()| self.file.sync_data());
+        if let Err(e) = emptied {
+            tracing::warn!(path = %self.path.display(), error = %e, "could not empty lock file on release");
+        }
+        // Closing the file (dropping it right after this) releases the flock.
+    }
+}
+
+/// Whether a live process holds the lock at `path`, and who. For readers in other
+/// processes (`status`). `None` when nobody holds it, when there is no lock file,
+/// and in the microseconds between a holder locking and writing its name.
+pub fn current_holder(path: &Path) -> Option<Holder> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(e) => {
+            if e.kind() != io::ErrorKind::NotFound {
+                tracing::warn!(path = %path.display(), error = %e, "cannot open lock file");
+            }
+            return None;
+        }
+    };
+    // A shared lock conflicts only with the holder's exclusive one; it is released
+    // when `file` closes at the end of this function.
+    match try_flock(&file, libc::LOCK_SH | libc::LOCK_NB) {
+        Ok(true) => None,
+        Ok(false) => read_holder(&mut file),
+        Err(e) => {
+            tracing::warn!(path = %path.display(), error = %e, "cannot test lock file");
+            None
+        }
+    }
+}
+
+/// The release a lock file belongs to, for messages: the name of its directory
+/// (`releases/v1.0.1/lock` → `v1.0.1`).
+fn release_label(path: &Path) -> String {
+    path.parent()
+        .and_then(Path::file_name)
+        .map(|name| name.to_string_lossy().into_owned())
+        .unwrap_or_else(|| path.display().to_string())
+}
+
+/// Open (or create) the lock file without truncating it: its content may be the
+/// previous holder we need to report. Returns whether we created it.
+fn open_lock_file(path: &Path) -> io::Result<(File, bool)> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true).mode(0o644);
+    match options.clone().create_new(true).open(path) {
+        Ok(file) => Ok((file, true)),
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((options.open(path)?, false)),
+        Err(e) => Err(e),
+    }
+}
+
+/// `flock` without blocking: `Ok(true)` got it, `Ok(false)` someone else has it.
+fn try_flock(file: &File, operation: libc::c_int) -> io::Result<bool> {
+    loop {
+        // SAFETY: flock on a file descriptor we own and keep open; no memory involved.
+        let rc = unsafe { libc::flock(file.as_raw_fd(), operation) };
+        if rc == 0 {
+            return Ok(true);
+        }
+        let err = io::Error::last_os_error();
+        match err.raw_os_error() {
+            Some(libc::EWOULDBLOCK) => return Ok(false),
+            Some(libc::EINTR) => continue,
+            _ => return Err(err),
+        }
+    }
+}
+
+/// The holder named in the file, if it names one we can read.
+fn read_holder(file: &mut File) -> Option<Holder> {
+    use std::io::Seek;
+    let mut content = Vec::new();
+    // Read from the start, whatever the cursor: we may read more than once.
+    file.seek(io::SeekFrom::Start(0)).ok()?;
+    file.read_to_end(&mut content).ok()?;
+    if content.iter().all(u8::is_ascii_whitespace) {
+        return None;
+    }
+    match serde_json::from_slice(&content) {
+        Ok(holder) => Some(holder),
+        Err(e) => {
+            // A holder that died mid-write, or a file someone edited.
+            tracing::warn!(error = %e, "lock file content is not a holder; ignoring it");
+            None
+        }
+    }
+}
+
+fn write_holder(file: &mut File, holder: &Holder) -> io::Result<()> {
+    use std::io::Seek;
+    let mut json = serde_json::to_vec(holder).map_err(io::Error::other)?;
+    json.push(b'\n');
+    file.set_len(0)?;
+    file.seek(io::SeekFrom::Start(0))?;
+    file.write_all(&json)?;
+    file.sync_data()
+}
+
+/// Whether a process with this pid exists on this host. Signal 0 checks without
+/// sending anything; EPERM means it exists but belongs to someone else.
+fn pid_is_alive(pid: u32) -> bool {
+    // pid 0 and values past pid_t would address process groups, not a process.
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return false;
+    };
+    if pid <= 0 {
+        return false;
+    }
+    // SAFETY: kill with signal 0 performs only the existence/permission check.
+    let rc = unsafe { libc::kill(pid, 0) };
+    rc == 0 || io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+}
+
+/// This machine's host name, as `hostname` prints it.
+pub fn hostname() -> String {
+    let mut buf = [0u8; 256];
+    // SAFETY: the buffer is valid for buf.len() bytes; gethostname writes at most that.
+    let rc = unsafe { libc::gethostname(buf.as_mut_ptr().cast(), buf.len()) };
+    if rc != 0 {
+        tracing::warn!(error = %io::Error::last_os_error(), "gethostname failed");
+        return "unknown-host".to_string();
+    }
+    // POSIX does not promise a terminating NUL on truncation; stop at the buffer end.
+    let len = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
+    String::from_utf8_lossy(&buf[..len]).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn our_own_pid_is_alive_and_pid_zero_is_not_a_process() {
+        assert!(pid_is_alive(std::process::id()));
+        assert!(!pid_is_alive(0));
+        assert!(!pid_is_alive(u32::MAX));
+    }
+
+    #[test]
+    fn hostname_is_not_empty() {
+        assert!(!hostname().is_empty());
+    }
+
+    #[test]
+    fn held_message_names_release_pid_host_and_time() {
+        let err = LockError::Held {
+            release: "v1.0.1".into(),
+            holder: Holder {
+                pid: 4242,
+                host: "ci-7".into(),
+                since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            },
+        };
+        let msg = err.to_string();
+        assert!(
+            msg.starts_with(
+                "release v1.0.1 is being run by pid 4242 on host ci-7 since 2025-05-01 14:30:05 UTC;"
+            ),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn release_label_is_the_directory_name() {
+        assert_eq!(
+            release_label(Path::new("/s/releases/v1.0.1/lock")),
+            "v1.0.1"
+        );
+    }
+}

@@ -1,0 +1,9 @@
+//! The tokio shell around the pure engine: the clock, the journal and lock, the
+//! effect executor, and the loop that owns a release's state.
+
+pub mod clock;
+pub mod driver;
+pub mod executor;
+pub mod journal;
+pub mod lock;
+pub mod state_dir;

@@ -1,0 +1,53 @@
+//! The demo fleet: simulated customers on loopback with health endpoints and fault
+//! injection, and the scenario scripts that make trouble on cue.
+//!
+//! It is the outside world in miniature, for the demo, drills, integration tests and
+//! benchmarks: real sockets, so the probes are tested as they run in production.
+
+pub mod fault;
+pub mod fleet;
+pub mod scenario;
+
+pub use fault::{ActiveFault, Fault, FaultId, Reply, SimCustomer};
+pub use fleet::{Clock, FleetError, FleetHandle, serve, system_clock};
+pub use scenario::{Scenario, ScenarioError, ScenarioRun, Step, StepChange, drive};
+
+use crate::domain::{
+    Customer, CustomerId, DeployTarget, HealthSource, HumanDuration, TierName, Version,
+};
+
+/// `n` made-up customers (`c-00001`, …) for load demos and benchmarks: 1 % demo,
+/// 20 % startup, 50 % standard, the rest enterprise, each with a simulated baseline
+/// that varies a little from customer to customer, all on v1.0.0. Deterministic.
+pub fn synthetic_customers(n: usize) -> Vec<Customer> {
+    (1..=n)
+        .map(|i| {
+            let bucket = i % 100;
+            let tier = match bucket {
+                0 => "demo",
+                1..=20 => "startup",
+                21..=70 => "standard",
+                _ => "enterprise",
+            };
+            // Spread baselines so that a fleet view is not a wall of identical rows.
+            let error_rate = 0.1 + f64::from(u32::try_from(i * 7 % 10).unwrap_or(0)) * 0.1;
+            let latency = 80.0 + f64::from(u32::try_from(i * 13 % 120).unwrap_or(0));
+            Customer {
+                id: CustomerId(format!("c-{i:05}")),
+                name: format!("Customer {i:05}"),
+                tier: TierName::new(tier),
+                version: Version::new(1, 0, 0),
+                health: HealthSource::Simulated {
+                    baseline_error_rate: (error_rate * 100.0).round() / 100.0,
+                    baseline_latency_ms: latency,
+                },
+                deploy: DeployTarget::Simulated {
+                    duration: HumanDuration::from_secs(30),
+                    failure_rate: 0.0,
+                },
+                maintenance_window: None,
+                contacts: Vec::new(),
+            }
+        })
+        .collect()
+}

@@ -1,0 +1,13 @@
+//! The full-screen cockpit: ratatui views over engine snapshots, and the terminal
+//! plumbing beneath them.
+//!
+//! The views own only view state (selection, scroll, dialogs); every change to a
+//! release goes to the runtime as a command. The plumbing modules (`terminal`,
+//! `input`, `frame_pacer`, `theme`, `too_small`) know nothing about releases, so the
+//! views can be tested on a `TestBackend` with scripted input and no terminal.
+
+pub mod frame_pacer;
+pub mod input;
+pub mod terminal;
+pub mod theme;
+pub mod too_small;

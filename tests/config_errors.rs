@@ -1,0 +1,922 @@
+//! The configuration loader through the library API: the built-in defaults, a copy
+//! on disk, every kind of error it must refuse (each with file, line, column and
+//! field), several errors at once, and the lookup order.
+//!
+//! Expected positions are computed from the fixture text (where the edit was
+//! made), not written as magic numbers, so that editing the defaults does not
+//! break these tests.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+
+use shipdeck::config::{
+    self, ConfigError, ConfigErrors, ConfigFile, ConfigSource, Origin, builtin_files,
+    load_from_strs, resolve,
+};
+use shipdeck::domain::{ChecklistKind, ReleaseType, TierName};
+
+// ---------------------------------------------------------------- helpers
+
+/// The built-in files as owned (name, text).
+fn defaults() -> Vec<(String, String)> {
+    builtin_files()
+        .iter()
+        .map(|(n, t)| (format!("config/{n}"), (*t).to_string()))
+        .collect()
+}
+
+fn text_of(files: &[(String, String)], name: &str) -> String {
+    files
+        .iter()
+        .find(|(n, _)| is_file(n, name))
+        .map(|(_, t)| t.clone())
+        .unwrap_or_else(|| panic!("no {name}"))
+}
+
+fn set(files: &mut [(String, String)], name: &str, text: String) {
+    for f in files.iter_mut() {
+        if is_file(&f.0, name) {
+            f.1 = text.clone();
+        }
+    }
+}
+
+/// `config/policies.json` is `policies.json`; `config/deployment-policies.json` is not.
+fn is_file(path: &str, name: &str) -> bool {
+    Path::new(path).file_name() == Some(OsStr::new(name))
+}
+
+/// A 1-based (line, character column) for a byte offset.
+fn pos_at(text: &str, offset: usize) -> (usize, usize) {
+    let before = &text[..offset];
+    let line = before.matches('\n').count() + 1;
+    let line_start = before.rfind('\n').map_or(0, |i| i + 1);
+    (line, text[line_start..offset].chars().count() + 1)
+}
+
+/// Replaces the `nth` (0-based) occurrence of `from` with `to`; returns the new
+/// text and the (line, column) where the replacement starts.
+fn edit(text: &str, from: &str, to: &str, nth: usize) -> (String, (usize, usize)) {
+    let offset = text
+        .match_indices(from)
+        .nth(nth)
+        .map(|(i, _)| i)
+        .unwrap_or_else(|| panic!("`{from}` occurs fewer than {} times", nth + 1));
+    let new = format!("{}{}{}", &text[..offset], to, &text[offset + from.len()..]);
+    let at = pos_at(&new, offset);
+    (new, at)
+}
+
+/// Edits one file of the defaults and loads; returns the errors and the position
+/// of the edit.
+fn refuse(name: &str, from: &str, to: &str, nth: usize) -> (ConfigErrors, (usize, usize)) {
+    let mut files = defaults();
+    let (new, at) = edit(&text_of(&files, name), from, to, nth);
+    set(&mut files, name, new);
+    (load_err(&files), at)
+}
+
+fn load_err(files: &[(String, String)]) -> ConfigErrors {
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    match load_from_strs(&refs) {
+        Ok(_) => panic!("the configuration was accepted"),
+        Err(e) => e,
+    }
+}
+
+/// The one error about `field`; fails listing all errors otherwise.
+fn about<'a>(errs: &'a ConfigErrors, field: &str) -> &'a ConfigError {
+    let hits: Vec<&ConfigError> = errs.iter().filter(|e| e.field == field).collect();
+    match hits.as_slice() {
+        [one] => one,
+        _ => panic!("expected one error about `{field}`, got:\n{errs}"),
+    }
+}
+
+fn assert_at(e: &ConfigError, file: &str, at: (usize, usize), needle: &str) {
+    assert!(e.file.ends_with(file), "wrong file: {e}");
+    assert_eq!((e.line, e.column), at, "wrong position: {e}");
+    assert!(e.message.contains(needle), "message lacks `{needle}`: {e}");
+}
+
+// ---------------------------------------------------------------- defaults
+
+#[test]
+fn builtin_defaults_load_and_follow_the_source_documents() {
+    let cfg = match config::load(&ConfigSource::BuiltIn) {
+        Ok(c) => c,
+        Err(e) => panic!("built-in config refused:\n{e}"),
+    };
+    assert_eq!(
+        config::summary(&cfg),
+        "4 tiers, 14 customers, 6 policies, 7 checklists, 7 people"
+    );
+    let tiers: Vec<&str> = cfg.tiers.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(tiers, ["demo", "startup", "standard", "enterprise"]);
+
+    // Seed 002: delays after demo per type.
+    let delays = |t: ReleaseType| -> Vec<String> {
+        cfg.policy(t)
+            .map(|p| p.waves.iter().map(|w| w.delay.to_string()).collect())
+            .unwrap_or_default()
+    };
+    assert_eq!(delays(ReleaseType::Security), ["0s", "15m", "30m", "1h"]);
+    assert_eq!(delays(ReleaseType::BugFix), ["0s", "2h", "6h", "12h"]);
+    assert_eq!(delays(ReleaseType::Performance), ["0s", "4h", "12h", "24h"]);
+    let rollback = |t: ReleaseType| cfg.policy(t).map(|p| p.rollback_window.to_string());
+    assert_eq!(rollback(ReleaseType::Security).as_deref(), Some("72h"));
+    assert_eq!(rollback(ReleaseType::Documentation).as_deref(), Some("4h"));
+    let security = cfg.policy(ReleaseType::Security).expect("security policy");
+    assert!(security.monitoring.enhanced);
+    assert_eq!(security.monitoring.period.to_string(), "48h");
+    assert_eq!(security.triggers.consecutive_failures, 3);
+
+    let acme = cfg.find_customer("ACME Corp").expect("ACME Corp");
+    assert_eq!(acme.id.as_str(), "acme-corp");
+    assert_eq!(acme.tier, TierName::new("enterprise"));
+    let techstart = cfg.find_customer("techstart").expect("TechStart");
+    assert_eq!(techstart.tier, TierName::new("startup"));
+
+    for t in [
+        ReleaseType::Security,
+        ReleaseType::BugFix,
+        ReleaseType::Performance,
+    ] {
+        assert!(cfg.pre_release_checklist(t).is_some(), "{t}");
+    }
+    for k in [
+        ChecklistKind::Deployment,
+        ChecklistKind::Hotfix,
+        ChecklistKind::Rollback,
+    ] {
+        assert!(cfg.checklist_of_kind(k).is_some(), "{k:?}");
+    }
+    assert!(
+        cfg.roster
+            .has_role("alice", &shipdeck::domain::Role::new("release_captain"))
+    );
+}
+
+#[test]
+fn a_copy_of_the_defaults_on_disk_loads_identically() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in builtin_files() {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let source = ConfigSource::Dir {
+        path: dir.path().to_path_buf(),
+        origin: Origin::Flag,
+    };
+    let from_disk = config::load(&source).unwrap_or_else(|e| panic!("{e}"));
+    let builtin = config::load(&ConfigSource::BuiltIn).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(from_disk, builtin);
+}
+
+#[test]
+fn the_repository_config_dir_is_the_builtin_one() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let from_repo = config::load_dir(&dir).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(Ok(from_repo), config::load_builtin());
+}
+
+// ---------------------------------------------------------------- syntax, shape
+
+#[test]
+fn malformed_json_names_file_and_line() {
+    let mut files = defaults();
+    // Drop the comma after TechStart's id: a syntax error on the next line.
+    let (text, (line, _)) = edit(
+        &text_of(&files, "customers.json"),
+        "\"techstart\",",
+        "\"techstart\"",
+        0,
+    );
+    set(&mut files, "customers.json", text);
+    let errs = load_err(&files);
+    let e = errs
+        .iter()
+        .find(|e| e.file == "config/customers.json")
+        .unwrap_or_else(|| panic!("{errs}"));
+    assert_eq!(e.line, line + 1, "{e}");
+    assert!(e.column > 0, "{e}");
+    assert!(e.message.contains("expected"), "{e}");
+    assert!(
+        !e.message.contains("at line"),
+        "position is printed in front: {e}"
+    );
+}
+
+#[test]
+fn unknown_fields_are_refused_at_their_key() {
+    let (errs, at) = refuse(
+        "customers.json",
+        "\"tier\": \"startup\"",
+        "\"tierr\": \"startup\"",
+        0,
+    );
+    let e = about(&errs, "customers[2].tierr");
+    assert_at(e, "customers.json", at, "unknown field `tierr`");
+}
+
+#[test]
+fn unknown_fields_inside_tagged_values_are_named() {
+    let (errs, at) = refuse(
+        "customers.json",
+        "\"failure_rate\": 0.0",
+        "\"failure_chance\": 0.0",
+        3,
+    );
+    let e = about(&errs, "customers[3].deploy.failure_chance");
+    assert_at(e, "customers.json", at, "unknown field `failure_chance`");
+}
+
+#[test]
+fn wrong_types_are_refused_at_the_value() {
+    let (errs, (line, col)) = refuse(
+        "policies.json",
+        "\"max_parallel\": 10",
+        "\"max_parallel\": \"ten\"",
+        1,
+    );
+    let e = about(&errs, "policies.bug_fix.max_parallel");
+    let value_col = col + "\"max_parallel\": ".len();
+    assert_at(
+        e,
+        "policies.json",
+        (line, value_col),
+        "invalid type: string \"ten\"",
+    );
+}
+
+#[test]
+fn wrong_types_inside_tagged_values_are_named() {
+    let (errs, (line, col)) = refuse(
+        "customers.json",
+        "\"failure_rate\": 0.0",
+        "\"failure_rate\": \"high\"",
+        5,
+    );
+    let e = about(&errs, "customers[5].deploy.failure_rate");
+    assert_at(
+        e,
+        "customers.json",
+        (line, col + "\"failure_rate\": ".len()),
+        "invalid type",
+    );
+}
+
+#[test]
+fn negative_and_unparsable_durations_are_refused() {
+    let (errs, (line, col)) = refuse("policies.json", "\"soak\": \"5m\"", "\"soak\": \"-5m\"", 0);
+    let e = about(&errs, "policies.security.soak");
+    assert_at(
+        e,
+        "policies.json",
+        (line, col + "\"soak\": ".len()),
+        "negative",
+    );
+
+    let (errs, (line, _)) = refuse(
+        "policies.json",
+        "\"delay\": \"2h\"",
+        "\"delay\": \"soon\"",
+        0,
+    );
+    let e = about(&errs, "policies.bug_fix.waves[1].delay");
+    assert_eq!(e.line, line, "{e}");
+    assert!(e.message.contains("`soon` is not a duration"), "{e}");
+}
+
+#[test]
+fn an_unknown_release_type_in_a_checklist_is_refused() {
+    let (errs, (line, col)) = refuse("checklists.json", "[\"security\"]", "[\"hotfix\"]", 0);
+    let e = about(&errs, "checklists[0].release_types[0]");
+    assert_at(
+        e,
+        "checklists.json",
+        (line, col + 1),
+        "unknown variant `hotfix`",
+    );
+}
+
+#[test]
+fn an_unknown_release_type_in_policies_is_refused_at_its_key() {
+    let (errs, (line, col)) = refuse("policies.json", "\"documentation\": {", "\"docs\": {", 0);
+    let e = about(&errs, "policies.docs");
+    assert_at(
+        e,
+        "policies.json",
+        (line, col),
+        "unknown release type `docs`",
+    );
+}
+
+#[test]
+fn a_key_written_twice_is_refused() {
+    // Two `security` policies: serde would silently keep the second.
+    let (errs, (line, col)) = refuse("policies.json", "\"bug_fix\": {", "\"security\": {", 0);
+    let e = about(&errs, "policies.security");
+    assert_at(e, "policies.json", (line, col), "duplicate key");
+}
+
+// ---------------------------------------------------------------- tiers and waves
+
+#[test]
+fn a_customer_in_an_undefined_tier_is_refused() {
+    // The first "standard" customer is Globex, customers[6].
+    let (errs, at) = refuse("customers.json", "\"standard\"", "\"gold\"", 0);
+    let e = about(&errs, "customers[6].tier");
+    assert_at(
+        e,
+        "customers.json",
+        at,
+        "unknown tier `gold` (defined tiers: demo, startup, standard, enterprise)",
+    );
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "config/customers.json:{}:{}: customers[6].tier: unknown tier `gold` (defined tiers: demo, startup, standard, enterprise)",
+            at.0, at.1
+        )
+    );
+}
+
+#[test]
+fn a_tier_defined_twice_is_refused() {
+    let (errs, (line, col)) = refuse(
+        "policies.json",
+        "{\"name\": \"standard\",",
+        "{\"name\": \"startup\",",
+        0,
+    );
+    let e = about(&errs, "tiers[2].name");
+    assert_at(
+        e,
+        "policies.json",
+        (line, col + "{\"name\": ".len()),
+        "tier `startup` is defined twice",
+    );
+    assert!(e.message.contains("first at line"), "{e}");
+}
+
+#[test]
+fn a_wave_naming_an_unknown_tier_is_refused() {
+    let (errs, (line, col)) = refuse(
+        "policies.json",
+        "{\"tier\": \"startup\"",
+        "{\"tier\": \"startups\"",
+        0,
+    );
+    let e = about(&errs, "policies.security.waves[1].tier");
+    assert_at(
+        e,
+        "policies.json",
+        (line, col + "{\"tier\": ".len()),
+        "unknown tier `startups`",
+    );
+    // ... and startup has no row any more.
+    let missing = about(&errs, "policies.security.waves");
+    assert!(
+        missing.message.contains("no wave for tier `startup`"),
+        "{missing}"
+    );
+}
+
+#[test]
+fn a_wave_missing_a_tier_is_refused() {
+    let mut files = defaults();
+    let text = text_of(&files, "policies.json");
+    // Remove security's enterprise row (the first enterprise wave) and the comma
+    // before it.
+    let row_start = text.find("{\"tier\": \"enterprise\"").expect("row");
+    let row_end = row_start + text[row_start..].find('\n').expect("eol");
+    let comma = text[..row_start].rfind(',').expect("comma");
+    let new = format!("{}{}", &text[..comma], &text[row_end..]);
+    let waves_at = pos_at(
+        &new,
+        new.find("\"waves\"").expect("waves") + "\"waves\": ".len(),
+    );
+    set(&mut files, "policies.json", new);
+    let errs = load_err(&files);
+    let e = about(&errs, "policies.security.waves");
+    assert_at(
+        e,
+        "policies.json",
+        waves_at,
+        "no wave for tier `enterprise`",
+    );
+}
+
+#[test]
+fn waves_out_of_tier_order_are_refused() {
+    let mut files = defaults();
+    let text = text_of(&files, "policies.json");
+    let lines: Vec<&str> = text.lines().collect();
+    let std_row = lines
+        .iter()
+        .position(|l| l.contains("{\"tier\": \"standard\""))
+        .expect("row");
+    let ent_row = std_row + 1;
+    let mut swapped: Vec<String> = lines.iter().map(|l| (*l).to_string()).collect();
+    // Keep the commas where they were: swap the rows' contents.
+    let std_text = lines[std_row].trim_end_matches(',').to_string();
+    let ent_text = lines[ent_row].trim_end_matches(',').to_string();
+    swapped[std_row] = format!("{ent_text},");
+    swapped[ent_row] = std_text;
+    set(&mut files, "policies.json", swapped.join("\n"));
+    let errs = load_err(&files);
+    let e = about(&errs, "policies.security.waves[3].tier");
+    assert_eq!(e.line, ent_row + 1, "{e}");
+    assert!(
+        e.message
+            .contains("`standard` is listed after `enterprise`"),
+        "{e}"
+    );
+    assert!(
+        e.message.contains("demo, startup, standard, enterprise"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_wave_listed_twice_is_refused() {
+    let (errs, (line, col)) = refuse(
+        "policies.json",
+        "{\"tier\": \"enterprise\"",
+        "{\"tier\": \"startup\"",
+        0,
+    );
+    let e = about(&errs, "policies.security.waves[3].tier");
+    assert_at(
+        e,
+        "policies.json",
+        (line, col + "{\"tier\": ".len()),
+        "tier `startup` is listed twice",
+    );
+}
+
+// ---------------------------------------------------------------- roles
+
+#[test]
+fn a_gate_naming_a_role_not_in_the_roster_is_refused() {
+    // Minor's startup gate is the first manual gate: ["qa_lead"].
+    let (errs, (line, col)) = refuse("policies.json", "[\"qa_lead\"]", "[\"qa_leed\"]", 0);
+    let e = about(&errs, "policies.minor.waves[1].approval.roles[0]");
+    assert_at(
+        e,
+        "policies.json",
+        (line, col + 1),
+        "unknown role `qa_leed`",
+    );
+    assert!(e.message.contains("release_captain, qa_lead"), "{e}");
+}
+
+#[test]
+fn a_gate_role_nobody_holds_is_refused() {
+    let mut files = defaults();
+    let roster = text_of(&files, "roster.json")
+        .replace("[\"dev_lead\"]", "[\"on_call\"]")
+        .replace("[\"on_call\", \"dev_lead\"]", "[\"on_call\"]");
+    set(&mut files, "roster.json", roster);
+    let errs = load_err(&files);
+    let e = about(&errs, "policies.major.waves[1].approval.roles[1]");
+    assert!(
+        e.message
+            .contains("nobody in roster.json holds role `dev_lead`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_person_with_an_unknown_role_is_refused() {
+    let (errs, (line, col)) = refuse("roster.json", "[\"qa_lead\"]", "[\"qa\"]", 0);
+    let e = about(&errs, "people[1].roles[0]");
+    assert_at(e, "roster.json", (line, col + 1), "unknown role `qa`");
+}
+
+// ---------------------------------------------------------------- customers
+
+#[test]
+fn duplicate_customer_ids_are_refused() {
+    let (errs, (line, col)) = refuse(
+        "customers.json",
+        "\"id\": \"pixelforge\"",
+        "\"id\": \"techstart\"",
+        0,
+    );
+    let e = about(&errs, "customers[4].id");
+    assert_at(
+        e,
+        "customers.json",
+        (line, col + "\"id\": ".len()),
+        "duplicate customer id `techstart`",
+    );
+    let first_line = text_of(&defaults(), "customers.json")
+        .lines()
+        .position(|l| l.contains("\"id\": \"techstart\""))
+        .map(|i| i + 1)
+        .expect("techstart");
+    assert!(
+        e.message.contains(&format!("first at line {first_line}")),
+        "{e}"
+    );
+}
+
+#[test]
+fn duplicate_customer_names_are_refused() {
+    let (errs, (line, col)) = refuse(
+        "customers.json",
+        "\"name\": \"Pixelforge\"",
+        "\"name\": \"techstart\"",
+        0,
+    );
+    let e = about(&errs, "customers[4].name");
+    assert_at(
+        e,
+        "customers.json",
+        (line, col + "\"name\": ".len()),
+        "duplicate customer name",
+    );
+}
+
+#[test]
+fn a_failure_rate_outside_zero_to_one_is_refused() {
+    for bad in ["1.5", "-0.1"] {
+        let (errs, (line, col)) = refuse(
+            "customers.json",
+            "\"failure_rate\": 0.0",
+            &format!("\"failure_rate\": {bad}"),
+            0,
+        );
+        let e = about(&errs, "customers[0].deploy.failure_rate");
+        assert_at(
+            e,
+            "customers.json",
+            (line, col + "\"failure_rate\": ".len()),
+            "outside 0.0–1.0",
+        );
+    }
+}
+
+#[test]
+fn an_override_naming_an_unknown_customer_is_refused() {
+    let (errs, at) = refuse(
+        "deployment-policies.json",
+        "\"acme-corp\": {",
+        "\"acme-crop\": {",
+        0,
+    );
+    let e = about(&errs, "overrides.acme-crop");
+    assert_at(
+        e,
+        "deployment-policies.json",
+        at,
+        "unknown customer `acme-crop`",
+    );
+    assert!(e.message.contains("acme-corp"), "lists the ids: {e}");
+
+    let (errs, _) = refuse(
+        "deployment-policies.json",
+        "\"acme-corp\": {",
+        "\"ACME Corp\": {",
+        0,
+    );
+    let e = about(&errs, "overrides.ACME Corp");
+    assert!(e.message.contains("did you mean `acme-corp`"), "{e}");
+}
+
+// ---------------------------------------------------------------- thresholds
+
+#[test]
+fn nonsense_trigger_thresholds_are_refused() {
+    let (errs, (line, col)) = refuse(
+        "policies.json",
+        "\"consecutive_failures\": 3",
+        "\"consecutive_failures\": 0",
+        0,
+    );
+    let e = about(&errs, "policies.security.triggers.consecutive_failures");
+    assert_at(
+        e,
+        "policies.json",
+        (line, col + "\"consecutive_failures\": ".len()),
+        "at least 1",
+    );
+
+    let (errs, (line, _)) = refuse("policies.json", "\"window\": 3", "\"window\": 0", 2);
+    let e = about(&errs, "policies.performance.triggers.window");
+    assert_eq!(e.line, line, "{e}");
+
+    let (errs, _) = refuse(
+        "policies.json",
+        "\"error_rate_points\": 5.0",
+        "\"error_rate_points\": -5.0",
+        0,
+    );
+    about(&errs, "policies.security.triggers.error_rate_points");
+}
+
+// ---------------------------------------------------------------- checklists
+
+#[test]
+fn duplicate_checklist_ids_are_refused() {
+    let (errs, (line, col)) = refuse(
+        "checklists.json",
+        "\"id\": \"pre-release-bug-fix\"",
+        "\"id\": \"pre-release-security\"",
+        0,
+    );
+    let e = about(&errs, "checklists[1].id");
+    assert_at(
+        e,
+        "checklists.json",
+        (line, col + "\"id\": ".len()),
+        "duplicate checklist id",
+    );
+}
+
+#[test]
+fn duplicate_item_ids_are_refused() {
+    let (errs, (line, col)) = refuse(
+        "checklists.json",
+        "\"id\": \"fix-complete\"",
+        "\"id\": \"vuln-confirmed\"",
+        0,
+    );
+    let e = about(&errs, "checklists[0].items[1].id");
+    assert_at(
+        e,
+        "checklists.json",
+        (line, col + "\"id\": ".len()),
+        "duplicate item id `vuln-confirmed`",
+    );
+}
+
+#[test]
+fn two_pre_release_lists_for_one_type_are_refused() {
+    let (errs, _) = refuse("checklists.json", "[\"bug_fix\"]", "[\"security\"]", 0);
+    let e = about(&errs, "checklists[1].release_types[0]");
+    assert!(
+        e.message.contains("already has a pre-release checklist"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_type_without_pre_release_checklist_is_accepted() {
+    let mut files = defaults();
+    let text = text_of(&files, "checklists.json").replace(
+        "[\"documentation\", \"minor\", \"major\"]",
+        "[\"minor\", \"major\"]",
+    );
+    set(&mut files, "checklists.json", text);
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let cfg = load_from_strs(&refs).unwrap_or_else(|e| panic!("{e}"));
+    assert!(
+        cfg.pre_release_checklist(ReleaseType::Documentation)
+            .is_none()
+    );
+}
+
+#[test]
+fn a_release_type_without_policy_is_refused() {
+    let mut files = defaults();
+    let text = text_of(&files, "policies.json");
+    // Drop the `major` policy: cut from its key to the end of the policies object.
+    let start = text.find(",\n    \"major\": {").expect("major");
+    let end = text.rfind("\n  }\n}").expect("end of policies");
+    let new = format!("{}{}", &text[..start], &text[end..]);
+    set(&mut files, "policies.json", new);
+    let errs = load_err(&files);
+    let e = about(&errs, "policies");
+    assert!(
+        e.message.contains("no policy for release type `major`"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_maintenance_window_without_days_is_refused() {
+    let (errs, (line, col)) = refuse("customers.json", "[\"tue\", \"thu\"]", "[]", 0);
+    let e = about(&errs, "customers[6].maintenance_window.days");
+    assert_at(e, "customers.json", (line, col), "at least one day");
+}
+
+#[test]
+fn a_window_only_customer_without_any_window_is_refused() {
+    let mut files = defaults();
+    // Umbrella Health is window_only and relies on its own window; take it and
+    // the default away.
+    let customers = text_of(&files, "customers.json").replace(
+        "\"maintenance_window\": {\"timezone\": \"Europe/London\", \"days\": [\"sat\", \"sun\"], \"start\": \"01:00\", \"duration\": \"4h\"},",
+        "",
+    );
+    set(&mut files, "customers.json", customers);
+    let deployment = text_of(&files, "deployment-policies.json");
+    let start = deployment
+        .find("  \"default_maintenance_window\"")
+        .expect("default");
+    let end = start + deployment[start..].find('\n').expect("eol") + 1;
+    set(
+        &mut files,
+        "deployment-policies.json",
+        format!("{}{}", &deployment[..start], &deployment[end..]),
+    );
+    let errs = load_err(&files);
+    let e = about(&errs, "overrides.umbrella-health.window_only");
+    assert!(
+        e.message.contains("no maintenance window to deploy in"),
+        "{e}"
+    );
+    // Startups have no windows of their own and now no default either, while
+    // performance and documentation patches deploy them in windows.
+    let e = about(&errs, "customers[2]");
+    assert!(e.message.contains("has no maintenance_window"), "{e}");
+}
+
+#[test]
+fn a_second_checklist_of_one_kind_is_refused() {
+    let (errs, (line, col)) = refuse(
+        "checklists.json",
+        "\"kind\": \"rollback\"",
+        "\"kind\": \"hotfix\"",
+        0,
+    );
+    let e = about(&errs, "checklists[6].kind");
+    assert_at(
+        e,
+        "checklists.json",
+        (line, col + "\"kind\": ".len()),
+        "a second checklist of this kind",
+    );
+}
+
+#[test]
+fn a_person_listed_twice_is_refused() {
+    let (errs, (line, col)) = refuse(
+        "roster.json",
+        "\"name\": \"grace\"",
+        "\"name\": \"alice\"",
+        0,
+    );
+    let e = about(&errs, "people[6].name");
+    assert_at(
+        e,
+        "roster.json",
+        (line, col + "\"name\": ".len()),
+        "`alice` is listed twice",
+    );
+}
+
+// ---------------------------------------------------------------- all at once
+
+#[test]
+fn several_errors_in_several_files_are_all_reported() {
+    let mut files = defaults();
+    // A syntax error in roster.json stops only that file; the rules of the others
+    // still run (gate roles, which need the roster, are skipped).
+    set(&mut files, "roster.json", "{\"roles\": [,]}".into());
+    let (customers, _) = edit(
+        &text_of(&files, "customers.json"),
+        "\"standard\"",
+        "\"gold\"",
+        0,
+    );
+    let (customers, _) = edit(
+        &customers,
+        "\"failure_rate\": 0.0",
+        "\"failure_rate\": 2.0",
+        0,
+    );
+    set(&mut files, "customers.json", customers);
+    let (overrides, _) = edit(
+        &text_of(&files, "deployment-policies.json"),
+        "\"acme-corp\"",
+        "\"acme\"",
+        0,
+    );
+    set(&mut files, "deployment-policies.json", overrides);
+    let (policies, _) = edit(
+        &text_of(&files, "policies.json"),
+        "\"consecutive_failures\": 3",
+        "\"consecutive_failures\": 0",
+        0,
+    );
+    set(&mut files, "policies.json", policies);
+
+    let errs = load_err(&files);
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "policies.security.triggers.consecutive_failures",
+            "customers[0].deploy.failure_rate",
+            "customers[6].tier",
+            "overrides.acme",
+            "roles[0]",
+        ],
+        "{errs}"
+    );
+    assert_eq!(errs.to_string().lines().count(), 5);
+    assert!(errs.errors[4].file.ends_with("roster.json"));
+    assert!(errs.errors[1].message.contains("outside 0.0–1.0"));
+}
+
+// ---------------------------------------------------------------- directories
+
+#[test]
+fn a_directory_missing_a_file_is_refused_naming_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in builtin_files() {
+        if name != "roster.json" {
+            std::fs::write(dir.path().join(name), text).expect("write");
+        }
+    }
+    let errs = match config::load_dir(dir.path()) {
+        Ok(_) => panic!("accepted without roster.json"),
+        Err(e) => e,
+    };
+    assert_eq!(errs.len(), 1, "{errs}");
+    let e = &errs.errors[0];
+    assert!(e.file.ends_with("roster.json"), "{e}");
+    assert!(e.message.contains("no roster.json"), "{e}");
+}
+
+#[test]
+fn a_missing_directory_is_refused() {
+    let errs = match config::load_dir(Path::new("/nonexistent/shipdeck-config")) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e,
+    };
+    assert!(
+        errs.to_string()
+            .contains("/nonexistent/shipdeck-config: not a directory"),
+        "{errs}"
+    );
+}
+
+#[test]
+fn errors_from_disk_name_the_path() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in builtin_files() {
+        let text = if name == ConfigFile::Customers.file_name() {
+            text.replacen("\"standard\"", "\"gold\"", 1)
+        } else {
+            text.to_string()
+        };
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let errs = match config::load_dir(dir.path()) {
+        Ok(_) => panic!("accepted"),
+        Err(e) => e,
+    };
+    let expected = dir.path().join("customers.json").display().to_string();
+    assert!(
+        errs.to_string().starts_with(&format!("{expected}:")),
+        "{errs}"
+    );
+}
+
+// ---------------------------------------------------------------- lookup order
+
+fn has(dirs: &[&Path]) -> impl Fn(&Path) -> bool + use<> {
+    let dirs: Vec<PathBuf> = dirs.iter().map(|d| d.to_path_buf()).collect();
+    move |p: &Path| dirs.iter().any(|d| d == p)
+}
+
+#[test]
+fn lookup_order_is_flag_env_working_dir_user_dir_builtin() {
+    let cwd = Path::new("/work");
+    let local = Path::new("/work/config");
+    let user = Path::new("/home/u/.config/shipdeck");
+    let flag = Path::new("/etc/flag");
+    let env = OsStr::new("/etc/env");
+    let all = has(&[local, user]);
+
+    let s = resolve(Some(flag), Some(env), cwd, Some(user), &all);
+    assert_eq!(s.dir(), Some(flag));
+    assert_eq!(s.to_string(), "/etc/flag/ (from --config)");
+
+    let s = resolve(None, Some(env), cwd, Some(user), &all);
+    assert_eq!(s.dir(), Some(Path::new("/etc/env")));
+    assert!(s.to_string().contains("SHIPDECK_CONFIG"));
+
+    let s = resolve(None, None, cwd, Some(user), &all);
+    assert_eq!(s.dir(), Some(Path::new("config")));
+
+    let s = resolve(None, None, cwd, Some(user), has(&[user]));
+    assert_eq!(s.dir(), Some(user));
+
+    // A user dir without a policies.json does not count.
+    let s = resolve(None, None, cwd, Some(user), has(&[]));
+    assert_eq!(s, ConfigSource::BuiltIn);
+    assert_eq!(s.to_string(), "built-in defaults");
+    let s = resolve(None, None, cwd, None, has(&[]));
+    assert_eq!(s, ConfigSource::BuiltIn);
+}
