@@ -6,6 +6,7 @@
 
 pub mod adapters;
 pub mod domain;
+pub mod cli;
 pub mod config;
 pub mod sim;
 pub mod engine;

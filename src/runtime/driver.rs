@@ -75,6 +75,9 @@ pub struct ReleaseHandle {
     pub replayed: usize,
     /// Set when the journal's last line was torn by a crash and dropped.
     pub dropped_tail: bool,
+    /// Events decided while opening (a takeover, overdue waves, the first steps),
+    /// before anyone could subscribe to `events`.
+    pub opened: Vec<Arc<Event>>,
 }
 
 impl ReleaseHandle {
@@ -180,9 +183,7 @@ pub fn open(opts: RuntimeOptions, label: &str, plan: Option<ReleasePlan>, actor:
         journal.append_batch(&pending)?;
     }
     let (events_tx, _) = broadcast::channel(4096);
-    for e in pending {
-        let _ = events_tx.send(Arc::new(e));
-    }
+    let opened: Vec<Arc<Event>> = pending.into_iter().map(Arc::new).collect();
     for eff in effects {
         executor.spawn(eff);
     }
@@ -212,6 +213,7 @@ pub fn open(opts: RuntimeOptions, label: &str, plan: Option<ReleasePlan>, actor:
         task,
         replayed,
         dropped_tail,
+        opened,
     })
 }
 

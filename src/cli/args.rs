@@ -1,0 +1,256 @@
+//! Command-line definitions (clap derive). Raw flags only: validation into domain
+//! values happens in the subcommand modules, so errors can say how to fix them.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "shipdeck",
+    about = "A release cockpit for the terminal: tiered rollouts, gates, health triggers and a decision log.",
+    long_about = None,
+    disable_version_flag = true,
+    after_help = "Examples:\n  shipdeck demo                                   the cockpit on a simulated fleet\n  shipdeck plan --version v1.0.1 --type security\n  shipdeck deploy --version v1.0.2 --type bug_fix --dry-run\n\nExit codes: 0 done, 1 waiting on a person / refused / rolled back, 2 error."
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: Global,
+    #[command(subcommand)]
+    pub command: Option<Cmd>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Global {
+    /// Configuration directory (else $SHIPDECK_CONFIG, ./config, the user config dir, built-in).
+    #[arg(long, global = true, value_name = "DIR")]
+    pub config: Option<PathBuf>,
+    /// Where journals, locks and logs live (else the user data dir).
+    #[arg(long, global = true, value_name = "DIR", env = "SHIPDECK_STATE_DIR")]
+    pub state_dir: Option<PathBuf>,
+    /// Who is acting (else the OS user); recorded with every decision.
+    #[arg(long = "as", global = true, value_name = "NAME")]
+    pub operator: Option<String>,
+    /// Machine-readable output.
+    #[arg(long, global = true)]
+    pub json: bool,
+    /// No colours (also when NO_COLOR is set).
+    #[arg(long, global = true)]
+    pub no_color: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ReleaseArgs {
+    /// The version to release, e.g. v1.0.1.
+    #[arg(long)]
+    pub version: String,
+    /// security, bug_fix, performance, documentation, minor or major.
+    #[arg(long = "type", value_name = "TYPE")]
+    pub release_type: String,
+    /// all, a tier (startup), or customers by name or id ("ACME Corp,TechStart").
+    #[arg(long, default_value = "all")]
+    pub customers: String,
+    /// Emergency mode: all tiers right after demo, approvals skipped (recorded).
+    #[arg(long)]
+    pub emergency: bool,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct VersionArg {
+    /// The release, e.g. v1.0.1 (default: the most recent one).
+    #[arg(long)]
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct Reason {
+    /// Why; goes into the decision log.
+    #[arg(long, default_value = "")]
+    pub reason: String,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Cmd {
+    /// Print the schedule of a release: waves, gates, earliest starts.
+    #[command(visible_alias = "plan-patch", after_help = "Example: shipdeck plan --version v1.0.1 --type security --customers startup")]
+    Plan(ReleaseArgs),
+    /// Check a version and type before releasing: bump, history, checklist.
+    #[command(visible_alias = "validate-patch", after_help = "Example: shipdeck validate --version v1.0.2 --type bug_fix --from v1.0.1")]
+    Validate {
+        #[arg(long)]
+        version: String,
+        #[arg(long = "type", value_name = "TYPE")]
+        release_type: String,
+        /// The last released version (else the release history in the state dir).
+        #[arg(long)]
+        from: Option<String>,
+    },
+    /// Run a release to its end in the foreground, one line per event.
+    #[command(visible_alias = "deploy-patch", after_help = "Example: shipdeck deploy --version v1.0.1 --type security --dry-run\n\nCtrl-C pauses and exits; running the same command again resumes.")]
+    Deploy(DeployArgs),
+    /// Deploy in emergency mode (all tiers right after demo, approvals skipped).
+    #[command(visible_alias = "emergency-patch", after_help = "Example: shipdeck emergency --version v1.0.1 --type security --reason \"CVE-2026-1234 exploited\"")]
+    Emergency {
+        #[command(flatten)]
+        deploy: DeployArgs,
+        #[arg(long, default_value = "emergency declared from the command line")]
+        reason: String,
+    },
+    /// Where a release stands: phase, waves, customers, pending gates.
+    #[command(visible_alias = "check-patch-status", after_help = "Example: shipdeck status --version v1.0.1 --json")]
+    Status(VersionArg),
+    /// Tick checklist items before or during a release.
+    #[command(after_help = "Example: shipdeck tick --version v1.0.1 vuln-confirmed fix-complete")]
+    Tick {
+        #[arg(long)]
+        version: String,
+        /// Item ids (`item` or `checklist/item`).
+        #[arg(required = true)]
+        items: Vec<String>,
+    },
+    /// Sign a wave's approval gate (as --as).
+    #[command(after_help = "Example: shipdeck approve --version v1.1.0 --wave enterprise --as bob")]
+    Approve {
+        #[arg(long)]
+        version: Option<String>,
+        #[arg(long)]
+        wave: Option<String>,
+        #[arg(long)]
+        role: Option<String>,
+    },
+    /// Pause a release: no new deploys start; countdowns freeze.
+    #[command(after_help = "Example: shipdeck pause --version v1.0.1 --reason \"support call\"")]
+    Pause {
+        #[command(flatten)]
+        version: VersionArg,
+        #[command(flatten)]
+        reason: Reason,
+    },
+    /// Resume a paused release.
+    #[command(after_help = "Example: shipdeck resume --version v1.0.1 --reason \"root cause fixed\"")]
+    Resume {
+        #[command(flatten)]
+        version: VersionArg,
+        #[command(flatten)]
+        reason: Reason,
+    },
+    /// Skip the remaining wait of a wave (an override; needs a reason).
+    #[command(after_help = "Example: shipdeck skip-wait --version v1.0.2 --wave startup --reason \"customer asked\"")]
+    SkipWait {
+        #[command(flatten)]
+        version: VersionArg,
+        #[arg(long)]
+        wave: Option<String>,
+        #[command(flatten)]
+        reason: Reason,
+    },
+    /// Roll back customers to their previous version.
+    #[command(visible_alias = "rollback-patch", after_help = "Examples:\n  shipdeck rollback --version v1.0.1 --customers acme-corp --reason \"login errors\"\n  shipdeck rollback --version v1.0.1 --customers all --reason \"data corruption\"")]
+    Rollback {
+        #[command(flatten)]
+        version: VersionArg,
+        /// A customer, a tier (wave), or all.
+        #[arg(long, default_value = "all")]
+        customers: String,
+        #[command(flatten)]
+        reason: Reason,
+        /// Roll back after the rollback window closed.
+        #[arg(long)]
+        force: bool,
+    },
+    /// Stop a release for good.
+    Abort {
+        #[command(flatten)]
+        version: VersionArg,
+        #[command(flatten)]
+        reason: Reason,
+    },
+    /// Report a customer-critical issue: rolls that customer back.
+    #[command(after_help = "Example: shipdeck report-issue --customer techstart --reason \"checkout returns 500\"")]
+    ReportIssue {
+        #[command(flatten)]
+        version: VersionArg,
+        #[arg(long)]
+        customer: String,
+        #[command(flatten)]
+        reason: Reason,
+    },
+    /// Confirm waves that came due while shipdeck was not running.
+    Confirm {
+        #[command(flatten)]
+        version: VersionArg,
+    },
+    /// Every customer's deploy history across releases.
+    #[command(visible_alias = "list-deployments", after_help = "Example: shipdeck deployments --customer acme-corp")]
+    Deployments {
+        #[arg(long)]
+        customer: Option<String>,
+    },
+    /// The decision log of a release: who did what, when and why.
+    #[command(after_help = "Example: shipdeck log --version v1.0.1")]
+    Log(VersionArg),
+    /// One health probe round now, a line per customer.
+    #[command(visible_alias = "check-health", after_help = "Example: shipdeck health --customer acme-corp")]
+    Health {
+        #[arg(long)]
+        customer: Option<String>,
+    },
+    /// Serve the simulated fleet alone on loopback, for drills and benchmarks.
+    #[command(after_help = "Example: shipdeck fleet --customers 1000 --port 8700")]
+    Fleet {
+        #[arg(long, default_value_t = 100)]
+        customers: usize,
+        #[arg(long, default_value_t = 0)]
+        port: u16,
+        #[arg(long)]
+        scenario: Option<String>,
+    },
+    /// The cockpit on the built-in configuration and a simulated fleet, time compressed.
+    #[command(after_help = "Example: shipdeck demo --speed 240 --scenario default")]
+    Demo {
+        /// Seconds of release time per real second (a bug-fix rollout in about 3 minutes).
+        #[arg(long, default_value_t = 240.0)]
+        speed: f64,
+        /// A scenario from assets/demo (default, flaky, outage).
+        #[arg(long, default_value = "default")]
+        scenario: String,
+        /// Observer mode: every action key is refused.
+        #[arg(long)]
+        readonly: bool,
+    },
+    /// The full-screen cockpit on a release (new or existing).
+    #[command(after_help = "Example: shipdeck cockpit --version v1.0.2 --type bug_fix --speed 60")]
+    Cockpit {
+        #[command(flatten)]
+        release: ReleaseArgs,
+        #[arg(long)]
+        speed: Option<f64>,
+        #[arg(long)]
+        readonly: bool,
+    },
+    /// Configuration tools.
+    #[command(subcommand)]
+    Config(ConfigCmd),
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct DeployArgs {
+    #[command(flatten)]
+    pub release: ReleaseArgs,
+    /// Print what would happen, in order, with times; touch nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Seconds of release time per real second (drills).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Tick gating checklist items and confirm overdue waves on the operator's word.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCmd {
+    /// Validate the configuration; print a summary or every error.
+    #[command(after_help = "Example: shipdeck config check --config ./config")]
+    Check,
+}
