@@ -76,7 +76,9 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
             for (wi, w) in state.waves.iter().enumerate() {
                 match w.status {
                     WaveStatus::Waiting if !state.is_paused() && !w.wait_skipped => {
-                        if matches!(gate(state, wi, now), Gate::Time { .. } | Gate::AfterPrevious(_)) {
+                        // Only a wave held by the clock alone wakes anyone; one held
+                        // by people or by the wave before it moves on their events.
+                        if matches!(gate(state, wi, now), Gate::Time { .. }) {
                             consider(state.due_at(wi));
                         }
                         if let (Some(timeout), Some(due)) =

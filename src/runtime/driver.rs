@@ -283,6 +283,10 @@ impl Driver {
             Err(rejected) => return Ok(Err(rejected)),
         };
         if decision.events.is_empty() {
+            if matches!(input, Input::Tick) {
+                // Time moved though nothing happened: views re-read the clock.
+                self.publish(now);
+            }
             return Ok(Ok(()));
         }
         self.journal.append_batch(&decision.events)?;
@@ -295,13 +299,17 @@ impl Driver {
         for eff in decision.effects {
             self.executor.spawn(eff);
         }
+        self.publish(now);
+        Ok(Ok(()))
+    }
+
+    fn publish(&mut self, now: DateTime<Utc>) {
         self.serial += 1;
         self.snapshots.send_replace(Snapshot {
             state: Arc::new(self.state.clone()),
             now,
             serial: self.serial,
         });
-        Ok(Ok(()))
     }
 }
 
