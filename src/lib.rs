@@ -5,10 +5,10 @@
 #![cfg_attr(not(test), deny(clippy::unwrap_used))]
 
 pub mod adapters;
-pub mod domain;
 pub mod cli;
 pub mod config;
-pub mod sim;
+pub mod domain;
 pub mod engine;
 pub mod runtime;
+pub mod sim;
 pub mod tui;

@@ -16,43 +16,107 @@ fn shipdeck(state: &Path, args: &[&str]) -> Output {
 }
 
 fn text(o: &Output) -> String {
-    format!("{}{}", String::from_utf8_lossy(&o.stdout), String::from_utf8_lossy(&o.stderr))
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
 }
 
 #[test]
 fn plan_json_is_a_stable_document() {
     let dir = tempfile::tempdir().unwrap();
-    let o = shipdeck(dir.path(), &["--json", "plan", "--version", "v1.0.1", "--type", "security"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "--json",
+            "plan",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["version"], "v1.0.1");
     assert_eq!(doc["type"], "security");
     let waves = doc["waves"].as_array().unwrap();
-    let delays: Vec<u64> = waves.iter().map(|w| w["delay_seconds"].as_u64().unwrap()).collect();
+    let delays: Vec<u64> = waves
+        .iter()
+        .map(|w| w["delay_seconds"].as_u64().unwrap())
+        .collect();
     assert_eq!(delays, vec![0, 15 * 60, 30 * 60, 3600]);
     assert_eq!(waves[0]["tier"], "demo");
-    assert!(waves.iter().all(|w| w["gate"].is_string() && w["customers"].is_array()));
+    assert!(
+        waves
+            .iter()
+            .all(|w| w["gate"].is_string() && w["customers"].is_array())
+    );
 }
 
 #[test]
 fn plan_selects_customers_by_group_and_name() {
     let dir = tempfile::tempdir().unwrap();
-    let o = shipdeck(dir.path(), &["--json", "plan", "--version", "v1.0.2", "--type", "bug_fix", "--customers", "ACME Corp,TechStart"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "--json",
+            "plan",
+            "--version",
+            "v1.0.2",
+            "--type",
+            "bug_fix",
+            "--customers",
+            "ACME Corp,TechStart",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     let ids: Vec<String> = doc["waves"]
         .as_array()
         .unwrap()
         .iter()
-        .flat_map(|w| w["customers"].as_array().unwrap().iter().map(|c| c["id"].as_str().unwrap().to_string()))
+        .flat_map(|w| {
+            w["customers"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["id"].as_str().unwrap().to_string())
+        })
         .collect();
     assert!(ids.contains(&"acme-corp".to_string()) && ids.contains(&"techstart".to_string()));
     assert!(!ids.contains(&"globex".to_string()), "{ids:?}");
-    assert!(ids.iter().any(|i| i.starts_with("demo")), "the demo wave always runs first");
-    let o = shipdeck(dir.path(), &["plan", "--version", "v1.0.2", "--type", "bug_fix", "--customers", "startup"]);
+    assert!(
+        ids.iter().any(|i| i.starts_with("demo")),
+        "the demo wave always runs first"
+    );
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "plan",
+            "--version",
+            "v1.0.2",
+            "--type",
+            "bug_fix",
+            "--customers",
+            "startup",
+        ],
+    );
     let out = text(&o);
     assert!(out.contains("TechStart") && !out.contains("ACME"), "{out}");
-    let o = shipdeck(dir.path(), &["plan", "--version", "v1.0.2", "--type", "bug_fix", "--customers", "Nobody Inc"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "plan",
+            "--version",
+            "v1.0.2",
+            "--type",
+            "bug_fix",
+            "--customers",
+            "Nobody Inc",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("unknown customer `Nobody Inc`"));
 }
@@ -60,10 +124,16 @@ fn plan_selects_customers_by_group_and_name() {
 #[test]
 fn bad_input_exits_2_with_the_reason() {
     let dir = tempfile::tempdir().unwrap();
-    let o = shipdeck(dir.path(), &["plan", "--version", "v1.x", "--type", "security"]);
+    let o = shipdeck(
+        dir.path(),
+        &["plan", "--version", "v1.x", "--type", "security"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("v1.x"), "{}", text(&o));
-    let o = shipdeck(dir.path(), &["plan", "--version", "v1.0.1", "--type", "hotfix"]);
+    let o = shipdeck(
+        dir.path(),
+        &["plan", "--version", "v1.0.1", "--type", "hotfix"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("unknown release type `hotfix`"));
 }
@@ -71,17 +141,61 @@ fn bad_input_exits_2_with_the_reason() {
 #[test]
 fn validate_checks_the_bump_and_reports_every_problem() {
     let dir = tempfile::tempdir().unwrap();
-    let o = shipdeck(dir.path(), &["validate", "--version", "v1.0.2", "--type", "bug_fix", "--from", "v1.0.1"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "validate",
+            "--version",
+            "v1.0.2",
+            "--type",
+            "bug_fix",
+            "--from",
+            "v1.0.1",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("valid bug_fix bump"));
-    let o = shipdeck(dir.path(), &["validate", "--version", "v1.1.0", "--type", "security", "--from", "v1.0.1"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "validate",
+            "--version",
+            "v1.1.0",
+            "--type",
+            "security",
+            "--from",
+            "v1.0.1",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("must be v1.0.2"), "{}", text(&o));
-    let o = shipdeck(dir.path(), &["validate", "--version", "v1.1.3", "--type", "minor", "--from", "v1.0.3"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "validate",
+            "--version",
+            "v1.1.3",
+            "--type",
+            "minor",
+            "--from",
+            "v1.0.3",
+        ],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("must be v1.1.0"));
     // An alias of the seed's script works too.
-    let o = shipdeck(dir.path(), &["validate-patch", "--version", "v2.0.0", "--type", "major", "--from", "v1.4.2"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "validate-patch",
+            "--version",
+            "v2.0.0",
+            "--type",
+            "major",
+            "--from",
+            "v1.4.2",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 }
 
@@ -98,7 +212,11 @@ fn config_check_reports_ok_and_errors_with_exit_2() {
         std::fs::write(cfg.join(name), body).unwrap();
     }
     let customers = std::fs::read_to_string(cfg.join("customers.json")).unwrap();
-    std::fs::write(cfg.join("customers.json"), customers.replacen("\"tier\": \"startup\"", "\"tier\": \"gold\"", 1)).unwrap();
+    std::fs::write(
+        cfg.join("customers.json"),
+        customers.replacen("\"tier\": \"startup\"", "\"tier\": \"gold\"", 1),
+    )
+    .unwrap();
     let o = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
         .args(["config", "check", "--config"])
         .arg(&cfg)
@@ -106,7 +224,10 @@ fn config_check_reports_ok_and_errors_with_exit_2() {
         .unwrap();
     assert_eq!(o.status.code(), Some(2));
     let out = text(&o);
-    assert!(out.contains("customers.json:") && out.contains(".tier") && out.contains("gold"), "{out}");
+    assert!(
+        out.contains("customers.json:") && out.contains(".tier") && out.contains("gold"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -114,21 +235,45 @@ fn headless_drill_completes_and_is_readable_from_another_process() {
     let dir = tempfile::tempdir().unwrap();
     let o = shipdeck(
         dir.path(),
-        &["deploy", "--version", "v1.0.1", "--type", "security", "--customers", "startup", "--speed", "50000", "--yes"],
+        &[
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--customers",
+            "startup",
+            "--speed",
+            "50000",
+            "--yes",
+        ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     let out = text(&o);
-    assert!(out.contains("wave startup started") && out.contains("release completed"), "{out}");
+    assert!(
+        out.contains("wave startup started") && out.contains("release completed"),
+        "{out}"
+    );
     let o = shipdeck(dir.path(), &["--json", "status", "--version", "v1.0.1"]);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(doc["phase"], "completed");
     let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1"]);
     assert!(text(&o).contains("on the operator's word"), "{}", text(&o));
-    let o = shipdeck(dir.path(), &["--json", "deployments", "--customer", "TechStart"]);
+    let o = shipdeck(
+        dir.path(),
+        &["--json", "deployments", "--customer", "TechStart"],
+    );
     let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 2, "one deploy started and finished");
+    assert_eq!(
+        rows.as_array().unwrap().len(),
+        2,
+        "one deploy started and finished"
+    );
     // The history now knows v1.0.1: the next validate checks against it.
-    let o = shipdeck(dir.path(), &["validate", "--version", "v1.0.3", "--type", "bug_fix"]);
+    let o = shipdeck(
+        dir.path(),
+        &["validate", "--version", "v1.0.3", "--type", "bug_fix"],
+    );
     assert_eq!(o.status.code(), Some(2));
     assert!(text(&o).contains("must be v1.0.2"), "{}", text(&o));
 }
@@ -136,20 +281,45 @@ fn headless_drill_completes_and_is_readable_from_another_process() {
 #[test]
 fn a_manual_gate_stops_the_headless_run_until_someone_approves() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["deploy", "--version", "v1.1.0", "--type", "minor", "--customers", "startup", "--speed", "50000", "--yes"];
+    let args = [
+        "deploy",
+        "--version",
+        "v1.1.0",
+        "--type",
+        "minor",
+        "--customers",
+        "startup",
+        "--speed",
+        "50000",
+        "--yes",
+    ];
     let o = shipdeck(dir.path(), &args);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("needs approval by qa_lead"), "{}", text(&o));
+    assert!(
+        text(&o).contains("needs approval by qa_lead"),
+        "{}",
+        text(&o)
+    );
     // The starter may not approve; bob (QA lead) and carol (product owner) may.
     let o = shipdeck(dir.path(), &["approve", "--version", "v1.1.0"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(text(&o).contains("started this release"), "{}", text(&o));
-    let o = shipdeck(dir.path(), &["--as", "bob", "approve", "--version", "v1.1.0"]);
+    let o = shipdeck(
+        dir.path(),
+        &["--as", "bob", "approve", "--version", "v1.1.0"],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     // The minor policy's startup gate needs the QA lead only: nothing left to sign.
-    let o = shipdeck(dir.path(), &["--as", "carol", "approve", "--version", "v1.1.0"]);
+    let o = shipdeck(
+        dir.path(),
+        &["--as", "carol", "approve", "--version", "v1.1.0"],
+    );
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
-    assert!(text(&o).contains("no wave is waiting for an approval"), "{}", text(&o));
+    assert!(
+        text(&o).contains("no wave is waiting for an approval"),
+        "{}",
+        text(&o)
+    );
     let o = shipdeck(dir.path(), &args);
     assert!(text(&o).contains("wave startup started"), "{}", text(&o));
 }
@@ -157,16 +327,59 @@ fn a_manual_gate_stops_the_headless_run_until_someone_approves() {
 #[test]
 fn offline_pause_and_rollback_are_journaled_with_reasons() {
     let dir = tempfile::tempdir().unwrap();
-    let args = ["deploy", "--version", "v1.0.1", "--type", "security", "--customers", "startup", "--speed", "50000", "--yes"];
+    let args = [
+        "deploy",
+        "--version",
+        "v1.0.1",
+        "--type",
+        "security",
+        "--customers",
+        "startup",
+        "--speed",
+        "50000",
+        "--yes",
+    ];
     assert_eq!(shipdeck(dir.path(), &args).status.code(), Some(0));
-    let o = shipdeck(dir.path(), &["rollback", "--version", "v1.0.1", "--customers", "TechStart"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "rollback",
+            "--version",
+            "v1.0.1",
+            "--customers",
+            "TechStart",
+        ],
+    );
     assert_eq!(o.status.code(), Some(1), "an empty reason is refused");
     assert!(text(&o).contains("reason is required"));
-    let o = shipdeck(dir.path(), &["rollback", "--version", "v1.0.1", "--customers", "TechStart", "--reason", "login errors"]);
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "rollback",
+            "--version",
+            "v1.0.1",
+            "--customers",
+            "TechStart",
+            "--reason",
+            "login errors",
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("rolling back techstart"), "{}", text(&o));
     let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1"]);
-    assert!(text(&o).contains("rollback of customer techstart — login errors"), "{}", text(&o));
-    let o = shipdeck(dir.path(), &["pause", "--version", "v1.0.1", "--reason", "x"]);
-    assert_eq!(o.status.code(), Some(1), "a completed release cannot be paused: {}", text(&o));
+    assert!(
+        text(&o).contains("rollback of customer techstart — login errors"),
+        "{}",
+        text(&o)
+    );
+    let o = shipdeck(
+        dir.path(),
+        &["pause", "--version", "v1.0.1", "--reason", "x"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "a completed release cannot be paused: {}",
+        text(&o)
+    );
 }

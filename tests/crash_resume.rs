@@ -13,7 +13,18 @@ fn deploy(state: &Path, speed: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_shipdeck"));
     c.arg("--state-dir")
         .arg(state)
-        .args(["deploy", "--version", "v1.0.1", "--type", "security", "--customers", "startup,standard", "--speed", speed, "--yes"])
+        .args([
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--customers",
+            "startup,standard",
+            "--speed",
+            speed,
+            "--yes",
+        ])
         .env("USER", "alice")
         .current_dir(env!("CARGO_MANIFEST_DIR"))
         .stdin(Stdio::null())
@@ -36,7 +47,10 @@ fn sigkill_mid_rollout_then_resume_loses_nothing_and_repeats_nothing() {
     // Wait (bounded) until some customers are deploying, then kill without warning.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let started = journal(dir.path()).iter().filter(|e| matches!(e.event, EventKind::DeployStarted { .. })).count();
+        let started = journal(dir.path())
+            .iter()
+            .filter(|e| matches!(e.event, EventKind::DeployStarted { .. }))
+            .count();
         if started >= 3 {
             break;
         }
@@ -46,7 +60,11 @@ fn sigkill_mid_rollout_then_resume_loses_nothing_and_repeats_nothing() {
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = journal(dir.path());
-    assert!(!before.iter().any(|e| matches!(e.event, EventKind::Completed)));
+    assert!(
+        !before
+            .iter()
+            .any(|e| matches!(e.event, EventKind::Completed))
+    );
 
     // Faster now: the 48 h of monitoring need not take a minute.
     let status = deploy(dir.path(), "40000").status().unwrap();
@@ -54,7 +72,11 @@ fn sigkill_mid_rollout_then_resume_loses_nothing_and_repeats_nothing() {
     let after = journal(dir.path());
     // No event lost: what was journaled before the kill is a prefix of the journal now.
     assert_eq!(&after[..before.len()], &before[..]);
-    assert!(after.iter().any(|e| matches!(e.event, EventKind::Completed)));
+    assert!(
+        after
+            .iter()
+            .any(|e| matches!(e.event, EventKind::Completed))
+    );
     let mut deploys: HashMap<String, usize> = HashMap::new();
     for e in &after {
         if let EventKind::DeployStarted { customer, .. } = &e.event {

@@ -5,10 +5,12 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shipdeck::config;
-use shipdeck::domain::{Configuration, CustomerId, DeployTarget, ReleaseType, Role, TierName, Version};
+use shipdeck::domain::{
+    Configuration, CustomerId, DeployTarget, ReleaseType, Role, TierName, Version,
+};
 use shipdeck::engine::{
-    self, Command, Effect, EffectResult, Event, EventKind, Gate, Input, Phase, ReleasePlan,
-    ReleaseState, Rejected, RollbackScope, Selection, WaveStatus,
+    self, Command, Effect, EffectResult, Event, EventKind, Gate, Input, Phase, Rejected,
+    ReleasePlan, ReleaseState, RollbackScope, Selection, WaveStatus,
 };
 
 /// A Monday morning, far from every maintenance window's edge.
@@ -34,7 +36,8 @@ impl Drill {
 
     fn start_as(t: ReleaseType, version: &str, emergency: bool, actor: &str) -> Drill {
         let cfg = config::load_builtin().expect("built-in config");
-        let plan = ReleasePlan::build(&cfg, version.parse().unwrap(), t, Selection::All, emergency).unwrap();
+        let plan = ReleasePlan::build(&cfg, version.parse().unwrap(), t, Selection::All, emergency)
+            .unwrap();
         let first = engine::plan_event(plan, actor, t0());
         let state = ReleaseState::fold([&first]).unwrap();
         Drill {
@@ -56,20 +59,33 @@ impl Drill {
             match eff {
                 Effect::Deploy { customer, .. } => {
                     *self.deploys.entry(customer.clone()).or_default() += 1;
-                    let DeployTarget::Simulated { duration, .. } = &self.cfg.customer(&customer).unwrap().deploy;
+                    let DeployTarget::Simulated { duration, .. } =
+                        &self.cfg.customer(&customer).unwrap().deploy;
                     let ok = !self.failing.contains(&customer);
                     self.queue.push((
                         self.now + duration.to_delta(),
-                        EffectResult::DeployFinished { customer, ok, detail: if ok { "ok".into() } else { "boom".into() } },
+                        EffectResult::DeployFinished {
+                            customer,
+                            ok,
+                            detail: if ok { "ok".into() } else { "boom".into() },
+                        },
                     ));
                 }
                 Effect::Rollback { customer, .. } => self.queue.push((
                     self.now + TimeDelta::minutes(2),
-                    EffectResult::RollbackFinished { customer, ok: true, detail: "ok".into() },
+                    EffectResult::RollbackFinished {
+                        customer,
+                        ok: true,
+                        detail: "ok".into(),
+                    },
                 )),
                 Effect::RunCheck { item, .. } => self.queue.push((
                     self.now + TimeDelta::minutes(1),
-                    EffectResult::CheckFinished { item, ok: true, detail: "exit 0".into() },
+                    EffectResult::CheckFinished {
+                        item,
+                        ok: true,
+                        detail: "exit 0".into(),
+                    },
                 )),
                 Effect::Notify { message, .. } => self.notices.push(message),
             }
@@ -78,7 +94,10 @@ impl Drill {
     }
 
     fn cmd(&mut self, actor: &str, command: Command) -> Result<(), Rejected> {
-        self.input(Input::Command { actor: actor.into(), command })
+        self.input(Input::Command {
+            actor: actor.into(),
+            command,
+        })
     }
 
     /// Ticks every manual item that gates a phase, on the operator's word.
@@ -88,11 +107,23 @@ impl Drill {
             .plan
             .checklists
             .iter()
-            .flat_map(|c| c.items.iter().filter(|i| i.gates.is_some() && i.check.is_none()).map(move |i| (c.id.clone(), i.id.clone())))
+            .flat_map(|c| {
+                c.items
+                    .iter()
+                    .filter(|i| i.gates.is_some() && i.check.is_none())
+                    .map(move |i| (c.id.clone(), i.id.clone()))
+            })
             .collect();
         for (list, item) in items {
             // Hotfix items only count in emergency mode; ticking them is harmless.
-            let _ = self.cmd("alice", Command::TickItem { checklist: Some(list), item, on_word: true });
+            let _ = self.cmd(
+                "alice",
+                Command::TickItem {
+                    checklist: Some(list),
+                    item,
+                    on_word: true,
+                },
+            );
         }
     }
 
@@ -112,7 +143,8 @@ impl Drill {
                 break;
             }
             self.now = self.now.max(next);
-            let (due, rest): (Vec<_>, Vec<_>) = self.queue.drain(..).partition(|(t, _)| *t <= self.now);
+            let (due, rest): (Vec<_>, Vec<_>) =
+                self.queue.drain(..).partition(|(t, _)| *t <= self.now);
             self.queue = rest;
             for (_, r) in due {
                 self.input(Input::Result(r)).unwrap();
@@ -138,7 +170,8 @@ impl Drill {
     }
 
     fn demo_done(&self) -> DateTime<Utc> {
-        self.at_of(|e| matches!(e, EventKind::WaveCompleted { wave } if wave.as_str() == "demo")).expect("demo completed")
+        self.at_of(|e| matches!(e, EventKind::WaveCompleted { wave } if wave.as_str() == "demo"))
+            .expect("demo completed")
     }
 
     /// Replaying the journal rebuilds exactly the live state.
@@ -176,13 +209,30 @@ fn security_timeline_runs_to_completion_on_the_seed_schedule() {
     assert_eq!(d.wave_started("enterprise"), Some(anchor + minutes(60)));
     // and the demo wave started right after validation (one check, one minute)
     assert_eq!(d.wave_started("demo"), Some(t0() + minutes(1)));
-    assert!(d.at_of(|e| matches!(e, EventKind::RolloutCompleted { .. })).is_some());
-    assert_eq!(d.state.phase, Phase::Completed, "48h monitoring ends within ten days");
+    assert!(
+        d.at_of(|e| matches!(e, EventKind::RolloutCompleted { .. }))
+            .is_some()
+    );
+    assert_eq!(
+        d.state.phase,
+        Phase::Completed,
+        "48h monitoring ends within ten days"
+    );
     let completed = d.at_of(|e| matches!(e, EventKind::Completed)).unwrap();
-    let rolled_out = d.at_of(|e| matches!(e, EventKind::RolloutCompleted { .. })).unwrap();
-    assert_eq!(completed - rolled_out, TimeDelta::hours(48), "enhanced monitoring period");
+    let rolled_out = d
+        .at_of(|e| matches!(e, EventKind::RolloutCompleted { .. }))
+        .unwrap();
+    assert_eq!(
+        completed - rolled_out,
+        TimeDelta::hours(48),
+        "enhanced monitoring period"
+    );
     d.assert_nobody_deployed_twice();
-    assert_eq!(d.deploys.len(), d.state.customers.len(), "every customer deployed");
+    assert_eq!(
+        d.deploys.len(),
+        d.state.customers.len(),
+        "every customer deployed"
+    );
     d.assert_replay_matches();
 }
 
@@ -192,14 +242,31 @@ fn bug_fix_timeline_and_pre_deploy_notices() {
     d.tick_gating_items();
     d.run_until(t0() + TimeDelta::days(7));
     let anchor = d.demo_done();
-    assert_eq!(d.wave_started("startup"), Some(anchor + TimeDelta::hours(2)));
-    assert_eq!(d.wave_started("standard"), Some(anchor + TimeDelta::hours(6)));
-    assert_eq!(d.wave_started("enterprise"), Some(anchor + TimeDelta::hours(12)));
+    assert_eq!(
+        d.wave_started("startup"),
+        Some(anchor + TimeDelta::hours(2))
+    );
+    assert_eq!(
+        d.wave_started("standard"),
+        Some(anchor + TimeDelta::hours(6))
+    );
+    assert_eq!(
+        d.wave_started("enterprise"),
+        Some(anchor + TimeDelta::hours(12))
+    );
     // Pre-deployment notices for standard/enterprise go out when the demo completes.
     let pre: Vec<&Event> = d
         .log
         .iter()
-        .filter(|e| matches!(&e.event, EventKind::Notified { kind: engine::event::NoticeKind::PreDeploy, .. }))
+        .filter(|e| {
+            matches!(
+                &e.event,
+                EventKind::Notified {
+                    kind: engine::event::NoticeKind::PreDeploy,
+                    ..
+                }
+            )
+        })
         .collect();
     assert!(!pre.is_empty());
     assert!(pre.iter().all(|e| e.at == anchor));
@@ -215,7 +282,10 @@ fn performance_waves_deploy_customers_inside_their_windows() {
     d.tick_gating_items();
     d.run_until(t0() + TimeDelta::days(14));
     let anchor = d.demo_done();
-    assert_eq!(d.wave_started("startup"), Some(anchor + TimeDelta::hours(4)));
+    assert_eq!(
+        d.wave_started("startup"),
+        Some(anchor + TimeDelta::hours(4))
+    );
     // Every customer of a windowed wave started its deploy inside its window.
     for e in &d.log {
         if let EventKind::DeployStarted { customer, .. } = &e.event {
@@ -223,12 +293,27 @@ fn performance_waves_deploy_customers_inside_their_windows() {
             if c.wave == 0 {
                 continue;
             }
-            let plan = &d.state.plan.waves[c.wave].customers.iter().find(|p| &p.id == customer).unwrap();
-            let window = plan.window.as_ref().expect("a window for every windowed customer");
-            assert!(window.is_open(e.at), "{customer} deployed at {} outside {}", e.at, window.describe());
+            let plan = &d.state.plan.waves[c.wave]
+                .customers
+                .iter()
+                .find(|p| &p.id == customer)
+                .unwrap();
+            let window = plan
+                .window
+                .as_ref()
+                .expect("a window for every windowed customer");
+            assert!(
+                window.is_open(e.at),
+                "{customer} deployed at {} outside {}",
+                e.at,
+                window.describe()
+            );
         }
     }
-    assert!(matches!(d.state.phase, Phase::Monitoring | Phase::Completed));
+    assert!(matches!(
+        d.state.phase,
+        Phase::Monitoring | Phase::Completed
+    ));
     d.assert_nobody_deployed_twice();
     d.assert_replay_matches();
 }
@@ -243,16 +328,32 @@ fn documentation_waits_for_the_next_maintenance_window() {
         .log
         .iter()
         .filter_map(|e| match &e.event {
-            EventKind::CustomerWaitingForWindow { customer, opens_at } => Some((customer.clone(), *opens_at)),
+            EventKind::CustomerWaitingForWindow { customer, opens_at } => {
+                Some((customer.clone(), *opens_at))
+            }
             _ => None,
         })
         .collect();
-    let techstart = waiting.iter().find(|(c, _)| c.as_str() == "techstart").expect("techstart waits");
-    assert_eq!(techstart.1, "2026-11-17T02:00:00Z".parse::<DateTime<Utc>>().unwrap());
+    let techstart = waiting
+        .iter()
+        .find(|(c, _)| c.as_str() == "techstart")
+        .expect("techstart waits");
+    assert_eq!(
+        techstart.1,
+        "2026-11-17T02:00:00Z".parse::<DateTime<Utc>>().unwrap()
+    );
     let techstart_deploy = d.at_of(|e| matches!(e, EventKind::DeployStarted { customer, .. } if customer.as_str() == "techstart"));
-    assert_eq!(techstart_deploy, Some(techstart.1), "deploys the moment its window opens");
+    assert_eq!(
+        techstart_deploy,
+        Some(techstart.1),
+        "deploys the moment its window opens"
+    );
     d.run_until(t0() + TimeDelta::days(14));
-    assert!(matches!(d.state.phase, Phase::Monitoring | Phase::Completed), "{:?}", d.state.phase);
+    assert!(
+        matches!(d.state.phase, Phase::Monitoring | Phase::Completed),
+        "{:?}",
+        d.state.phase
+    );
     d.assert_replay_matches();
 }
 
@@ -261,14 +362,34 @@ fn validation_waits_for_gating_items_then_runs_checks() {
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
     d.run_until(t0() + TimeDelta::hours(1));
     assert_eq!(d.state.phase, Phase::Planned, "held by unticked items");
-    let held = d.at_of(|e| matches!(e, EventKind::PhaseHeld { phase: shipdeck::domain::GatedPhase::Validation, .. }));
+    let held = d.at_of(|e| {
+        matches!(
+            e,
+            EventKind::PhaseHeld {
+                phase: shipdeck::domain::GatedPhase::Validation,
+                ..
+            }
+        )
+    });
     assert_eq!(held, Some(t0()));
     // Ticking an automatic item by hand is refused.
-    let err = d.cmd("alice", Command::TickItem { checklist: None, item: "security-tests".into(), on_word: false }).unwrap_err();
+    let err = d
+        .cmd(
+            "alice",
+            Command::TickItem {
+                checklist: None,
+                item: "security-tests".into(),
+                on_word: false,
+            },
+        )
+        .unwrap_err();
     assert!(matches!(err, Rejected::AutomaticItem(_)));
     d.tick_gating_items();
     assert_eq!(d.state.phase, Phase::Validating);
-    assert!(d.at_of(|e| matches!(e, EventKind::CheckStarted { item } if item == "security-tests")).is_some());
+    assert!(
+        d.at_of(|e| matches!(e, EventKind::CheckStarted { item } if item == "security-tests"))
+            .is_some()
+    );
 }
 
 #[test]
@@ -279,20 +400,44 @@ fn pause_and_resume_shift_countdowns_by_the_paused_time() {
     let anchor = d.demo_done();
     assert_eq!(d.state.due_at(1), Some(anchor + TimeDelta::hours(2)));
     d.now = anchor + minutes(30);
-    d.cmd("alice", Command::Pause { reason: "customer call".into() }).unwrap();
+    d.cmd(
+        "alice",
+        Command::Pause {
+            reason: "customer call".into(),
+        },
+    )
+    .unwrap();
     // While paused nothing starts, even when the original time passes.
     d.advance(TimeDelta::hours(3));
     assert_eq!(d.state.waves[1].status, WaveStatus::Waiting);
     assert_eq!(d.wave_started("startup"), None);
     let paused_for = d.now - (anchor + minutes(30));
-    d.cmd("bob", Command::Resume { reason: String::new() }).unwrap();
-    assert_eq!(d.state.due_at(1), Some(anchor + TimeDelta::hours(2) + paused_for));
+    d.cmd(
+        "bob",
+        Command::Resume {
+            reason: String::new(),
+        },
+    )
+    .unwrap();
+    assert_eq!(
+        d.state.due_at(1),
+        Some(anchor + TimeDelta::hours(2) + paused_for)
+    );
     d.run_until(t0() + TimeDelta::days(3));
-    assert_eq!(d.wave_started("startup"), Some(anchor + TimeDelta::hours(2) + paused_for));
-    assert_eq!(d.wave_started("standard"), Some(anchor + TimeDelta::hours(6) + paused_for));
+    assert_eq!(
+        d.wave_started("startup"),
+        Some(anchor + TimeDelta::hours(2) + paused_for)
+    );
+    assert_eq!(
+        d.wave_started("standard"),
+        Some(anchor + TimeDelta::hours(6) + paused_for)
+    );
     // Resuming when not paused is refused and changes nothing.
     let before = d.log.len();
-    assert_eq!(d.cmd("bob", Command::Resume { reason: "x".into() }), Err(Rejected::NotPaused));
+    assert_eq!(
+        d.cmd("bob", Command::Resume { reason: "x".into() }),
+        Err(Rejected::NotPaused)
+    );
     assert_eq!(d.log.len(), before);
     d.assert_replay_matches();
 }
@@ -301,8 +446,16 @@ fn to_manual_gate(d: &mut Drill) -> usize {
     // Minor releases need QA lead + product owner on later waves.
     d.tick_gating_items();
     d.run_until(t0() + TimeDelta::hours(2));
-    let wi = d.state.waves.iter().position(|w| w.tier.as_str() == "startup").unwrap();
-    assert!(matches!(engine::gate(&d.state, wi, d.now), Gate::Approval { .. } | Gate::Time { .. }));
+    let wi = d
+        .state
+        .waves
+        .iter()
+        .position(|w| w.tier.as_str() == "startup")
+        .unwrap();
+    assert!(matches!(
+        engine::gate(&d.state, wi, d.now),
+        Gate::Approval { .. } | Gate::Time { .. }
+    ));
     wi
 }
 
@@ -314,29 +467,82 @@ fn approvals_need_the_right_roles_and_different_people() {
     assert!(roles.contains(&Role::new("qa_lead")));
     // The starter may not approve.
     assert!(matches!(
-        d.cmd("alice", Command::Approve { wave: None, role: None }),
+        d.cmd(
+            "alice",
+            Command::Approve {
+                wave: None,
+                role: None
+            }
+        ),
         Err(Rejected::StarterMayNotApprove { .. })
     ));
     // Someone without a needed role is refused, naming the roles still needed.
-    let err = d.cmd("dave", Command::Approve { wave: None, role: None }).unwrap_err();
+    let err = d
+        .cmd(
+            "dave",
+            Command::Approve {
+                wave: None,
+                role: None,
+            },
+        )
+        .unwrap_err();
     assert!(err.to_string().contains("qa_lead"), "{err}");
     // Unknown person.
-    assert!(matches!(d.cmd("mallory", Command::Approve { wave: None, role: None }), Err(Rejected::UnknownPerson(_))));
-    d.cmd("bob", Command::Approve { wave: None, role: Some(Role::new("qa_lead")) }).unwrap();
+    assert!(matches!(
+        d.cmd(
+            "mallory",
+            Command::Approve {
+                wave: None,
+                role: None
+            }
+        ),
+        Err(Rejected::UnknownPerson(_))
+    ));
+    d.cmd(
+        "bob",
+        Command::Approve {
+            wave: None,
+            role: Some(Role::new("qa_lead")),
+        },
+    )
+    .unwrap();
     // grace holds product_owner; frank holds qa_lead (taken) and on_call.
     assert!(matches!(
-        d.cmd("frank", Command::Approve { wave: Some(TierName::new("startup")), role: Some(Role::new("qa_lead")) }),
+        d.cmd(
+            "frank",
+            Command::Approve {
+                wave: Some(TierName::new("startup")),
+                role: Some(Role::new("qa_lead"))
+            }
+        ),
         Err(Rejected::AlreadySigned { .. })
     ));
     // bob may not sign a second role of the same gate.
     assert!(matches!(
-        d.cmd("bob", Command::Approve { wave: None, role: Some(Role::new("product_owner")) }),
+        d.cmd(
+            "bob",
+            Command::Approve {
+                wave: None,
+                role: Some(Role::new("product_owner"))
+            }
+        ),
         Err(Rejected::OnePersonOneRole { .. }) | Err(Rejected::LacksRole { .. })
     ));
-    d.cmd("carol", Command::Approve { wave: None, role: None }).unwrap();
+    d.cmd(
+        "carol",
+        Command::Approve {
+            wave: None,
+            role: None,
+        },
+    )
+    .unwrap();
     let anchor = d.demo_done();
     d.run_until(anchor + TimeDelta::hours(25));
-    assert_eq!(d.wave_started("startup"), Some(anchor + TimeDelta::hours(24)), "starts when the delay ends, approved");
+    assert_eq!(
+        d.wave_started("startup"),
+        Some(anchor + TimeDelta::hours(24)),
+        "starts when the delay ends, approved"
+    );
     d.assert_replay_matches();
 }
 
@@ -346,15 +552,30 @@ fn a_gate_waits_for_people_as_long_as_it_takes() {
     to_manual_gate(&mut d);
     d.run_until(t0() + TimeDelta::days(30));
     assert_eq!(d.wave_started("startup"), None);
-    assert!(matches!(engine::gate(&d.state, 1, d.now), Gate::Approval { .. }));
+    assert!(matches!(
+        engine::gate(&d.state, 1, d.now),
+        Gate::Approval { .. }
+    ));
     // The policy's timeout notifies, once, and never approves.
     let notices = d
         .log
         .iter()
-        .filter(|e| matches!(&e.event, EventKind::Notified { kind: engine::event::NoticeKind::GateWaiting, .. }))
+        .filter(|e| {
+            matches!(
+                &e.event,
+                EventKind::Notified {
+                    kind: engine::event::NoticeKind::GateWaiting,
+                    ..
+                }
+            )
+        })
         .count();
     assert_eq!(notices, 1);
-    assert_eq!(engine::next_deadline(&d.state, d.now), None, "nothing left to wake for");
+    assert_eq!(
+        engine::next_deadline(&d.state, d.now),
+        None,
+        "nothing left to wake for"
+    );
 }
 
 #[test]
@@ -363,10 +584,23 @@ fn skip_the_wait_is_an_override_with_a_reason() {
     d.tick_gating_items();
     d.run_until(t0() + TimeDelta::minutes(30));
     assert_eq!(
-        d.cmd("alice", Command::SkipWait { wave: None, reason: " ".into() }),
+        d.cmd(
+            "alice",
+            Command::SkipWait {
+                wave: None,
+                reason: " ".into()
+            }
+        ),
         Err(Rejected::ReasonRequired("skipping a wait"))
     );
-    d.cmd("alice", Command::SkipWait { wave: None, reason: "customer asked for the fix now".into() }).unwrap();
+    d.cmd(
+        "alice",
+        Command::SkipWait {
+            wave: None,
+            reason: "customer asked for the fix now".into(),
+        },
+    )
+    .unwrap();
     assert_eq!(d.wave_started("startup"), Some(d.now));
     let decision = d.state.decisions.last().unwrap();
     assert!(decision.what.contains("override"), "{decision:?}");
@@ -380,22 +614,56 @@ fn rollback_inside_the_window_and_refused_after_it_unless_forced() {
     d.run_until(t0() + TimeDelta::days(14));
     let rolled_out = d.state.rollout_completed_at.expect("rolled out");
     // Documentation: 4h rollback window after completion.
-    assert_eq!(d.state.rollback_window_until, Some(rolled_out + TimeDelta::hours(4)));
+    assert_eq!(
+        d.state.rollback_window_until,
+        Some(rolled_out + TimeDelta::hours(4))
+    );
     let acme = CustomerId::new("acme-corp");
     d.now = d.now.max(rolled_out + TimeDelta::hours(5));
     let err = d
-        .cmd("alice", Command::Rollback { scope: RollbackScope::Customer(acme.clone()), reason: "typo".into(), force: false })
+        .cmd(
+            "alice",
+            Command::Rollback {
+                scope: RollbackScope::Customer(acme.clone()),
+                reason: "typo".into(),
+                force: false,
+            },
+        )
         .unwrap_err();
-    assert!(matches!(err, Rejected::RollbackWindowClosed { .. }), "{err}");
+    assert!(
+        matches!(err, Rejected::RollbackWindowClosed { .. }),
+        "{err}"
+    );
     assert!(matches!(
-        d.cmd("alice", Command::Rollback { scope: RollbackScope::Customer(acme.clone()), reason: "".into(), force: true }),
+        d.cmd(
+            "alice",
+            Command::Rollback {
+                scope: RollbackScope::Customer(acme.clone()),
+                reason: "".into(),
+                force: true
+            }
+        ),
         Err(Rejected::ReasonRequired(_))
     ));
     // Forced, with a reason, it goes through and says it was forced.
-    d.cmd("alice", Command::Rollback { scope: RollbackScope::Customer(acme.clone()), reason: "legal asked".into(), force: true })
-        .unwrap();
-    assert!(d.log.iter().any(|e| matches!(&e.event, EventKind::RollbackRequested { forced: true, .. })));
-    assert_eq!(d.state.customer(&acme).unwrap().status, engine::CustomerStatus::RollingBack);
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::Customer(acme.clone()),
+            reason: "legal asked".into(),
+            force: true,
+        },
+    )
+    .unwrap();
+    assert!(
+        d.log
+            .iter()
+            .any(|e| matches!(&e.event, EventKind::RollbackRequested { forced: true, .. }))
+    );
+    assert_eq!(
+        d.state.customer(&acme).unwrap().status,
+        engine::CustomerStatus::RollingBack
+    );
 }
 
 #[test]
@@ -407,24 +675,55 @@ fn rollback_of_a_customer_locks_the_release_until_resumed_with_a_reason() {
     let anchor = d.demo_done();
     d.run_until(anchor + minutes(26)); // startup deployed and soaked
     let techstart = CustomerId::new("techstart");
-    assert_eq!(d.state.customer(&techstart).unwrap().status, engine::CustomerStatus::Healthy);
+    assert_eq!(
+        d.state.customer(&techstart).unwrap().status,
+        engine::CustomerStatus::Healthy
+    );
     // Rolling back an untouched customer is refused.
     assert!(matches!(
-        d.cmd("alice", Command::Rollback { scope: RollbackScope::Customer(CustomerId::new("acme-corp")), reason: "x".into(), force: false }),
+        d.cmd(
+            "alice",
+            Command::Rollback {
+                scope: RollbackScope::Customer(CustomerId::new("acme-corp")),
+                reason: "x".into(),
+                force: false
+            }
+        ),
         Err(Rejected::NothingToRollBack(_))
     ));
-    d.cmd("alice", Command::Rollback { scope: RollbackScope::Customer(techstart.clone()), reason: "login errors".into(), force: false })
-        .unwrap();
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::Customer(techstart.clone()),
+            reason: "login errors".into(),
+            force: false,
+        },
+    )
+    .unwrap();
     assert!(d.state.is_paused());
     d.run_until(anchor + TimeDelta::hours(3));
-    assert_eq!(d.state.customer(&techstart).unwrap().status, engine::CustomerStatus::RolledBack);
-    assert_eq!(d.state.customer(&techstart).unwrap().version, Version::new(1, 0, 0));
+    assert_eq!(
+        d.state.customer(&techstart).unwrap().status,
+        engine::CustomerStatus::RolledBack
+    );
+    assert_eq!(
+        d.state.customer(&techstart).unwrap().version,
+        Version::new(1, 0, 0)
+    );
     assert_eq!(d.wave_started("enterprise"), None, "locked");
     assert_eq!(
         d.cmd("alice", Command::Resume { reason: "".into() }),
-        Err(Rejected::ReasonRequired("resuming after a rollback or failure"))
+        Err(Rejected::ReasonRequired(
+            "resuming after a rollback or failure"
+        ))
     );
-    d.cmd("alice", Command::Resume { reason: "root cause understood".into() }).unwrap();
+    d.cmd(
+        "alice",
+        Command::Resume {
+            reason: "root cause understood".into(),
+        },
+    )
+    .unwrap();
     d.run_until(t0() + TimeDelta::days(10));
     assert!(d.wave_started("enterprise").is_some());
     assert_eq!(d.state.phase, Phase::Completed);
@@ -441,7 +740,14 @@ fn a_failed_deploy_rolls_the_customer_back_and_pauses() {
     let c = d.state.customer(&CustomerId::new("pixelforge")).unwrap();
     // Failed, then put back where it was.
     assert_eq!(c.status, engine::CustomerStatus::RolledBack);
-    assert!(c.failure.as_deref().unwrap_or("").contains("deploy failed: boom"), "{:?}", c.failure);
+    assert!(
+        c.failure
+            .as_deref()
+            .unwrap_or("")
+            .contains("deploy failed: boom"),
+        "{:?}",
+        c.failure
+    );
     assert!(d.log.iter().any(|e| matches!(&e.event, EventKind::CustomerFailed { customer, .. } if customer.as_str() == "pixelforge")));
     assert!(d.log.iter().any(|e| matches!(&e.event, EventKind::RollbackStarted { customer, .. } if customer.as_str() == "pixelforge")));
     assert!(d.state.is_paused());
@@ -453,12 +759,33 @@ fn rollback_of_everything_ends_the_release_rolled_back() {
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
     d.tick_gating_items();
     d.run_until(t0() + minutes(40));
-    d.cmd("alice", Command::Rollback { scope: RollbackScope::All, reason: "data corruption".into(), force: false }).unwrap();
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::All,
+            reason: "data corruption".into(),
+            force: false,
+        },
+    )
+    .unwrap();
     d.run_until(t0() + TimeDelta::days(3));
     assert_eq!(d.state.phase, Phase::RolledBack);
-    assert!(d.state.customers.iter().all(|c| c.version == Version::new(1, 0, 0)));
-    assert!(d.state.waves.iter().any(|w| w.status == WaveStatus::Cancelled));
-    assert!(matches!(d.cmd("alice", Command::Pause { reason: "x".into() }), Err(Rejected::Final(_))));
+    assert!(
+        d.state
+            .customers
+            .iter()
+            .all(|c| c.version == Version::new(1, 0, 0))
+    );
+    assert!(
+        d.state
+            .waves
+            .iter()
+            .any(|w| w.status == WaveStatus::Cancelled)
+    );
+    assert!(matches!(
+        d.cmd("alice", Command::Pause { reason: "x".into() }),
+        Err(Rejected::Final(_))
+    ));
     d.assert_replay_matches();
 }
 
@@ -467,13 +794,23 @@ fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
     let mut d = Drill::start(ReleaseType::BugFix, "v1.0.1", false);
     d.tick_gating_items();
     d.run_until(t0() + minutes(5));
-    d.cmd("erin", Command::Emergency { reason: "data loss in checkout".into() }).unwrap();
+    d.cmd(
+        "erin",
+        Command::Emergency {
+            reason: "data loss in checkout".into(),
+        },
+    )
+    .unwrap();
     assert!(d.state.emergency);
     d.tick_gating_items(); // the hotfix checklist now gates phases too
     d.run_until(t0() + TimeDelta::days(3));
     let anchor = d.demo_done();
     for tier in ["startup", "standard", "enterprise"] {
-        assert_eq!(d.wave_started(tier), Some(anchor), "{tier} right after demo");
+        assert_eq!(
+            d.wave_started(tier),
+            Some(anchor),
+            "{tier} right after demo"
+        );
     }
     // Windows are skipped too: umbrella-health (window only) deployed at once.
     let umbrella = d.at_of(|e| matches!(e, EventKind::DeployStarted { customer, .. } if customer.as_str() == "umbrella-health"));
@@ -487,7 +824,10 @@ fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
 fn emergency_on_a_manual_gate_records_the_skip() {
     let mut d = Drill::start(ReleaseType::Minor, "v1.1.0", false);
     d.tick_gating_items();
-    assert_eq!(d.cmd("erin", Command::Emergency { reason: "x".into() }), Err(Rejected::EmergencyNotPatch));
+    assert_eq!(
+        d.cmd("erin", Command::Emergency { reason: "x".into() }),
+        Err(Rejected::EmergencyNotPatch)
+    );
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", true);
     assert!(d.state.emergency);
     d.tick_gating_items();
@@ -506,21 +846,40 @@ fn waves_that_came_due_while_away_wait_for_confirmation() {
     let mut resumed = ReleaseState::fold(&d.log).unwrap();
     d.now = anchor + TimeDelta::hours(2);
     let attach = engine::step(&mut resumed, &Input::Attached, d.now).unwrap();
-    assert!(attach.events.iter().any(|e| matches!(&e.event, EventKind::WaveHeldOverdue { wave } if wave.as_str() == "startup")));
-    assert!(!attach.events.iter().any(|e| matches!(e.event, EventKind::WaveStarted { .. })));
+    assert!(attach.events.iter().any(
+        |e| matches!(&e.event, EventKind::WaveHeldOverdue { wave } if wave.as_str() == "startup")
+    ));
+    assert!(
+        !attach
+            .events
+            .iter()
+            .any(|e| matches!(e.event, EventKind::WaveStarted { .. }))
+    );
     assert_eq!(engine::gate(&resumed, 1, d.now), Gate::HeldOverdue);
     // A tick does not start it; a person's confirmation does.
     let tick = engine::step(&mut resumed, &Input::Tick, d.now).unwrap();
     assert!(tick.events.is_empty());
     let confirm = engine::step(
         &mut resumed,
-        &Input::Command { actor: "alice".into(), command: Command::ConfirmOverdue },
+        &Input::Command {
+            actor: "alice".into(),
+            command: Command::ConfirmOverdue,
+        },
         d.now,
     )
     .unwrap();
-    assert!(confirm.events.iter().any(|e| matches!(&e.event, EventKind::WaveStarted { wave } if wave.as_str() == "startup")));
+    assert!(confirm.events.iter().any(
+        |e| matches!(&e.event, EventKind::WaveStarted { wave } if wave.as_str() == "startup")
+    ));
     assert_eq!(
-        engine::step(&mut resumed, &Input::Command { actor: "alice".into(), command: Command::ConfirmOverdue }, d.now),
+        engine::step(
+            &mut resumed,
+            &Input::Command {
+                actor: "alice".into(),
+                command: Command::ConfirmOverdue
+            },
+            d.now
+        ),
         Err(Rejected::NothingOverdue)
     );
 }
@@ -531,15 +890,29 @@ fn customer_reported_issue_rolls_that_customer_back() {
     d.tick_gating_items();
     d.run_until(t0() + minutes(30));
     let demo = CustomerId::new("demo-main");
-    d.cmd("frank", Command::ReportIssue { customer: demo.clone(), reason: "checkout 500s".into() }).unwrap();
+    d.cmd(
+        "frank",
+        Command::ReportIssue {
+            customer: demo.clone(),
+            reason: "checkout 500s".into(),
+        },
+    )
+    .unwrap();
     let fired = d.log.iter().find_map(|e| match &e.event {
-        EventKind::TriggerFired { customer, trigger, evidence } if customer == &demo => Some((trigger, evidence.summary.clone())),
+        EventKind::TriggerFired {
+            customer,
+            trigger,
+            evidence,
+        } if customer == &demo => Some((trigger, evidence.summary.clone())),
         _ => None,
     });
     let (trigger, summary) = fired.expect("trigger fired");
     assert_eq!(*trigger, engine::triggers::TriggerKind::CustomerReported);
     assert!(summary.contains("frank") && summary.contains("checkout 500s"));
-    assert_eq!(d.state.customer(&demo).unwrap().status, engine::CustomerStatus::RollingBack);
+    assert_eq!(
+        d.state.customer(&demo).unwrap().status,
+        engine::CustomerStatus::RollingBack
+    );
     assert!(d.state.is_paused());
 }
 
@@ -551,18 +924,35 @@ fn refusals_change_nothing() {
     let before = serde_json::to_value(&d.state).unwrap();
     let log_len = d.log.len();
     let attempts = vec![
-        Command::Approve { wave: None, role: None },
+        Command::Approve {
+            wave: None,
+            role: None,
+        },
         Command::Resume { reason: "x".into() },
-        Command::Rollback { scope: RollbackScope::Customer(CustomerId::new("acme-corp")), reason: "x".into(), force: false },
-        Command::Rollback { scope: RollbackScope::Wave(TierName::new("nope")), reason: "x".into(), force: false },
+        Command::Rollback {
+            scope: RollbackScope::Customer(CustomerId::new("acme-corp")),
+            reason: "x".into(),
+            force: false,
+        },
+        Command::Rollback {
+            scope: RollbackScope::Wave(TierName::new("nope")),
+            reason: "x".into(),
+            force: false,
+        },
         Command::Abort { reason: "".into() },
         Command::ConfirmOverdue,
-        Command::TickItem { checklist: None, item: "no-such-item".into(), on_word: false },
+        Command::TickItem {
+            checklist: None,
+            item: "no-such-item".into(),
+            on_word: false,
+        },
     ];
     for c in attempts {
-        assert!(d.cmd("alice", c.clone()).is_err(), "{c:?} should be refused");
+        assert!(
+            d.cmd("alice", c.clone()).is_err(),
+            "{c:?} should be refused"
+        );
     }
     assert_eq!(serde_json::to_value(&d.state).unwrap(), before);
     assert_eq!(d.log.len(), log_len);
 }
-

@@ -72,10 +72,16 @@ pub struct Reason {
 #[derive(Debug, Subcommand)]
 pub enum Cmd {
     /// Print the schedule of a release: waves, gates, earliest starts.
-    #[command(visible_alias = "plan-patch", after_help = "Example: shipdeck plan --version v1.0.1 --type security --customers startup")]
+    #[command(
+        visible_alias = "plan-patch",
+        after_help = "Example: shipdeck plan --version v1.0.1 --type security --customers startup"
+    )]
     Plan(ReleaseArgs),
     /// Check a version and type before releasing: bump, history, checklist.
-    #[command(visible_alias = "validate-patch", after_help = "Example: shipdeck validate --version v1.0.2 --type bug_fix --from v1.0.1")]
+    #[command(
+        visible_alias = "validate-patch",
+        after_help = "Example: shipdeck validate --version v1.0.2 --type bug_fix --from v1.0.1"
+    )]
     Validate {
         #[arg(long)]
         version: String,
@@ -86,10 +92,16 @@ pub enum Cmd {
         from: Option<String>,
     },
     /// Run a release to its end in the foreground, one line per event.
-    #[command(visible_alias = "deploy-patch", after_help = "Example: shipdeck deploy --version v1.0.1 --type security --dry-run\n\nCtrl-C pauses and exits; running the same command again resumes.")]
+    #[command(
+        visible_alias = "deploy-patch",
+        after_help = "Example: shipdeck deploy --version v1.0.1 --type security --dry-run\n\nCtrl-C pauses and exits; running the same command again resumes."
+    )]
     Deploy(DeployArgs),
     /// Deploy in emergency mode (all tiers right after demo, approvals skipped).
-    #[command(visible_alias = "emergency-patch", after_help = "Example: shipdeck emergency --version v1.0.1 --type security --reason \"CVE-2026-1234 exploited\"")]
+    #[command(
+        visible_alias = "emergency-patch",
+        after_help = "Example: shipdeck emergency --version v1.0.1 --type security --reason \"CVE-2026-1234 exploited\""
+    )]
     Emergency {
         #[command(flatten)]
         deploy: DeployArgs,
@@ -97,7 +109,10 @@ pub enum Cmd {
         reason: String,
     },
     /// Where a release stands: phase, waves, customers, pending gates.
-    #[command(visible_alias = "check-patch-status", after_help = "Example: shipdeck status --version v1.0.1 --json")]
+    #[command(
+        visible_alias = "check-patch-status",
+        after_help = "Example: shipdeck status --version v1.0.1 --json"
+    )]
     Status(VersionArg),
     /// Tick checklist items before or during a release.
     #[command(after_help = "Example: shipdeck tick --version v1.0.1 vuln-confirmed fix-complete")]
@@ -127,7 +142,9 @@ pub enum Cmd {
         reason: Reason,
     },
     /// Resume a paused release.
-    #[command(after_help = "Example: shipdeck resume --version v1.0.1 --reason \"root cause fixed\"")]
+    #[command(
+        after_help = "Example: shipdeck resume --version v1.0.1 --reason \"root cause fixed\""
+    )]
     Resume {
         #[command(flatten)]
         version: VersionArg,
@@ -135,7 +152,9 @@ pub enum Cmd {
         reason: Reason,
     },
     /// Skip the remaining wait of a wave (an override; needs a reason).
-    #[command(after_help = "Example: shipdeck skip-wait --version v1.0.2 --wave startup --reason \"customer asked\"")]
+    #[command(
+        after_help = "Example: shipdeck skip-wait --version v1.0.2 --wave startup --reason \"customer asked\""
+    )]
     SkipWait {
         #[command(flatten)]
         version: VersionArg,
@@ -145,7 +164,10 @@ pub enum Cmd {
         reason: Reason,
     },
     /// Roll back customers to their previous version.
-    #[command(visible_alias = "rollback-patch", after_help = "Examples:\n  shipdeck rollback --version v1.0.1 --customers acme-corp --reason \"login errors\"\n  shipdeck rollback --version v1.0.1 --customers all --reason \"data corruption\"")]
+    #[command(
+        visible_alias = "rollback-patch",
+        after_help = "Examples:\n  shipdeck rollback --version v1.0.1 --customers acme-corp --reason \"login errors\"\n  shipdeck rollback --version v1.0.1 --customers all --reason \"data corruption\""
+    )]
     Rollback {
         #[command(flatten)]
         version: VersionArg,
@@ -166,7 +188,9 @@ pub enum Cmd {
         reason: Reason,
     },
     /// Report a customer-critical issue: rolls that customer back.
-    #[command(after_help = "Example: shipdeck report-issue --customer techstart --reason \"checkout returns 500\"")]
+    #[command(
+        after_help = "Example: shipdeck report-issue --customer techstart --reason \"checkout returns 500\""
+    )]
     ReportIssue {
         #[command(flatten)]
         version: VersionArg,
@@ -181,7 +205,10 @@ pub enum Cmd {
         version: VersionArg,
     },
     /// Every customer's deploy history across releases.
-    #[command(visible_alias = "list-deployments", after_help = "Example: shipdeck deployments --customer acme-corp")]
+    #[command(
+        visible_alias = "list-deployments",
+        after_help = "Example: shipdeck deployments --customer acme-corp"
+    )]
     Deployments {
         #[arg(long)]
         customer: Option<String>,
@@ -190,7 +217,10 @@ pub enum Cmd {
     #[command(after_help = "Example: shipdeck log --version v1.0.1")]
     Log(VersionArg),
     /// One health probe round now, a line per customer.
-    #[command(visible_alias = "check-health", after_help = "Example: shipdeck health --customer acme-corp")]
+    #[command(
+        visible_alias = "check-health",
+        after_help = "Example: shipdeck health --customer acme-corp"
+    )]
     Health {
         #[arg(long)]
         customer: Option<String>,

@@ -1,21 +1,261 @@
 //! `shipdeck demo`, `shipdeck cockpit` and bare `shipdeck`: open a release in the
-//! runtime and hand it to the full-screen cockpit.
+//! runtime (in-process, as `deploy` does) and hand it to the full-screen cockpit.
 
 use super::args::ReleaseArgs;
 use super::context::Context;
-use super::error::{CliError, CliResult};
+use super::error::{CliError, CliResult, EXIT_ERROR, EXIT_OK};
+use super::plan;
+use crate::domain::{Approval, Configuration, ReleaseType, Role, Version};
+use crate::engine::{Command, ReleasePlan, Selection};
+use crate::runtime::clock::Clock;
+use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions};
+use crate::runtime::history;
+use crate::runtime::probe_scheduler;
+use crate::runtime::state_dir::StateDir;
+use crate::sim::fleet::FleetHandle;
+use crate::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls};
+use crate::tui::theme::Theme;
 
-pub async fn run_current(ctx: &Context) -> CliResult {
-    let _ = ctx;
-    Err(CliError::error("the cockpit is not wired yet"))
+/// The demo's world: the built-in config, customers on v1.0.1, a bug-fix release
+/// whose enterprise wave needs the release captain's approval (which the demo
+/// operator may give), and no customer held to a window days away.
+pub fn demo_config() -> Result<Configuration, CliError> {
+    let mut cfg = crate::config::load_builtin().map_err(|e| CliError::error(e.to_string()))?;
+    for c in &mut cfg.customers {
+        c.version = Version::new(1, 0, 1);
+    }
+    for o in cfg.deployment.overrides.values_mut() {
+        o.window_only = false;
+    }
+    if let Some(p) = cfg.policies.get_mut(&ReleaseType::BugFix) {
+        p.approvals.starter_may_approve = true;
+        if let Some(w) = p.waves.iter_mut().find(|w| w.tier.as_str() == "enterprise") {
+            w.approval = Approval::Manual {
+                roles: vec![Role::new("release_captain")],
+            };
+        }
+    }
+    Ok(cfg)
+}
+
+fn theme(ctx: &Context) -> Theme {
+    Theme::from_env(ctx.global.no_color, |k| std::env::var(k).ok())
+}
+
+async fn run_cockpit(handle: ReleaseHandle, opts: CockpitOptions) -> CliResult {
+    let result = cockpit::run(&handle, opts).await;
+    let stopped = handle.stop().await;
+    let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
+    let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
+    // Printed after the terminal is restored: where the release stands.
+    println!(
+        "{} {}: {} (journal kept; `shipdeck status --version {}`)",
+        state.plan.version,
+        state.plan.release_type,
+        state.phase.as_str(),
+        state.plan.version
+    );
+    Ok(match exit {
+        CockpitExit::Signal(sig) => sig.exit_code(),
+        CockpitExit::Quit | CockpitExit::Finished => EXIT_OK,
+    })
 }
 
 pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool) -> CliResult {
-    let _ = (ctx, speed, scenario, readonly);
-    Err(CliError::error("the cockpit is not wired yet"))
+    let cfg = demo_config()?;
+    let (dir, _tmp) = match &ctx.global.state_dir {
+        Some(p) => (StateDir::at(p.clone()), None),
+        None => {
+            let tmp = tempdir()?;
+            (StateDir::at(tmp.clone()), Some(TempDir(tmp)))
+        }
+    };
+    super::logging::init(&dir);
+    let operator = ctx
+        .global
+        .operator
+        .clone()
+        .unwrap_or_else(|| "alice".to_string());
+    let version = history::last_released(&dir).map_or(Version::new(1, 0, 2), |v| v.next_patch());
+    let plan = ReleasePlan::build(
+        &cfg,
+        version.clone(),
+        ReleaseType::BugFix,
+        Selection::All,
+        false,
+    )
+    .map_err(|e| CliError::error(e.to_string()))?;
+    let clock = Clock::with_speed(Some(speed), None);
+    let fleet_clock = probe_scheduler::fleet_clock(&clock);
+    let (fleet, scenario_task) =
+        crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
+            .await
+            .map_err(CliError::error)?;
+    let handle = driver::open(
+        RuntimeOptions {
+            state_dir: dir,
+            clock,
+            customers: cfg.customers.clone(),
+            fleet: Some(fleet.clone()),
+        },
+        &version.to_string(),
+        Some(plan),
+        &operator,
+    )
+    .map_err(|e| CliError::error(e.to_string()))?;
+    let probing = super::probing::start(&handle, &cfg.customers, Some(&fleet));
+    // A newcomer sees a rollout at once: the gating items are ticked on the demo's word.
+    let s = handle.snapshot().state;
+    for list in &s.plan.checklists {
+        for item in list
+            .items
+            .iter()
+            .filter(|i| i.gates.is_some() && !i.is_automatic())
+        {
+            let _ = handle
+                .send(
+                    &operator,
+                    Command::TickItem {
+                        checklist: Some(list.id.clone()),
+                        item: item.id.clone(),
+                        on_word: true,
+                    },
+                )
+                .await;
+        }
+    }
+    let injector = fleet.clone();
+    let demo = DemoControls {
+        inject_fault: Box::new(move |id| {
+            injector
+                .inject(id, crate::sim::fault::Fault::ServerError)
+                .map(|_| format!("injected: {id} now answers HTTP 500"))
+                .map_err(|e| e.to_string())
+        }),
+    };
+    let opts = CockpitOptions {
+        operator,
+        readonly,
+        theme: theme(ctx),
+        demo: Some(demo),
+    };
+    let code = run_cockpit(handle, opts).await;
+    if let Some(p) = probing {
+        p.abort();
+    }
+    scenario_task.abort();
+    shutdown_fleet(fleet).await;
+    code
 }
 
-pub async fn run_release(ctx: &Context, release: &ReleaseArgs, speed: Option<f64>, readonly: bool) -> CliResult {
-    let _ = (ctx, release, speed, readonly);
-    Err(CliError::error("the cockpit is not wired yet"))
+async fn shutdown_fleet(fleet: FleetHandle) {
+    fleet.shutdown().await;
+}
+
+pub async fn run_release(
+    ctx: &Context,
+    release: &ReleaseArgs,
+    speed: Option<f64>,
+    readonly: bool,
+) -> CliResult {
+    let cfg = ctx.config()?;
+    let plan = plan::build(&cfg, release)?;
+    let dir = ctx.state_dir()?;
+    super::logging::init(&dir);
+    open_in_cockpit(
+        ctx,
+        &cfg,
+        dir,
+        &plan.version.to_string(),
+        Some(plan),
+        speed,
+        readonly,
+    )
+    .await
+}
+
+/// Bare `shipdeck`: the active release, else a pointer to how to start one.
+pub async fn run_current(ctx: &Context) -> CliResult {
+    let dir = ctx.state_dir()?;
+    let active = history::summaries(&dir)
+        .into_iter()
+        .filter(|s| !s.phase.is_final())
+        .max_by_key(|s| s.started_at);
+    let Some(active) = active else {
+        let recent: Vec<String> = history::summaries(&dir)
+            .iter()
+            .rev()
+            .take(5)
+            .map(|s| format!("  {} {} — {}", s.version, s.release_type, s.phase.as_str()))
+            .collect();
+        println!(
+            "No active release.{}\nStart one:  shipdeck cockpit --version vX.Y.Z --type bug_fix\nTry it:     shipdeck demo",
+            if recent.is_empty() {
+                String::new()
+            } else {
+                format!("\nRecent releases:\n{}", recent.join("\n"))
+            }
+        );
+        return Ok(EXIT_OK);
+    };
+    let cfg = ctx.config()?;
+    super::logging::init(&dir);
+    open_in_cockpit(ctx, &cfg, dir, &active.label, None, None, false).await
+}
+
+async fn open_in_cockpit(
+    ctx: &Context,
+    cfg: &Configuration,
+    dir: StateDir,
+    label: &str,
+    plan: Option<ReleasePlan>,
+    speed: Option<f64>,
+    readonly: bool,
+) -> CliResult {
+    let operator = ctx.operator();
+    let handle = driver::open(
+        RuntimeOptions {
+            state_dir: dir,
+            clock: Clock::with_speed(speed, None),
+            customers: cfg.customers.clone(),
+            fleet: None,
+        },
+        label,
+        plan,
+        &operator,
+    )
+    .map_err(|e| CliError::error(e.to_string()))?;
+    let probing = super::probing::start(&handle, &cfg.customers, None);
+    let code = run_cockpit(
+        handle,
+        CockpitOptions {
+            operator,
+            readonly,
+            theme: theme(ctx),
+            demo: None,
+        },
+    )
+    .await;
+    if let Some(p) = probing {
+        p.abort();
+    }
+    code
+}
+
+/// A private state dir for the demo, removed when the demo ends.
+struct TempDir(std::path::PathBuf);
+
+impl Drop for TempDir {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_dir_all(&self.0);
+    }
+}
+
+fn tempdir() -> Result<std::path::PathBuf, CliError> {
+    let base = std::env::temp_dir().join(format!("shipdeck-demo-{}", std::process::id()));
+    std::fs::create_dir_all(&base).map_err(|e| CliError {
+        code: EXIT_ERROR,
+        message: format!("cannot create {}: {e}", base.display()),
+    })?;
+    Ok(base)
 }

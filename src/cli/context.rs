@@ -44,11 +44,13 @@ impl Context {
 }
 
 pub fn parse_version(s: &str) -> Result<Version, CliError> {
-    s.parse::<Version>().map_err(|e| CliError::error(e.to_string()))
+    s.parse::<Version>()
+        .map_err(|e| CliError::error(e.to_string()))
 }
 
 pub fn parse_type(s: &str) -> Result<ReleaseType, CliError> {
-    s.parse::<ReleaseType>().map_err(|e| CliError::error(e.to_string()))
+    s.parse::<ReleaseType>()
+        .map_err(|e| CliError::error(e.to_string()))
 }
 
 /// Writes output, turning a closed pipe (`| head`) into a quiet stop, not a panic.

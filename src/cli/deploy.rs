@@ -55,7 +55,12 @@ async fn send(handle: &ReleaseHandle, actor: &str, c: Command) -> Result<(), Cli
     }
 }
 
-pub async fn run(ctx: &Context, args: &DeployArgs, emergency_reason: Option<&str>, w: &mut dyn std::io::Write) -> CliResult {
+pub async fn run(
+    ctx: &Context,
+    args: &DeployArgs,
+    emergency_reason: Option<&str>,
+    w: &mut dyn std::io::Write,
+) -> CliResult {
     let cfg = ctx.config()?;
     let mut release = args.release.clone();
     release.emergency |= emergency_reason.is_some();
@@ -68,7 +73,12 @@ pub async fn run(ctx: &Context, args: &DeployArgs, emergency_reason: Option<&str
     let label = plan.version.to_string();
     let actor = ctx.operator();
     let handle = driver::open(
-        RuntimeOptions { state_dir: dir, clock: Clock::with_speed(args.speed, None), customers: cfg.customers.clone(), fleet: None },
+        RuntimeOptions {
+            state_dir: dir,
+            clock: Clock::with_speed(args.speed, None),
+            customers: cfg.customers.clone(),
+            fleet: None,
+        },
         &label,
         Some(plan),
         &actor,
@@ -76,9 +86,18 @@ pub async fn run(ctx: &Context, args: &DeployArgs, emergency_reason: Option<&str
     .map_err(|e| CliError::error(e.to_string()))?;
     let mut events = handle.events.subscribe();
     if handle.replayed > 0 && !ctx.global.json {
-        out(w, &format!("resuming {label}: {} events replayed from the journal\n", handle.replayed))?;
+        out(
+            w,
+            &format!(
+                "resuming {label}: {} events replayed from the journal\n",
+                handle.replayed
+            ),
+        )?;
         if handle.dropped_tail {
-            out(w, "warning: the journal's last line was torn by a crash and was dropped\n")?;
+            out(
+                w,
+                "warning: the journal's last line was torn by a crash and was dropped\n",
+            )?;
         }
     }
     for e in &handle.opened {
@@ -89,9 +108,20 @@ pub async fn run(ctx: &Context, args: &DeployArgs, emergency_reason: Option<&str
     if let Some(p) = probing {
         p.abort();
     }
-    let state = handle.stop().await.map_err(|e| CliError::error(e.to_string()))?;
+    let state = handle
+        .stop()
+        .await
+        .map_err(|e| CliError::error(e.to_string()))?;
     if !ctx.global.json {
-        out(w, &format!("{} {}: {}\n", state.plan.version, state.plan.release_type, state.phase.as_str()))?;
+        out(
+            w,
+            &format!(
+                "{} {}: {}\n",
+                state.plan.version,
+                state.plan.release_type,
+                state.phase.as_str()
+            ),
+        )?;
     }
     code
 }
@@ -108,12 +138,26 @@ async fn drive(
     let state = handle.snapshot().state;
     if let Some(reason) = emergency_reason {
         if !state.emergency {
-            send(handle, actor, Command::Emergency { reason: reason.to_string() }).await?;
+            send(
+                handle,
+                actor,
+                Command::Emergency {
+                    reason: reason.to_string(),
+                },
+            )
+            .await?;
         }
     }
     if let Some(p) = &state.pause {
         if p.cause == PauseCause::Operator && p.reason == INTERRUPT_REASON {
-            send(handle, actor, Command::Resume { reason: "resumed by running deploy again".into() }).await?;
+            send(
+                handle,
+                actor,
+                Command::Resume {
+                    reason: "resumed by running deploy again".into(),
+                },
+            )
+            .await?;
         }
     }
     let mut snapshots = handle.snapshots.clone();
@@ -131,7 +175,11 @@ async fn drive(
         let snap = handle.snapshot();
         let s = &snap.state;
         if s.phase.is_final() && engine::in_flight(s).is_empty() {
-            return Ok(if s.phase == Phase::Completed { EXIT_OK } else { EXIT_WAITING });
+            return Ok(if s.phase == Phase::Completed {
+                EXIT_OK
+            } else {
+                EXIT_WAITING
+            });
         }
         if driver::waiting_on_people(s, snap.now) {
             if let Some(code) = unblock(ctx, handle, args, actor, w).await? {
@@ -157,7 +205,13 @@ async fn drive(
 /// The release waits on a person. Ticks gating items or confirms overdue waves when
 /// the operator agrees (`--yes` or the prompt); otherwise says what is awaited and
 /// returns the exit code.
-async fn unblock(ctx: &Context, handle: &ReleaseHandle, args: &DeployArgs, actor: &str, w: &mut dyn std::io::Write) -> Result<Option<i32>, CliError> {
+async fn unblock(
+    ctx: &Context,
+    handle: &ReleaseHandle,
+    args: &DeployArgs,
+    actor: &str,
+    w: &mut dyn std::io::Write,
+) -> Result<Option<i32>, CliError> {
     let snap = handle.snapshot();
     let s = snap.state.clone();
     let phase_items: Vec<String> = match s.phase {
@@ -174,25 +228,53 @@ async fn unblock(ctx: &Context, handle: &ReleaseHandle, args: &DeployArgs, actor
         for key in phase_items {
             let ok = args.yes || ask(format!("tick {key}?")).await;
             if !ok {
-                out(w, &format!(
-                    "waiting for checklist item {key}; tick it with `shipdeck tick --version {} {key}` or run with --yes\n",
-                    s.plan.version
-                ))?;
+                out(
+                    w,
+                    &format!(
+                        "waiting for checklist item {key}; tick it with `shipdeck tick --version {} {key}` or run with --yes\n",
+                        s.plan.version
+                    ),
+                )?;
                 return Ok(Some(EXIT_WAITING));
             }
-            let (list, item) = key.split_once('/').map_or((None, key.clone()), |(l, i)| (Some(l.to_string()), i.to_string()));
-            send(handle, actor, Command::TickItem { checklist: list, item, on_word: args.yes }).await?;
+            let (list, item) = key.split_once('/').map_or((None, key.clone()), |(l, i)| {
+                (Some(l.to_string()), i.to_string())
+            });
+            send(
+                handle,
+                actor,
+                Command::TickItem {
+                    checklist: list,
+                    item,
+                    on_word: args.yes,
+                },
+            )
+            .await?;
         }
         return Ok(None);
     }
     if s.waves.iter().any(|w| w.status == WaveStatus::HeldOverdue) {
-        let names: Vec<&str> = s.waves.iter().filter(|w| w.status == WaveStatus::HeldOverdue).map(|w| w.tier.as_str()).collect();
-        out(w, &format!("waves that came due while shipdeck was not running: {}\n", names.join(", ")))?;
+        let names: Vec<&str> = s
+            .waves
+            .iter()
+            .filter(|w| w.status == WaveStatus::HeldOverdue)
+            .map(|w| w.tier.as_str())
+            .collect();
+        out(
+            w,
+            &format!(
+                "waves that came due while shipdeck was not running: {}\n",
+                names.join(", ")
+            ),
+        )?;
         if args.yes || ask("start them now?".into()).await {
             send(handle, actor, Command::ConfirmOverdue).await?;
             return Ok(None);
         }
-        out(w, "not started; run again with --yes (or answer y) to start them\n")?;
+        out(
+            w,
+            "not started; run again with --yes (or answer y) to start them\n",
+        )?;
         return Ok(Some(EXIT_WAITING));
     }
     let mut why = Vec::new();
@@ -215,9 +297,18 @@ async fn unblock(ctx: &Context, handle: &ReleaseHandle, args: &DeployArgs, actor
         }
     }
     if why.is_empty() {
-        why.push(format!("nothing can move without a person (phase {})", s.phase.as_str()));
+        why.push(format!(
+            "nothing can move without a person (phase {})",
+            s.phase.as_str()
+        ));
     }
     let _ = ctx;
-    out(w, &format!("waiting on people:\n  {}\nthe release is journaled; run the same command again to continue\n", why.join("\n  ")))?;
+    out(
+        w,
+        &format!(
+            "waiting on people:\n  {}\nthe release is journaled; run the same command again to continue\n",
+            why.join("\n  ")
+        ),
+    )?;
     Ok(Some(EXIT_WAITING))
 }

@@ -10,12 +10,19 @@ use chrono::{DateTime, TimeDelta, Utc};
 use super::context::{Context, out};
 use super::error::{CliError, CliResult, EXIT_OK};
 use crate::domain::{Configuration, DeployTarget};
-use crate::engine::{self, Command, Effect, EffectResult, Event, EventKind, Gate, Input, ReleasePlan, ReleaseState};
+use crate::engine::{
+    self, Command, Effect, EffectResult, Event, EventKind, Gate, Input, ReleasePlan, ReleaseState,
+};
 
 /// Bound on simulated steps, far above any real plan (each step is progress).
 const MAX_STEPS: usize = 200_000;
 
-pub fn run(ctx: &Context, cfg: &Configuration, plan: ReleasePlan, w: &mut dyn std::io::Write) -> CliResult {
+pub fn run(
+    ctx: &Context,
+    cfg: &Configuration,
+    plan: ReleasePlan,
+    w: &mut dyn std::io::Write,
+) -> CliResult {
     let start = Utc::now();
     let events = simulate(cfg, plan, start, &ctx.operator())?;
     let mut text = String::from("dry run: nothing is deployed, nothing is written\n");
@@ -33,7 +40,9 @@ pub fn run(ctx: &Context, cfg: &Configuration, plan: ReleasePlan, w: &mut dyn st
                 offset.num_minutes() % 60,
                 offset.num_seconds() % 60,
                 engine::event::describe(e),
-                note.as_deref().map(|n| format!("  [{n}]")).unwrap_or_default()
+                note.as_deref()
+                    .map(|n| format!("  [{n}]"))
+                    .unwrap_or_default()
             );
         }
     }
@@ -42,7 +51,12 @@ pub fn run(ctx: &Context, cfg: &Configuration, plan: ReleasePlan, w: &mut dyn st
 }
 
 /// Plays the release; each event comes with a note where an assumption was made.
-pub fn simulate(cfg: &Configuration, plan: ReleasePlan, start: DateTime<Utc>, actor: &str) -> Result<Vec<(Event, Option<String>)>, CliError> {
+pub fn simulate(
+    cfg: &Configuration,
+    plan: ReleasePlan,
+    start: DateTime<Utc>,
+    actor: &str,
+) -> Result<Vec<(Event, Option<String>)>, CliError> {
     let roster = plan.roster.clone();
     let first = engine::plan_event(plan, actor, start);
     let mut state = ReleaseState::fold([&first]).map_err(|e| CliError::error(e.to_string()))?;
@@ -50,8 +64,15 @@ pub fn simulate(cfg: &Configuration, plan: ReleasePlan, start: DateTime<Utc>, ac
     let mut now = start;
     let mut queue: BTreeMap<(DateTime<Utc>, u64), EffectResult> = BTreeMap::new();
     let mut serial = 0u64;
-    let mut feed = |state: &mut ReleaseState, input: Input, now: DateTime<Utc>, note: Option<String>, log: &mut Vec<(Event, Option<String>)>, queue: &mut BTreeMap<(DateTime<Utc>, u64), EffectResult>| -> Result<(), CliError> {
-        let d = engine::step(state, &input, now).map_err(|r| CliError::error(format!("dry run stopped: {r}")))?;
+    let mut feed = |state: &mut ReleaseState,
+                    input: Input,
+                    now: DateTime<Utc>,
+                    note: Option<String>,
+                    log: &mut Vec<(Event, Option<String>)>,
+                    queue: &mut BTreeMap<(DateTime<Utc>, u64), EffectResult>|
+     -> Result<(), CliError> {
+        let d = engine::step(state, &input, now)
+            .map_err(|r| CliError::error(format!("dry run stopped: {r}")))?;
         for (i, e) in d.events.into_iter().enumerate() {
             log.push((e, if i == 0 { note.clone() } else { None }));
         }
@@ -62,10 +83,31 @@ pub fn simulate(cfg: &Configuration, plan: ReleasePlan, start: DateTime<Utc>, ac
                     let secs = cfg.customer(&customer).map_or(300, |c| match &c.deploy {
                         DeployTarget::Simulated { duration, .. } => duration.as_secs(),
                     });
-                    (TimeDelta::seconds(secs as i64), EffectResult::DeployFinished { customer, ok: true, detail: "as planned".into() })
+                    (
+                        TimeDelta::seconds(secs as i64),
+                        EffectResult::DeployFinished {
+                            customer,
+                            ok: true,
+                            detail: "as planned".into(),
+                        },
+                    )
                 }
-                Effect::Rollback { customer, .. } => (TimeDelta::minutes(5), EffectResult::RollbackFinished { customer, ok: true, detail: "as planned".into() }),
-                Effect::RunCheck { item, .. } => (TimeDelta::minutes(1), EffectResult::CheckFinished { item, ok: true, detail: "assumed to pass".into() }),
+                Effect::Rollback { customer, .. } => (
+                    TimeDelta::minutes(5),
+                    EffectResult::RollbackFinished {
+                        customer,
+                        ok: true,
+                        detail: "as planned".into(),
+                    },
+                ),
+                Effect::RunCheck { item, .. } => (
+                    TimeDelta::minutes(1),
+                    EffectResult::CheckFinished {
+                        item,
+                        ok: true,
+                        detail: "assumed to pass".into(),
+                    },
+                ),
                 Effect::Notify { .. } => continue,
             };
             queue.insert((now + after, serial), result);
@@ -92,27 +134,57 @@ pub fn simulate(cfg: &Configuration, plan: ReleasePlan, start: DateTime<Utc>, ac
                 items
             };
             for key in items {
-                let (list, item) = key.split_once('/').map_or((None, key.clone()), |(l, i)| (Some(l.to_string()), i.to_string()));
-                let cmd = Input::Command { actor: actor.into(), command: Command::TickItem { checklist: list, item, on_word: true } };
-                feed(&mut state, cmd, now, Some("assumed ticked".into()), &mut log, &mut queue)?;
+                let (list, item) = key.split_once('/').map_or((None, key.clone()), |(l, i)| {
+                    (Some(l.to_string()), i.to_string())
+                });
+                let cmd = Input::Command {
+                    actor: actor.into(),
+                    command: Command::TickItem {
+                        checklist: list,
+                        item,
+                        on_word: true,
+                    },
+                };
+                feed(
+                    &mut state,
+                    cmd,
+                    now,
+                    Some("assumed ticked".into()),
+                    &mut log,
+                    &mut queue,
+                )?;
                 acted = true;
             }
             if !acted {
                 for i in 0..state.waves.len() {
                     if let Gate::Approval { missing } = engine::gate(&state, i, now) {
                         for role in missing {
-                            let signer = roster
-                                .people
-                                .iter()
-                                .find(|p| p.roles.contains(&role) && p.name != state.started_by && !state.waves[i].approvals.iter().any(|(_, by)| by == &p.name));
+                            let signer = roster.people.iter().find(|p| {
+                                p.roles.contains(&role)
+                                    && p.name != state.started_by
+                                    && !state.waves[i].approvals.iter().any(|(_, by)| by == &p.name)
+                            });
                             let Some(signer) = signer else {
-                                return Err(CliError::refused(format!("wave {} needs {role}, and nobody else in the roster holds it", state.waves[i].tier)));
+                                return Err(CliError::refused(format!(
+                                    "wave {} needs {role}, and nobody else in the roster holds it",
+                                    state.waves[i].tier
+                                )));
                             };
                             let cmd = Input::Command {
                                 actor: signer.name.clone(),
-                                command: Command::Approve { wave: Some(state.waves[i].tier.clone()), role: Some(role.clone()) },
+                                command: Command::Approve {
+                                    wave: Some(state.waves[i].tier.clone()),
+                                    role: Some(role.clone()),
+                                },
                             };
-                            feed(&mut state, cmd, now, Some("assumed approved at once".into()), &mut log, &mut queue)?;
+                            feed(
+                                &mut state,
+                                cmd,
+                                now,
+                                Some("assumed approved at once".into()),
+                                &mut log,
+                                &mut queue,
+                            )?;
                             acted = true;
                         }
                     }
@@ -137,7 +209,14 @@ pub fn simulate(cfg: &Configuration, plan: ReleasePlan, start: DateTime<Utc>, ac
                 break;
             }
             let result = entry.remove();
-            feed(&mut state, Input::Result(result), now, None, &mut log, &mut queue)?;
+            feed(
+                &mut state,
+                Input::Result(result),
+                now,
+                None,
+                &mut log,
+                &mut queue,
+            )?;
         }
         feed(&mut state, Input::Tick, now, None, &mut log, &mut queue)?;
     }

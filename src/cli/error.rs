@@ -19,14 +19,23 @@ pub struct CliError {
 impl CliError {
     /// A usage, config or I/O error: exit 2.
     pub fn error(message: impl Into<String>) -> CliError {
-        CliError { code: EXIT_ERROR, message: message.into() }
+        CliError {
+            code: EXIT_ERROR,
+            message: message.into(),
+        }
     }
     /// The engine refused, or the release waits on people: exit 1.
     pub fn refused(message: impl Into<String>) -> CliError {
-        CliError { code: EXIT_WAITING, message: message.into() }
+        CliError {
+            code: EXIT_WAITING,
+            message: message.into(),
+        }
     }
     pub fn context(self, what: impl fmt::Display) -> CliError {
-        CliError { code: self.code, message: format!("{what}: {}", self.message) }
+        CliError {
+            code: self.code,
+            message: format!("{what}: {}", self.message),
+        }
     }
 }
 

@@ -17,13 +17,19 @@ use crate::sim::{self, FleetHandle, Scenario, ScenarioRun, synthetic_customers, 
 
 /// Serves `customers` synthetic customers on `127.0.0.1:port` (0: any free port),
 /// playing the built-in `scenario` if given, until Ctrl-C.
-pub async fn run(customers: usize, port: u16, scenario: Option<&str>, out: &mut dyn Write) -> CliResult {
+pub async fn run(
+    customers: usize,
+    port: u16,
+    scenario: Option<&str>,
+    out: &mut dyn Write,
+) -> CliResult {
     let mut served = synthetic_customers(customers);
     let scenario = match scenario {
         Some(name) => {
             let s = Scenario::builtin(name).map_err(|e| CliError::error(e.to_string()))?;
-            let builtin = config::load_builtin()
-                .map_err(|e| CliError::error(format!("the built-in configuration does not load: {e}")))?;
+            let builtin = config::load_builtin().map_err(|e| {
+                CliError::error(format!("the built-in configuration does not load: {e}"))
+            })?;
             served.extend(builtin.customers);
             s.check_customers(&served, &format!("assets/demo/{}.json", s.name))
                 .map_err(|e| CliError::error(e.to_string()))?;
@@ -32,7 +38,9 @@ pub async fn run(customers: usize, port: u16, scenario: Option<&str>, out: &mut 
         None => None,
     };
     if served.is_empty() {
-        return Err(CliError::error("nothing to serve: give --customers N with N of 1 or more"));
+        return Err(CliError::error(
+            "nothing to serve: give --customers N with N of 1 or more",
+        ));
     }
     let bind = SocketAddr::from((Ipv4Addr::LOCALHOST, port));
     let fleet = sim::serve(&served, bind, system_clock())
@@ -40,9 +48,15 @@ pub async fn run(customers: usize, port: u16, scenario: Option<&str>, out: &mut 
         .map_err(|e| CliError::error(format!("cannot listen on {bind}: {e}")).context("fleet"))?;
     let driver = scenario.map(|s| {
         let run = ScenarioRun::new(s, fleet.now());
-        sim::drive(run, fleet.clone(), system_clock(), sim::demo_world::SCENARIO_TICK)
+        sim::drive(
+            run,
+            fleet.clone(),
+            system_clock(),
+            sim::demo_world::SCENARIO_TICK,
+        )
     });
-    let shown = banner(&fleet, &served, out).map_err(|e| CliError::error(format!("cannot write: {e}")));
+    let shown =
+        banner(&fleet, &served, out).map_err(|e| CliError::error(format!("cannot write: {e}")));
     let waited = match shown {
         Ok(()) => tokio::signal::ctrl_c()
             .await
@@ -60,7 +74,11 @@ pub async fn run(customers: usize, port: u16, scenario: Option<&str>, out: &mut 
 
 fn banner(fleet: &FleetHandle, served: &[Customer], out: &mut dyn Write) -> std::io::Result<()> {
     let base = format!("http://{}", fleet.addr());
-    writeln!(out, "demo fleet: {} customers at {base}/health/{{id}}", served.len())?;
+    writeln!(
+        out,
+        "demo fleet: {} customers at {base}/health/{{id}}",
+        served.len()
+    )?;
     if let Some(first) = served.first() {
         writeln!(out, "try: curl -s {}", fleet.url_for(&first.id))?;
     }

@@ -37,13 +37,24 @@ pub struct HealthRow {
 
 /// Runs one round over `cfg`'s customers (or the one named by id or name, any case)
 /// and writes a line per customer, or a JSON array with `json`.
-pub async fn run(cfg: &Configuration, customer: Option<&str>, json: bool, out: &mut dyn Write) -> CliResult {
+pub async fn run(
+    cfg: &Configuration,
+    customer: Option<&str>,
+    json: bool,
+    out: &mut dyn Write,
+) -> CliResult {
     let chosen: Vec<&Customer> = match customer {
-        Some(key) => vec![cfg.find_customer(key).ok_or_else(|| unknown_customer(cfg, key))?],
+        Some(key) => vec![
+            cfg.find_customer(key)
+                .ok_or_else(|| unknown_customer(cfg, key))?,
+        ],
         None => cfg.customers.iter().collect(),
     };
     let prober = Prober::new(ProbeLimits::default()).map_err(|e| CliError::error(e.to_string()))?;
-    let targets: Vec<(CustomerId, HealthSource)> = chosen.iter().map(|c| (c.id.clone(), c.health.clone())).collect();
+    let targets: Vec<(CustomerId, HealthSource)> = chosen
+        .iter()
+        .map(|c| (c.id.clone(), c.health.clone()))
+        .collect();
     let outcomes = prober.probe_round(&targets, CONCURRENCY).await;
     let rows: Vec<HealthRow> = chosen
         .iter()
@@ -52,7 +63,8 @@ pub async fn run(cfg: &Configuration, customer: Option<&str>, json: bool, out: &
         .collect();
     let write_err = |e: std::io::Error| CliError::error(format!("cannot write the report: {e}"));
     if json {
-        let text = serde_json::to_string_pretty(&rows).map_err(|e| CliError::error(e.to_string()))?;
+        let text =
+            serde_json::to_string_pretty(&rows).map_err(|e| CliError::error(e.to_string()))?;
         writeln!(out, "{text}").map_err(write_err)?;
     } else {
         write_table(&rows, out).map_err(write_err)?;
@@ -65,7 +77,11 @@ fn unknown_customer(cfg: &Configuration, key: &str) -> CliError {
     let mut ids: Vec<&str> = cfg.customers.iter().map(|c| c.id.as_str()).collect();
     ids.sort_unstable();
     let shown = ids.len().min(12);
-    let more = if ids.len() > shown { format!(", … ({} in all)", ids.len()) } else { String::new() };
+    let more = if ids.len() > shown {
+        format!(", … ({} in all)", ids.len())
+    } else {
+        String::new()
+    };
     CliError::error(format!(
         "no customer `{key}`; give an id or a name from config/customers.json: {}{more}",
         ids[..shown].join(", ")
@@ -75,7 +91,12 @@ fn unknown_customer(cfg: &Configuration, key: &str) -> CliError {
 /// One customer's row from its check.
 pub fn row(c: &Customer, outcome: &ProbeOutcome, took: Duration) -> HealthRow {
     let (status, error_rate, latency_p95_ms, reason) = match outcome {
-        ProbeOutcome::Up { sample } => ("up", sample.error_rate, sample.latency_p95_ms, String::new()),
+        ProbeOutcome::Up { sample } => (
+            "up",
+            sample.error_rate,
+            sample.latency_p95_ms,
+            String::new(),
+        ),
         ProbeOutcome::Down { reason } => ("down", None, None, reason.clone()),
         ProbeOutcome::Inconclusive { reason } => ("inconclusive", None, None, reason.clone()),
     };
@@ -92,13 +113,30 @@ pub fn row(c: &Customer, outcome: &ProbeOutcome, took: Duration) -> HealthRow {
 }
 
 fn write_table(rows: &[HealthRow], out: &mut dyn Write) -> std::io::Result<()> {
-    let name_w = rows.iter().map(|r| r.name.chars().count()).max().unwrap_or(4).max(8);
+    let name_w = rows
+        .iter()
+        .map(|r| r.name.chars().count())
+        .max()
+        .unwrap_or(4)
+        .max(8);
     let tier_w = rows.iter().map(|r| r.tier.len()).max().unwrap_or(4).max(4);
-    writeln!(out, "{:<name_w$}  {:<tier_w$}  {:<12}  {:>8}  {:>7}  REASON", "CUSTOMER", "TIER", "STATUS", "P95", "ERRORS")?;
+    writeln!(
+        out,
+        "{:<name_w$}  {:<tier_w$}  {:<12}  {:>8}  {:>7}  REASON",
+        "CUSTOMER", "TIER", "STATUS", "P95", "ERRORS"
+    )?;
     for r in rows {
-        let p95 = r.latency_p95_ms.map_or_else(|| "-".to_string(), |l| format!("{l:.0}ms"));
-        let err = r.error_rate.map_or_else(|| "-".to_string(), |e| format!("{e:.1}%"));
-        writeln!(out, "{:<name_w$}  {:<tier_w$}  {:<12}  {p95:>8}  {err:>7}  {}", r.name, r.tier, r.status, r.reason)?;
+        let p95 = r
+            .latency_p95_ms
+            .map_or_else(|| "-".to_string(), |l| format!("{l:.0}ms"));
+        let err = r
+            .error_rate
+            .map_or_else(|| "-".to_string(), |e| format!("{e:.1}%"));
+        writeln!(
+            out,
+            "{:<name_w$}  {:<tier_w$}  {:<12}  {p95:>8}  {err:>7}  {}",
+            r.name, r.tier, r.status, r.reason
+        )?;
     }
     let up = rows.iter().filter(|r| r.status == "up").count();
     writeln!(out, "{up}/{} up", rows.len())
@@ -116,7 +154,10 @@ mod tests {
         let code = run(&cfg, Some("TECHSTART"), false, &mut out).await.unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(code, EXIT_OK, "{text}");
-        assert!(text.contains("TechStart") && text.contains("startup") && text.contains("0.4%"), "{text}");
+        assert!(
+            text.contains("TechStart") && text.contains("startup") && text.contains("0.4%"),
+            "{text}"
+        );
 
         let mut out = Vec::new();
         let code = run(&cfg, None, true, &mut out).await.unwrap();
@@ -127,7 +168,9 @@ mod tests {
         assert_eq!(rows[0]["status"], "up");
         assert!(rows[0]["took_ms"].is_u64());
 
-        let err = run(&cfg, Some("nobody"), false, &mut Vec::new()).await.unwrap_err();
+        let err = run(&cfg, Some("nobody"), false, &mut Vec::new())
+            .await
+            .unwrap_err();
         assert_eq!(err.code, super::super::error::EXIT_ERROR);
         assert!(err.message.contains("techstart"), "{}", err.message);
     }
@@ -147,6 +190,9 @@ mod tests {
         let code = run(&cfg, None, false, &mut out).await.unwrap();
         let text = String::from_utf8(out).unwrap();
         assert_eq!(code, EXIT_WAITING, "{text}");
-        assert!(text.contains("down") && text.contains("pool exhausted"), "{text}");
+        assert!(
+            text.contains("down") && text.contains("pool exhausted"),
+            "{text}"
+        );
     }
 }

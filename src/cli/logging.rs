@@ -13,7 +13,11 @@ pub fn init(dir: &StateDir) {
         if let Some(parent) = path.parent() {
             let _ = std::fs::create_dir_all(parent);
         }
-        let Ok(file) = std::fs::OpenOptions::new().create(true).append(true).open(&path) else {
+        let Ok(file) = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&path)
+        else {
             return;
         };
         let filter = tracing_subscriber::EnvFilter::try_from_env("SHIPDECK_LOG")

@@ -20,10 +20,10 @@ use std::io::Write;
 
 pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
 
+use crate::domain::Role;
+use crate::engine::{Command, RollbackScope};
 use args::{Cli, Cmd, ConfigCmd};
 use context::{Context, out};
-use crate::engine::{Command, RollbackScope};
-use crate::domain::Role;
 
 /// Runs one command line; returns the process exit code.
 pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
@@ -34,7 +34,11 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
     let version_of = |v: &args::VersionArg| v.version.clone();
     match cmd {
         Cmd::Plan(a) => plan::run(&ctx, &a, w),
-        Cmd::Validate { version, release_type, from } => validate::run(&ctx, &version, &release_type, from.as_deref(), w),
+        Cmd::Validate {
+            version,
+            release_type,
+            from,
+        } => validate::run(&ctx, &version, &release_type, from.as_deref(), w),
         Cmd::Deploy(a) => deploy::run(&ctx, &a, None, w).await,
         Cmd::Emergency { deploy: a, reason } => deploy::run(&ctx, &a, Some(&reason), w).await,
         Cmd::Status(v) => read::status(&ctx, v.version.as_deref(), w),
@@ -47,66 +51,164 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
                 Ok(items
                     .iter()
                     .map(|key| {
-                        let (list, item) = key.split_once('/').map_or((None, key.clone()), |(l, i)| (Some(l.to_string()), i.to_string()));
-                        Command::TickItem { checklist: list, item, on_word: false }
+                        let (list, item) =
+                            key.split_once('/').map_or((None, key.clone()), |(l, i)| {
+                                (Some(l.to_string()), i.to_string())
+                            });
+                        Command::TickItem {
+                            checklist: list,
+                            item,
+                            on_word: false,
+                        }
                     })
                     .collect())
             }),
             w,
         ),
-        Cmd::Approve { version, wave, role } => offline::run(
+        Cmd::Approve {
+            version,
+            wave,
+            role,
+        } => offline::run(
             &ctx,
             version.as_deref(),
-            Box::new(move |_| Ok(vec![Command::Approve { wave: wave.as_deref().map(offline::tier), role: role.map(Role::new) }])),
+            Box::new(move |_| {
+                Ok(vec![Command::Approve {
+                    wave: wave.as_deref().map(offline::tier),
+                    role: role.map(Role::new),
+                }])
+            }),
             w,
         ),
-        Cmd::Pause { version, reason } => offline::run(&ctx, version_of(&version).as_deref(), Box::new(move |_| Ok(vec![Command::Pause { reason: reason.reason }])), w),
-        Cmd::Resume { version, reason } => offline::run(&ctx, version_of(&version).as_deref(), Box::new(move |_| Ok(vec![Command::Resume { reason: reason.reason }])), w),
-        Cmd::SkipWait { version, wave, reason } => offline::run(
+        Cmd::Pause { version, reason } => offline::run(
             &ctx,
             version_of(&version).as_deref(),
-            Box::new(move |_| Ok(vec![Command::SkipWait { wave: wave.as_deref().map(offline::tier), reason: reason.reason }])),
+            Box::new(move |_| {
+                Ok(vec![Command::Pause {
+                    reason: reason.reason,
+                }])
+            }),
             w,
         ),
-        Cmd::Rollback { version, customers, reason, force } => offline::run(
+        Cmd::Resume { version, reason } => offline::run(
+            &ctx,
+            version_of(&version).as_deref(),
+            Box::new(move |_| {
+                Ok(vec![Command::Resume {
+                    reason: reason.reason,
+                }])
+            }),
+            w,
+        ),
+        Cmd::SkipWait {
+            version,
+            wave,
+            reason,
+        } => offline::run(
+            &ctx,
+            version_of(&version).as_deref(),
+            Box::new(move |_| {
+                Ok(vec![Command::SkipWait {
+                    wave: wave.as_deref().map(offline::tier),
+                    reason: reason.reason,
+                }])
+            }),
+            w,
+        ),
+        Cmd::Rollback {
+            version,
+            customers,
+            reason,
+            force,
+        } => offline::run(
             &ctx,
             version_of(&version).as_deref(),
             Box::new(move |s| {
                 let scope: RollbackScope = offline::rollback_scope(s, &customers)?;
-                Ok(vec![Command::Rollback { scope, reason: reason.reason, force }])
+                Ok(vec![Command::Rollback {
+                    scope,
+                    reason: reason.reason,
+                    force,
+                }])
             }),
             w,
         ),
-        Cmd::Abort { version, reason } => offline::run(&ctx, version_of(&version).as_deref(), Box::new(move |_| Ok(vec![Command::Abort { reason: reason.reason }])), w),
-        Cmd::ReportIssue { version, customer, reason } => offline::run(
+        Cmd::Abort { version, reason } => offline::run(
             &ctx,
             version_of(&version).as_deref(),
-            Box::new(move |s| Ok(vec![Command::ReportIssue { customer: offline::customer_id(s, &customer)?, reason: reason.reason }])),
+            Box::new(move |_| {
+                Ok(vec![Command::Abort {
+                    reason: reason.reason,
+                }])
+            }),
             w,
         ),
-        Cmd::Confirm { version } => offline::run(&ctx, version_of(&version).as_deref(), Box::new(|_| Ok(vec![Command::ConfirmOverdue])), w),
+        Cmd::ReportIssue {
+            version,
+            customer,
+            reason,
+        } => offline::run(
+            &ctx,
+            version_of(&version).as_deref(),
+            Box::new(move |s| {
+                Ok(vec![Command::ReportIssue {
+                    customer: offline::customer_id(s, &customer)?,
+                    reason: reason.reason,
+                }])
+            }),
+            w,
+        ),
+        Cmd::Confirm { version } => offline::run(
+            &ctx,
+            version_of(&version).as_deref(),
+            Box::new(|_| Ok(vec![Command::ConfirmOverdue])),
+            w,
+        ),
         Cmd::Health { customer } => {
             let cfg = ctx.config()?;
             health_cmd(&cfg, customer.as_deref(), ctx.global.json, w).await
         }
-        Cmd::Fleet { customers, port, scenario } => fleet_cmd(customers, port, scenario.as_deref(), w).await,
-        Cmd::Demo { speed, scenario, readonly } => cockpit::run_demo(&ctx, speed, &scenario, readonly).await,
-        Cmd::Cockpit { release, speed, readonly } => cockpit::run_release(&ctx, &release, speed, readonly).await,
+        Cmd::Fleet {
+            customers,
+            port,
+            scenario,
+        } => fleet_cmd(customers, port, scenario.as_deref(), w).await,
+        Cmd::Demo {
+            speed,
+            scenario,
+            readonly,
+        } => cockpit::run_demo(&ctx, speed, &scenario, readonly).await,
+        Cmd::Cockpit {
+            release,
+            speed,
+            readonly,
+        } => cockpit::run_release(&ctx, &release, speed, readonly).await,
         Cmd::Config(ConfigCmd::Check) => {
             let source = crate::config::discover(ctx.global.config.as_deref());
             let cfg = ctx.config_from(&source)?;
-            out(w, &format!("ok: {} ({source})\n", crate::config::summary(&cfg)))?;
+            out(
+                w,
+                &format!("ok: {} ({source})\n", crate::config::summary(&cfg)),
+            )?;
             Ok(EXIT_OK)
         }
     }
 }
 
-async fn health_cmd(cfg: &crate::domain::Configuration, customer: Option<&str>, json: bool, w: &mut dyn Write) -> CliResult {
-    let _ = (cfg, customer, json, w);
-    Err(CliError::error("health: not wired yet"))
+async fn health_cmd(
+    cfg: &crate::domain::Configuration,
+    customer: Option<&str>,
+    json: bool,
+    w: &mut dyn Write,
+) -> CliResult {
+    health::run(cfg, customer, json, w).await
 }
 
-async fn fleet_cmd(customers: usize, port: u16, scenario: Option<&str>, w: &mut dyn Write) -> CliResult {
-    let _ = (customers, port, scenario, w);
-    Err(CliError::error("fleet: not wired yet"))
+async fn fleet_cmd(
+    customers: usize,
+    port: u16,
+    scenario: Option<&str>,
+    w: &mut dyn Write,
+) -> CliResult {
+    fleet::run(customers, port, scenario, w).await
 }

@@ -19,7 +19,11 @@ pub fn rollback_scope(state: &ReleaseState, key: &str) -> Result<RollbackScope, 
     if key.eq_ignore_ascii_case("all") {
         return Ok(RollbackScope::All);
     }
-    if let Some(w) = state.waves.iter().find(|w| w.tier.as_str().eq_ignore_ascii_case(key)) {
+    if let Some(w) = state
+        .waves
+        .iter()
+        .find(|w| w.tier.as_str().eq_ignore_ascii_case(key))
+    {
         return Ok(RollbackScope::Wave(w.tier.clone()));
     }
     state
@@ -27,7 +31,11 @@ pub fn rollback_scope(state: &ReleaseState, key: &str) -> Result<RollbackScope, 
         .iter()
         .find(|c| c.id.as_str().eq_ignore_ascii_case(key) || c.name.eq_ignore_ascii_case(key))
         .map(|c| RollbackScope::Customer(c.id.clone()))
-        .ok_or_else(|| CliError::error(format!("`{key}` is neither `all`, a wave of this release, nor one of its customers")))
+        .ok_or_else(|| {
+            CliError::error(format!(
+                "`{key}` is neither `all`, a wave of this release, nor one of its customers"
+            ))
+        })
 }
 
 pub fn customer_id(state: &ReleaseState, key: &str) -> Result<CustomerId, CliError> {
@@ -42,12 +50,20 @@ pub fn customer_id(state: &ReleaseState, key: &str) -> Result<CustomerId, CliErr
 /// What the command means once the release's state is known.
 pub type Build<'a> = Box<dyn FnOnce(&ReleaseState) -> Result<Vec<Command>, CliError> + 'a>;
 
-pub fn run(ctx: &Context, version: Option<&str>, build: Build<'_>, w: &mut dyn std::io::Write) -> CliResult {
+pub fn run(
+    ctx: &Context,
+    version: Option<&str>,
+    build: Build<'_>,
+    w: &mut dyn std::io::Write,
+) -> CliResult {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
     let journal_path = dir.journal_path(&label);
     if !journal_path.exists() {
-        return Err(CliError::error(format!("no release {label} in {}", dir.root.display())));
+        return Err(CliError::error(format!(
+            "no release {label} in {}",
+            dir.root.display()
+        )));
     }
     let acquired = ReleaseLock::acquire(&dir.lock_path(&label)).map_err(|e| match e {
         LockError::Held { holder, .. } => CliError::refused(format!(
@@ -55,13 +71,20 @@ pub fn run(ctx: &Context, version: Option<&str>, build: Build<'_>, w: &mut dyn s
         )),
         other => CliError::error(other.to_string()),
     })?;
-    let (mut journal, replay) = JournalWriter::<Event>::open(&journal_path).map_err(|e| CliError::error(e.to_string()))?;
+    let (mut journal, replay) =
+        JournalWriter::<Event>::open(&journal_path).map_err(|e| CliError::error(e.to_string()))?;
     let events: Vec<Event> = replay.into_events().collect();
     let mut state = ReleaseState::fold(&events).map_err(|e| CliError::error(e.to_string()))?;
     let now = Utc::now().max(state.last_event_at);
     let mut new_events = Vec::new();
     if let Some(h) = acquired.took_over_from {
-        let e = Event { at: now, event: EventKind::LockTakenOver { pid: h.pid, host: h.host } };
+        let e = Event {
+            at: now,
+            event: EventKind::LockTakenOver {
+                pid: h.pid,
+                host: h.host,
+            },
+        };
         state.apply(&e);
         new_events.push(e);
     }
@@ -69,8 +92,15 @@ pub fn run(ctx: &Context, version: Option<&str>, build: Build<'_>, w: &mut dyn s
     let mut effects = 0;
     for command in build(&state)? {
         // Decide only: what becomes due follows when the release runs again.
-        let d = engine::decide(&state, &Input::Command { actor: actor.clone(), command }, now)
-            .map_err(|r| CliError::refused(r.to_string()))?;
+        let d = engine::decide(
+            &state,
+            &Input::Command {
+                actor: actor.clone(),
+                command,
+            },
+            now,
+        )
+        .map_err(|r| CliError::refused(r.to_string()))?;
         for e in &d.events {
             state.apply(e);
         }
@@ -78,7 +108,9 @@ pub fn run(ctx: &Context, version: Option<&str>, build: Build<'_>, w: &mut dyn s
         new_events.extend(d.events);
     }
     if !new_events.is_empty() {
-        journal.append_batch(&new_events).map_err(|e| CliError::error(e.to_string()))?;
+        journal
+            .append_batch(&new_events)
+            .map_err(|e| CliError::error(e.to_string()))?;
     }
     let mut text = String::new();
     for e in &new_events {

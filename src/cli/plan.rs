@@ -13,7 +13,8 @@ pub fn build(cfg: &Configuration, args: &ReleaseArgs) -> Result<ReleasePlan, Cli
     let version = parse_version(&args.version)?;
     let t = parse_type(&args.release_type)?;
     let selection = Selection::parse(&args.customers, cfg);
-    ReleasePlan::build(cfg, version, t, selection, args.emergency).map_err(|e| CliError::error(e.to_string()))
+    ReleasePlan::build(cfg, version, t, selection, args.emergency)
+        .map_err(|e| CliError::error(e.to_string()))
 }
 
 /// How long the demo wave takes (slowest demo deploy plus the soak): later waves
@@ -88,14 +89,25 @@ pub fn run(ctx: &Context, args: &ReleaseArgs, w: &mut dyn std::io::Write) -> Cli
             "monitoring_seconds": plan.policy.monitoring.period.as_secs(),
             "enhanced_monitoring": plan.policy.monitoring.enhanced || plan.emergency,
         });
-        out(w, &format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()))?;
+        out(
+            w,
+            &format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ),
+        )?;
         return Ok(EXIT_OK);
     }
     out(w, &render(&cfg, &plan, now, anchor))?;
     Ok(EXIT_OK)
 }
 
-pub fn render(cfg: &Configuration, plan: &ReleasePlan, now: DateTime<Utc>, anchor: DateTime<Utc>) -> String {
+pub fn render(
+    cfg: &Configuration,
+    plan: &ReleasePlan,
+    now: DateTime<Utc>,
+    anchor: DateTime<Utc>,
+) -> String {
     let mut s = String::new();
     let p = &plan.policy;
     s += &format!(
@@ -109,32 +121,70 @@ pub fn render(cfg: &Configuration, plan: &ReleasePlan, now: DateTime<Utc>, ancho
         plan.selection
     );
     if let Some(pre) = plan.pre_release() {
-        let auto: Vec<&str> = pre.items.iter().filter(|i| i.is_automatic()).map(|i| i.id.as_str()).collect();
+        let auto: Vec<&str> = pre
+            .items
+            .iter()
+            .filter(|i| i.is_automatic())
+            .map(|i| i.id.as_str())
+            .collect();
         let manual: Vec<String> = pre
             .items
             .iter()
             .filter(|i| !i.is_automatic() && i.gates.is_some())
-            .map(|i| format!("{} (gates {})", i.id, i.gates.map(|g| g.as_str()).unwrap_or("")))
+            .map(|i| {
+                format!(
+                    "{} (gates {})",
+                    i.id,
+                    i.gates.map(|g| g.as_str()).unwrap_or("")
+                )
+            })
             .collect();
-        s += &format!("\nValidation ({}): automatic checks: {}\n", pre.title, if auto.is_empty() { "none".into() } else { auto.join(", ") });
+        s += &format!(
+            "\nValidation ({}): automatic checks: {}\n",
+            pre.title,
+            if auto.is_empty() {
+                "none".into()
+            } else {
+                auto.join(", ")
+            }
+        );
         if !manual.is_empty() {
             s += &format!("  to tick first: {}\n", manual.join(", "));
         }
     }
-    s += &format!("\n  {:<12} {:>9}  {:<36} {:<22} {}\n", "WAVE", "CUSTOMERS", "GATE", "EARLIEST (AFTER DEMO)", "CLOCK (UTC)");
+    s += &format!(
+        "\n  {:<12} {:>9}  {:<36} {:<22} {}\n",
+        "WAVE", "CUSTOMERS", "GATE", "EARLIEST (AFTER DEMO)", "CLOCK (UTC)"
+    );
     for (i, w) in plan.waves.iter().enumerate() {
         let delay = plan.effective_delay(i, plan.emergency);
         let (offset, clock) = if i == 0 {
-            ("after validation".to_string(), format!("{} (now)", now.format("%a %H:%M")))
+            (
+                "after validation".to_string(),
+                format!("{} (now)", now.format("%a %H:%M")),
+            )
         } else if w.in_windows() && !plan.emergency {
             (
                 format!("+{delay}, then each in its window"),
-                format!("{} or later", (anchor + delay.to_delta()).format("%a %H:%M")),
+                format!(
+                    "{} or later",
+                    (anchor + delay.to_delta()).format("%a %H:%M")
+                ),
             )
         } else {
-            (format!("+{delay}"), (anchor + delay.to_delta()).format("%a %H:%M").to_string())
+            (
+                format!("+{delay}"),
+                (anchor + delay.to_delta()).format("%a %H:%M").to_string(),
+            )
         };
-        s += &format!("  {:<12} {:>9}  {:<36} {:<22} {}\n", w.tier.as_str(), w.customers.len(), gate_text(plan, i), offset, clock);
+        s += &format!(
+            "  {:<12} {:>9}  {:<36} {:<22} {}\n",
+            w.tier.as_str(),
+            w.customers.len(),
+            gate_text(plan, i),
+            offset,
+            clock
+        );
         for c in &w.customers {
             let mut notes = Vec::new();
             if c.window_only || (w.in_windows() && !plan.emergency) {
@@ -146,12 +196,20 @@ pub fn render(cfg: &Configuration, plan: &ReleasePlan, now: DateTime<Utc>, ancho
                 notes.push(format!("notice {}", c.notify.timing.as_str()));
             }
             let deploy = cfg.customer(&c.id).map(|cc| match &cc.deploy {
-                DeployTarget::Simulated { duration, .. } => format!("deploy {duration} (simulated)"),
+                DeployTarget::Simulated { duration, .. } => {
+                    format!("deploy {duration} (simulated)")
+                }
             });
             if let Some(d) = deploy {
                 notes.push(d);
             }
-            s += &format!("      - {:<22} {} → {}  {}\n", c.name, c.from_version, plan.version, notes.join(", "));
+            s += &format!(
+                "      - {:<22} {} → {}  {}\n",
+                c.name,
+                c.from_version,
+                plan.version,
+                notes.join(", ")
+            );
         }
     }
     s += &format!(
@@ -159,11 +217,18 @@ pub fn render(cfg: &Configuration, plan: &ReleasePlan, now: DateTime<Utc>, ancho
         p.soak,
         p.rollback_window,
         p.monitoring.period,
-        if p.monitoring.enhanced || plan.emergency { " (enhanced)" } else { "" }
+        if p.monitoring.enhanced || plan.emergency {
+            " (enhanced)"
+        } else {
+            ""
+        }
     );
     s += &format!(
         "Triggers: {} consecutive failed checks, error rate +{} points, p95 +{}% over baseline (over {} checks).\n",
-        p.triggers.consecutive_failures, p.triggers.error_rate_points, p.triggers.latency_p95_percent, p.triggers.window
+        p.triggers.consecutive_failures,
+        p.triggers.error_rate_points,
+        p.triggers.latency_p95_percent,
+        p.triggers.window
     );
     s
 }

@@ -24,7 +24,10 @@ pub fn label_for(dir: &StateDir, version: Option<&str>) -> Result<String, CliErr
     }
 }
 
-fn load(ctx: &Context, version: Option<&str>) -> Result<(StateDir, String, ReleaseState, Vec<engine::Event>), CliError> {
+fn load(
+    ctx: &Context,
+    version: Option<&str>,
+) -> Result<(StateDir, String, ReleaseState, Vec<engine::Event>), CliError> {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
     let (state, events) = history::load_release(&dir, &label).map_err(CliError::error)?;
@@ -39,7 +42,12 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
     let (dir, label, s, _) = load(ctx, version)?;
     let now = Utc::now().max(s.last_event_at);
     let holder = lock::current_holder(&dir.lock_path(&label));
-    let count = |wi: usize, st: CustomerStatus| s.wave_customers(wi).iter().filter(|c| c.status == st).count();
+    let count = |wi: usize, st: CustomerStatus| {
+        s.wave_customers(wi)
+            .iter()
+            .filter(|c| c.status == st)
+            .count()
+    };
     if ctx.global.json {
         let waves: Vec<_> = s
             .waves
@@ -76,7 +84,13 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             "rollback_window_until": s.rollback_window_until,
             "events": s.events_applied,
         });
-        out(w, &format!("{}\n", serde_json::to_string_pretty(&doc).unwrap_or_default()))?;
+        out(
+            w,
+            &format!(
+                "{}\n",
+                serde_json::to_string_pretty(&doc).unwrap_or_default()
+            ),
+        )?;
         return Ok(EXIT_OK);
     }
     let mut t = format!(
@@ -93,9 +107,17 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         None => t += "running: no process (resume with `shipdeck deploy` or `shipdeck cockpit`)\n",
     }
     if let Some(p) = &s.pause {
-        t += &format!("PAUSED by {} since {}: {}\n", p.actor, p.since.format("%H:%M:%S"), p.reason);
+        t += &format!(
+            "PAUSED by {} since {}: {}\n",
+            p.actor,
+            p.since.format("%H:%M:%S"),
+            p.reason
+        );
     }
-    t += &format!("\n  {:<12} {:<12} {:<16} {:<16} {:>8} {:>6} {:>6}  {}\n", "WAVE", "STATE", "STARTED", "COMPLETED", "DONE", "FAIL", "BACK", "GATE / NEXT");
+    t += &format!(
+        "\n  {:<12} {:<12} {:<16} {:<16} {:>8} {:>6} {:>6}  {}\n",
+        "WAVE", "STATE", "STARTED", "COMPLETED", "DONE", "FAIL", "BACK", "GATE / NEXT"
+    );
     for (i, wv) in s.waves.iter().enumerate() {
         let done = count(i, CustomerStatus::Healthy);
         let failed = count(i, CustomerStatus::Failed);
@@ -120,14 +142,21 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
     }
     let mut by_status: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for c in &s.customers {
-        by_status.entry(c.status.as_str()).or_default().push(c.name.as_str());
+        by_status
+            .entry(c.status.as_str())
+            .or_default()
+            .push(c.name.as_str());
     }
     t += "\n";
     for (st, names) in by_status {
         t += &format!("  {st:<18} {}\n", names.join(", "));
     }
     if let Some(until) = s.monitoring_until {
-        t += &format!("\nmonitoring until {}; rollback window until {}\n", until.format("%Y-%m-%d %H:%M UTC"), hms(s.rollback_window_until));
+        t += &format!(
+            "\nmonitoring until {}; rollback window until {}\n",
+            until.format("%Y-%m-%d %H:%M UTC"),
+            hms(s.rollback_window_until)
+        );
     }
     out(w, &t)?;
     Ok(EXIT_OK)
@@ -136,12 +165,26 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
 pub fn log(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> CliResult {
     let (_, _, s, _) = load(ctx, version)?;
     if ctx.global.json {
-        out(w, &format!("{}\n", serde_json::to_string_pretty(&s.decisions).unwrap_or_default()))?;
+        out(
+            w,
+            &format!(
+                "{}\n",
+                serde_json::to_string_pretty(&s.decisions).unwrap_or_default()
+            ),
+        )?;
         return Ok(EXIT_OK);
     }
-    let mut t = format!("Decision log of {} {}\n", s.plan.version, s.plan.release_type);
+    let mut t = format!(
+        "Decision log of {} {}\n",
+        s.plan.version, s.plan.release_type
+    );
     for d in &s.decisions {
-        t += &format!("{}  {:<10} {}", d.at.format("%Y-%m-%d %H:%M:%S"), d.actor, d.what);
+        t += &format!(
+            "{}  {:<10} {}",
+            d.at.format("%Y-%m-%d %H:%M:%S"),
+            d.actor,
+            d.what
+        );
         if !d.reason.is_empty() {
             t += &format!(" — {}", d.reason);
         }
@@ -164,14 +207,23 @@ pub fn deployments(ctx: &Context, customer: Option<&str>, w: &mut dyn std::io::W
         records.retain(|r| r.customer.as_str().eq_ignore_ascii_case(&id));
     }
     if ctx.global.json {
-        out(w, &format!("{}\n", serde_json::to_string_pretty(&records).unwrap_or_default()))?;
+        out(
+            w,
+            &format!(
+                "{}\n",
+                serde_json::to_string_pretty(&records).unwrap_or_default()
+            ),
+        )?;
         return Ok(EXIT_OK);
     }
     if records.is_empty() {
         out(w, "no deployments recorded\n")?;
         return Ok(EXIT_OK);
     }
-    let mut t = format!("{:<20} {:<20} {:<9} {:<18} {:<6} {}\n", "TIME", "CUSTOMER", "RELEASE", "ACTION", "RESULT", "DETAIL");
+    let mut t = format!(
+        "{:<20} {:<20} {:<9} {:<18} {:<6} {}\n",
+        "TIME", "CUSTOMER", "RELEASE", "ACTION", "RESULT", "DETAIL"
+    );
     for r in records {
         let result = match r.ok {
             Some(true) => "ok",

@@ -132,7 +132,13 @@ mod tests {
 
     #[test]
     fn refuses_negative_and_garbage() {
-        assert!("-5m".parse::<HumanDuration>().unwrap_err().to_string().contains("negative"));
+        assert!(
+            "-5m"
+                .parse::<HumanDuration>()
+                .unwrap_err()
+                .to_string()
+                .contains("negative")
+        );
         assert!("soon".parse::<HumanDuration>().is_err());
         assert!("".parse::<HumanDuration>().is_err());
     }

@@ -18,9 +18,7 @@ pub mod window;
 
 pub use checklist::{CheckCommand, Checklist, ChecklistItem, ChecklistKind, GatedPhase};
 pub use configuration::Configuration;
-pub use customer::{
-    Contact, Customer, CustomerId, DeployTarget, HeaderFromEnv, HealthSource,
-};
+pub use customer::{Contact, Customer, CustomerId, DeployTarget, HeaderFromEnv, HealthSource};
 pub use duration::HumanDuration;
 pub use health::{HealthSample, ProbeOutcome};
 pub use policy::{

@@ -50,7 +50,9 @@ impl Roster {
         self.people.iter().find(|p| p.name == name)
     }
     pub fn roles_of(&self, name: &str) -> Vec<Role> {
-        self.person(name).map(|p| p.roles.clone()).unwrap_or_default()
+        self.person(name)
+            .map(|p| p.roles.clone())
+            .unwrap_or_default()
     }
     pub fn has_role(&self, name: &str, role: &Role) -> bool {
         self.person(name).is_some_and(|p| p.roles.contains(role))

@@ -149,14 +149,19 @@ mod tests {
     #[test]
     fn opens_on_its_days_in_its_time_zone() {
         // Saturdays 02:00 in Berlin (UTC+1 in winter) for 4h.
-        let w = window(r#"{"timezone":"Europe/Berlin","days":["sat"],"start":"02:00","duration":"4h"}"#);
+        let w = window(
+            r#"{"timezone":"Europe/Berlin","days":["sat"],"start":"02:00","duration":"4h"}"#,
+        );
         // 2026-11-20 is a Friday.
         let friday = utc("2026-11-20T12:00:00Z");
         assert!(!w.is_open(friday));
         assert_eq!(w.next_open(friday), Some(utc("2026-11-21T01:00:00Z")));
         assert!(w.is_open(utc("2026-11-21T03:00:00Z")));
         assert!(!w.is_open(utc("2026-11-21T05:00:00Z")));
-        assert_eq!(w.next_open(utc("2026-11-21T05:00:00Z")), Some(utc("2026-11-28T01:00:00Z")));
+        assert_eq!(
+            w.next_open(utc("2026-11-21T05:00:00Z")),
+            Some(utc("2026-11-28T01:00:00Z"))
+        );
     }
 
     #[test]
@@ -172,9 +177,11 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.to_string().contains("Mars/Olympus"));
-        assert!(serde_json::from_str::<MaintenanceWindow>(
-            r#"{"timezone":"UTC","days":["someday"],"start":"02:00","duration":"4h"}"#
-        )
-        .is_err());
+        assert!(
+            serde_json::from_str::<MaintenanceWindow>(
+                r#"{"timezone":"UTC","days":["someday"],"start":"02:00","duration":"4h"}"#
+            )
+            .is_err()
+        );
     }
 }

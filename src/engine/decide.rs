@@ -21,14 +21,21 @@ pub struct Decision {
     pub effects: Vec<Effect>,
 }
 
-pub fn decide(state: &ReleaseState, input: &Input, now: DateTime<Utc>) -> Result<Decision, Rejected> {
+pub fn decide(
+    state: &ReleaseState,
+    input: &Input,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejected> {
     let kinds = match input {
         Input::Tick => advance(state, now),
         Input::Attached => attached(state, now),
         Input::Command { actor, command } => command_events(state, actor, command, now)?,
         Input::Result(result) => result_events(state, result, now),
     };
-    let events: Vec<Event> = kinds.into_iter().map(|event| Event { at: now, event }).collect();
+    let events: Vec<Event> = kinds
+        .into_iter()
+        .map(|event| Event { at: now, event })
+        .collect();
     let effects = events.iter().filter_map(|e| effect_of(state, e)).collect();
     Ok(Decision { events, effects })
 }
@@ -41,8 +48,12 @@ pub enum Gate {
     /// The demo wave has not completed yet (or a previous wave is still running).
     AfterPrevious(TierName),
     NotValidated,
-    Time { due: DateTime<Utc> },
-    Approval { missing: Vec<Role> },
+    Time {
+        due: DateTime<Utc>,
+    },
+    Approval {
+        missing: Vec<Role>,
+    },
     Items(Vec<String>),
     HeldOverdue,
     Done,
@@ -96,7 +107,11 @@ pub fn gate(state: &ReleaseState, wave: usize, now: DateTime<Utc>) -> Gate {
     if !missing.is_empty() && !state.emergency {
         return Gate::Approval { missing };
     }
-    let phase = if wave == 0 { GatedPhase::Demo } else { GatedPhase::Customers };
+    let phase = if wave == 0 {
+        GatedPhase::Demo
+    } else {
+        GatedPhase::Customers
+    };
     let items = state.unticked_gating(phase);
     if !items.is_empty() {
         return Gate::Items(items);
@@ -135,7 +150,10 @@ fn advance(s: &ReleaseState, now: DateTime<Utc>) -> Vec<EventKind> {
             let items = s.unticked_gating(GatedPhase::Validation);
             if !items.is_empty() {
                 if !s.held_phases.contains(&GatedPhase::Validation) {
-                    out.push(EventKind::PhaseHeld { phase: GatedPhase::Validation, items });
+                    out.push(EventKind::PhaseHeld {
+                        phase: GatedPhase::Validation,
+                        items,
+                    });
                 }
                 return out;
             }
@@ -147,7 +165,10 @@ fn advance(s: &ReleaseState, now: DateTime<Utc>) -> Vec<EventKind> {
             if s.is_paused() {
                 return out;
             }
-            if automatic.iter().all(|i| matches!(s.checks.get(i), Some(CheckStatus::Passed(_)))) {
+            if automatic
+                .iter()
+                .all(|i| matches!(s.checks.get(i), Some(CheckStatus::Passed(_))))
+            {
                 out.push(EventKind::ValidationPassed);
                 return out;
             }
@@ -182,7 +203,12 @@ fn advance(s: &ReleaseState, now: DateTime<Utc>) -> Vec<EventKind> {
     }
     if s.rolling_back_all
         && !s.phase.is_final()
-        && !s.customers.iter().any(|c| matches!(c.status, CustomerStatus::RollingBack | CustomerStatus::Deploying))
+        && !s.customers.iter().any(|c| {
+            matches!(
+                c.status,
+                CustomerStatus::RollingBack | CustomerStatus::Deploying
+            )
+        })
     {
         out.push(EventKind::RolledBack);
     }
@@ -192,7 +218,13 @@ fn advance(s: &ReleaseState, now: DateTime<Utc>) -> Vec<EventKind> {
 fn automatic_items(s: &ReleaseState) -> Vec<String> {
     s.plan
         .pre_release()
-        .map(|c| c.items.iter().filter(|i| i.is_automatic()).map(|i| i.id.clone()).collect())
+        .map(|c| {
+            c.items
+                .iter()
+                .filter(|i| i.is_automatic())
+                .map(|i| i.id.clone())
+                .collect()
+        })
         .unwrap_or_default()
 }
 
@@ -218,15 +250,22 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                         CustomerStatus::Deploying | CustomerStatus::RollingBack => in_flight += 1,
                         CustomerStatus::Verifying => {
                             let soaked = c.soak_until.is_some_and(|t| now >= t);
-                            let held = matches!(c.health.last, Some(ProbeOutcome::Inconclusive { .. }));
+                            let held =
+                                matches!(c.health.last, Some(ProbeOutcome::Inconclusive { .. }));
                             if soaked && !held {
-                                out.push(EventKind::CustomerHealthy { customer: c.id.clone() });
-                                if plan.customers[offset].notify.timing == NotifyTiming::PostDeploy {
+                                out.push(EventKind::CustomerHealthy {
+                                    customer: c.id.clone(),
+                                });
+                                if plan.customers[offset].notify.timing == NotifyTiming::PostDeploy
+                                {
                                     out.push(EventKind::Notified {
                                         kind: NoticeKind::PostDeploy,
                                         wave: None,
                                         customer: Some(c.id.clone()),
-                                        message: format!("{} is now running {}", c.name, s.plan.version),
+                                        message: format!(
+                                            "{} is now running {}",
+                                            c.name, s.plan.version
+                                        ),
                                     });
                                 }
                                 settled += 1;
@@ -237,7 +276,9 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                     }
                 }
                 if settled == w.customer_count {
-                    out.push(EventKind::WaveCompleted { wave: w.tier.clone() });
+                    out.push(EventKind::WaveCompleted {
+                        wave: w.tier.clone(),
+                    });
                     if wi == 0 {
                         pre_deploy_notices(s, out);
                     }
@@ -251,7 +292,10 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                     if capacity == 0 {
                         break;
                     }
-                    if !matches!(c.status, CustomerStatus::Pending | CustomerStatus::WaitingWindow) {
+                    if !matches!(
+                        c.status,
+                        CustomerStatus::Pending | CustomerStatus::WaitingWindow
+                    ) {
                         continue;
                     }
                     let cp = &plan.customers[offset];
@@ -281,18 +325,27 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
             WaveStatus::Waiting => {
                 match gate(s, wi, now) {
                     Gate::Ready => {
-                        out.push(EventKind::WaveStarted { wave: w.tier.clone() });
+                        out.push(EventKind::WaveStarted {
+                            wave: w.tier.clone(),
+                        });
                         if s.plan.waves[wi].approval == Approval::AutomaticWithNotification {
                             out.push(EventKind::Notified {
                                 kind: NoticeKind::WaveStarting,
                                 wave: Some(w.tier.clone()),
                                 customer: None,
-                                message: format!("{} is being deployed to the {} tier now", s.plan.version, w.tier),
+                                message: format!(
+                                    "{} is being deployed to the {} tier now",
+                                    s.plan.version, w.tier
+                                ),
                             });
                         }
                     }
                     Gate::Items(items) => {
-                        let phase = if wi == 0 { GatedPhase::Demo } else { GatedPhase::Customers };
+                        let phase = if wi == 0 {
+                            GatedPhase::Demo
+                        } else {
+                            GatedPhase::Customers
+                        };
                         if !s.held_phases.contains(&phase) {
                             out.push(EventKind::PhaseHeld { phase, items });
                         }
@@ -329,9 +382,7 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
 
 fn pre_deploy_notices(s: &ReleaseState, out: &mut Vec<EventKind>) {
     for (wi, plan) in s.plan.waves.iter().enumerate().skip(1) {
-        let due = s
-            .plan
-            .effective_delay(wi, s.emergency);
+        let due = s.plan.effective_delay(wi, s.emergency);
         for c in &plan.customers {
             if c.notify.timing == NotifyTiming::PreDeploy {
                 out.push(EventKind::Notified {
@@ -348,7 +399,13 @@ fn pre_deploy_notices(s: &ReleaseState, out: &mut Vec<EventKind>) {
     }
 }
 
-fn gate_timeout_notice(s: &ReleaseState, wi: usize, missing: &[Role], now: DateTime<Utc>, out: &mut Vec<EventKind>) {
+fn gate_timeout_notice(
+    s: &ReleaseState,
+    wi: usize,
+    missing: &[Role],
+    now: DateTime<Utc>,
+    out: &mut Vec<EventKind>,
+) {
     let Some(timeout) = s.plan.policy.approvals.timeout else {
         return;
     };
@@ -362,7 +419,12 @@ fn gate_timeout_notice(s: &ReleaseState, wi: usize, missing: &[Role], now: DateT
             kind: NoticeKind::GateWaiting,
             wave: Some(w.tier.clone()),
             customer: None,
-            message: format!("wave {} has waited {} for approval by {}", w.tier, timeout, names.join(" + ")),
+            message: format!(
+                "wave {} has waited {} for approval by {}",
+                w.tier,
+                timeout,
+                names.join(" + ")
+            ),
         });
     }
 }
@@ -377,7 +439,9 @@ fn attached(s: &ReleaseState, now: DateTime<Utc>) -> Vec<EventKind> {
         .filter(|&wi| {
             gate(s, wi, now) == Gate::Ready && !s.waves[wi].wait_skipped && s.due_at(wi).is_some()
         })
-        .map(|wi| EventKind::WaveHeldOverdue { wave: s.waves[wi].tier.clone() })
+        .map(|wi| EventKind::WaveHeldOverdue {
+            wave: s.waves[wi].tier.clone(),
+        })
         .collect()
 }
 
@@ -390,7 +454,8 @@ fn require_reason(reason: &str, what: &'static str) -> Result<(), Rejected> {
 }
 
 fn wave_by_name(s: &ReleaseState, tier: &TierName) -> Result<usize, Rejected> {
-    s.wave_index(tier).ok_or_else(|| Rejected::UnknownWave(tier.clone()))
+    s.wave_index(tier)
+        .ok_or_else(|| Rejected::UnknownWave(tier.clone()))
 }
 
 fn command_events(
@@ -400,12 +465,17 @@ fn command_events(
     now: DateTime<Utc>,
 ) -> Result<Vec<EventKind>, Rejected> {
     // A completed release can still be rolled back inside its window; nothing else.
-    let rollback_after_completion = s.phase == Phase::Completed && matches!(command, Command::Rollback { .. });
+    let rollback_after_completion =
+        s.phase == Phase::Completed && matches!(command, Command::Rollback { .. });
     if s.phase.is_final() && !rollback_after_completion {
         return Err(Rejected::Final(s.phase.as_str()));
     }
     match command {
-        Command::TickItem { checklist, item, on_word } => {
+        Command::TickItem {
+            checklist,
+            item,
+            on_word,
+        } => {
             let found = s
                 .plan
                 .checklists
@@ -416,7 +486,9 @@ fn command_events(
             if it.is_automatic() {
                 return Err(Rejected::AutomaticItem(item.clone()));
             }
-            if s.ticks.contains_key(&super::state::item_key(&list.id, &it.id)) {
+            if s.ticks
+                .contains_key(&super::state::item_key(&list.id, &it.id))
+            {
                 return Err(Rejected::AlreadyTicked(format!("{}/{}", list.id, it.id)));
             }
             Ok(vec![EventKind::ItemTicked {
@@ -451,7 +523,10 @@ fn command_events(
         }
         Command::Pause { reason } => {
             if let Some(p) = &s.pause {
-                return Err(Rejected::AlreadyPaused { by: p.actor.clone(), reason: p.reason.clone() });
+                return Err(Rejected::AlreadyPaused {
+                    by: p.actor.clone(),
+                    reason: p.reason.clone(),
+                });
             }
             Ok(vec![EventKind::Paused {
                 actor: actor.to_string(),
@@ -470,13 +545,20 @@ fn command_events(
                 paused_for_secs: (now - p.since).num_seconds().max(0),
             }])
         }
-        Command::Rollback { scope, reason, force } => {
+        Command::Rollback {
+            scope,
+            reason,
+            force,
+        } => {
             require_reason(reason, "a rollback")?;
             rollback(s, actor, scope.clone(), reason, *force, now)
         }
         Command::Abort { reason } => {
             require_reason(reason, "aborting a release")?;
-            Ok(vec![EventKind::Aborted { actor: actor.to_string(), reason: reason.clone() }])
+            Ok(vec![EventKind::Aborted {
+                actor: actor.to_string(),
+                reason: reason.clone(),
+            }])
         }
         Command::Emergency { reason } => {
             require_reason(reason, "emergency mode")?;
@@ -486,14 +568,20 @@ fn command_events(
             if !s.plan.release_type.is_patch() {
                 return Err(Rejected::EmergencyNotPatch);
             }
-            if !s.waves.iter().any(|w| matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue)) {
+            if !s
+                .waves
+                .iter()
+                .any(|w| matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue))
+            {
                 return Err(Rejected::EmergencyTooLate);
             }
             let approvals_skipped: Vec<TierName> = s
                 .waves
                 .iter()
                 .enumerate()
-                .filter(|(i, w)| w.status == WaveStatus::Waiting && !missing_roles(s, *i).is_empty())
+                .filter(|(i, w)| {
+                    w.status == WaveStatus::Waiting && !missing_roles(s, *i).is_empty()
+                })
                 .map(|(_, w)| w.tier.clone())
                 .collect();
             Ok(vec![
@@ -515,7 +603,9 @@ fn command_events(
         }
         Command::ReportIssue { customer, reason } => {
             require_reason(reason, "reporting an issue")?;
-            let c = s.customer(customer).ok_or_else(|| Rejected::UnknownCustomer(customer.clone()))?;
+            let c = s
+                .customer(customer)
+                .ok_or_else(|| Rejected::UnknownCustomer(customer.clone()))?;
             if !c.status.is_touched() {
                 return Err(Rejected::NotDeployed(customer.clone()));
             }
@@ -524,7 +614,13 @@ fn command_events(
                 baseline: c.health.baseline,
                 samples: Vec::new(),
             };
-            Ok(fire_trigger(s, customer, TriggerKind::CustomerReported, evidence, now))
+            Ok(fire_trigger(
+                s,
+                customer,
+                TriggerKind::CustomerReported,
+                evidence,
+                now,
+            ))
         }
         Command::ConfirmOverdue => {
             let waves: Vec<TierName> = s
@@ -536,7 +632,10 @@ fn command_events(
             if waves.is_empty() {
                 return Err(Rejected::NothingOverdue);
             }
-            Ok(vec![EventKind::OverdueConfirmed { waves, actor: actor.to_string() }])
+            Ok(vec![EventKind::OverdueConfirmed {
+                waves,
+                actor: actor.to_string(),
+            }])
         }
     }
 }
@@ -559,7 +658,10 @@ fn approve(
     }
     let roles = s.plan.waves[wi].manual_roles();
     if roles.is_empty() {
-        return Err(Rejected::NoApprovalNeeded(w.tier.clone(), s.plan.waves[wi].approval.describe()));
+        return Err(Rejected::NoApprovalNeeded(
+            w.tier.clone(),
+            s.plan.waves[wi].approval.describe(),
+        ));
     }
     let rules = &s.plan.policy.approvals;
     let person = s
@@ -568,7 +670,9 @@ fn approve(
         .person(actor)
         .ok_or_else(|| Rejected::UnknownPerson(actor.to_string()))?;
     if actor == s.started_by && !rules.starter_may_approve {
-        return Err(Rejected::StarterMayNotApprove { actor: actor.to_string() });
+        return Err(Rejected::StarterMayNotApprove {
+            actor: actor.to_string(),
+        });
     }
     if !rules.one_person_many_roles {
         if let Some((signed, _)) = w.approvals.iter().find(|(_, by)| by == actor) {
@@ -580,14 +684,28 @@ fn approve(
         }
     }
     let missing = missing_roles(s, wi);
-    let needed = || missing.iter().map(|r| r.as_str()).collect::<Vec<_>>().join(" + ");
+    let needed = || {
+        missing
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
     let role = match role {
         Some(r) => {
             if let Some((_, by)) = w.approvals.iter().find(|(signed, _)| signed == r) {
-                return Err(Rejected::AlreadySigned { wave: w.tier.clone(), role: r.clone(), by: by.clone() });
+                return Err(Rejected::AlreadySigned {
+                    wave: w.tier.clone(),
+                    role: r.clone(),
+                    by: by.clone(),
+                });
             }
             if !missing.contains(r) || !person.roles.contains(r) {
-                return Err(Rejected::LacksRole { actor: actor.to_string(), wave: w.tier.clone(), needed: needed() });
+                return Err(Rejected::LacksRole {
+                    actor: actor.to_string(),
+                    wave: w.tier.clone(),
+                    needed: needed(),
+                });
             }
             r.clone()
         }
@@ -595,9 +713,17 @@ fn approve(
             .iter()
             .find(|r| person.roles.contains(r))
             .cloned()
-            .ok_or_else(|| Rejected::LacksRole { actor: actor.to_string(), wave: w.tier.clone(), needed: needed() })?,
+            .ok_or_else(|| Rejected::LacksRole {
+                actor: actor.to_string(),
+                wave: w.tier.clone(),
+                needed: needed(),
+            })?,
     };
-    Ok(vec![EventKind::ApprovalSigned { wave: w.tier.clone(), role, actor: actor.to_string() }])
+    Ok(vec![EventKind::ApprovalSigned {
+        wave: w.tier.clone(),
+        role,
+        actor: actor.to_string(),
+    }])
 }
 
 fn rollback(
@@ -610,7 +736,9 @@ fn rollback(
 ) -> Result<Vec<EventKind>, Rejected> {
     let targets: Vec<usize> = match &scope {
         RollbackScope::Customer(id) => {
-            let i = s.customer_index(id).ok_or_else(|| Rejected::UnknownCustomer(id.clone()))?;
+            let i = s
+                .customer_index(id)
+                .ok_or_else(|| Rejected::UnknownCustomer(id.clone()))?;
             vec![i]
         }
         RollbackScope::Wave(t) => {
@@ -620,7 +748,10 @@ fn rollback(
         }
         RollbackScope::All => (0..s.customers.len()).collect(),
     };
-    let touched: Vec<usize> = targets.into_iter().filter(|&i| s.customers[i].status.is_touched()).collect();
+    let touched: Vec<usize> = targets
+        .into_iter()
+        .filter(|&i| s.customers[i].status.is_touched())
+        .collect();
     if touched.is_empty() {
         return Err(Rejected::NothingToRollBack(scope.to_string()));
     }
@@ -638,7 +769,10 @@ fn rollback(
     }];
     for i in touched {
         let c = &s.customers[i];
-        out.push(EventKind::RollbackStarted { customer: c.id.clone(), to: c.from_version.clone() });
+        out.push(EventKind::RollbackStarted {
+            customer: c.id.clone(),
+            to: c.from_version.clone(),
+        });
     }
     out.push(EventKind::Notified {
         kind: NoticeKind::Rollback,
@@ -675,7 +809,11 @@ fn fire_trigger(
     now: DateTime<Utc>,
 ) -> Vec<EventKind> {
     let summary = evidence.summary.clone();
-    let mut out = vec![EventKind::TriggerFired { customer: customer.clone(), trigger, evidence }];
+    let mut out = vec![EventKind::TriggerFired {
+        customer: customer.clone(),
+        trigger,
+        evidence,
+    }];
     let window_open = s.rollback_window_until.is_none_or(|closed| now <= closed);
     if !window_open {
         out.push(EventKind::Notified {
@@ -692,7 +830,14 @@ fn fire_trigger(
     let reason = format!("{}: {summary}", trigger.describe());
     match s.plan.policy.triggers.action {
         TriggerAction::RollbackCustomerAndPause => {
-            if let Ok(events) = rollback(s, SYSTEM, RollbackScope::Customer(customer.clone()), &reason, false, now) {
+            if let Ok(events) = rollback(
+                s,
+                SYSTEM,
+                RollbackScope::Customer(customer.clone()),
+                &reason,
+                false,
+                now,
+            ) {
                 out.extend(events);
             }
         }
@@ -703,7 +848,11 @@ fn fire_trigger(
         }
         TriggerAction::PauseOnly => {
             if !s.is_paused() {
-                out.push(EventKind::Paused { actor: SYSTEM.into(), reason, cause: PauseCause::Trigger });
+                out.push(EventKind::Paused {
+                    actor: SYSTEM.into(),
+                    reason,
+                    cause: PauseCause::Trigger,
+                });
             }
         }
     }
@@ -716,20 +865,38 @@ fn result_events(s: &ReleaseState, result: &EffectResult, now: DateTime<Utc>) ->
             if s.checks.get(item) != Some(&CheckStatus::Running) {
                 return Vec::new();
             }
-            vec![EventKind::CheckFinished { item: item.clone(), ok: *ok, detail: detail.clone() }]
+            vec![EventKind::CheckFinished {
+                item: item.clone(),
+                ok: *ok,
+                detail: detail.clone(),
+            }]
         }
-        EffectResult::DeployFinished { customer, ok, detail } => {
+        EffectResult::DeployFinished {
+            customer,
+            ok,
+            detail,
+        } => {
             let Some(c) = s.customer(customer) else {
                 return Vec::new();
             };
             if c.status != CustomerStatus::Deploying && c.status != CustomerStatus::RollingBack {
                 return Vec::new();
             }
-            let mut out = vec![EventKind::DeployFinished { customer: customer.clone(), ok: *ok, detail: detail.clone() }];
+            let mut out = vec![EventKind::DeployFinished {
+                customer: customer.clone(),
+                ok: *ok,
+                detail: detail.clone(),
+            }];
             if !*ok && c.status == CustomerStatus::Deploying {
-                out.push(EventKind::CustomerFailed { customer: customer.clone(), reason: format!("deploy failed: {detail}") });
+                out.push(EventKind::CustomerFailed {
+                    customer: customer.clone(),
+                    reason: format!("deploy failed: {detail}"),
+                });
                 // The target may be half-deployed: put it back where it was.
-                out.push(EventKind::RollbackStarted { customer: customer.clone(), to: c.from_version.clone() });
+                out.push(EventKind::RollbackStarted {
+                    customer: customer.clone(),
+                    to: c.from_version.clone(),
+                });
                 if !s.is_paused() {
                     out.push(EventKind::Paused {
                         actor: SYSTEM.into(),
@@ -740,14 +907,22 @@ fn result_events(s: &ReleaseState, result: &EffectResult, now: DateTime<Utc>) ->
             }
             out
         }
-        EffectResult::RollbackFinished { customer, ok, detail } => {
+        EffectResult::RollbackFinished {
+            customer,
+            ok,
+            detail,
+        } => {
             let Some(c) = s.customer(customer) else {
                 return Vec::new();
             };
             if c.status != CustomerStatus::RollingBack {
                 return Vec::new();
             }
-            let mut out = vec![EventKind::RollbackFinished { customer: customer.clone(), ok: *ok, detail: detail.clone() }];
+            let mut out = vec![EventKind::RollbackFinished {
+                customer: customer.clone(),
+                ok: *ok,
+                detail: detail.clone(),
+            }];
             if !*ok && !s.is_paused() {
                 out.push(EventKind::Paused {
                     actor: SYSTEM.into(),
@@ -775,7 +950,10 @@ fn probed(
     let mut out = Vec::new();
     match c.status {
         CustomerStatus::Pending | CustomerStatus::WaitingWindow if c.health.baseline.is_none() => {
-            out.push(EventKind::HealthSampled { customer: customer.clone(), outcome: outcome.clone() });
+            out.push(EventKind::HealthSampled {
+                customer: customer.clone(),
+                outcome: outcome.clone(),
+            });
             if let ProbeOutcome::Up { sample } = outcome {
                 let mut samples = c.health.baseline_samples.clone();
                 samples.push(*sample);
@@ -788,7 +966,10 @@ fn probed(
             }
         }
         CustomerStatus::Verifying | CustomerStatus::Healthy if watching => {
-            out.push(EventKind::HealthSampled { customer: customer.clone(), outcome: outcome.clone() });
+            out.push(EventKind::HealthSampled {
+                customer: customer.clone(),
+                outcome: outcome.clone(),
+            });
             if matches!(outcome, ProbeOutcome::Inconclusive { .. }) {
                 return out;
             }
@@ -797,7 +978,9 @@ fn probed(
             while recent.len() > triggers::history_len(policy) {
                 recent.pop_front();
             }
-            if let Some((kind, evidence)) = triggers::evaluate(policy, c.health.baseline.as_ref(), &recent) {
+            if let Some((kind, evidence)) =
+                triggers::evaluate(policy, c.health.baseline.as_ref(), &recent)
+            {
                 out.extend(fire_trigger(s, customer, kind, evidence, now));
             }
         }

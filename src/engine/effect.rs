@@ -10,9 +10,18 @@ use crate::domain::{CheckCommand, CustomerId, TierName, Version};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {
-    RunCheck { item: String, command: CheckCommand },
-    Deploy { customer: CustomerId, version: Version },
-    Rollback { customer: CustomerId, to: Version },
+    RunCheck {
+        item: String,
+        command: CheckCommand,
+    },
+    Deploy {
+        customer: CustomerId,
+        version: Version,
+    },
+    Rollback {
+        customer: CustomerId,
+        to: Version,
+    },
     Notify {
         kind: NoticeKind,
         wave: Option<TierName>,
@@ -24,10 +33,14 @@ pub enum Effect {
 /// The effect an event starts, given the state it was decided on.
 pub fn effect_of(state_before: &ReleaseState, event: &Event) -> Option<Effect> {
     match &event.event {
-        EventKind::CheckStarted { item } => state_before.check_command(item).map(|command| Effect::RunCheck {
-            item: item.clone(),
-            command: command.clone(),
-        }),
+        EventKind::CheckStarted { item } => {
+            state_before
+                .check_command(item)
+                .map(|command| Effect::RunCheck {
+                    item: item.clone(),
+                    command: command.clone(),
+                })
+        }
         EventKind::DeployStarted { customer, version } => Some(Effect::Deploy {
             customer: customer.clone(),
             version: version.clone(),
@@ -36,7 +49,12 @@ pub fn effect_of(state_before: &ReleaseState, event: &Event) -> Option<Effect> {
             customer: customer.clone(),
             to: to.clone(),
         }),
-        EventKind::Notified { kind, wave, customer, message } => Some(Effect::Notify {
+        EventKind::Notified {
+            kind,
+            wave,
+            customer,
+            message,
+        } => Some(Effect::Notify {
             kind: *kind,
             wave: wave.clone(),
             customer: customer.clone(),

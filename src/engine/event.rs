@@ -240,38 +240,74 @@ impl Event {
                 ),
                 "",
             ),
-            EventKind::ItemTicked { checklist, item, actor, on_word } => d(
+            EventKind::ItemTicked {
+                checklist,
+                item,
+                actor,
+                on_word,
+            } => d(
                 actor,
                 format!(
                     "ticked {checklist}/{item}{}",
-                    if *on_word { " on the operator's word (--yes)" } else { "" }
+                    if *on_word {
+                        " on the operator's word (--yes)"
+                    } else {
+                        ""
+                    }
                 ),
                 "",
             ),
             EventKind::ApprovalSigned { wave, role, actor } => {
                 d(actor, format!("approved wave {wave} as {role}"), "")
             }
-            EventKind::WaitSkipped { wave, actor, reason } => {
-                d(actor, format!("skipped the wait of wave {wave} (override)"), reason)
-            }
+            EventKind::WaitSkipped {
+                wave,
+                actor,
+                reason,
+            } => d(
+                actor,
+                format!("skipped the wait of wave {wave} (override)"),
+                reason,
+            ),
             EventKind::OverdueConfirmed { waves, actor } => {
                 let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
-                d(actor, format!("confirmed overdue waves {}", names.join(", ")), "")
+                d(
+                    actor,
+                    format!("confirmed overdue waves {}", names.join(", ")),
+                    "",
+                )
             }
-            EventKind::TriggerFired { customer, trigger, evidence } => d(
+            EventKind::TriggerFired {
+                customer,
+                trigger,
+                evidence,
+            } => d(
                 SYSTEM,
                 format!("trigger fired on {customer}: {}", trigger.describe()),
                 &evidence.summary,
             ),
-            EventKind::RollbackRequested { scope, actor, reason, forced } => d(
+            EventKind::RollbackRequested {
+                scope,
+                actor,
+                reason,
+                forced,
+            } => d(
                 actor,
                 format!(
                     "rollback of {scope}{}",
-                    if *forced { " (forced past the rollback window)" } else { "" }
+                    if *forced {
+                        " (forced past the rollback window)"
+                    } else {
+                        ""
+                    }
                 ),
                 reason,
             ),
-            EventKind::Paused { actor, reason, cause } => d(
+            EventKind::Paused {
+                actor,
+                reason,
+                cause,
+            } => d(
                 actor,
                 match cause {
                     PauseCause::Operator => "paused".to_string(),
@@ -283,16 +319,25 @@ impl Event {
                 reason,
             ),
             EventKind::Resumed { actor, reason, .. } => d(actor, "resumed".to_string(), reason),
-            EventKind::EmergencyDeclared { actor, reason, approvals_skipped } => {
+            EventKind::EmergencyDeclared {
+                actor,
+                reason,
+                approvals_skipped,
+            } => {
                 let what = if approvals_skipped.is_empty() {
                     "declared emergency".to_string()
                 } else {
                     let names: Vec<&str> = approvals_skipped.iter().map(|w| w.as_str()).collect();
-                    format!("declared emergency; approvals skipped for {}", names.join(", "))
+                    format!(
+                        "declared emergency; approvals skipped for {}",
+                        names.join(", ")
+                    )
                 };
                 d(actor, what, reason)
             }
-            EventKind::Aborted { actor, reason } => d(actor, "aborted the release".to_string(), reason),
+            EventKind::Aborted { actor, reason } => {
+                d(actor, "aborted the release".to_string(), reason)
+            }
             EventKind::LockTakenOver { pid, host } => d(
                 SYSTEM,
                 format!("took over the stale lock of pid {pid} on {host}"),
@@ -321,24 +366,48 @@ pub fn describe(e: &Event) -> String {
             plan.customer_count(),
             plan.waves.len()
         ),
-        EventKind::ItemTicked { checklist, item, actor, on_word } => format!(
+        EventKind::ItemTicked {
+            checklist,
+            item,
+            actor,
+            on_word,
+        } => format!(
             "{actor} ticked {checklist}/{item}{}",
-            if *on_word { " (on the operator's word)" } else { "" }
+            if *on_word {
+                " (on the operator's word)"
+            } else {
+                ""
+            }
         ),
         EventKind::ValidationStarted => "validation started".into(),
         EventKind::CheckStarted { item } => format!("check {item} started"),
         EventKind::CheckFinished { item, ok, detail } => {
-            format!("check {item} {}: {detail}", if *ok { "passed" } else { "FAILED" })
+            format!(
+                "check {item} {}: {detail}",
+                if *ok { "passed" } else { "FAILED" }
+            )
         }
         EventKind::ValidationPassed => "validation passed".into(),
-        EventKind::ValidationFailed { failed } => format!("validation FAILED: {}", failed.join(", ")),
+        EventKind::ValidationFailed { failed } => {
+            format!("validation FAILED: {}", failed.join(", "))
+        }
         EventKind::PhaseHeld { phase, items } => {
-            format!("{} waits for checklist items: {}", phase.as_str(), items.join(", "))
+            format!(
+                "{} waits for checklist items: {}",
+                phase.as_str(),
+                items.join(", ")
+            )
         }
         EventKind::WaveStarted { wave } => format!("wave {wave} started"),
         EventKind::WaveCompleted { wave } => format!("wave {wave} completed"),
-        EventKind::ApprovalSigned { wave, role, actor } => format!("{actor} approved wave {wave} as {role}"),
-        EventKind::WaitSkipped { wave, actor, reason } => {
+        EventKind::ApprovalSigned { wave, role, actor } => {
+            format!("{actor} approved wave {wave} as {role}")
+        }
+        EventKind::WaitSkipped {
+            wave,
+            actor,
+            reason,
+        } => {
             format!("{actor} skipped the wait of wave {wave}: {reason}")
         }
         EventKind::WaveHeldOverdue { wave } => {
@@ -352,45 +421,92 @@ pub fn describe(e: &Event) -> String {
             "{customer} waits for its maintenance window at {}",
             opens_at.format("%Y-%m-%d %H:%M UTC")
         ),
-        EventKind::DeployStarted { customer, version } => format!("deploying {version} to {customer}"),
-        EventKind::DeployFinished { customer, ok, detail } => {
-            format!("deploy to {customer} {}: {detail}", if *ok { "done" } else { "FAILED" })
+        EventKind::DeployStarted { customer, version } => {
+            format!("deploying {version} to {customer}")
+        }
+        EventKind::DeployFinished {
+            customer,
+            ok,
+            detail,
+        } => {
+            format!(
+                "deploy to {customer} {}: {detail}",
+                if *ok { "done" } else { "FAILED" }
+            )
         }
         EventKind::CustomerHealthy { customer } => format!("{customer} healthy"),
         EventKind::CustomerFailed { customer, reason } => format!("{customer} FAILED: {reason}"),
         EventKind::HealthSampled { customer, outcome } => format!("{customer} probed: {outcome:?}"),
         EventKind::BaselineRecorded { customer, baseline } => format!(
             "{customer} baseline: error rate {}, p95 {}",
-            baseline.error_rate.map_or("n/a".into(), |v| format!("{v:.2}%")),
-            baseline.latency_p95_ms.map_or("n/a".into(), |v| format!("{v:.0} ms"))
+            baseline
+                .error_rate
+                .map_or("n/a".into(), |v| format!("{v:.2}%")),
+            baseline
+                .latency_p95_ms
+                .map_or("n/a".into(), |v| format!("{v:.0} ms"))
         ),
-        EventKind::TriggerFired { customer, trigger, evidence } => {
-            format!("TRIGGER on {customer}: {}: {}", trigger.describe(), evidence.summary)
+        EventKind::TriggerFired {
+            customer,
+            trigger,
+            evidence,
+        } => {
+            format!(
+                "TRIGGER on {customer}: {}: {}",
+                trigger.describe(),
+                evidence.summary
+            )
         }
-        EventKind::RollbackRequested { scope, actor, reason, forced } => format!(
+        EventKind::RollbackRequested {
+            scope,
+            actor,
+            reason,
+            forced,
+        } => format!(
             "{actor} requested rollback of {scope}{}: {reason}",
             if *forced { " (forced)" } else { "" }
         ),
         EventKind::RollbackStarted { customer, to } => format!("rolling back {customer} to {to}"),
-        EventKind::RollbackFinished { customer, ok, detail } => {
-            format!("rollback of {customer} {}: {detail}", if *ok { "done" } else { "FAILED" })
+        EventKind::RollbackFinished {
+            customer,
+            ok,
+            detail,
+        } => {
+            format!(
+                "rollback of {customer} {}: {detail}",
+                if *ok { "done" } else { "FAILED" }
+            )
         }
         EventKind::Paused { actor, reason, .. } => format!("{actor} paused the release: {reason}"),
-        EventKind::Resumed { actor, reason, paused_for_secs } => format!(
+        EventKind::Resumed {
+            actor,
+            reason,
+            paused_for_secs,
+        } => format!(
             "{actor} resumed after {}{}",
             crate::domain::HumanDuration::from_secs(paused_for_secs.unsigned_abs()),
-            if reason.is_empty() { String::new() } else { format!(": {reason}") }
+            if reason.is_empty() {
+                String::new()
+            } else {
+                format!(": {reason}")
+            }
         ),
-        EventKind::EmergencyDeclared { actor, reason, .. } => format!("{actor} declared EMERGENCY: {reason}"),
+        EventKind::EmergencyDeclared { actor, reason, .. } => {
+            format!("{actor} declared EMERGENCY: {reason}")
+        }
         EventKind::Notified { kind, message, .. } => format!("notice ({kind:?}): {message}"),
-        EventKind::RolloutCompleted { monitoring_until, .. } => format!(
+        EventKind::RolloutCompleted {
+            monitoring_until, ..
+        } => format!(
             "all customers patched; monitoring until {}",
             monitoring_until.format("%Y-%m-%d %H:%M UTC")
         ),
         EventKind::Completed => "release completed".into(),
         EventKind::RolledBack => "release rolled back".into(),
         EventKind::Aborted { actor, reason } => format!("{actor} aborted the release: {reason}"),
-        EventKind::LockTakenOver { pid, host } => format!("took over the stale lock of pid {pid} on {host}"),
+        EventKind::LockTakenOver { pid, host } => {
+            format!("took over the stale lock of pid {pid} on {host}")
+        }
     };
     format!("{} {what}", e.at.format("%Y-%m-%d %H:%M:%S"))
 }

@@ -12,30 +12,73 @@ pub enum Input {
     Tick,
     /// A process (re)opened this release: hold waves that came due while away.
     Attached,
-    Command { actor: String, command: Command },
+    Command {
+        actor: String,
+        command: Command,
+    },
     Result(EffectResult),
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Command {
-    TickItem { checklist: Option<String>, item: String, on_word: bool },
+    TickItem {
+        checklist: Option<String>,
+        item: String,
+        on_word: bool,
+    },
     /// Sign a wave's gate; `wave` None = the next wave with a pending gate, `role`
     /// None = the first unsigned role the actor holds.
-    Approve { wave: Option<TierName>, role: Option<Role> },
-    SkipWait { wave: Option<TierName>, reason: String },
-    Pause { reason: String },
-    Resume { reason: String },
-    Rollback { scope: RollbackScope, reason: String, force: bool },
-    Abort { reason: String },
-    Emergency { reason: String },
-    ReportIssue { customer: CustomerId, reason: String },
+    Approve {
+        wave: Option<TierName>,
+        role: Option<Role>,
+    },
+    SkipWait {
+        wave: Option<TierName>,
+        reason: String,
+    },
+    Pause {
+        reason: String,
+    },
+    Resume {
+        reason: String,
+    },
+    Rollback {
+        scope: RollbackScope,
+        reason: String,
+        force: bool,
+    },
+    Abort {
+        reason: String,
+    },
+    Emergency {
+        reason: String,
+    },
+    ReportIssue {
+        customer: CustomerId,
+        reason: String,
+    },
     ConfirmOverdue,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EffectResult {
-    CheckFinished { item: String, ok: bool, detail: String },
-    DeployFinished { customer: CustomerId, ok: bool, detail: String },
-    RollbackFinished { customer: CustomerId, ok: bool, detail: String },
-    Probed { customer: CustomerId, outcome: ProbeOutcome },
+    CheckFinished {
+        item: String,
+        ok: bool,
+        detail: String,
+    },
+    DeployFinished {
+        customer: CustomerId,
+        ok: bool,
+        detail: String,
+    },
+    RollbackFinished {
+        customer: CustomerId,
+        ok: bool,
+        detail: String,
+    },
+    Probed {
+        customer: CustomerId,
+        outcome: ProbeOutcome,
+    },
 }

@@ -42,7 +42,11 @@ pub fn plan_event(plan: ReleasePlan, actor: &str, now: DateTime<Utc>) -> Event {
 /// Decides on `input`, applies the events, then lets the engine start whatever
 /// became due, until nothing more follows. Returns every event and effect, in order.
 /// The runtime journals the events before carrying out the effects.
-pub fn step(state: &mut ReleaseState, input: &Input, now: DateTime<Utc>) -> Result<Decision, Rejected> {
+pub fn step(
+    state: &mut ReleaseState,
+    input: &Input,
+    now: DateTime<Utc>,
+) -> Result<Decision, Rejected> {
     let mut all = decide(state, input, now)?;
     for e in &all.events {
         state.apply(e);

@@ -33,10 +33,17 @@ impl Selection {
         if parts.is_empty() || parts.iter().any(|p| p.eq_ignore_ascii_case("all")) {
             return Selection::All;
         }
-        let is_tier = |p: &String| cfg.tiers.iter().any(|t| t.name.as_str().eq_ignore_ascii_case(p));
+        let is_tier = |p: &String| {
+            cfg.tiers
+                .iter()
+                .any(|t| t.name.as_str().eq_ignore_ascii_case(p))
+        };
         if parts.iter().all(is_tier) {
             return Selection::Tiers(
-                parts.iter().map(|p| TierName::new(p.to_ascii_lowercase())).collect(),
+                parts
+                    .iter()
+                    .map(|p| TierName::new(p.to_ascii_lowercase()))
+                    .collect(),
             );
         }
         Selection::Customers(parts)
@@ -130,7 +137,9 @@ impl ReleasePlan {
         selection: Selection,
         emergency: bool,
     ) -> Result<ReleasePlan, PlanError> {
-        let policy = cfg.policy(release_type).ok_or(PlanError::NoPolicy(release_type))?;
+        let policy = cfg
+            .policy(release_type)
+            .ok_or(PlanError::NoPolicy(release_type))?;
         if emergency && !release_type.is_patch() {
             return Err(PlanError::EmergencyNotPatch(release_type));
         }
@@ -180,7 +189,9 @@ impl ReleasePlan {
                         from_version: c.version.clone(),
                         window,
                         window_only: ov.is_some_and(|o| o.window_only),
-                        notify: ov.and_then(|o| o.notify.clone()).unwrap_or_else(|| row.notify.clone()),
+                        notify: ov
+                            .and_then(|o| o.notify.clone())
+                            .unwrap_or_else(|| row.notify.clone()),
                     }
                 })
                 .collect();
@@ -209,7 +220,11 @@ impl ReleasePlan {
         if let Some(pre) = cfg.pre_release_checklist(release_type) {
             checklists.push(pre.clone());
         }
-        for kind in [ChecklistKind::Deployment, ChecklistKind::Hotfix, ChecklistKind::Rollback] {
+        for kind in [
+            ChecklistKind::Deployment,
+            ChecklistKind::Hotfix,
+            ChecklistKind::Rollback,
+        ] {
             if let Some(c) = cfg.checklist_of_kind(kind) {
                 checklists.push(c.clone());
             }
@@ -233,7 +248,9 @@ impl ReleasePlan {
     }
 
     pub fn pre_release(&self) -> Option<&Checklist> {
-        self.checklists.iter().find(|c| c.kind == ChecklistKind::PreRelease)
+        self.checklists
+            .iter()
+            .find(|c| c.kind == ChecklistKind::PreRelease)
     }
 
     pub fn checklist(&self, kind: ChecklistKind) -> Option<&Checklist> {

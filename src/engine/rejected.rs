@@ -28,13 +28,29 @@ pub enum Rejected {
     #[error("{0} is not in the roster; add them to roster.json to let them sign")]
     UnknownPerson(String),
     #[error("{actor} does not hold a role wave {wave} still needs ({needed})")]
-    LacksRole { actor: String, wave: TierName, needed: String },
-    #[error("{actor} started this release and may not approve its gates (policy: starter_may_approve is off)")]
+    LacksRole {
+        actor: String,
+        wave: TierName,
+        needed: String,
+    },
+    #[error(
+        "{actor} started this release and may not approve its gates (policy: starter_may_approve is off)"
+    )]
     StarterMayNotApprove { actor: String },
-    #[error("{actor} already signed wave {wave} as {signed}; one person may not sign two roles of one gate")]
-    OnePersonOneRole { actor: String, wave: TierName, signed: Role },
+    #[error(
+        "{actor} already signed wave {wave} as {signed}; one person may not sign two roles of one gate"
+    )]
+    OnePersonOneRole {
+        actor: String,
+        wave: TierName,
+        signed: Role,
+    },
     #[error("role {role} of wave {wave} is already signed by {by}")]
-    AlreadySigned { wave: TierName, role: Role, by: String },
+    AlreadySigned {
+        wave: TierName,
+        role: Role,
+        by: String,
+    },
     #[error("wave {0} has no wait left to skip")]
     NothingToSkip(TierName),
     #[error("the release is already paused (by {by}: {reason})")]

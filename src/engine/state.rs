@@ -279,7 +279,9 @@ impl ReleaseState {
     }
 
     /// Rebuilds the state from a journal's events.
-    pub fn fold<'a>(events: impl IntoIterator<Item = &'a Event>) -> Result<ReleaseState, FoldError> {
+    pub fn fold<'a>(
+        events: impl IntoIterator<Item = &'a Event>,
+    ) -> Result<ReleaseState, FoldError> {
         let mut it = events.into_iter();
         let first = it.next().ok_or(FoldError::Empty)?;
         let mut state = match &first.event {
@@ -320,9 +322,10 @@ impl ReleaseState {
     pub fn wave_cleared(&self, wave: usize) -> bool {
         match self.waves.get(wave).map(|w| w.status) {
             Some(WaveStatus::Completed) => true,
-            Some(WaveStatus::Running) => self.wave_customers(wave).iter().all(|c| {
-                c.status.is_settled() || c.status == CustomerStatus::WaitingWindow
-            }),
+            Some(WaveStatus::Running) => self
+                .wave_customers(wave)
+                .iter()
+                .all(|c| c.status.is_settled() || c.status == CustomerStatus::WaitingWindow),
             _ => false,
         }
     }
@@ -387,10 +390,19 @@ impl ReleaseState {
         let at = e.at;
         match &e.event {
             EventKind::ReleasePlanned { .. } => {}
-            EventKind::ItemTicked { checklist, item, actor, on_word } => {
+            EventKind::ItemTicked {
+                checklist,
+                item,
+                actor,
+                on_word,
+            } => {
                 self.ticks.insert(
                     item_key(checklist, item),
-                    TickRecord { actor: actor.clone(), at, on_word: *on_word },
+                    TickRecord {
+                        actor: actor.clone(),
+                        at,
+                        on_word: *on_word,
+                    },
                 );
                 self.held_phases.clear();
             }
@@ -464,7 +476,11 @@ impl ReleaseState {
                     c.window_opens_at = None;
                 }
             }
-            EventKind::DeployFinished { customer, ok, detail } => {
+            EventKind::DeployFinished {
+                customer,
+                ok,
+                detail,
+            } => {
                 let soak = self.plan.policy.soak.to_delta();
                 let version = self.plan.version.clone();
                 if let Some(c) = self.customer_mut(customer) {
@@ -520,8 +536,12 @@ impl ReleaseState {
                     c.health.baseline = Some(*baseline);
                 }
             }
-            EventKind::TriggerFired { customer, trigger, .. } => {
+            EventKind::TriggerFired {
+                customer, trigger, ..
+            } => {
                 if let Some(c) = self.customer_mut(customer) {
+                    // The samples that tripped it are spent: the next trigger needs new ones.
+                    c.health.recent.clear();
                     c.failure = Some(trigger.describe().to_string());
                 }
             }
@@ -541,7 +561,11 @@ impl ReleaseState {
                     c.soak_until = None;
                 }
             }
-            EventKind::RollbackFinished { customer, ok, detail } => {
+            EventKind::RollbackFinished {
+                customer,
+                ok,
+                detail,
+            } => {
                 if let Some(c) = self.customer_mut(customer) {
                     if *ok {
                         c.status = CustomerStatus::RolledBack;
@@ -552,7 +576,11 @@ impl ReleaseState {
                     }
                 }
             }
-            EventKind::Paused { actor, reason, cause } => {
+            EventKind::Paused {
+                actor,
+                reason,
+                cause,
+            } => {
                 self.pause = Some(Pause {
                     since: at,
                     actor: actor.clone(),
@@ -560,7 +588,9 @@ impl ReleaseState {
                     cause: *cause,
                 });
             }
-            EventKind::Resumed { paused_for_secs, .. } => {
+            EventKind::Resumed {
+                paused_for_secs, ..
+            } => {
                 if let Some(anchor) = self.anchor {
                     let since_anchor = (at - anchor).num_seconds().max(0);
                     self.shift += TimeDelta::seconds((*paused_for_secs).min(since_anchor).max(0));
@@ -572,7 +602,8 @@ impl ReleaseState {
                 self.pause = None;
                 if was_validation {
                     // Failed checks run again.
-                    self.checks.retain(|_, s| !matches!(s, CheckStatus::Failed(_)));
+                    self.checks
+                        .retain(|_, s| !matches!(s, CheckStatus::Failed(_)));
                 }
             }
             EventKind::EmergencyDeclared { .. } => self.emergency = true,
@@ -581,7 +612,10 @@ impl ReleaseState {
                     self.waves[w].gate_notice_sent = true;
                 }
             }
-            EventKind::RolloutCompleted { monitoring_until, rollback_window_until } => {
+            EventKind::RolloutCompleted {
+                monitoring_until,
+                rollback_window_until,
+            } => {
                 self.phase = Phase::Monitoring;
                 self.rollout_completed_at = Some(at);
                 self.monitoring_until = Some(*monitoring_until);

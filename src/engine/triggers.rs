@@ -190,7 +190,11 @@ mod tests {
         let r: VecDeque<_> = [up(6.0, 100.0), up(6.0, 100.0), up(6.0, 100.0)].into();
         assert_eq!(evaluate(&policy(), Some(&base()), &r), None);
         let r: VecDeque<_> = [up(1.0, 100.0), up(6.5, 100.0), up(6.5, 100.0)].into();
-        assert_eq!(evaluate(&policy(), Some(&base()), &r), None, "one good sample in the window holds");
+        assert_eq!(
+            evaluate(&policy(), Some(&base()), &r),
+            None,
+            "one good sample in the window holds"
+        );
         let r: VecDeque<_> = [up(6.1, 100.0), up(7.0, 100.0), up(12.0, 100.0)].into();
         let (kind, ev) = evaluate(&policy(), Some(&base()), &r).unwrap();
         assert_eq!(kind, TriggerKind::ErrorRate);
@@ -202,7 +206,10 @@ mod tests {
         let r: VecDeque<_> = [up(1.0, 119.0), up(1.0, 125.0), up(1.0, 130.0)].into();
         assert_eq!(evaluate(&policy(), Some(&base()), &r), None);
         let r: VecDeque<_> = [up(1.0, 121.0), up(1.0, 125.0), up(1.0, 130.0)].into();
-        assert_eq!(evaluate(&policy(), Some(&base()), &r).unwrap().0, TriggerKind::Latency);
+        assert_eq!(
+            evaluate(&policy(), Some(&base()), &r).unwrap().0,
+            TriggerKind::Latency
+        );
     }
 
     #[test]
@@ -214,8 +221,14 @@ mod tests {
     #[test]
     fn baseline_is_the_mean_of_present_figures() {
         let b = baseline_of(&[
-            HealthSample { error_rate: Some(1.0), latency_p95_ms: None },
-            HealthSample { error_rate: Some(3.0), latency_p95_ms: Some(100.0) },
+            HealthSample {
+                error_rate: Some(1.0),
+                latency_p95_ms: None,
+            },
+            HealthSample {
+                error_rate: Some(3.0),
+                latency_p95_ms: Some(100.0),
+            },
         ]);
         assert_eq!(b.error_rate, Some(2.0));
         assert_eq!(b.latency_p95_ms, Some(100.0));

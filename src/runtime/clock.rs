@@ -21,7 +21,11 @@ impl Clock {
         Clock::Scaled {
             origin,
             started: Instant::now(),
-            speed: if speed.is_finite() && speed > 0.0 { speed } else { 1.0 },
+            speed: if speed.is_finite() && speed > 0.0 {
+                speed
+            } else {
+                1.0
+            },
         }
     }
 
@@ -46,7 +50,11 @@ impl Clock {
     pub fn now(&self) -> DateTime<Utc> {
         match self {
             Clock::System => Utc::now(),
-            Clock::Scaled { origin, started, speed } => {
+            Clock::Scaled {
+                origin,
+                started,
+                speed,
+            } => {
                 let real = started.elapsed().as_secs_f64();
                 *origin + TimeDelta::microseconds((real * speed * 1e6) as i64)
             }

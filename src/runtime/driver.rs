@@ -16,8 +16,8 @@ use super::lock::{Acquired, LockError, ReleaseLock};
 use super::state_dir::StateDir;
 use crate::domain::Customer;
 use crate::engine::{
-    self, Command, Effect, EffectResult, Event, EventKind, Input, Phase, ReleasePlan,
-    ReleaseState, Rejected, state::FoldError,
+    self, Command, Effect, EffectResult, Event, EventKind, Input, Phase, Rejected, ReleasePlan,
+    ReleaseState, state::FoldError,
 };
 use crate::sim::fleet::FleetHandle;
 
@@ -29,12 +29,21 @@ pub enum RuntimeError {
     Lock(#[from] LockError),
     #[error("journal {path}: {source}")]
     Fold { path: PathBuf, source: FoldError },
-    #[error("no release {0} in the state dir; start it with `shipdeck deploy --version {0} --type …`")]
+    #[error(
+        "no release {0} in the state dir; start it with `shipdeck deploy --version {0} --type …`"
+    )]
     NoSuchRelease(String),
     #[error("release {label} in the state dir is {found}, not {asked}; use a new version number")]
-    PlanMismatch { label: String, found: String, asked: String },
+    PlanMismatch {
+        label: String,
+        found: String,
+        asked: String,
+    },
     #[error("cannot create the state dir {path}: {source}")]
-    StateDir { path: PathBuf, source: std::io::Error },
+    StateDir {
+        path: PathBuf,
+        source: std::io::Error,
+    },
 }
 
 /// What views see: the state as of the last decision, and the release time then.
@@ -85,10 +94,16 @@ impl ReleaseHandle {
     pub async fn send(&self, actor: &str, command: Command) -> Result<(), SendError> {
         let (reply, rx) = oneshot::channel();
         self.commands
-            .send(Request { actor: actor.to_string(), command, reply })
+            .send(Request {
+                actor: actor.to_string(),
+                command,
+                reply,
+            })
             .await
             .map_err(|_| SendError::Stopped)?;
-        rx.await.map_err(|_| SendError::Stopped)?.map_err(SendError::Rejected)
+        rx.await
+            .map_err(|_| SendError::Stopped)?
+            .map_err(SendError::Rejected)
     }
 
     pub fn snapshot(&self) -> Snapshot {
@@ -115,20 +130,31 @@ pub enum SendError {
 
 /// Opens (or starts, when `plan` is given and the journal is empty) a release and
 /// spawns its loop.
-pub fn open(opts: RuntimeOptions, label: &str, plan: Option<ReleasePlan>, actor: &str) -> Result<ReleaseHandle, RuntimeError> {
+pub fn open(
+    opts: RuntimeOptions,
+    label: &str,
+    plan: Option<ReleasePlan>,
+    actor: &str,
+) -> Result<ReleaseHandle, RuntimeError> {
     let journal_path = opts.state_dir.journal_path(label);
     let dir = opts.state_dir.release_dir(label);
-    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::StateDir { path: dir.clone(), source })?;
-    let Acquired { lock, took_over_from } = ReleaseLock::acquire(&opts.state_dir.lock_path(label))?;
+    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::StateDir {
+        path: dir.clone(),
+        source,
+    })?;
+    let Acquired {
+        lock,
+        took_over_from,
+    } = ReleaseLock::acquire(&opts.state_dir.lock_path(label))?;
     let (mut journal, replay) = JournalWriter::<Event>::open(&journal_path)?;
     let dropped_tail = replay.dropped_tail.is_some();
     let replayed = replay.records.len();
     let events: Vec<Event> = replay.into_events().collect();
     let last_at = events.last().map(|e| e.at);
-    let clock = match &opts.clock {
+    let clock = match (&opts.clock, last_at) {
         // A drill resumed later continues from where its release time stood.
-        Clock::Scaled { speed, .. } => Clock::with_speed(Some(*speed), last_at),
-        c => c.clone(),
+        (Clock::Scaled { speed, .. }, Some(_)) => Clock::with_speed(Some(*speed), last_at),
+        (c, _) => c.clone(),
     };
     let now = clock.now();
     let mut state = if events.is_empty() {
@@ -138,9 +164,15 @@ pub fn open(opts: RuntimeOptions, label: &str, plan: Option<ReleasePlan>, actor:
         };
         let first = engine::plan_event(plan, actor, now);
         journal.append_batch(std::slice::from_ref(&first))?;
-        ReleaseState::fold([&first]).map_err(|source| RuntimeError::Fold { path: journal_path.clone(), source })?
+        ReleaseState::fold([&first]).map_err(|source| RuntimeError::Fold {
+            path: journal_path.clone(),
+            source,
+        })?
     } else {
-        let state = ReleaseState::fold(&events).map_err(|source| RuntimeError::Fold { path: journal_path.clone(), source })?;
+        let state = ReleaseState::fold(&events).map_err(|source| RuntimeError::Fold {
+            path: journal_path.clone(),
+            source,
+        })?;
         if let Some(plan) = &plan {
             if plan.release_type != state.plan.release_type {
                 return Err(RuntimeError::PlanMismatch {
@@ -164,7 +196,13 @@ pub fn open(opts: RuntimeOptions, label: &str, plan: Option<ReleasePlan>, actor:
     let mut pending: Vec<Event> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
     if let Some(h) = took_over_from {
-        let e = Event { at: now, event: EventKind::LockTakenOver { pid: h.pid, host: h.host } };
+        let e = Event {
+            at: now,
+            event: EventKind::LockTakenOver {
+                pid: h.pid,
+                host: h.host,
+            },
+        };
         state.apply(&e);
         pending.push(e);
     }
@@ -188,7 +226,11 @@ pub fn open(opts: RuntimeOptions, label: &str, plan: Option<ReleasePlan>, actor:
         executor.spawn(eff);
     }
     let state = Arc::new(state);
-    let (snap_tx, snap_rx) = watch::channel(Snapshot { state: state.clone(), now, serial: 0 });
+    let (snap_tx, snap_rx) = watch::channel(Snapshot {
+        state: state.clone(),
+        now,
+        serial: 0,
+    });
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut driver = Driver {

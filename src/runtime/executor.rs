@@ -43,9 +43,19 @@ impl Executor {
         notifications: PathBuf,
         fleet: Option<FleetHandle>,
     ) -> Executor {
-        let targets = customers.iter().map(|c| (c.id.clone(), c.deploy.clone())).collect();
+        let targets = customers
+            .iter()
+            .map(|c| (c.id.clone(), c.deploy.clone()))
+            .collect();
         Executor {
-            inner: Arc::new(Inner { clock, results, targets, seed, notifications, fleet }),
+            inner: Arc::new(Inner {
+                clock,
+                results,
+                targets,
+                seed,
+                notifications,
+                fleet,
+            }),
         }
     }
 
@@ -56,18 +66,36 @@ impl Executor {
             let result = match effect {
                 Effect::Deploy { customer, version } => {
                     let (ok, detail) = inner.deploy(&customer, &version, false).await;
-                    Some(EffectResult::DeployFinished { customer, ok, detail })
+                    Some(EffectResult::DeployFinished {
+                        customer,
+                        ok,
+                        detail,
+                    })
                 }
                 Effect::Rollback { customer, to } => {
                     let (ok, detail) = inner.deploy(&customer, &to, true).await;
-                    Some(EffectResult::RollbackFinished { customer, ok, detail })
+                    Some(EffectResult::RollbackFinished {
+                        customer,
+                        ok,
+                        detail,
+                    })
                 }
                 Effect::RunCheck { item, command } => {
                     let (ok, detail) = run_check(&command).await;
                     Some(EffectResult::CheckFinished { item, ok, detail })
                 }
-                Effect::Notify { kind, wave, customer, message } => {
-                    inner.notify(&format!("{kind:?}"), wave.as_ref().map(|w| w.as_str()), customer.as_ref(), &message);
+                Effect::Notify {
+                    kind,
+                    wave,
+                    customer,
+                    message,
+                } => {
+                    inner.notify(
+                        &format!("{kind:?}"),
+                        wave.as_ref().map(|w| w.as_str()),
+                        customer.as_ref(),
+                        &message,
+                    );
                     None
                 }
             };
@@ -81,12 +109,20 @@ impl Executor {
 }
 
 impl Inner {
-    async fn deploy(&self, customer: &CustomerId, version: &Version, rollback: bool) -> (bool, String) {
+    async fn deploy(
+        &self,
+        customer: &CustomerId,
+        version: &Version,
+        rollback: bool,
+    ) -> (bool, String) {
         let Some(target) = self.targets.get(customer) else {
             return (false, format!("no deploy target configured for {customer}"));
         };
         match target {
-            DeployTarget::Simulated { duration, failure_rate } => {
+            DeployTarget::Simulated {
+                duration,
+                failure_rate,
+            } => {
                 let real = self.clock.real_for(Duration::from_secs(duration.as_secs()));
                 tokio::time::sleep(real).await;
                 // Rollbacks of the simulation always succeed: the drill is about the deploy.
@@ -99,7 +135,17 @@ impl Inner {
                         tracing::warn!("fleet did not take {version} for {customer}: {e}");
                     }
                 }
-                (true, format!("{} {version} (simulated)", if rollback { "rolled back to" } else { "deployed" }))
+                (
+                    true,
+                    format!(
+                        "{} {version} (simulated)",
+                        if rollback {
+                            "rolled back to"
+                        } else {
+                            "deployed"
+                        }
+                    ),
+                )
             }
         }
     }
@@ -117,7 +163,10 @@ impl Inner {
             .open(&self.notifications)
             .and_then(|mut f| f.write_all(line.as_bytes()));
         if let Err(e) = written {
-            tracing::warn!("cannot write notification to {}: {e}", self.notifications.display());
+            tracing::warn!(
+                "cannot write notification to {}: {e}",
+                self.notifications.display()
+            );
         }
     }
 }
@@ -147,13 +196,40 @@ pub async fn run_check(command: &CheckCommand) -> (bool, String) {
         .kill_on_drop(true)
         .output();
     match tokio::time::timeout(timeout, child).await {
-        Err(_) => (false, format!("`{}` timed out after {}s", command.program, timeout.as_secs())),
+        Err(_) => (
+            false,
+            format!(
+                "`{}` timed out after {}s",
+                command.program,
+                timeout.as_secs()
+            ),
+        ),
         Ok(Err(e)) => (false, format!("cannot run `{}`: {e}", command.program)),
         Ok(Ok(out)) => {
-            let text = if out.stdout.is_empty() { &out.stderr } else { &out.stdout };
-            let first = String::from_utf8_lossy(text).lines().next().unwrap_or("").chars().take(200).collect::<String>();
-            let status = out.status.code().map_or_else(|| "killed by a signal".to_string(), |c| format!("exit {c}"));
-            (out.status.success(), if first.is_empty() { status } else { format!("{status}: {first}") })
+            let text = if out.stdout.is_empty() {
+                &out.stderr
+            } else {
+                &out.stdout
+            };
+            let first = String::from_utf8_lossy(text)
+                .lines()
+                .next()
+                .unwrap_or("")
+                .chars()
+                .take(200)
+                .collect::<String>();
+            let status = out
+                .status
+                .code()
+                .map_or_else(|| "killed by a signal".to_string(), |c| format!("exit {c}"));
+            (
+                out.status.success(),
+                if first.is_empty() {
+                    status
+                } else {
+                    format!("{status}: {first}")
+                },
+            )
         }
     }
 }
@@ -166,17 +242,31 @@ mod tests {
     fn unit_hash_is_stable_and_spread() {
         assert_eq!(unit_hash(7, "acme"), unit_hash(7, "acme"));
         assert_ne!(unit_hash(7, "acme"), unit_hash(8, "acme"));
-        let below: usize = (0..1000).filter(|i| unit_hash(1, &format!("c{i}")) < 0.25).count();
+        let below: usize = (0..1000)
+            .filter(|i| unit_hash(1, &format!("c{i}")) < 0.25)
+            .count();
         assert!((150..350).contains(&below), "{below}");
     }
 
     #[tokio::test]
     async fn checks_run_real_processes() {
-        let ok = CheckCommand { program: "sh".into(), args: vec!["-c".into(), "echo fine".into()], timeout: None };
+        let ok = CheckCommand {
+            program: "sh".into(),
+            args: vec!["-c".into(), "echo fine".into()],
+            timeout: None,
+        };
         assert_eq!(run_check(&ok).await, (true, "exit 0: fine".to_string()));
-        let bad = CheckCommand { program: "sh".into(), args: vec!["-c".into(), "echo broken >&2; exit 3".into()], timeout: None };
+        let bad = CheckCommand {
+            program: "sh".into(),
+            args: vec!["-c".into(), "echo broken >&2; exit 3".into()],
+            timeout: None,
+        };
         assert_eq!(run_check(&bad).await, (false, "exit 3: broken".to_string()));
-        let missing = CheckCommand { program: "/nonexistent/scanner".into(), args: vec![], timeout: None };
+        let missing = CheckCommand {
+            program: "/nonexistent/scanner".into(),
+            args: vec![],
+            timeout: None,
+        };
         let (ok, detail) = run_check(&missing).await;
         assert!(!ok && detail.starts_with("cannot run"), "{detail}");
     }

@@ -77,7 +77,11 @@ pub fn summaries(dir: &StateDir) -> Vec<ReleaseSummary> {
 
 /// The newest version that reached customers and stayed.
 pub fn last_released(dir: &StateDir) -> Option<Version> {
-    summaries(dir).into_iter().filter(|s| s.is_released()).map(|s| s.version).max()
+    summaries(dir)
+        .into_iter()
+        .filter(|s| s.is_released())
+        .map(|s| s.version)
+        .max()
 }
 
 /// The most recent release that has not ended, else the most recent one.
@@ -107,10 +111,27 @@ pub fn deploy_records(dir: &StateDir) -> Vec<DeployRecord> {
                 detail,
             };
             match &e.event {
-                EventKind::DeployStarted { customer, version } => out.push(rec(customer, "deploy started", None, version.to_string())),
-                EventKind::DeployFinished { customer, ok, detail } => out.push(rec(customer, "deploy finished", Some(*ok), detail.clone())),
-                EventKind::RollbackStarted { customer, to } => out.push(rec(customer, "rollback started", None, format!("to {to}"))),
-                EventKind::RollbackFinished { customer, ok, detail } => out.push(rec(customer, "rollback finished", Some(*ok), detail.clone())),
+                EventKind::DeployStarted { customer, version } => {
+                    out.push(rec(customer, "deploy started", None, version.to_string()))
+                }
+                EventKind::DeployFinished {
+                    customer,
+                    ok,
+                    detail,
+                } => out.push(rec(customer, "deploy finished", Some(*ok), detail.clone())),
+                EventKind::RollbackStarted { customer, to } => {
+                    out.push(rec(customer, "rollback started", None, format!("to {to}")))
+                }
+                EventKind::RollbackFinished {
+                    customer,
+                    ok,
+                    detail,
+                } => out.push(rec(
+                    customer,
+                    "rollback finished",
+                    Some(*ok),
+                    detail.clone(),
+                )),
                 _ => {}
             }
         }

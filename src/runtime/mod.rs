@@ -4,6 +4,8 @@
 pub mod clock;
 pub mod driver;
 pub mod executor;
+pub mod history;
 pub mod journal;
 pub mod lock;
+pub mod probe_scheduler;
 pub mod state_dir;

@@ -4,6 +4,7 @@
 //! It is the outside world in miniature, for the demo, drills, integration tests and
 //! benchmarks: real sockets, so the probes are tested as they run in production.
 
+pub mod demo_world;
 pub mod fault;
 pub mod fleet;
 pub mod scenario;

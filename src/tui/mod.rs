@@ -6,8 +6,13 @@
 //! `input`, `frame_pacer`, `theme`, `too_small`) know nothing about releases, so the
 //! views can be tested on a `TestBackend` with scripted input and no terminal.
 
+pub mod app;
+pub mod cockpit;
 pub mod frame_pacer;
 pub mod input;
+pub mod keys;
+pub mod strings;
 pub mod terminal;
 pub mod theme;
 pub mod too_small;
+pub mod view;

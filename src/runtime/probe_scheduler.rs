@@ -1,0 +1,610 @@
+//! The probe scheduler: the runtime's eyes on customer health.
+//!
+//! The engine judges health (`decide` turns `EffectResult::Probed` into samples,
+//! baselines and rollback triggers) but never asks for a probe: probing is continuous
+//! observation, not an effect of one event. So this task watches the release's
+//! snapshots, works out who must be watched, probes them on the release clock and
+//! hands every verdict back on the runtime's results channel, where it is decided on
+//! and journaled like any other result.
+//!
+//! Who is probed:
+//! - customers of a running wave and of the next waiting wave (every waiting wave in
+//!   emergency mode, when they all start after demo) that are still pending and have
+//!   no baseline yet, so that a baseline exists before their deploy;
+//! - verifying and healthy customers while the release rolls out or is monitored.
+//!
+//! How:
+//! - every `probe_interval` of release time (`enhanced_probe_interval` when the policy
+//!   asks for enhanced monitoring or the release is an emergency), each customer
+//!   shifted by a fixed, deterministic jitter (a hash of its id, up to 10 % of the
+//!   interval), so that a thousand customers are not probed in the same millisecond;
+//! - at most `concurrency` probes at once (a semaphore), never two of one customer at
+//!   once (a customer whose probe is still running is not started again);
+//! - the task sleeps on the release clock until the next probe is due, or until a
+//!   snapshot, a finished probe or shutdown wakes it: no polling;
+//! - it ends when the release reaches a final phase, the runtime stops, or on shutdown.
+//!
+//! Customers are tracked by their index in `ReleaseState::customers` (fixed for a
+//! release), so that re-reading who is wanted after each snapshot is one linear pass
+//! with no hashing: snapshots change after every probe result.
+
+use std::cmp::Reverse;
+use std::collections::{BinaryHeap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::task::{JoinHandle, JoinSet};
+
+use super::clock::Clock;
+use super::driver::{ReleaseHandle, Snapshot};
+use super::executor::unit_hash;
+use crate::adapters::health::{Prober, fmt_duration};
+use crate::domain::{Customer, CustomerId, HealthSource, ProbeOutcome};
+use crate::engine::{CustomerStatus, EffectResult, Phase, ReleaseState, WaveStatus};
+use crate::sim::fleet::FleetHandle;
+
+/// The shortest interval honoured: a zero or sub-second interval in config would
+/// otherwise make the scheduler spin.
+const MIN_INTERVAL: Duration = Duration::from_secs(1);
+
+/// How the scheduler probes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeSchedule {
+    /// Probes running at once, over all customers (0 is taken as 1).
+    pub concurrency: usize,
+    /// The largest per-customer shift of the probe times, as a fraction of the
+    /// interval (0.1: up to 10 %). Clamped to 0..=0.5.
+    pub jitter: f64,
+}
+
+impl Default for ProbeSchedule {
+    fn default() -> Self {
+        ProbeSchedule {
+            concurrency: 64,
+            jitter: 0.1,
+        }
+    }
+}
+
+/// The probe interval the release's policy asks for now.
+pub fn interval_for(state: &ReleaseState) -> Duration {
+    let m = &state.plan.policy.monitoring;
+    let chosen = if m.enhanced || state.emergency {
+        m.enhanced_probe_interval
+    } else {
+        m.probe_interval
+    };
+    Duration::from_secs(chosen.as_secs()).max(MIN_INTERVAL)
+}
+
+/// The fixed shift of `customer`'s probe times: a hash of its id, up to `fraction`
+/// of `interval`. Deterministic, so a drill replays the same probe times.
+pub fn jitter_for(customer: &CustomerId, interval: Duration, fraction: f64) -> Duration {
+    let fraction = if fraction.is_finite() {
+        fraction.clamp(0.0, 0.5)
+    } else {
+        0.0
+    };
+    interval.mul_f64(fraction * unit_hash(0, customer.as_str()))
+}
+
+/// Whether the customer at `index` of `state.customers` is to be probed now.
+pub fn wants_probe(state: &ReleaseState, index: usize) -> bool {
+    if state.phase.is_final() {
+        return false;
+    }
+    let Some(c) = state.customers.get(index) else {
+        return false;
+    };
+    match c.status {
+        CustomerStatus::Verifying | CustomerStatus::Healthy => {
+            matches!(state.phase, Phase::Rollout | Phase::Monitoring)
+        }
+        CustomerStatus::Pending | CustomerStatus::WaitingWindow if c.health.baseline.is_none() => {
+            baseline_wave(state, c.wave)
+        }
+        _ => false,
+    }
+}
+
+/// Whether wave `wave` takes baseline samples now: it runs, or it is the next to run
+/// (in emergency mode every waiting wave is next: they start together after demo).
+fn baseline_wave(state: &ReleaseState, wave: usize) -> bool {
+    match state.waves.get(wave).map(|w| w.status) {
+        Some(WaveStatus::Running) => true,
+        Some(WaveStatus::Waiting | WaveStatus::HeldOverdue) => {
+            state.emergency
+                || state
+                    .waves
+                    .iter()
+                    .position(|w| matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue))
+                    == Some(wave)
+        }
+        _ => false,
+    }
+}
+
+/// The indices of every customer to probe now (for views and tests; the scheduler
+/// itself walks the customers in place).
+pub fn targets(state: &ReleaseState) -> Vec<usize> {
+    (0..state.customers.len())
+        .filter(|&i| wants_probe(state, i))
+        .collect()
+}
+
+/// Starts the scheduler for one release.
+///
+/// - `snapshots`: the release's snapshot watch (`ReleaseHandle::snapshots`);
+/// - `results`: where verdicts go (`ReleaseHandle::results`), as `EffectResult::Probed`;
+/// - `clock`: the release clock (`ReleaseHandle::clock`), on which intervals count;
+/// - `sources`: each customer's health source; a customer without one is not probed;
+/// - `shutdown`: `true` (or the sender dropped) stops the task; running probes are
+///   dropped, their results never sent.
+pub fn spawn(
+    snapshots: watch::Receiver<Snapshot>,
+    results: mpsc::UnboundedSender<EffectResult>,
+    clock: Clock,
+    prober: Prober,
+    sources: HashMap<CustomerId, HealthSource>,
+    opts: ProbeSchedule,
+    shutdown: watch::Receiver<bool>,
+) -> JoinHandle<()> {
+    let scheduler = Scheduler {
+        results,
+        clock,
+        prober,
+        sources,
+        semaphore: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+        jitter: opts.jitter,
+        slots: Vec::new(),
+        heap: BinaryHeap::new(),
+        interval: None,
+        running: JoinSet::new(),
+        tasks: HashMap::new(),
+    };
+    tokio::spawn(scheduler.run(snapshots, shutdown))
+}
+
+/// The wire point for `deploy`, `demo` and `cockpit`: starts probing the release
+/// behind `handle`. With a demo `fleet`, customers whose source is `simulated` are
+/// probed over real HTTP at the fleet's endpoint, so that injected faults (hangs,
+/// resets, error pages) reach the real probe code; other sources are used as
+/// configured. The task ends with the release, or when the handle is stopped.
+pub fn start_probing(
+    handle: &ReleaseHandle,
+    customers: &[Customer],
+    fleet: Option<&FleetHandle>,
+    prober: Prober,
+) -> JoinHandle<()> {
+    spawn(
+        handle.snapshots.clone(),
+        handle.results.clone(),
+        handle.clock.clone(),
+        prober,
+        sources_for(customers, fleet),
+        ProbeSchedule::default(),
+        handle.shutdown.subscribe(),
+    )
+}
+
+/// Each customer's health source, with `simulated` ones pointed at `fleet` when given.
+pub fn sources_for(
+    customers: &[Customer],
+    fleet: Option<&FleetHandle>,
+) -> HashMap<CustomerId, HealthSource> {
+    customers
+        .iter()
+        .map(|c| {
+            let source = match (&c.health, fleet) {
+                (HealthSource::Simulated { .. }, Some(f)) => f.http_source(&c.id),
+                (source, _) => source.clone(),
+            };
+            (c.id.clone(), source)
+        })
+        .collect()
+}
+
+/// The release clock as the demo fleet reads it, so that faults that evolve over
+/// time (a climbing error rate) follow release time.
+pub fn fleet_clock(clock: &Clock) -> crate::sim::fleet::Clock {
+    let clock = clock.clone();
+    Arc::new(move || clock.now())
+}
+
+/// Per customer (by index into the state's customers).
+#[derive(Debug, Clone, Default)]
+struct Slot {
+    /// When its next probe is due; `None` while not wanted or while probing.
+    due: Option<DateTime<Utc>>,
+    /// A probe of it is running: it is not started again until that one ends.
+    in_flight: bool,
+    wanted: bool,
+}
+
+struct Scheduler {
+    results: mpsc::UnboundedSender<EffectResult>,
+    clock: Clock,
+    prober: Prober,
+    sources: HashMap<CustomerId, HealthSource>,
+    semaphore: Arc<Semaphore>,
+    jitter: f64,
+    slots: Vec<Slot>,
+    /// Due times, earliest first. An entry whose slot no longer has that due time is
+    /// stale and skipped (lazy deletion: cheaper than searching the heap).
+    heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>>,
+    interval: Option<Duration>,
+    /// Running probes; dropping the set (on stop) aborts them.
+    running: JoinSet<(usize, CustomerId, ProbeOutcome)>,
+    /// Which customer each running probe task is for, to free its slot even if the
+    /// task panicked.
+    tasks: HashMap<tokio::task::Id, usize>,
+}
+
+impl Scheduler {
+    async fn run(
+        mut self,
+        mut snapshots: watch::Receiver<Snapshot>,
+        mut shutdown: watch::Receiver<bool>,
+    ) {
+        let mut state = snapshots.borrow_and_update().state.clone();
+        tracing::debug!(customers = state.customers.len(), "probe scheduler started");
+        // Who is wanted changes only with the state: re-read it on a new snapshot,
+        // not on every timer or finished probe.
+        let mut dirty = true;
+        loop {
+            if *shutdown.borrow() || state.phase.is_final() {
+                break;
+            }
+            if dirty {
+                self.refresh(&state);
+                dirty = false;
+            }
+            self.start_due(&state);
+            let next = self.next_due();
+            let clock = self.clock.clone();
+            let sleep = async move {
+                match next {
+                    Some(t) => clock.sleep_until(t).await,
+                    None => std::future::pending().await,
+                }
+            };
+            tokio::select! {
+                biased;
+                changed = shutdown.changed() => {
+                    if changed.is_err() {
+                        break;
+                    }
+                }
+                changed = snapshots.changed() => {
+                    if changed.is_err() {
+                        // The runtime has stopped: nobody to report to.
+                        break;
+                    }
+                    state = snapshots.borrow_and_update().state.clone();
+                    dirty = true;
+                }
+                Some(done) = self.running.join_next_with_id(), if !self.running.is_empty() => {
+                    if !self.finished(done, &state) {
+                        break;
+                    }
+                }
+                _ = sleep => {}
+            }
+        }
+        tracing::debug!(phase = state.phase.as_str(), "probe scheduler stopped");
+    }
+
+    /// Brings the slots in line with who is wanted in `state`.
+    fn refresh(&mut self, state: &ReleaseState) {
+        if self.slots.len() != state.customers.len() {
+            self.slots = vec![Slot::default(); state.customers.len()];
+            self.heap.clear();
+        }
+        let interval = interval_for(state);
+        let now = self.clock.now();
+        let interval_changed = self.interval.is_some_and(|i| i != interval);
+        self.interval = Some(interval);
+        for (i, c) in state.customers.iter().enumerate() {
+            let wanted = wants_probe(state, i) && self.sources.contains_key(&c.id);
+            let slot = &mut self.slots[i];
+            match (slot.wanted, wanted) {
+                (false, true) => {
+                    slot.wanted = true;
+                    if !slot.in_flight {
+                        // First probe right away (shifted by its jitter): a customer
+                        // that just deployed is watched from its first seconds.
+                        let due = now + delta(jitter_for(&c.id, interval, self.jitter));
+                        slot.due = Some(due);
+                        self.heap.push(Reverse((due, i)));
+                    }
+                }
+                (true, false) => {
+                    slot.wanted = false;
+                    slot.due = None;
+                }
+                (true, true) if interval_changed => {
+                    // Emergency declared: move to the faster pace now, not after the
+                    // slow interval runs out.
+                    if let Some(due) = slot.due {
+                        let sooner =
+                            now + delta(interval) + delta(jitter_for(&c.id, interval, self.jitter));
+                        if sooner < due {
+                            slot.due = Some(sooner);
+                            self.heap.push(Reverse((sooner, i)));
+                        }
+                    }
+                }
+                _ => {}
+            }
+        }
+    }
+
+    /// Starts every probe that is due.
+    fn start_due(&mut self, state: &ReleaseState) {
+        let now = self.clock.now();
+        while let Some(Reverse((due, i))) = self.heap.peek().copied() {
+            if self.slots.get(i).and_then(|s| s.due) != Some(due) {
+                self.heap.pop();
+                continue;
+            }
+            if due > now {
+                break;
+            }
+            self.heap.pop();
+            let Some(c) = state.customers.get(i) else {
+                continue;
+            };
+            let Some(source) = self.sources.get(&c.id).cloned() else {
+                continue;
+            };
+            self.slots[i].due = None;
+            self.slots[i].in_flight = true;
+            let id = c.id.clone();
+            let prober = self.prober.clone();
+            let semaphore = self.semaphore.clone();
+            let task = self.running.spawn(async move {
+                // The semaphore is never closed; if it were, probing unbounded is
+                // still better than not probing.
+                let _permit = semaphore.acquire_owned().await.ok();
+                let timeout = prober.timeout_for(&source);
+                // A backstop over the probe's own deadline: a probe that overruns is
+                // a failed check, and its slot frees up.
+                let backstop = timeout + Duration::from_secs(1);
+                let outcome =
+                    match tokio::time::timeout(backstop, prober.probe_customer(&id, &source)).await
+                    {
+                        Ok(outcome) => outcome,
+                        Err(_) => ProbeOutcome::Down {
+                            reason: format!("timed out after {}", fmt_duration(timeout)),
+                        },
+                    };
+                (i, id, outcome)
+            });
+            self.tasks.insert(task.id(), i);
+        }
+    }
+
+    /// The earliest live due time.
+    fn next_due(&mut self) -> Option<DateTime<Utc>> {
+        while let Some(Reverse((due, i))) = self.heap.peek().copied() {
+            if self.slots.get(i).and_then(|s| s.due) == Some(due) {
+                return Some(due);
+            }
+            self.heap.pop();
+        }
+        None
+    }
+
+    /// Reports a finished probe and schedules the customer's next one. False when the
+    /// runtime no longer takes results.
+    fn finished(
+        &mut self,
+        done: Result<(tokio::task::Id, (usize, CustomerId, ProbeOutcome)), tokio::task::JoinError>,
+        state: &ReleaseState,
+    ) -> bool {
+        let (i, customer) = match done {
+            Ok((task, (i, customer, outcome))) => {
+                self.tasks.remove(&task);
+                let result = EffectResult::Probed {
+                    customer: customer.clone(),
+                    outcome,
+                };
+                if self.results.send(result).is_err() {
+                    return false;
+                }
+                (i, customer)
+            }
+            Err(e) => {
+                // Only a panic inside the prober gets here. No verdict is reported
+                // (a bug of ours must not roll a customer back); the customer is
+                // probed again at its next slot.
+                let Some(i) = self.tasks.remove(&e.id()) else {
+                    return true;
+                };
+                let Some(c) = state.customers.get(i) else {
+                    return true;
+                };
+                tracing::error!(customer = %c.id, error = %e, "a health probe task failed");
+                (i, c.id.clone())
+            }
+        };
+        let interval = self.interval.unwrap_or(MIN_INTERVAL);
+        let now = self.clock.now();
+        if let Some(slot) = self.slots.get_mut(i) {
+            slot.in_flight = false;
+            if slot.wanted && state.customers.get(i).is_some() {
+                // Keep the customer's phase (its jitter) and skip the slots a slow
+                // probe overran, rather than catching up in a burst.
+                let jitter = delta(jitter_for(&customer, interval, self.jitter));
+                let step = delta(interval);
+                let mut due = now - jitter_phase(now, step) + jitter;
+                while due <= now {
+                    due += step;
+                }
+                slot.due = Some(due);
+                self.heap.push(Reverse((due, i)));
+            }
+        }
+        true
+    }
+}
+
+/// How far `now` is into its current interval, counting intervals from the epoch:
+/// puts every customer's probes on a common grid, each shifted by its own jitter.
+fn jitter_phase(now: DateTime<Utc>, step: TimeDelta) -> TimeDelta {
+    let step_us = step.num_microseconds().unwrap_or(i64::MAX).max(1);
+    let now_us = now.timestamp_micros();
+    TimeDelta::microseconds(now_us.rem_euclid(step_us))
+}
+
+fn delta(d: Duration) -> TimeDelta {
+    TimeDelta::from_std(d).unwrap_or(TimeDelta::MAX)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config;
+    use crate::domain::{ReleaseType, Version};
+    use crate::engine::{self, Input, ReleasePlan, Selection};
+
+    fn state() -> ReleaseState {
+        let mut cfg = config::load_builtin().unwrap();
+        cfg.checklists.clear();
+        let plan = ReleasePlan::build(
+            &cfg,
+            Version::new(1, 0, 1),
+            ReleaseType::BugFix,
+            Selection::All,
+            false,
+        )
+        .unwrap();
+        let t0: DateTime<Utc> = "2026-11-16T10:00:00Z".parse().unwrap();
+        let first = engine::plan_event(plan, "alice", t0);
+        ReleaseState::fold([&first]).unwrap()
+    }
+
+    #[test]
+    fn before_rollout_only_the_demo_wave_takes_a_baseline() {
+        let s = state();
+        let ids: Vec<&str> = targets(&s)
+            .iter()
+            .map(|&i| s.customers[i].id.as_str())
+            .collect();
+        assert_eq!(ids, ["demo-main", "demo-sales"]);
+    }
+
+    #[test]
+    fn once_demo_runs_the_next_wave_takes_a_baseline_too() {
+        let mut s = state();
+        let t0 = s.started_at;
+        let d = engine::step(&mut s, &Input::Tick, t0).unwrap();
+        assert!(!d.events.is_empty());
+        assert_eq!(s.waves[0].status, WaveStatus::Running);
+        let tiers: Vec<&str> = targets(&s)
+            .iter()
+            .map(|&i| s.waves[s.customers[i].wave].tier.as_str())
+            .collect();
+        // Demo customers are deploying (not probed); startup is next and has no baseline.
+        assert!(tiers.iter().all(|t| *t == "startup"), "{tiers:?}");
+        assert!(!tiers.is_empty());
+    }
+
+    #[test]
+    fn jitter_is_deterministic_and_bounded() {
+        let id = CustomerId::new("techstart");
+        let i = Duration::from_secs(30);
+        assert_eq!(jitter_for(&id, i, 0.1), jitter_for(&id, i, 0.1));
+        assert!(jitter_for(&id, i, 0.1) < Duration::from_secs(3));
+        assert_ne!(
+            jitter_for(&id, i, 0.1),
+            jitter_for(&CustomerId::new("globex"), i, 0.1)
+        );
+        assert_eq!(jitter_for(&id, i, f64::NAN), Duration::ZERO);
+    }
+
+    /// On paused tokio time: each wanted customer is probed once per interval, on its
+    /// own jittered phase, nobody else is probed, and the task ends with the release.
+    #[tokio::test(start_paused = true)]
+    async fn probes_each_interval_and_stops_at_a_final_phase() {
+        let mut s = state();
+        let t0 = s.started_at;
+        engine::step(&mut s, &Input::Tick, t0).unwrap();
+        let wanted: Vec<CustomerId> = targets(&s)
+            .iter()
+            .map(|&i| s.customers[i].id.clone())
+            .collect();
+        assert_eq!(wanted.len(), 4, "the startup wave: {wanted:?}");
+        let cfg = config::load_builtin().unwrap();
+        let sources = sources_for(&cfg.customers, None);
+        let clock = Clock::scaled(t0, 1.0);
+        let (snap_tx, snap_rx) = watch::channel(Snapshot {
+            state: Arc::new(s.clone()),
+            now: t0,
+            serial: 0,
+        });
+        let (results_tx, mut results_rx) = mpsc::unbounded_channel();
+        let (_shutdown_tx, shutdown_rx) = watch::channel(false);
+        let prober = Prober::new(crate::adapters::health::ProbeLimits::default()).unwrap();
+        let task = spawn(
+            snap_rx,
+            results_tx,
+            clock.clone(),
+            prober,
+            sources,
+            ProbeSchedule::default(),
+            shutdown_rx,
+        );
+
+        // Stamp each result with the release time it arrived at.
+        let stamp = clock.clone();
+        let collector = tokio::spawn(async move {
+            let mut seen: HashMap<CustomerId, Vec<DateTime<Utc>>> = HashMap::new();
+            while let Some(r) = results_rx.recv().await {
+                let EffectResult::Probed { customer, outcome } = r else {
+                    panic!("{r:?}")
+                };
+                assert!(matches!(outcome, ProbeOutcome::Up { .. }));
+                seen.entry(customer).or_default().push(stamp.now());
+            }
+            seen
+        });
+        tokio::time::sleep(Duration::from_secs(95)).await;
+        s.phase = Phase::Completed;
+        snap_tx.send_replace(Snapshot {
+            state: Arc::new(s),
+            now: clock.now(),
+            serial: 1,
+        });
+        tokio::time::timeout(Duration::from_secs(1), task)
+            .await
+            .unwrap()
+            .unwrap();
+        // The scheduler dropped its sender on stopping: the collector ends.
+        let seen = collector.await.unwrap();
+        assert_eq!(seen.len(), 4, "{seen:?}");
+        for id in &wanted {
+            // At its jitter, then every 30 s: 4 probes in 95 s, none early.
+            let jitter = delta(jitter_for(id, Duration::from_secs(30), 0.1));
+            assert_eq!(seen[id].len(), 4, "{id}: {:?}", seen[id]);
+            for (k, at) in seen[id].iter().enumerate() {
+                let expected = t0 + jitter + TimeDelta::seconds(30 * k as i64);
+                let off = (*at - expected).num_milliseconds();
+                assert!(
+                    (0..=5).contains(&off),
+                    "{id} probe {k} at {at}, expected {expected}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn emergency_and_enhanced_probe_faster() {
+        let mut s = state();
+        assert_eq!(interval_for(&s), Duration::from_secs(30));
+        s.emergency = true;
+        assert_eq!(interval_for(&s), Duration::from_secs(10));
+    }
+}

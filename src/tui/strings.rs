@@ -1,0 +1,160 @@
+//! Every user-facing string of the cockpit, in one place.
+//!
+//! Kept together (as gitui does) so the wording stays consistent across panes,
+//! dialogs and the help overlay, and so a reviewer can read what an operator will
+//! read without hunting through layout code. Texts that come from the engine (gate
+//! descriptions, refusals, decision lines) are not here: the engine owns them.
+
+use crate::engine::Command;
+
+/// The key map shown in the help overlay and the README: (keys, what they do).
+pub const KEY_HELP: &[(&str, &str)] = &[
+    ("a", "approve the selected wave, or the next pending gate"),
+    ("p", "pause / resume (resuming after a rollback asks why)"),
+    (
+        "r",
+        "roll back a customer, its wave or all (asks why, confirms)",
+    ),
+    ("s", "skip the wait of the selected / next wave (asks why)"),
+    ("x  space", "tick the selected checklist item"),
+    (
+        "i",
+        "report a critical issue on the selected customer (confirms)",
+    ),
+    (
+        "e",
+        "declare an emergency: all tiers right after demo (confirms)",
+    ),
+    ("c", "confirm waves held as overdue"),
+    ("f", "demo only: inject a fault into the selected customer"),
+    ("tab  shift-tab", "focus the next / previous pane"),
+    ("j k  up down", "move the selection, scroll"),
+    ("g  G", "first / last"),
+    (
+        "/",
+        "filter customers by name or tier (enter keeps, esc clears)",
+    ),
+    ("o", "sort customers by status / by plan order"),
+    ("esc", "close a dialog, clear the filter or the message"),
+    ("?", "show / hide this help"),
+    ("q  ctrl-c", "quit (asks while the release is running)"),
+];
+
+pub const HELP_TITLE: &str = " Keys ";
+pub const HELP_FOOTER: &str = "esc or ? closes this help";
+
+pub const PANE_TIMELINE: &str = "Timeline";
+pub const PANE_CHECKLIST: &str = "Checklist";
+pub const PANE_HEALTH: &str = "Health";
+pub const PANE_LOG: &str = "Decision log";
+
+pub const LOG_EMPTY: &str = "no decisions yet";
+pub const CHECKLIST_NONE: &str = "no checklist applies now";
+pub const HEALTH_NO_MATCH: &str = "no customer matches the filter";
+pub const VALIDATION: &str = "validation";
+
+pub const FOOTER_GLOBAL: &str = "tab focus  ? help  q quit";
+/// When the full footer does not fit.
+pub const FOOTER_GLOBAL_SHORT: &str = "? help  q quit";
+pub const FOOTER_TIMELINE: &str = "a approve  p pause  r rollback  s skip";
+pub const FOOTER_CHECKLIST: &str = "x tick  j/k move  p pause";
+pub const FOOTER_HEALTH: &str = "/ filter  o sort  i issue  r rollback";
+pub const FOOTER_HEALTH_DEMO: &str = "/ filter  o sort  i issue  f fault";
+pub const FOOTER_LOG: &str = "j/k scroll  g/G newest/oldest";
+pub const FOOTER_DIALOG: &str = "tab next field  enter confirm  esc cancel";
+pub const FOOTER_FILTER: &str = "type to filter  enter keep  esc clear";
+
+pub const BUTTON_CANCEL: &str = "Cancel";
+
+pub const PAUSE_REASON: &str = "paused from the cockpit";
+pub const REASON_REQUIRED: &str = "a reason is required: say why, it goes in the decision log";
+pub const NO_CUSTOMER: &str = "no customer selected (tab to Health, j/k to pick one)";
+pub const NO_ITEM: &str = "no checklist item selected";
+pub const TICK_NEEDS_FOCUS: &str =
+    "x ticks the selected checklist item: tab to the Checklist first";
+pub const FAULT_DEMO_ONLY: &str = "f injects faults only in `shipdeck demo`";
+pub const TOO_SMALL_KEYS: &str = "enlarge the terminal to use the cockpit; q quits";
+pub const RUNTIME_STOPPED: &str = "the release is no longer running here; q leaves the cockpit";
+
+pub fn readonly_refusal(what: &str) -> String {
+    format!("read-only: `{what}` is not available (the cockpit was opened with --readonly)")
+}
+
+pub fn refused(text: &str) -> String {
+    format!("refused: {text}")
+}
+
+pub fn version_mismatch(version: &str) -> String {
+    format!("type the release version {version} exactly to roll back everything")
+}
+
+pub fn quit_question(running: bool) -> Vec<String> {
+    if running {
+        vec![
+            "Quit the cockpit while the release is running?".to_string(),
+            "The release keeps its journal and resumes when you open it again;".to_string(),
+            "while no cockpit is open, nothing advances.".to_string(),
+        ]
+    } else {
+        vec!["Quit the cockpit?".to_string()]
+    }
+}
+
+/// What the message line says when the engine accepted a command.
+pub fn accepted(command: &Command) -> String {
+    match command {
+        Command::TickItem { item, .. } => format!("ticked {item}"),
+        Command::Approve { wave: Some(w), .. } => format!("approval of wave {w} recorded"),
+        Command::Approve { wave: None, .. } => "approval recorded for the next pending gate".into(),
+        Command::SkipWait { .. } => "wait skipped; recorded with your reason".into(),
+        Command::Pause { .. } => "paused: no new deploys start until you resume (p)".into(),
+        Command::Resume { .. } => "resumed".into(),
+        Command::Rollback { scope, .. } => format!("rollback of {scope} requested"),
+        Command::Abort { .. } => "release aborted".into(),
+        Command::Emergency { .. } => "emergency declared: every tier follows the demo wave".into(),
+        Command::ReportIssue { customer, .. } => format!("issue on {customer} reported"),
+        Command::ConfirmOverdue => "overdue waves confirmed; they start now".into(),
+    }
+}
+
+/// The key each command is bound to, for read-only refusals.
+pub fn key_name(command: &Command) -> &'static str {
+    match command {
+        Command::TickItem { .. } => "x tick",
+        Command::Approve { .. } => "a approve",
+        Command::SkipWait { .. } => "s skip wait",
+        Command::Pause { .. } | Command::Resume { .. } => "p pause/resume",
+        Command::Rollback { .. } => "r rollback",
+        Command::Abort { .. } => "abort",
+        Command::Emergency { .. } => "e emergency",
+        Command::ReportIssue { .. } => "i report issue",
+        Command::ConfirmOverdue => "c confirm overdue",
+    }
+}
+
+pub const DIALOG_ROLLBACK: &str = " Roll back ";
+pub const DIALOG_ISSUE: &str = " Report a critical issue ";
+pub const DIALOG_EMERGENCY: &str = " Declare an emergency ";
+pub const DIALOG_SKIP: &str = " Skip the wait ";
+pub const DIALOG_RESUME: &str = " Resume after a stop ";
+pub const DIALOG_QUIT: &str = " Quit ";
+pub const LABEL_SCOPE: &str = "Scope (j/k):";
+pub const LABEL_REASON: &str = "Reason: ";
+pub const BUTTON_ROLLBACK: &str = "Roll back";
+pub const BUTTON_REPORT: &str = "Report";
+pub const BUTTON_EMERGENCY: &str = "Declare";
+pub const BUTTON_SKIP: &str = "Skip";
+pub const BUTTON_RESUME: &str = "Resume";
+pub const BUTTON_QUIT: &str = "Quit";
+
+pub fn label_type_version(version: &str) -> String {
+    format!("Type {version} to confirm: ")
+}
+
+pub fn issue_intro(name: &str) -> String {
+    format!("{name}: the engine rolls it back and pauses the release.")
+}
+pub const EMERGENCY_INTRO: &str =
+    "Every remaining tier starts right after demo; approvals are skipped.";
+pub const SKIP_INTRO: &str = "The wave starts as soon as its other gates allow.";
+pub const RESUME_INTRO: &str = "The release stopped on its own; say why it is safe to go on.";

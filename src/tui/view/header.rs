@@ -1,0 +1,111 @@
+//! The top line (release, type, phase, operator and roles, clock) and the banner
+//! below it that says loudly, with who and why, when the release is paused or
+//! rolling back — the two states an operator must never miss.
+
+use chrono::{DateTime, Utc};
+use ratatui::buffer::Buffer;
+use ratatui::layout::Rect;
+use ratatui::text::{Line, Span};
+
+use super::fit;
+use crate::engine::ReleaseState;
+use crate::tui::app::{App, rolling_back};
+use crate::tui::theme::Theme;
+
+pub fn render(
+    buf: &mut Buffer,
+    area: Rect,
+    state: &ReleaseState,
+    now: DateTime<Utc>,
+    app: &App,
+    theme: &Theme,
+) {
+    buf.set_style(area, theme.header);
+    let plan = &state.plan;
+    let mut parts = vec![format!("shipdeck · {} {}", plan.version, plan.release_type)];
+    if state.emergency {
+        parts.push("EMERGENCY".into());
+    }
+    parts.push(state.phase.as_str().to_uppercase());
+    if state.is_paused() {
+        parts.push("PAUSED".into());
+    }
+    let roles = plan.roster.roles_of(&app.operator);
+    let who = if roles.is_empty() {
+        format!("{} (not in roster)", app.operator)
+    } else {
+        let titles: Vec<String> = roles.iter().map(|r| plan.roster.role_title(r)).collect();
+        format!("{} ({})", app.operator, titles.join(", "))
+    };
+    parts.push(who);
+    if app.readonly {
+        parts.push("READ-ONLY".into());
+    }
+    let mut clock = format!("{} UTC", now.format("%H:%M:%S"));
+    if let Some(off) = app.local_offset {
+        clock.push_str(&format!(
+            " · {} local",
+            now.with_timezone(&off).format("%H:%M")
+        ));
+    }
+    let clock = format!("{clock} ");
+    let width = usize::from(area.width);
+    let left_room = width.saturating_sub(clock.chars().count() + 1);
+    let left = fit(&format!(" {}", parts.join(" · ")), left_room);
+    buf.set_line(
+        area.x,
+        area.y,
+        &Line::from(Span::styled(left, theme.header)),
+        area.width,
+    );
+    let cw = clock.chars().count() as u16;
+    if cw <= area.width {
+        buf.set_line(
+            area.x + area.width - cw,
+            area.y,
+            &Line::from(Span::styled(clock, theme.header)),
+            cw,
+        );
+    }
+}
+
+/// The banner line, when there is something to shout about.
+pub fn banner(state: &ReleaseState, theme: &Theme) -> Option<Line<'static>> {
+    let mut text = String::new();
+    if rolling_back(state) && !state.phase.is_final() {
+        text.push_str(" ! ROLLING BACK");
+        if let Some(d) = state
+            .decisions
+            .iter()
+            .rev()
+            .find(|d| d.what.starts_with("rollback of"))
+        {
+            text.push_str(&format!(
+                " {} — {}",
+                d.what.trim_start_matches("rollback of "),
+                d.actor
+            ));
+            if !d.reason.is_empty() {
+                text.push_str(&format!(": {}", d.reason));
+            }
+        }
+    }
+    if let Some(p) = &state.pause {
+        if !text.is_empty() {
+            text.push_str("  ·");
+        }
+        text.push_str(&format!(
+            " = PAUSED by {} at {}",
+            p.actor,
+            p.since.format("%H:%M:%S")
+        ));
+        if !p.reason.is_empty() {
+            text.push_str(&format!(": {}", p.reason));
+        }
+        text.push_str(" — p resumes");
+    }
+    if text.is_empty() {
+        return None;
+    }
+    Some(Line::from(Span::styled(text, theme.banner)))
+}

@@ -1,0 +1,635 @@
+//! Cockpit screens as insta snapshots on a `TestBackend`, built from engine states
+//! driven deterministically on a manual clock; and the cockpit loop end to end with
+//! a real `ReleaseHandle` on paused tokio time and scripted keys.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use shipdeck::config;
+use shipdeck::domain::{
+    Configuration, CustomerId, DeployTarget, HealthSample, HealthSource, ProbeOutcome, ReleaseType,
+};
+use shipdeck::engine::{
+    self, Command, Effect, EffectResult, Input, ReleasePlan, ReleaseState, RollbackScope,
+    Selection, WaveStatus,
+};
+use shipdeck::tui::app::App;
+use shipdeck::tui::input::key;
+use shipdeck::tui::theme::Theme;
+use shipdeck::tui::view;
+
+fn t0() -> DateTime<Utc> {
+    "2026-11-16T10:00:00Z".parse().expect("time")
+}
+
+/// A small engine driver on a manual clock (after `tests/engine_scenarios.rs`).
+struct Drill {
+    cfg: Configuration,
+    state: ReleaseState,
+    now: DateTime<Utc>,
+    queue: Vec<(DateTime<Utc>, EffectResult)>,
+    round: u32,
+}
+
+impl Drill {
+    fn start(t: ReleaseType) -> Drill {
+        let cfg = config::load_builtin().expect("built-in config");
+        let plan = ReleasePlan::build(
+            &cfg,
+            "v1.0.1".parse().expect("version"),
+            t,
+            Selection::All,
+            false,
+        )
+        .expect("plan");
+        let first = engine::plan_event(plan, "alice", t0());
+        let state = ReleaseState::fold([&first]).expect("fold");
+        Drill {
+            cfg,
+            state,
+            now: t0(),
+            queue: Vec::new(),
+            round: 0,
+        }
+    }
+
+    fn input(&mut self, input: Input) -> Result<(), engine::Rejected> {
+        let d = engine::step(&mut self.state, &input, self.now)?;
+        for eff in d.effects {
+            match eff {
+                Effect::Deploy { customer, .. } => {
+                    let DeployTarget::Simulated { duration, .. } =
+                        &self.cfg.customer(&customer).expect("customer").deploy;
+                    self.queue.push((
+                        self.now + duration.to_delta(),
+                        EffectResult::DeployFinished {
+                            customer,
+                            ok: true,
+                            detail: "ok".into(),
+                        },
+                    ));
+                }
+                Effect::Rollback { customer, .. } => self.queue.push((
+                    self.now + TimeDelta::minutes(2),
+                    EffectResult::RollbackFinished {
+                        customer,
+                        ok: true,
+                        detail: "ok".into(),
+                    },
+                )),
+                Effect::RunCheck { item, .. } => self.queue.push((
+                    self.now + TimeDelta::minutes(1),
+                    EffectResult::CheckFinished {
+                        item,
+                        ok: true,
+                        detail: "exit 0".into(),
+                    },
+                )),
+                Effect::Notify { .. } => {}
+            }
+        }
+        Ok(())
+    }
+
+    fn cmd(&mut self, actor: &str, command: Command) -> Result<(), engine::Rejected> {
+        self.input(Input::Command {
+            actor: actor.into(),
+            command,
+        })
+    }
+
+    fn tick_gating_items(&mut self) {
+        let items: Vec<(String, String)> = self
+            .state
+            .plan
+            .checklists
+            .iter()
+            .filter(|c| c.kind != shipdeck::domain::ChecklistKind::Hotfix)
+            .flat_map(|c| {
+                c.items
+                    .iter()
+                    .filter(|i| i.gates.is_some() && i.check.is_none())
+                    .map(move |i| (c.id.clone(), i.id.clone()))
+            })
+            .collect();
+        for (list, item) in items {
+            let _ = self.cmd(
+                "alice",
+                Command::TickItem {
+                    checklist: Some(list),
+                    item,
+                    on_word: false,
+                },
+            );
+        }
+    }
+
+    /// One health sample for every customer: a deterministic wobble around the
+    /// customer's simulated baseline.
+    fn probe_all(&mut self) {
+        self.round += 1;
+        let ids: Vec<(usize, CustomerId)> = self
+            .state
+            .customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i, c.id.clone()))
+            .collect();
+        for (i, id) in ids {
+            let (err, lat) = match &self.cfg.customer(&id).expect("customer").health {
+                HealthSource::Simulated {
+                    baseline_error_rate,
+                    baseline_latency_ms,
+                } => (*baseline_error_rate, *baseline_latency_ms),
+                _ => (0.5, 100.0),
+            };
+            let wobble = f64::from((self.round + i as u32 * 3) % 5) / 10.0;
+            let sample = HealthSample {
+                error_rate: Some(err + wobble),
+                latency_p95_ms: Some(lat * (1.0 + wobble / 4.0)),
+            };
+            self.input(Input::Result(EffectResult::Probed {
+                customer: id,
+                outcome: ProbeOutcome::Up { sample },
+            }))
+            .expect("probe");
+        }
+    }
+
+    /// Runs results and deadlines up to `limit`, probing every 5 minutes.
+    fn run_until(&mut self, limit: DateTime<Utc>) {
+        self.input(Input::Tick).expect("tick");
+        let mut next_probe = self.now;
+        loop {
+            let next_result = self.queue.iter().map(|(t, _)| *t).min();
+            let candidates = [
+                engine::next_deadline(&self.state, self.now),
+                next_result,
+                Some(next_probe),
+            ];
+            let Some(next) = candidates.into_iter().flatten().min() else {
+                break;
+            };
+            if next > limit {
+                break;
+            }
+            self.now = self.now.max(next);
+            if self.now >= next_probe {
+                self.probe_all();
+                next_probe = self.now + TimeDelta::minutes(5);
+            }
+            let (due, rest): (Vec<_>, Vec<_>) =
+                self.queue.drain(..).partition(|(t, _)| *t <= self.now);
+            self.queue = rest;
+            for (_, r) in due {
+                self.input(Input::Result(r)).expect("result");
+            }
+            self.input(Input::Tick).expect("tick");
+        }
+        self.now = limit;
+        self.input(Input::Tick).expect("tick");
+    }
+
+    fn demo_done(&self) -> DateTime<Utc> {
+        self.state.anchor.expect("demo completed")
+    }
+}
+
+fn screen(
+    state: &ReleaseState,
+    now: DateTime<Utc>,
+    app: &App,
+    theme: &Theme,
+    w: u16,
+    h: u16,
+) -> Terminal<TestBackend> {
+    let mut terminal = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    terminal
+        .draw(|f| view::render(f, state, now, app, theme))
+        .expect("draw");
+    terminal
+}
+
+fn text(state: &ReleaseState, now: DateTime<Utc>, app: &App) -> String {
+    screen(state, now, app, &Theme::ansi16(), 80, 24)
+        .backend()
+        .to_string()
+}
+
+/// Security release: demo done, startup deploying, standard and enterprise waiting.
+fn rolling_out() -> Drill {
+    let mut d = Drill::start(ReleaseType::Security);
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::minutes(30));
+    let anchor = d.demo_done();
+    d.run_until(anchor + TimeDelta::minutes(16));
+    assert_eq!(
+        d.state.waves[1].status,
+        WaveStatus::Running,
+        "startup deploying"
+    );
+    d
+}
+
+fn app() -> App {
+    App::new("alice", false, false)
+}
+
+#[test]
+fn rolling_out_screen() {
+    let d = rolling_out();
+    insta::assert_snapshot!("rolling_out", text(&d.state, d.now, &app()));
+}
+
+#[test]
+fn rolling_out_screen_100x30() {
+    let d = rolling_out();
+    let mut a = app();
+    a.focus = shipdeck::tui::app::Focus::Health;
+    a.customer_sel = 3;
+    let t = screen(&d.state, d.now, &a, &Theme::ansi16(), 100, 30);
+    insta::assert_snapshot!("rolling_out_100x30", t.backend().to_string());
+}
+
+#[test]
+fn waiting_for_approval_screen() {
+    let mut d = Drill::start(ReleaseType::Minor);
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::hours(3));
+    d.run_until(d.demo_done() + TimeDelta::hours(25));
+    let shown = text(&d.state, d.now, &app());
+    assert!(shown.contains("needs qa_lead approval"), "{shown}");
+    insta::assert_snapshot!("waiting_for_approval", shown);
+}
+
+#[test]
+fn paused_screen() {
+    let mut d = rolling_out();
+    d.cmd(
+        "alice",
+        Command::Pause {
+            reason: "customer call at 10:45".into(),
+        },
+    )
+    .expect("pause");
+    d.now += TimeDelta::minutes(3);
+    let shown = text(&d.state, d.now, &app());
+    assert!(shown.contains("PAUSED by alice"), "{shown}");
+    assert!(shown.contains("remaining"), "{shown}");
+    insta::assert_snapshot!("paused", shown);
+}
+
+#[test]
+fn rollback_dialog_screen() {
+    let d = rolling_out();
+    let mut a = app();
+    a.focus = shipdeck::tui::app::Focus::Health;
+    a.customer_sel = 2;
+    let press = |a: &mut App, k: KeyEvent| a.on_key(k, &d.state, d.now);
+    press(&mut a, key(KeyCode::Char('r')));
+    for k in [KeyCode::Down, KeyCode::Down, KeyCode::Enter] {
+        press(&mut a, key(k));
+    }
+    for c in "p95 up 40%".chars() {
+        press(&mut a, key(KeyCode::Char(c)));
+    }
+    press(&mut a, key(KeyCode::Enter));
+    for c in "v1.0.1".chars() {
+        press(&mut a, key(KeyCode::Char(c)));
+    }
+    press(&mut a, key(KeyCode::Enter));
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("[ Cancel ]"), "{shown}");
+    insta::assert_snapshot!("rollback_dialog", shown);
+}
+
+#[test]
+fn rolling_back_screen() {
+    let mut d = rolling_out();
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::All,
+            reason: "p95 up 40% on startup".into(),
+            force: false,
+        },
+    )
+    .expect("rollback");
+    d.now += TimeDelta::seconds(30);
+    let shown = text(&d.state, d.now, &app());
+    assert!(shown.contains("ROLLING BACK"), "{shown}");
+    insta::assert_snapshot!("rolling_back", shown);
+}
+
+#[test]
+fn completed_screen() {
+    let mut d = Drill::start(ReleaseType::Security);
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::days(10));
+    assert!(d.state.phase.is_final());
+    insta::assert_snapshot!("completed", text(&d.state, d.now, &app()));
+}
+
+#[test]
+fn help_overlay_screen() {
+    let d = rolling_out();
+    let mut a = app();
+    a.on_key(key(KeyCode::Char('?')), &d.state, d.now);
+    let shown = text(&d.state, d.now, &a);
+    assert!(
+        shown.contains("tick the selected checklist item"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("help_overlay", shown);
+}
+
+#[test]
+fn too_small_screen() {
+    let d = rolling_out();
+    let t = screen(&d.state, d.now, &app(), &Theme::ansi16(), 60, 20);
+    let shown = t.backend().to_string();
+    assert!(shown.contains("terminal too small"), "{shown}");
+    insta::assert_snapshot!("too_small", shown);
+}
+
+#[test]
+fn monochrome_screen_uses_no_colour_and_keeps_the_words() {
+    let d = rolling_out();
+    let t = screen(&d.state, d.now, &app(), &Theme::monochrome(), 80, 24);
+    let buf = t.backend().buffer();
+    for cell in buf.content() {
+        assert_eq!(
+            cell.fg,
+            ratatui::style::Color::Reset,
+            "colour in monochrome at {:?}",
+            cell.symbol()
+        );
+        assert_eq!(cell.bg, ratatui::style::Color::Reset);
+    }
+    insta::assert_debug_snapshot!("monochrome", buf);
+}
+
+#[test]
+fn ten_thousand_customers_render_only_the_visible_rows() {
+    let mut d = rolling_out();
+    let template = d.state.customers[5].clone();
+    // Widen the plan's view of the fleet without the engine: rendering only reads.
+    d.state.customers.extend((0..10_000).map(|i| {
+        let mut c = template.clone();
+        c.name = format!("Customer {i:05}");
+        c
+    }));
+    let mut a = app();
+    a.focus = shipdeck::tui::app::Focus::Health;
+    a.customer_sel = 9_000;
+    let shown = screen(&d.state, d.now, &a, &Theme::ansi16(), 100, 30)
+        .backend()
+        .to_string();
+    assert!(shown.contains("Customer 08"), "{shown}");
+}
+
+#[test]
+fn filter_narrows_the_health_list() {
+    let d = rolling_out();
+    let mut a = app();
+    for k in std::iter::once(key(KeyCode::Char('/')))
+        .chain("acme".chars().map(|c| key(KeyCode::Char(c))))
+    {
+        a.on_key(k, &d.state, d.now);
+    }
+    a.on_key(key(KeyCode::Enter), &d.state, d.now);
+    assert_eq!(a.visible_customers(&d.state).len(), 1);
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("filter: acme"), "{shown}");
+    assert!(shown.contains("ACME Corp"), "{shown}");
+    assert!(!shown.contains("TechStart"), "{shown}");
+}
+
+mod cockpit_loop {
+    //! The loop on a real runtime: paused tokio time, scripted keys, a TestBackend.
+
+    use super::*;
+    use shipdeck::runtime::clock::Clock;
+    use shipdeck::runtime::driver::{self, ReleaseHandle, RuntimeOptions};
+    use shipdeck::runtime::state_dir::StateDir;
+    use shipdeck::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls};
+    use shipdeck::tui::input::{scripted_events, scripted_keys, typed};
+
+    fn open(dir: &std::path::Path, t: ReleaseType) -> ReleaseHandle {
+        let cfg = config::load_builtin().expect("config");
+        let plan = ReleasePlan::build(&cfg, "v1.0.1".parse().expect("v"), t, Selection::All, false)
+            .expect("plan");
+        let opts = RuntimeOptions {
+            state_dir: StateDir::at(dir),
+            clock: Clock::scaled(t0(), 60.0),
+            customers: cfg.customers.clone(),
+            fleet: None,
+        };
+        driver::open(opts, "v1.0.1", Some(plan), "alice").expect("open")
+    }
+
+    fn opts(readonly: bool) -> CockpitOptions {
+        CockpitOptions {
+            operator: "alice".into(),
+            readonly,
+            theme: Theme::monochrome(),
+            demo: None,
+        }
+    }
+
+    fn shown(t: &Terminal<TestBackend>) -> String {
+        t.backend().to_string()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn approve_with_no_pending_gate_shows_the_engines_refusal() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let keys = scripted_keys(vec![key(KeyCode::Char('a'))]);
+        let exit = cockpit::run_with(
+            &handle,
+            opts(false),
+            &mut term,
+            keys,
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
+        assert_eq!(exit, CockpitExit::Quit);
+        let s = shown(&term);
+        assert!(
+            s.contains("refused: no wave is waiting for an approval"),
+            "{s}"
+        );
+        handle.stop().await.expect("stop");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn ticking_an_item_and_pausing_reach_the_engine() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let keys = scripted_keys(vec![
+            key(KeyCode::Tab),
+            key(KeyCode::Char('x')),
+            key(KeyCode::Char('p')),
+        ]);
+        cockpit::run_with(
+            &handle,
+            opts(false),
+            &mut term,
+            keys,
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
+        let snap = handle.snapshot();
+        assert!(
+            snap.state
+                .ticks
+                .contains_key("pre-release-security/vuln-confirmed"),
+            "{:?}",
+            snap.state.ticks.keys()
+        );
+        let pause = snap.state.pause.clone().expect("paused");
+        assert_eq!(pause.actor, "alice");
+        let s = shown(&term);
+        assert!(s.contains("PAUSED by alice"), "{s}");
+        handle.stop().await.expect("stop");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn readonly_refuses_every_action_key_with_a_note() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let keys = scripted_keys(vec![key(KeyCode::Char('p')), key(KeyCode::Char('r'))]);
+        cockpit::run_with(&handle, opts(true), &mut term, keys, std::future::pending())
+            .await
+            .expect("run");
+        assert!(handle.snapshot().state.pause.is_none());
+        let s = shown(&term);
+        assert!(
+            s.contains("read-only: `r rollback` is not available"),
+            "{s}"
+        );
+        handle.stop().await.expect("stop");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quit_while_running_asks_first_and_q_again_quits() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        // q opens the question; Enter on the default (Cancel) closes it; Ctrl-C asks
+        // again; q confirms.
+        let keys = scripted_keys(vec![
+            key(KeyCode::Char('q')),
+            key(KeyCode::Enter),
+            KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
+            key(KeyCode::Char('q')),
+            key(KeyCode::Char('?')),
+        ]);
+        let exit = cockpit::run_with(
+            &handle,
+            opts(false),
+            &mut term,
+            keys,
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
+        assert_eq!(exit, CockpitExit::Quit);
+        // The runtime is the caller's: still running.
+        assert!(!handle.task.is_finished());
+        handle.stop().await.expect("stop");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_signal_ends_the_loop_with_its_name() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let never = futures_util::stream::pending();
+        let sig = async { shipdeck::tui::terminal::ShutdownSignal::Hangup };
+        let exit = cockpit::run_with(&handle, opts(false), &mut term, never, sig)
+            .await
+            .expect("run");
+        assert_eq!(
+            exit,
+            CockpitExit::Signal(shipdeck::tui::terminal::ShutdownSignal::Hangup)
+        );
+        handle.stop().await.expect("stop");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn emergency_needs_a_reason_and_an_explicit_confirm() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let mut keys = vec![key(KeyCode::Char('e'))];
+        keys.extend(typed("exploit in the wild"));
+        // Enter moves to the buttons (Cancel focused); Right to Declare; Enter.
+        keys.extend([
+            key(KeyCode::Enter),
+            key(KeyCode::Right),
+            key(KeyCode::Enter),
+        ]);
+        cockpit::run_with(
+            &handle,
+            opts(false),
+            &mut term,
+            scripted_keys(keys),
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
+        let snap = handle.snapshot();
+        assert!(snap.state.emergency, "{}", shown(&term));
+        let d = snap.state.decisions.last().expect("decision");
+        assert_eq!(d.reason, "exploit in the wild");
+        handle.stop().await.expect("stop");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn demo_fault_key_calls_the_injector_with_the_selected_customer() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let seen = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+        let log = seen.clone();
+        let demo = DemoControls {
+            inject_fault: Box::new(move |id| {
+                log.lock().expect("lock").push(id.to_string());
+                Ok(format!("fault injected into {id}"))
+            }),
+        };
+        let o = CockpitOptions {
+            demo: Some(demo),
+            ..opts(false)
+        };
+        let keys = vec![key(KeyCode::Char('j')), key(KeyCode::Char('f'))];
+        let mut events: Vec<crossterm::event::Event> = vec![
+            crossterm::event::Event::Key(key(KeyCode::Tab)),
+            crossterm::event::Event::Key(key(KeyCode::Tab)),
+        ];
+        events.extend(keys.into_iter().map(crossterm::event::Event::Key));
+        cockpit::run_with(
+            &handle,
+            o,
+            &mut term,
+            scripted_events(events),
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
+        assert_eq!(seen.lock().expect("lock").as_slice(), ["demo-sales"]);
+        assert!(shown(&term).contains("fault injected into demo-sales"));
+        let _ = HashMap::<u8, u8>::new();
+        handle.stop().await.expect("stop");
+    }
+}
