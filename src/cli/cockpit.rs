@@ -106,7 +106,12 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
     let probing = super::probing::start(&handle, &cfg.customers, Some(&fleet));
     // A newcomer sees a rollout at once: the gating items are ticked on the demo's word.
     let s = handle.snapshot().state;
-    for list in s.plan.checklists.iter().filter(|l| l.kind != crate::domain::ChecklistKind::Hotfix) {
+    for list in s
+        .plan
+        .checklists
+        .iter()
+        .filter(|l| l.kind != crate::domain::ChecklistKind::Hotfix)
+    {
         for item in list
             .items
             .iter()
