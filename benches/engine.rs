@@ -5,7 +5,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use criterion::{BatchSize, Criterion, criterion_group, criterion_main};
 use shipdeck::domain::{CustomerId, ProbeOutcome, ReleaseType, TierName};
 use shipdeck::engine::{
-    self, Command, EffectResult, Event, EventKind, Input, ReleasePlan, ReleaseState, Selection,
+    self, EffectResult, Event, EventKind, Input, ReleasePlan, ReleaseState, Selection,
 };
 
 fn t0() -> DateTime<Utc> {
@@ -31,44 +31,7 @@ fn in_flight(n: usize) -> ReleaseState {
     )
     .unwrap();
     let mut state = ReleaseState::fold([&engine::plan_event(plan, "alice", t0())]).unwrap();
-    let items: Vec<(String, String)> = state
-        .plan
-        .checklists
-        .iter()
-        .flat_map(|c| {
-            c.items
-                .iter()
-                .filter(|i| i.gates.is_some() && i.check.is_none())
-                .map(move |i| (c.id.clone(), i.id.clone()))
-        })
-        .collect();
-    for (list, item) in items {
-        let _ = engine::step(
-            &mut state,
-            &Input::Command {
-                actor: "alice".into(),
-                command: Command::TickItem {
-                    checklist: Some(list),
-                    item,
-                    on_word: true,
-                },
-            },
-            t0(),
-        );
-    }
-    let checks: Vec<String> = state.checks.keys().cloned().collect();
-    for item in checks {
-        engine::step(
-            &mut state,
-            &Input::Result(EffectResult::CheckFinished {
-                item,
-                ok: true,
-                detail: String::new(),
-            }),
-            t0(),
-        )
-        .unwrap();
-    }
+    shipdeck::sim::pass_pre_release(&mut state, "alice", t0());
     assert_eq!(
         state
             .customers

@@ -383,3 +383,67 @@ fn offline_pause_and_rollback_are_journaled_with_reasons() {
         text(&o)
     );
 }
+
+#[test]
+fn a_rolled_back_version_is_used_up_and_the_next_one_validates() {
+    let dir = tempfile::tempdir().unwrap();
+    for v in ["v1.0.1", "v1.0.2"] {
+        let args = [
+            "deploy",
+            "--version",
+            v,
+            "--type",
+            "bug_fix",
+            "--customers",
+            "startup",
+            "--speed",
+            "500000",
+            "--yes",
+        ];
+        let o = shipdeck(dir.path(), &args);
+        assert_eq!(o.status.code(), Some(0), "{v}: {}", text(&o));
+    }
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "rollback",
+            "--version",
+            "v1.0.2",
+            "--reason",
+            "checkout errors",
+            // Monitoring ran the whole 24 h window: it has closed by now.
+            "--force",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Running the release again carries the rollback out.
+    let args = [
+        "deploy",
+        "--version",
+        "v1.0.2",
+        "--type",
+        "bug_fix",
+        "--speed",
+        "500000",
+        "--yes",
+    ];
+    let o = shipdeck(dir.path(), &args);
+    assert!(text(&o).contains("rolled back"), "{}", text(&o));
+    let o = shipdeck(
+        dir.path(),
+        &["validate", "--version", "v1.0.2", "--type", "bug_fix"],
+    );
+    assert_eq!(o.status.code(), Some(2), "v1.0.2 was used: {}", text(&o));
+    assert!(text(&o).contains("already started"), "{}", text(&o));
+    let o = shipdeck(
+        dir.path(),
+        &["validate", "--version", "v1.0.3", "--type", "bug_fix"],
+    );
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "the number after a rolled-back release is the next one: {}",
+        text(&o)
+    );
+    assert!(text(&o).contains("v1.0.2 → v1.0.3"), "{}", text(&o));
+}

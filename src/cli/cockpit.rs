@@ -1,6 +1,11 @@
 //! `shipdeck demo`, `shipdeck cockpit` and bare `shipdeck`: open a release in the
 //! runtime (in-process, as `deploy` does) and hand it to the full-screen cockpit.
 
+use std::io::IsTerminal;
+
+use crossterm::event::Event;
+use futures_util::Stream;
+
 use super::args::ReleaseArgs;
 use super::context::Context;
 use super::error::{CliError, CliResult, EXIT_ERROR, EXIT_OK};
@@ -14,6 +19,9 @@ use crate::runtime::probe_scheduler;
 use crate::runtime::state_dir::StateDir;
 use crate::sim::fleet::FleetHandle;
 use crate::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls};
+use crate::tui::input::terminal_events;
+use crate::tui::start::{self, StartExit, StartOptions, StartScreen};
+use crate::tui::terminal::{self, ShutdownSignals, TerminalSession};
 use crate::tui::theme::Theme;
 
 /// The demo's world: the built-in config, customers on v1.0.1, a bug-fix release
@@ -42,8 +50,27 @@ fn theme(ctx: &Context) -> Theme {
     Theme::from_env(ctx.global.no_color, |k| std::env::var(k).ok())
 }
 
-async fn run_cockpit(handle: ReleaseHandle, opts: CockpitOptions) -> CliResult {
-    let result = cockpit::run(&handle, opts).await;
+async fn run_cockpit(
+    handle: ReleaseHandle,
+    opts: CockpitOptions,
+    shared: Option<SharedTerminal>,
+) -> CliResult {
+    let result = match shared {
+        Some(mut t) => {
+            let result = cockpit::run_in_session(
+                &handle,
+                opts,
+                &mut t.session,
+                &mut t.events,
+                t.signals.recv(),
+            )
+            .await;
+            // Restored before the summary line below is printed.
+            let restored = t.session.restore();
+            result.and_then(|exit| restored.map(|()| exit))
+        }
+        None => cockpit::run(&handle, opts).await,
+    };
     let stopped = handle.stop().await;
     let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
     let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
@@ -144,7 +171,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         theme: theme(ctx),
         demo: Some(demo),
     };
-    let code = run_cockpit(handle, opts).await;
+    let code = run_cockpit(handle, opts, None).await;
     if let Some(p) = probing {
         p.abort();
     }
@@ -175,39 +202,128 @@ pub async fn run_release(
         Some(plan),
         speed,
         readonly,
+        None,
     )
     .await
 }
 
-/// Bare `shipdeck`: the active release, else a pointer to how to start one.
+/// Bare `shipdeck`: the active release in the cockpit (resumed), else the start
+/// screen — recent releases and a form whose plan, once confirmed on its preview,
+/// opens in the cockpit on the same terminal session. Quitting the start screen
+/// starts nothing and writes nothing to the state dir.
 pub async fn run_current(ctx: &Context) -> CliResult {
     let dir = ctx.state_dir()?;
-    let active = history::summaries(&dir)
-        .into_iter()
+    let summaries = history::summaries(&dir);
+    let active = summaries
+        .iter()
         .filter(|s| !s.phase.is_final())
-        .max_by_key(|s| s.started_at);
-    let Some(active) = active else {
-        let recent: Vec<String> = history::summaries(&dir)
-            .iter()
-            .rev()
-            .take(5)
-            .map(|s| format!("  {} {} — {}", s.version, s.release_type, s.phase.as_str()))
-            .collect();
-        println!(
-            "No active release.{}\nStart one:  shipdeck cockpit --version vX.Y.Z --type bug_fix\nTry it:     shipdeck demo",
-            if recent.is_empty() {
-                String::new()
-            } else {
-                format!("\nRecent releases:\n{}", recent.join("\n"))
-            }
-        );
+        .max_by_key(|s| s.started_at)
+        .map(|s| s.label.clone());
+    if let Some(label) = active {
+        let cfg = ctx.config()?;
+        super::logging::init(&dir);
+        return open_in_cockpit(ctx, &cfg, dir, &label, None, None, false, None).await;
+    }
+    if !std::io::stdout().is_terminal() {
+        // A pipe or a file: no screen to draw on, so say it in words.
+        print_no_active(&summaries);
         return Ok(EXIT_OK);
-    };
+    }
     let cfg = ctx.config()?;
+    // Signals first: once the terminal is raw, a SIGTERM must still find a handler.
+    let mut signals = terminal::shutdown_signals().map_err(terminal_error)?;
+    let mut session = TerminalSession::enter().map_err(terminal_error)?;
+    let mut events: TerminalEvents = Box::new(terminal_events());
+    let mut screen = StartScreen::new(
+        cfg.clone(),
+        summaries,
+        &ctx.operator(),
+        &dir.root.display().to_string(),
+    );
+    let opts = StartOptions {
+        theme: theme(ctx),
+        now: None,
+    };
+    let exit = start::run_with(
+        &mut screen,
+        &opts,
+        &mut session,
+        &mut events,
+        signals.recv(),
+    )
+    .await;
+    let plan = match exit {
+        Ok(StartExit::Start(plan)) => plan,
+        Ok(StartExit::Quit) => {
+            session.restore().map_err(terminal_error)?;
+            return Ok(EXIT_OK);
+        }
+        Ok(StartExit::Signal(sig)) => {
+            session.restore().map_err(terminal_error)?;
+            return Ok(sig.exit_code());
+        }
+        Err(e) => {
+            let _ = session.restore();
+            return Err(terminal_error(e));
+        }
+    };
     super::logging::init(&dir);
-    open_in_cockpit(ctx, &cfg, dir, &active.label, None, None, false).await
+    let label = plan.version.to_string();
+    let shared = SharedTerminal {
+        session,
+        events,
+        signals,
+    };
+    open_in_cockpit(
+        ctx,
+        &cfg,
+        dir,
+        &label,
+        Some(*plan),
+        None,
+        false,
+        Some(shared),
+    )
+    .await
 }
 
+/// What bare `shipdeck` says when it cannot draw (stdout is not a terminal).
+fn print_no_active(summaries: &[history::ReleaseSummary]) {
+    let mut recent: Vec<&history::ReleaseSummary> = summaries.iter().collect();
+    recent.sort_by_key(|s| std::cmp::Reverse(s.started_at));
+    let recent: Vec<String> = recent
+        .iter()
+        .take(5)
+        .map(|s| format!("  {} {} — {}", s.version, s.release_type, s.phase.as_str()))
+        .collect();
+    println!(
+        "No active release.{}\nStart one:  shipdeck (in a terminal), or shipdeck cockpit --version vX.Y.Z --type bug_fix\nTry it:     shipdeck demo",
+        if recent.is_empty() {
+            String::new()
+        } else {
+            format!("\nRecent releases:\n{}", recent.join("\n"))
+        }
+    );
+}
+
+fn terminal_error(e: impl std::fmt::Display) -> CliError {
+    CliError::error(format!("terminal: {e}"))
+}
+
+/// Terminal input, boxed so it can be handed from the start screen to the cockpit.
+type TerminalEvents = Box<dyn Stream<Item = std::io::Result<Event>> + Unpin>;
+
+/// The start screen's terminal, handed to the cockpit so the operator never sees
+/// the shell between the two screens.
+struct SharedTerminal {
+    session: TerminalSession,
+    events: TerminalEvents,
+    signals: ShutdownSignals,
+}
+
+// The cockpit's inputs, one per argument: folding them into a struct would only
+// move the list.
+#[allow(clippy::too_many_arguments)]
 async fn open_in_cockpit(
     ctx: &Context,
     cfg: &Configuration,
@@ -216,6 +332,7 @@ async fn open_in_cockpit(
     plan: Option<ReleasePlan>,
     speed: Option<f64>,
     readonly: bool,
+    shared: Option<SharedTerminal>,
 ) -> CliResult {
     let operator = ctx.operator();
     let handle = driver::open(
@@ -239,6 +356,7 @@ async fn open_in_cockpit(
             theme: theme(ctx),
             demo: None,
         },
+        shared,
     )
     .await;
     if let Some(p) = probing {

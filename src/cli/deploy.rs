@@ -237,19 +237,7 @@ async fn unblock(
                 )?;
                 return Ok(Some(EXIT_WAITING));
             }
-            let (list, item) = key.split_once('/').map_or((None, key.clone()), |(l, i)| {
-                (Some(l.to_string()), i.to_string())
-            });
-            send(
-                handle,
-                actor,
-                Command::TickItem {
-                    checklist: list,
-                    item,
-                    on_word: args.yes,
-                },
-            )
-            .await?;
+            send(handle, actor, Command::tick(&key, args.yes)).await?;
         }
         return Ok(None);
     }

@@ -134,16 +134,9 @@ pub fn simulate(
                 items
             };
             for key in items {
-                let (list, item) = key.split_once('/').map_or((None, key.clone()), |(l, i)| {
-                    (Some(l.to_string()), i.to_string())
-                });
                 let cmd = Input::Command {
                     actor: actor.into(),
-                    command: Command::TickItem {
-                        checklist: list,
-                        item,
-                        on_word: true,
-                    },
+                    command: Command::tick(&key, true),
                 };
                 feed(
                     &mut state,

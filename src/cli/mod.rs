@@ -47,22 +47,7 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
         Cmd::Tick { version, items } => offline::run(
             &ctx,
             Some(&version),
-            Box::new(move |_| {
-                Ok(items
-                    .iter()
-                    .map(|key| {
-                        let (list, item) =
-                            key.split_once('/').map_or((None, key.clone()), |(l, i)| {
-                                (Some(l.to_string()), i.to_string())
-                            });
-                        Command::TickItem {
-                            checklist: list,
-                            item,
-                            on_word: false,
-                        }
-                    })
-                    .collect())
-            }),
+            Box::new(move |_| Ok(items.iter().map(|key| Command::tick(key, false)).collect())),
             w,
         ),
         Cmd::Approve {

@@ -36,8 +36,11 @@ pub fn run(
         },
         None => state_dir
             .as_ref()
-            .and_then(history::last_released)
-            .map(|v| (v, "the release history".to_string())),
+            .and_then(history::newest_started)
+            .map(|s| {
+                let source = format!("the release history: {} {}", s.version, s.phase.as_str());
+                (s.version, source)
+            }),
     };
     if let (Ok(v), Ok(t)) = (&version, &t) {
         match &from {

@@ -60,6 +60,22 @@ pub enum Command {
     ConfirmOverdue,
 }
 
+impl Command {
+    /// Ticks an item named as `list/item` (or a bare `item`, which the engine looks
+    /// up across the plan's checklists) — the form people type and the journal keys.
+    pub fn tick(key: &str, on_word: bool) -> Command {
+        let (checklist, item) = match key.split_once('/') {
+            Some((list, item)) => (Some(list.to_string()), item.to_string()),
+            None => (None, key.to_string()),
+        };
+        Command::TickItem {
+            checklist,
+            item,
+            on_word,
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum EffectResult {
     CheckFinished {

@@ -259,6 +259,19 @@ pub fn open(
     })
 }
 
+/// At most this many ready results are decided on before their events are
+/// journaled together: bounds the latency of commands queued behind a burst.
+const RESULT_BATCH: usize = 1024;
+
+/// Decisions taken but not yet journaled: their events and the effects that must
+/// wait until those events are on disk.
+#[derive(Default)]
+struct Batch {
+    inputs: usize,
+    events: Vec<Event>,
+    effects: Vec<Effect>,
+}
+
 struct Driver {
     state: ReleaseState,
     journal: JournalWriter<Event>,
@@ -304,7 +317,16 @@ impl Driver {
                     let _ = req.reply.send(verdict);
                 }
                 Some(result) = results.recv() => {
-                    let _ = self.handle(&Input::Result(result))?;
+                    // Results come in bursts (a probe round over the whole fleet):
+                    // decide on all that are ready, then journal them with one fsync
+                    // and publish one snapshot, instead of one of each per result.
+                    let mut batch = Batch::default();
+                    let _ = self.decide(&Input::Result(result), &mut batch);
+                    while batch.inputs < RESULT_BATCH {
+                        let Ok(next) = results.try_recv() else { break };
+                        let _ = self.decide(&Input::Result(next), &mut batch);
+                    }
+                    self.commit(batch, false)?;
                 }
                 _ = sleep => {
                     let _ = self.handle(&Input::Tick)?;
@@ -318,31 +340,46 @@ impl Driver {
     /// failure stops the loop (the in-memory state is ahead of the disk, so it must
     /// not act on it).
     fn handle(&mut self, input: &Input) -> Result<Result<(), Rejected>, RuntimeError> {
+        let mut batch = Batch::default();
+        let verdict = self.decide(input, &mut batch);
+        self.commit(batch, matches!(input, Input::Tick))?;
+        Ok(verdict)
+    }
+
+    /// Applies `input` to the state and keeps its events and effects in `batch`
+    /// until [`Driver::commit`] makes them durable.
+    fn decide(&mut self, input: &Input, batch: &mut Batch) -> Result<(), Rejected> {
         let now = self.clock.now().max(self.last_now);
         self.last_now = now;
-        let decision = match engine::step(&mut self.state, input, now) {
-            Ok(d) => d,
-            Err(rejected) => return Ok(Err(rejected)),
-        };
-        if decision.events.is_empty() {
-            if matches!(input, Input::Tick) {
-                // Time moved though nothing happened: views re-read the clock.
-                self.publish(now);
+        batch.inputs += 1;
+        let decision = engine::step(&mut self.state, input, now)?;
+        batch.events.extend(decision.events);
+        batch.effects.extend(decision.effects);
+        Ok(())
+    }
+
+    /// Journals the batch's events (one fsync), then announces them, starts their
+    /// effects and publishes one snapshot. `ticked`: time moved, so views re-read
+    /// the clock even when nothing happened.
+    fn commit(&mut self, batch: Batch, ticked: bool) -> Result<(), RuntimeError> {
+        if batch.events.is_empty() {
+            if ticked {
+                self.publish(self.last_now);
             }
-            return Ok(Ok(()));
+            return Ok(());
         }
-        self.journal.append_batch(&decision.events)?;
-        for e in decision.events {
+        self.journal.append_batch(&batch.events)?;
+        for e in batch.events {
             if e.event.is_loggable() {
                 tracing::info!(target: "shipdeck::event", "{}", crate::engine::event::describe(&e));
             }
             let _ = self.events.send(Arc::new(e));
         }
-        for eff in decision.effects {
+        for eff in batch.effects {
             self.executor.spawn(eff);
         }
-        self.publish(now);
-        Ok(Ok(()))
+        self.publish(self.last_now);
+        Ok(())
     }
 
     fn publish(&mut self, now: DateTime<Utc>) {

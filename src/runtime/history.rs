@@ -84,6 +84,16 @@ pub fn last_released(dir: &StateDir) -> Option<Version> {
         .max()
 }
 
+/// The newest version ever started, whatever its outcome: the base the next
+/// version is counted from. A rolled-back or aborted release used up its number
+/// (its journal keeps it), so counting from the last *released* one would suggest
+/// a version that can no longer be started.
+pub fn newest_started(dir: &StateDir) -> Option<ReleaseSummary> {
+    summaries(dir)
+        .into_iter()
+        .max_by(|a, b| a.version.cmp(&b.version))
+}
+
 /// The most recent release that has not ended, else the most recent one.
 pub fn current_label(dir: &StateDir) -> Option<String> {
     let all = summaries(dir);

@@ -117,6 +117,24 @@ where
     run_loop(handle, opts, terminal, events, signals, None).await
 }
 
+/// [`run`] on a session, input and signals the caller already holds (the start
+/// screen's), so going from one screen to the cockpit never leaves the alternate
+/// screen. Restoring the session stays the caller's business.
+pub async fn run_in_session<S, F>(
+    handle: &ReleaseHandle,
+    opts: CockpitOptions,
+    session: &mut TerminalSession,
+    events: S,
+    signals: F,
+) -> Result<CockpitExit, TerminalError>
+where
+    S: Stream<Item = io::Result<Event>> + Unpin,
+    F: Future<Output = ShutdownSignal>,
+{
+    let local = chrono::Local::now().offset().fix();
+    run_loop(handle, opts, session, events, signals, Some(local)).await
+}
+
 /// How often the countdowns need a redraw: every release second, but never more
 /// than the frame cap and never less than once a real second.
 fn tick_period(speed: f64) -> Duration {

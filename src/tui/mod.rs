@@ -11,6 +11,7 @@ pub mod cockpit;
 pub mod frame_pacer;
 pub mod input;
 pub mod keys;
+pub mod start;
 pub mod strings;
 pub mod terminal;
 pub mod theme;

@@ -12,6 +12,7 @@ pub mod header;
 pub mod health;
 pub mod help;
 pub mod log;
+pub mod start;
 pub mod timeline;
 
 use chrono::{DateTime, TimeDelta, Utc};
