@@ -408,10 +408,104 @@ fn filter_narrows_the_health_list() {
     assert!(!shown.contains("TechStart"), "{shown}");
 }
 
+/// Presses `keys` (plain presses; upper case with Shift) on the app.
+fn keys(a: &mut App, state: &ReleaseState, now: DateTime<Utc>, codes: &[KeyCode]) {
+    for k in codes {
+        let ev = match k {
+            KeyCode::Char(c) if c.is_uppercase() => KeyEvent::new(*k, KeyModifiers::SHIFT),
+            _ => key(*k),
+        };
+        a.on_key(ev, state, now);
+    }
+}
+
+fn chars(text: &str) -> Vec<KeyCode> {
+    text.chars().map(KeyCode::Char).collect()
+}
+
+#[test]
+fn quit_dialog_screen_marks_the_focused_button() {
+    let d = rolling_out();
+    let mut a = app();
+    keys(&mut a, &d.state, d.now, &[KeyCode::Char('q')]);
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains(">[ Cancel ]   [ Quit ]"), "{shown}");
+    keys(&mut a, &d.state, d.now, &[KeyCode::Tab]);
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains(" [ Cancel ]  >[ Quit ]"), "{shown}");
+    assert!(shown.contains("y quits"), "{shown}");
+    insta::assert_snapshot!("quit_dialog", shown);
+}
+
+#[test]
+fn abort_dialog_screen() {
+    let d = rolling_out();
+    let mut a = app();
+    keys(&mut a, &d.state, d.now, &[KeyCode::Char('A')]);
+    keys(&mut a, &d.state, d.now, &chars("wrong artefact"));
+    keys(&mut a, &d.state, d.now, &[KeyCode::Enter]);
+    keys(&mut a, &d.state, d.now, &chars("v1.0.1"));
+    keys(&mut a, &d.state, d.now, &[KeyCode::Enter]);
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("Abort the release"), "{shown}");
+    assert!(shown.contains(">[ Cancel ]"), "{shown}");
+    insta::assert_snapshot!("abort_dialog", shown);
+}
+
+/// After the rollback window: the engine refuses, and the dialog comes back
+/// offering to force the same rollback, reason kept, Cancel focused.
+#[test]
+fn rollback_after_the_window_offers_force() {
+    let mut d = Drill::start(ReleaseType::Security);
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::days(10));
+    assert!(d.state.phase.is_final());
+    let mut a = app();
+    a.focus = shipdeck::tui::app::Focus::Health;
+    a.customer_sel = 2;
+    let (state, now) = (d.state.clone(), d.now);
+    keys(&mut a, &state, now, &[KeyCode::Char('r'), KeyCode::Tab]);
+    keys(&mut a, &state, now, &chars("late p95 regression"));
+    keys(&mut a, &state, now, &[KeyCode::Enter]);
+    let out = a.on_key(key(KeyCode::Char('y')), &state, now);
+    let Some(shipdeck::tui::app::Outgoing::Command(cmd)) = out else {
+        panic!("no command: {out:?}");
+    };
+    let verdict = d.cmd("alice", cmd.clone());
+    assert!(
+        matches!(verdict, Err(engine::Rejected::RollbackWindowClosed { .. })),
+        "{verdict:?}"
+    );
+    a.on_command_result(
+        &cmd,
+        verdict.map_err(shipdeck::runtime::driver::SendError::Rejected),
+    );
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("[ Force roll back ]"), "{shown}");
+    assert!(
+        shown.contains("refused: the rollback window closed"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("rollback_force_dialog", shown);
+    let out = a.on_key(key(KeyCode::Char('y')), &d.state, d.now);
+    let Some(shipdeck::tui::app::Outgoing::Command(cmd)) = out else {
+        panic!("no command: {out:?}");
+    };
+    assert!(
+        matches!(cmd, Command::Rollback { force: true, .. }),
+        "{cmd:?}"
+    );
+    d.cmd("alice", cmd).expect("forced rollback accepted");
+    let last = d.state.decisions.last().expect("decision");
+    assert!(last.what.contains("forced"), "{}", last.what);
+    assert_eq!(last.reason, "late p95 regression");
+}
+
 mod cockpit_loop {
     //! The loop on a real runtime: paused tokio time, scripted keys, a TestBackend.
 
     use super::*;
+    use futures_util::StreamExt;
     use shipdeck::runtime::clock::Clock;
     use shipdeck::runtime::driver::{self, ReleaseHandle, RuntimeOptions};
     use shipdeck::runtime::state_dir::StateDir;
@@ -507,11 +601,20 @@ mod cockpit_loop {
         let dir = tempfile::tempdir().expect("dir");
         let handle = open(dir.path(), ReleaseType::Security);
         let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
-        let keys = scripted_keys(vec![key(KeyCode::Char('p')), key(KeyCode::Char('r'))]);
+        let mut pressed = typed("aprsxieycA");
+        pressed.push(key(KeyCode::Char('r')));
+        let keys = scripted_keys(pressed);
         cockpit::run_with(&handle, opts(true), &mut term, keys, std::future::pending())
             .await
             .expect("run");
-        assert!(handle.snapshot().state.pause.is_none());
+        let snap = handle.snapshot();
+        assert!(snap.state.pause.is_none());
+        assert!(
+            snap.state
+                .decisions
+                .iter()
+                .all(|d| d.actor != "alice" || d.what.starts_with("started"))
+        );
         let s = shown(&term);
         assert!(
             s.contains("read-only: `r rollback` is not available"),
@@ -547,6 +650,126 @@ mod cockpit_loop {
         // The runtime is the caller's: still running.
         assert!(!handle.task.is_finished());
         handle.stop().await.expect("stop");
+    }
+
+    /// Runs the loop on `keys` followed by input that never ends: only a real quit
+    /// (not the end of the script) ends the loop. The keys are handled at once;
+    /// five seconds of (paused, auto-advancing) time later the loop is either gone
+    /// or staying.
+    async fn quits_on(keys: Vec<KeyEvent>) -> Option<CockpitExit> {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let events = scripted_keys(keys).chain(futures_util::stream::pending());
+        let run = cockpit::run_with(
+            &handle,
+            opts(false),
+            &mut term,
+            events,
+            std::future::pending(),
+        );
+        let exit = tokio::time::timeout(std::time::Duration::from_secs(5), run)
+            .await
+            .ok()
+            .map(|r| r.expect("run"));
+        handle.stop().await.expect("stop");
+        exit
+    }
+
+    /// The bug seen in tmux: q, then Tab, y, Enter did not quit.
+    #[tokio::test(start_paused = true)]
+    async fn quit_dialog_tab_and_enter_quit() {
+        let keys = vec![
+            key(KeyCode::Char('q')),
+            key(KeyCode::Tab),
+            key(KeyCode::Enter),
+        ];
+        assert_eq!(quits_on(keys).await, Some(CockpitExit::Quit));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quit_dialog_y_quits() {
+        let keys = vec![key(KeyCode::Char('q')), key(KeyCode::Char('y'))];
+        assert_eq!(quits_on(keys).await, Some(CockpitExit::Quit));
+        let keys = vec![
+            key(KeyCode::Char('q')),
+            key(KeyCode::Tab),
+            key(KeyCode::Char('y')),
+            key(KeyCode::Enter),
+        ];
+        assert_eq!(quits_on(keys).await, Some(CockpitExit::Quit));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn quit_dialog_enter_on_cancel_n_and_esc_stay() {
+        for stay in [KeyCode::Enter, KeyCode::Char('n'), KeyCode::Esc] {
+            let keys = vec![key(KeyCode::Char('q')), key(stay)];
+            assert_eq!(quits_on(keys).await, None, "{stay:?} quit");
+        }
+        let keys = vec![
+            key(KeyCode::Char('q')),
+            key(KeyCode::Right),
+            key(KeyCode::Left),
+            key(KeyCode::Enter),
+        ];
+        assert_eq!(quits_on(keys).await, None, "Left back to Cancel");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn resume_asks_why_and_the_reason_reaches_the_journal() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let mut keys = vec![key(KeyCode::Char('p')), key(KeyCode::Char('p'))];
+        keys.extend(typed("call with acme over"));
+        keys.push(key(KeyCode::Enter));
+        cockpit::run_with(
+            &handle,
+            opts(false),
+            &mut term,
+            scripted_keys(keys),
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
+        let snap = handle.snapshot();
+        assert!(snap.state.pause.is_none(), "{}", shown(&term));
+        let d = snap.state.decisions.last().expect("decision");
+        assert_eq!(
+            (d.what.as_str(), d.reason.as_str()),
+            ("resumed", "call with acme over")
+        );
+        handle.stop().await.expect("stop");
+        let journal = std::fs::read_to_string(StateDir::at(dir.path()).journal_path("v1.0.1"))
+            .expect("journal");
+        assert!(journal.contains("call with acme over"), "{journal}");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn abort_needs_reason_version_and_confirm_then_ends_the_release() {
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let mut keys = typed("A");
+        keys.extend(typed("bad artefact"));
+        keys.push(key(KeyCode::Enter));
+        keys.extend(typed("v1.0.1"));
+        // Enter → buttons on Cancel; y confirms (with the checks).
+        keys.extend([key(KeyCode::Enter), key(KeyCode::Char('y'))]);
+        cockpit::run_with(
+            &handle,
+            opts(false),
+            &mut term,
+            scripted_keys(keys),
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
+        let snap = handle.snapshot();
+        assert_eq!(snap.state.phase, engine::Phase::Aborted, "{}", shown(&term));
+        let d = snap.state.decisions.last().expect("decision");
+        assert_eq!(d.reason, "bad artefact");
+        let _ = handle.stop().await;
     }
 
     #[tokio::test(start_paused = true)]

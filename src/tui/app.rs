@@ -4,8 +4,15 @@
 //! Nothing here decides anything about the rollout. A key becomes a [`Command`] the
 //! runtime sends to the engine; whether it is allowed is the engine's call, and its
 //! refusal text comes back to the message line. The only checks made here are about
-//! the operator's input (a reason typed, the version typed for a full rollback),
-//! because they concern the dialog, not the release.
+//! the operator's input (a reason typed, the version typed for a full rollback or an
+//! abort), because they concern the dialog, not the release.
+//!
+//! Dialogs follow one keyboard contract, the one people know from desktop dialogs:
+//! the focus starts on Cancel whenever it reaches the buttons; Tab / Shift-Tab walk
+//! the fields and then each button; Left / Right (and h / l) move between the two
+//! buttons; Enter activates the focused button; `y` is the confirm button and `n` /
+//! Esc cancel. `y` goes through the same checks as the button, so it can never skip
+//! a required reason or the typed version.
 
 use chrono::{DateTime, FixedOffset, Utc};
 use crossterm::event::{KeyCode, KeyEvent};
@@ -14,7 +21,9 @@ use super::keys::{self, Action};
 use super::strings;
 use crate::domain::{Checklist, ChecklistKind, CustomerId, TierName};
 use crate::engine::state::CustomerState;
-use crate::engine::{self, Command, CustomerStatus, Gate, ReleaseState, RollbackScope, WaveStatus};
+use crate::engine::{
+    Command, CustomerStatus, PauseCause, Rejected, ReleaseState, RollbackScope, WaveStatus,
+};
 use crate::runtime::driver::SendError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -26,7 +35,7 @@ pub enum Focus {
 }
 
 impl Focus {
-    const ORDER: [Focus; 4] = [Focus::Timeline, Focus::Checklist, Focus::Health, Focus::Log];
+    pub const ORDER: [Focus; 4] = [Focus::Timeline, Focus::Checklist, Focus::Health, Focus::Log];
 
     fn index(self) -> usize {
         Self::ORDER.iter().position(|f| *f == self).unwrap_or(0)
@@ -54,20 +63,45 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialogKind {
     Rollback,
-    ReportIssue { customer: CustomerId, name: String },
+    ReportIssue {
+        customer: CustomerId,
+        name: String,
+    },
     Emergency,
-    SkipWait { wave: Option<TierName> },
-    Resume,
-    Quit { running: bool },
+    /// Ends the release: reason and the typed version required.
+    Abort,
+    SkipWait {
+        wave: Option<TierName>,
+    },
+    /// `after_stop`: the release stopped on its own (rollback lock, failure,
+    /// trigger), and the engine wants a reason to go on; after an operator's pause
+    /// the reason is optional.
+    Resume {
+        after_stop: bool,
+    },
+    Quit {
+        running: bool,
+    },
 }
 
 impl DialogKind {
-    /// Destructive dialogs never submit from the reason field: the operator has to
-    /// move to the buttons, where Cancel is focused.
+    /// Destructive dialogs never submit from a text field: Enter there moves on,
+    /// and reaching the buttons focuses Cancel.
     pub fn destructive(&self) -> bool {
         matches!(
             self,
-            DialogKind::Rollback | DialogKind::ReportIssue { .. } | DialogKind::Emergency
+            DialogKind::Rollback
+                | DialogKind::ReportIssue { .. }
+                | DialogKind::Emergency
+                | DialogKind::Abort
+        )
+    }
+
+    /// Whether the operator must type a reason before the confirm button acts.
+    pub fn reason_required(&self) -> bool {
+        !matches!(
+            self,
+            DialogKind::Quit { .. } | DialogKind::Resume { after_stop: false }
         )
     }
 }
@@ -87,11 +121,14 @@ pub struct Dialog {
     pub scopes: Vec<(RollbackScope, String)>,
     pub scope_sel: usize,
     pub reason: String,
-    /// Rollback of everything: the release version, typed.
+    /// Rollback of everything, abort: the release version, typed.
     pub version: String,
     pub field: Field,
-    /// False = Cancel is focused (the default for every dialog).
+    /// On the buttons: false = Cancel is focused (always, when focus arrives there).
     pub confirm_focused: bool,
+    /// Rollback only: the engine refused because the rollback window closed, and
+    /// the operator is now asked whether to force it.
+    pub force: bool,
     pub error: Option<String>,
 }
 
@@ -110,6 +147,7 @@ impl Dialog {
             version: String::new(),
             field,
             confirm_focused: false,
+            force: false,
             error: None,
         }
     }
@@ -118,32 +156,59 @@ impl Dialog {
         self.scopes.get(self.scope_sel).map(|(s, _)| s)
     }
 
-    /// The fields this dialog has, in tab order.
-    pub fn fields(&self) -> Vec<Field> {
+    /// Whether the release version must be typed to confirm.
+    pub fn needs_version(&self) -> bool {
         match self.kind {
-            DialogKind::Rollback => {
-                let mut f = vec![Field::Scope, Field::Reason];
-                if self.selected_scope() == Some(&RollbackScope::All) {
-                    f.push(Field::Version);
-                }
-                f.push(Field::Buttons);
-                f
-            }
-            DialogKind::Quit { .. } => vec![Field::Buttons],
-            _ => vec![Field::Reason, Field::Buttons],
+            DialogKind::Abort => true,
+            DialogKind::Rollback => self.selected_scope() == Some(&RollbackScope::All),
+            _ => false,
         }
     }
 
-    fn move_field(&mut self, forward: bool) {
+    /// The fields this dialog has, in tab order.
+    pub fn fields(&self) -> Vec<Field> {
+        let mut f = Vec::new();
+        if self.kind == DialogKind::Rollback {
+            f.push(Field::Scope);
+        }
+        if !matches!(self.kind, DialogKind::Quit { .. }) {
+            f.push(Field::Reason);
+        }
+        if self.needs_version() {
+            f.push(Field::Version);
+        }
+        f.push(Field::Buttons);
+        f
+    }
+
+    /// Tab (forward) / Shift-Tab: through the fields, then Cancel, then the confirm
+    /// button. Arriving on the buttons from a field always lands on Cancel.
+    fn move_focus(&mut self, forward: bool) {
+        if self.field == Field::Buttons {
+            if forward && !self.confirm_focused {
+                self.confirm_focused = true;
+                return;
+            }
+            if !forward && self.confirm_focused {
+                self.confirm_focused = false;
+                return;
+            }
+        }
         let fields = self.fields();
-        let i = fields.iter().position(|f| *f == self.field).unwrap_or(0);
+        if fields.len() == 1 {
+            // Buttons only (quit): Tab goes round the two buttons.
+            self.confirm_focused = !self.confirm_focused;
+            return;
+        }
         let n = fields.len();
+        let i = fields.iter().position(|f| *f == self.field).unwrap_or(0);
         let j = if forward {
             (i + 1) % n
         } else {
             (i + n - 1) % n
         };
         self.field = fields[j];
+        self.confirm_focused = false;
     }
 
     fn text_mut(&mut self) -> Option<&mut String> {
@@ -152,6 +217,14 @@ impl Dialog {
             Field::Version => Some(&mut self.version),
             _ => None,
         }
+    }
+
+    /// Back to a field with an error, and Cancel focused again when the operator
+    /// returns to the buttons.
+    fn fail(&mut self, field: Field, error: String) {
+        self.error = Some(error);
+        self.field = field;
+        self.confirm_focused = false;
     }
 }
 
@@ -182,6 +255,10 @@ pub struct App {
     pub filter_editing: bool,
     pub sort_by_status: bool,
     pub dialog: Option<Dialog>,
+    /// The rollback dialog last submitted, kept until the engine's verdict: if it
+    /// refuses because the rollback window closed, the dialog comes back offering
+    /// to force it, with the operator's reason and choices intact.
+    pub submitted_rollback: Option<Dialog>,
     pub help: bool,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
@@ -207,6 +284,7 @@ impl App {
             filter_editing: false,
             sort_by_status: false,
             dialog: None,
+            submitted_rollback: None,
             help: false,
             message: None,
             too_small: false,
@@ -230,9 +308,26 @@ impl App {
 
     /// Records the engine's verdict on a command the loop sent.
     pub fn on_command_result(&mut self, command: &Command, result: Result<(), SendError>) {
+        let submitted = self.submitted_rollback.take();
         match result {
             Ok(()) => self.info(strings::accepted(command)),
-            Err(SendError::Rejected(r)) => self.refuse(strings::refused(&r.to_string())),
+            Err(SendError::Rejected(r)) => {
+                let text = r.to_string();
+                self.refuse(strings::refused(&text));
+                let closed = matches!(r, Rejected::RollbackWindowClosed { .. });
+                let unforced = matches!(command, Command::Rollback { force: false, .. });
+                if let (true, true, Some(mut d)) = (closed, unforced, submitted) {
+                    // The same rollback, offered forced: reason and scope kept (and
+                    // still checked), Cancel focused.
+                    d.force = true;
+                    d.field = Field::Buttons;
+                    d.confirm_focused = false;
+                    d.error = Some(text);
+                    if self.dialog.is_none() {
+                        self.dialog = Some(d);
+                    }
+                }
+            }
             Err(SendError::Stopped) => {
                 self.runtime_stopped = true;
                 self.refuse(strings::RUNTIME_STOPPED)
@@ -247,21 +342,25 @@ impl App {
             .chars()
             .map(|c| if c == '\r' || c == '\n' { ' ' } else { c })
             .collect();
-        if let Some(field) = self.dialog.as_mut().and_then(Dialog::text_mut) {
-            field.push_str(&clean);
+        if let Some(d) = self.dialog.as_mut() {
+            if let Some(field) = d.text_mut() {
+                field.push_str(&clean);
+                d.error = None;
+            }
         } else if self.filter_editing {
             self.filter.push_str(&clean);
             self.customer_sel = 0;
         }
     }
 
-    /// Handles one key press against the current snapshot.
-    /// `now` is the release time, for reading gates.
+    /// Handles one key press against the current snapshot. `_now` is the release
+    /// time; no key reads the clock today (gates are the engine's to judge when the
+    /// command arrives), but the loop has it and a key that shows a countdown would.
     pub fn on_key(
         &mut self,
         key: KeyEvent,
         state: &ReleaseState,
-        now: DateTime<Utc>,
+        _now: DateTime<Utc>,
     ) -> Option<Outgoing> {
         if self.dialog.is_some() {
             return self.dialog_key(key, state);
@@ -291,15 +390,14 @@ impl App {
             }
             return None;
         }
-        self.on_action(action, state, now)
+        self.on_action(action, state)
     }
 
-    pub fn on_action(
-        &mut self,
-        action: Action,
-        state: &ReleaseState,
-        now: DateTime<Utc>,
-    ) -> Option<Outgoing> {
+    pub fn on_action(&mut self, action: Action, state: &ReleaseState) -> Option<Outgoing> {
+        if self.readonly && action.acts() {
+            self.refuse(strings::readonly_refusal(strings::action_name(action)));
+            return None;
+        }
         match action {
             Action::FocusNext => self.focus = self.focus.next(),
             Action::FocusPrev => self.focus = self.focus.prev(),
@@ -326,40 +424,30 @@ impl App {
             Action::Help => self.help = true,
             Action::Quit => return self.quit(state),
             Action::Approve => {
-                // The selected wave when its gate is an approval; otherwise the
-                // engine picks the next pending gate (and says if there is none).
-                let wave = (self.focus == Focus::Timeline)
-                    .then(|| state.waves.get(self.wave_sel))
-                    .flatten()
-                    .filter(|_| {
-                        matches!(
-                            engine::gate(state, self.wave_sel, now),
-                            Gate::Approval { .. }
-                        )
-                    })
-                    .map(|w| w.tier.clone());
+                let wave = self.approvable_selected_wave(state);
                 return self.command(Command::Approve { wave, role: None });
             }
             Action::PauseResume => match &state.pause {
+                // Pausing is the brake: one key, at once.
                 None => {
                     return self.command(Command::Pause {
                         reason: strings::PAUSE_REASON.into(),
                     });
                 }
-                Some(p) if p.cause == crate::engine::PauseCause::Operator => {
-                    return self.command(Command::Resume {
-                        reason: String::new(),
-                    });
+                Some(p) => {
+                    let after_stop = p.cause != PauseCause::Operator;
+                    return self.open(DialogKind::Resume { after_stop });
                 }
-                Some(_) => return self.open(DialogKind::Resume, "p pause/resume"),
             },
             Action::SkipWait => {
-                let wave = (self.focus == Focus::Timeline)
+                // The selected waiting wave (the demo wave has no wait: with it
+                // selected, the engine picks the next wave that waits).
+                let wave = (self.focus == Focus::Timeline && self.wave_sel > 0)
                     .then(|| state.waves.get(self.wave_sel))
                     .flatten()
                     .filter(|w| w.status == WaveStatus::Waiting)
                     .map(|w| w.tier.clone());
-                return self.open(DialogKind::SkipWait { wave }, "s skip wait");
+                return self.open(DialogKind::SkipWait { wave });
             }
             Action::Tick => {
                 if self.focus != Focus::Checklist {
@@ -390,12 +478,13 @@ impl App {
                     customer: c.id.clone(),
                     name: c.name.clone(),
                 };
-                return self.open(kind, "i report issue");
+                return self.open(kind);
             }
-            Action::Emergency => return self.open(DialogKind::Emergency, "e emergency"),
+            Action::Emergency => return self.open(DialogKind::Emergency),
+            Action::Abort => return self.open(DialogKind::Abort),
             Action::Rollback => {
-                if self.readonly {
-                    self.refuse(strings::readonly_refusal("r rollback"));
+                if self.runtime_stopped {
+                    self.refuse(strings::RUNTIME_STOPPED);
                     return None;
                 }
                 let mut dialog = Dialog::new(DialogKind::Rollback);
@@ -425,6 +514,23 @@ impl App {
         None
     }
 
+    /// `a` on the timeline: the selected wave when it still needs a signature
+    /// (even if it waits behind an earlier wave: signing ahead is allowed);
+    /// otherwise None, and the engine picks the next wave with a pending gate.
+    fn approvable_selected_wave(&self, state: &ReleaseState) -> Option<TierName> {
+        if self.focus != Focus::Timeline {
+            return None;
+        }
+        let w = state.waves.get(self.wave_sel)?;
+        let plan = state.plan.waves.get(self.wave_sel)?;
+        let unsigned = plan
+            .manual_roles()
+            .iter()
+            .any(|r| !w.approvals.iter().any(|(signed, _)| signed == r));
+        let waiting = matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue);
+        (unsigned && waiting).then(|| w.tier.clone())
+    }
+
     fn command(&mut self, command: Command) -> Option<Outgoing> {
         if self.readonly {
             self.refuse(strings::readonly_refusal(strings::key_name(&command)));
@@ -437,9 +543,9 @@ impl App {
         Some(Outgoing::Command(command))
     }
 
-    fn open(&mut self, kind: DialogKind, key: &str) -> Option<Outgoing> {
-        if self.readonly {
-            self.refuse(strings::readonly_refusal(key));
+    fn open(&mut self, kind: DialogKind) -> Option<Outgoing> {
+        if self.runtime_stopped {
+            self.refuse(strings::RUNTIME_STOPPED);
             return None;
         }
         self.dialog = Some(Dialog::new(kind));
@@ -499,48 +605,49 @@ impl App {
         self.customer_sel = 0;
     }
 
+    fn close_dialog(&mut self) -> Option<Outgoing> {
+        self.dialog = None;
+        None
+    }
+
     fn dialog_key(&mut self, key: KeyEvent, state: &ReleaseState) -> Option<Outgoing> {
         let d = self.dialog.as_mut()?;
+        let ctrl_c = keys::is_ctrl_c(&key);
         if let DialogKind::Quit { .. } = d.kind {
-            // q again (or Ctrl-C) confirms: the release is safe in its journal.
+            // The release is safe in its journal: quitting needs no reason, so a
+            // direct yes (y, q again, Ctrl-C again) quits and a direct no stays.
             match key.code {
-                KeyCode::Char('q') if !keys::is_ctrl_c(&key) => return Some(Outgoing::Quit),
-                _ if keys::is_ctrl_c(&key) => return Some(Outgoing::Quit),
+                _ if ctrl_c => return Some(Outgoing::Quit),
+                KeyCode::Char('y' | 'Y' | 'q') => return Some(Outgoing::Quit),
+                KeyCode::Char('n' | 'N') => return self.close_dialog(),
                 _ => {}
             }
-        } else if keys::is_ctrl_c(&key) {
+        } else if ctrl_c {
             self.dialog = None;
             return self.quit(state);
         }
+        let on_buttons = d.field == Field::Buttons;
         match key.code {
-            KeyCode::Esc => {
-                self.dialog = None;
-                return None;
-            }
-            KeyCode::Tab => d.move_field(true),
-            KeyCode::BackTab => d.move_field(false),
+            KeyCode::Esc => return self.close_dialog(),
+            KeyCode::Tab => d.move_focus(true),
+            KeyCode::BackTab => d.move_focus(false),
             KeyCode::Enter => {
-                if d.field == Field::Buttons {
+                if on_buttons {
                     if !d.confirm_focused {
-                        self.dialog = None;
-                        return None;
+                        return self.close_dialog();
                     }
                     return self.submit(state);
                 }
                 if d.field == Field::Reason && !d.kind.destructive() {
                     return self.submit(state);
                 }
-                d.move_field(true);
-                if d.field == Field::Buttons {
-                    d.confirm_focused = false;
-                }
+                d.move_focus(true);
             }
-            KeyCode::Left | KeyCode::Right if d.field == Field::Buttons => {
-                d.confirm_focused = !d.confirm_focused;
-            }
-            KeyCode::Char('h' | 'l') if d.field == Field::Buttons => {
-                d.confirm_focused = !d.confirm_focused;
-            }
+            KeyCode::Left | KeyCode::Char('h') if on_buttons => d.confirm_focused = false,
+            KeyCode::Right | KeyCode::Char('l') if on_buttons => d.confirm_focused = true,
+            // On the buttons, y is the confirm button (with its checks), n is Cancel.
+            KeyCode::Char('y' | 'Y') if on_buttons => return self.submit(state),
+            KeyCode::Char('n' | 'N') if on_buttons => return self.close_dialog(),
             KeyCode::Up | KeyCode::Char('k') if d.field == Field::Scope => {
                 d.scope_sel = d.scope_sel.saturating_sub(1);
             }
@@ -571,45 +678,48 @@ impl App {
             return Some(Outgoing::Quit);
         }
         let reason = d.reason.trim().to_string();
-        if reason.is_empty() {
-            d.error = Some(strings::REASON_REQUIRED.into());
-            d.field = Field::Reason;
+        if reason.is_empty() && d.kind.reason_required() {
+            d.fail(Field::Reason, strings::REASON_REQUIRED.into());
             return None;
         }
-        let command = match &d.kind {
-            DialogKind::Rollback => {
-                let scope = d.selected_scope()?.clone();
-                if scope == RollbackScope::All {
-                    let want = state.plan.version.to_string();
-                    let typed = d.version.trim();
-                    let matches = typed == want || format!("v{typed}") == want;
-                    if !matches {
-                        d.error = Some(strings::version_mismatch(&want));
-                        d.field = Field::Version;
-                        d.confirm_focused = false;
-                        return None;
-                    }
-                }
-                Command::Rollback {
-                    scope,
-                    reason,
-                    force: false,
-                }
+        if d.needs_version() {
+            let want = state.plan.version.to_string();
+            let typed = d.version.trim();
+            if typed != want && format!("v{typed}") != want {
+                let what = if d.kind == DialogKind::Abort {
+                    strings::VERSION_FOR_ABORT
+                } else {
+                    strings::VERSION_FOR_ROLLBACK_ALL
+                };
+                d.fail(Field::Version, strings::version_mismatch(&want, what));
+                return None;
             }
+        }
+        let command = match &d.kind {
+            DialogKind::Rollback => Command::Rollback {
+                scope: d.selected_scope()?.clone(),
+                reason,
+                force: d.force,
+            },
             DialogKind::ReportIssue { customer, .. } => Command::ReportIssue {
                 customer: customer.clone(),
                 reason,
             },
             DialogKind::Emergency => Command::Emergency { reason },
+            DialogKind::Abort => Command::Abort { reason },
             DialogKind::SkipWait { wave } => Command::SkipWait {
                 wave: wave.clone(),
                 reason,
             },
-            DialogKind::Resume => Command::Resume { reason },
+            DialogKind::Resume { .. } => Command::Resume { reason },
             DialogKind::Quit { .. } => return Some(Outgoing::Quit),
         };
-        self.dialog = None;
-        self.command(command)
+        let dialog = self.dialog.take();
+        let out = self.command(command);
+        if out.is_some() {
+            self.submitted_rollback = dialog.filter(|d| d.kind == DialogKind::Rollback);
+        }
+        out
     }
 
     fn move_sel(&mut self, state: &ReleaseState, delta: isize) {
@@ -737,17 +847,82 @@ pub fn current_checklist(state: &ReleaseState) -> Option<&Checklist> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::{self, ReleasePlan, Selection};
+    use crate::domain::ReleaseType;
+    use crate::engine::{self, Input, ReleasePlan, Selection};
     use crate::tui::input::key;
     use crossterm::event::KeyModifiers;
 
-    fn state(t: crate::domain::ReleaseType) -> (ReleaseState, DateTime<Utc>) {
+    fn t0() -> DateTime<Utc> {
+        "2026-11-16T10:00:00Z".parse().expect("time")
+    }
+
+    fn state(t: ReleaseType) -> (ReleaseState, DateTime<Utc>) {
         let cfg = crate::config::load_builtin().expect("config");
-        let now: DateTime<Utc> = "2026-11-16T10:00:00Z".parse().expect("time");
         let plan = ReleasePlan::build(&cfg, "v1.0.1".parse().expect("v"), t, Selection::All, false)
             .expect("plan");
-        let first = engine::plan_event(plan, "alice", now);
-        (ReleaseState::fold([&first]).expect("fold"), now)
+        let first = engine::plan_event(plan, "alice", t0());
+        (ReleaseState::fold([&first]).expect("fold"), t0())
+    }
+
+    /// The demo's release: bug fix, enterprise behind the release captain's
+    /// approval (alice may sign), gating items ticked, rolling out.
+    fn demo_state() -> (ReleaseState, DateTime<Utc>) {
+        let cfg = crate::cli::cockpit::demo_config().expect("demo config");
+        let plan = ReleasePlan::build(
+            &cfg,
+            "v1.0.2".parse().expect("v"),
+            ReleaseType::BugFix,
+            Selection::All,
+            false,
+        )
+        .expect("plan");
+        let first = engine::plan_event(plan, "alice", t0());
+        let mut s = ReleaseState::fold([&first]).expect("fold");
+        let items: Vec<Command> = s
+            .plan
+            .checklists
+            .iter()
+            .filter(|l| l.kind != ChecklistKind::Hotfix)
+            .flat_map(|l| {
+                l.items
+                    .iter()
+                    .filter(|i| i.gates.is_some() && !i.is_automatic())
+                    .map(|i| Command::TickItem {
+                        checklist: Some(l.id.clone()),
+                        item: i.id.clone(),
+                        on_word: true,
+                    })
+            })
+            .collect();
+        for command in items {
+            let _ = run(&mut s, command, t0());
+        }
+        let _ = engine::step(&mut s, &Input::Tick, t0());
+        (s, t0())
+    }
+
+    fn run(s: &mut ReleaseState, command: Command, now: DateTime<Utc>) -> Result<(), Rejected> {
+        let input = Input::Command {
+            actor: "alice".into(),
+            command,
+        };
+        engine::step(s, &input, now).map(drop)
+    }
+
+    /// What the cockpit loop does with a key's outcome: a command goes to the
+    /// engine, and its verdict comes back to the app.
+    fn deliver(
+        app: &mut App,
+        s: &mut ReleaseState,
+        now: DateTime<Utc>,
+        out: Option<Outgoing>,
+    ) -> Option<Result<(), Rejected>> {
+        let Some(Outgoing::Command(command)) = out else {
+            return None;
+        };
+        let verdict = run(s, command.clone(), now);
+        app.on_command_result(&command, verdict.clone().map_err(SendError::Rejected));
+        Some(verdict)
     }
 
     fn press(
@@ -759,9 +934,442 @@ mod tests {
         app.on_key(key(code), s, now)
     }
 
+    fn typ(app: &mut App, s: &ReleaseState, now: DateTime<Utc>, text: &str) {
+        for c in text.chars() {
+            assert_eq!(press(app, s, now, KeyCode::Char(c)), None, "typing {c:?}");
+        }
+    }
+
+    fn message(app: &App) -> (MessageKind, String) {
+        let m = app.message.clone().expect("a message");
+        (m.kind, m.text)
+    }
+
+    fn dialog(app: &App) -> &Dialog {
+        app.dialog.as_ref().expect("a dialog is open")
+    }
+
+    /// Where the focus is in a dialog: a field, or which button.
+    fn focus_of(app: &App) -> &'static str {
+        let d = dialog(app);
+        match (d.field, d.confirm_focused) {
+            (Field::Scope, _) => "scope",
+            (Field::Reason, _) => "reason",
+            (Field::Version, _) => "version",
+            (Field::Buttons, false) => "cancel",
+            (Field::Buttons, true) => "confirm",
+        }
+    }
+
+    // ---- the quit confirmation (the bug: Tab, y, Enter did not quit) ----
+
+    fn quit_dialog() -> (App, ReleaseState, DateTime<Utc>) {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
+        assert_eq!(
+            dialog(&app).kind,
+            DialogKind::Quit { running: true },
+            "q asks while the release runs"
+        );
+        assert_eq!(focus_of(&app), "cancel", "focus starts on Cancel");
+        (app, s, now)
+    }
+
+    #[test]
+    fn quit_dialog_tab_then_enter_quits() {
+        let (mut app, s, now) = quit_dialog();
+        assert_eq!(press(&mut app, &s, now, KeyCode::Tab), None);
+        assert_eq!(focus_of(&app), "confirm", "tab moves to Quit");
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Enter),
+            Some(Outgoing::Quit)
+        );
+    }
+
+    #[test]
+    fn quit_dialog_what_the_person_typed_quits() {
+        // q, Tab, y, Enter: y already quits.
+        let (mut app, s, now) = quit_dialog();
+        press(&mut app, &s, now, KeyCode::Tab);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('y')),
+            Some(Outgoing::Quit)
+        );
+    }
+
+    #[test]
+    fn quit_dialog_y_quits_at_once_from_cancel() {
+        let (mut app, s, now) = quit_dialog();
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('y')),
+            Some(Outgoing::Quit)
+        );
+        let (mut app, s, now) = quit_dialog();
+        let shift_y = KeyEvent::new(KeyCode::Char('Y'), KeyModifiers::SHIFT);
+        assert_eq!(app.on_key(shift_y, &s, now), Some(Outgoing::Quit));
+    }
+
+    #[test]
+    fn quit_dialog_buttons_move_with_tab_arrows_and_hl() {
+        let (mut app, s, now) = quit_dialog();
+        let moves = [
+            (KeyCode::Tab, "confirm"),
+            (KeyCode::Tab, "cancel"),
+            (KeyCode::BackTab, "confirm"),
+            (KeyCode::BackTab, "cancel"),
+            (KeyCode::Right, "confirm"),
+            (KeyCode::Right, "confirm"),
+            (KeyCode::Left, "cancel"),
+            (KeyCode::Left, "cancel"),
+            (KeyCode::Char('l'), "confirm"),
+            (KeyCode::Char('h'), "cancel"),
+        ];
+        for (code, want) in moves {
+            assert_eq!(press(&mut app, &s, now, code), None, "{code:?}");
+            assert_eq!(focus_of(&app), want, "after {code:?}");
+        }
+    }
+
+    #[test]
+    fn quit_dialog_enter_on_cancel_n_and_esc_stay() {
+        for code in [KeyCode::Enter, KeyCode::Char('n'), KeyCode::Esc] {
+            let (mut app, s, now) = quit_dialog();
+            assert_eq!(press(&mut app, &s, now, code), None, "{code:?}");
+            assert!(app.dialog.is_none(), "{code:?} closes the question");
+        }
+        // Tab to Quit, then back to Cancel: Enter stays.
+        let (mut app, s, now) = quit_dialog();
+        press(&mut app, &s, now, KeyCode::Tab);
+        press(&mut app, &s, now, KeyCode::BackTab);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn quit_dialog_q_and_ctrl_c_again_quit() {
+        let (mut app, s, now) = quit_dialog();
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('q')),
+            Some(Outgoing::Quit)
+        );
+        let (mut app, s, now) = quit_dialog();
+        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
+        assert_eq!(app.on_key(ctrl_c, &s, now), Some(Outgoing::Quit));
+    }
+
+    #[test]
+    fn q_quits_at_once_when_the_release_has_ended() {
+        let (mut s, now) = demo_state();
+        run(&mut s, Command::Abort { reason: "x".into() }, now).expect("abort");
+        let mut app = App::new("alice", false, true);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('q')),
+            Some(Outgoing::Quit)
+        );
+    }
+
+    // ---- destructive dialogs: Cancel first, y never skips the checks ----
+
+    #[test]
+    fn y_in_a_reason_field_is_text_and_on_the_buttons_it_still_needs_the_reason() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        app.focus = Focus::Health;
+        press(&mut app, &s, now, KeyCode::Char('i'));
+        assert_eq!(focus_of(&app), "reason");
+        typ(&mut app, &s, now, "yn");
+        assert_eq!(dialog(&app).reason, "yn", "y and n are letters in a reason");
+        press(&mut app, &s, now, KeyCode::Backspace);
+        press(&mut app, &s, now, KeyCode::Backspace);
+        // Enter in the reason of a destructive dialog moves to the buttons, on Cancel.
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert_eq!(focus_of(&app), "cancel");
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('y')),
+            None,
+            "no reason"
+        );
+        assert_eq!(focus_of(&app), "reason", "sent back to the reason");
+        assert_eq!(
+            dialog(&app).error.as_deref(),
+            Some(strings::REASON_REQUIRED)
+        );
+        typ(&mut app, &s, now, "500s on checkout");
+        press(&mut app, &s, now, KeyCode::Tab);
+        assert_eq!(focus_of(&app), "cancel");
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::ReportIssue {
+                customer: s.customers[0].id.clone(),
+                reason: "500s on checkout".into()
+            }))
+        );
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn n_on_the_buttons_cancels_a_destructive_dialog() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        press(&mut app, &s, now, KeyCode::Char('e'));
+        typ(&mut app, &s, now, "why");
+        press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('n')), None);
+        assert!(app.dialog.is_none());
+    }
+
+    #[test]
+    fn rollback_tab_order_walks_fields_then_cancel_then_confirm() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        app.focus = Focus::Health;
+        press(&mut app, &s, now, KeyCode::Char('r'));
+        let order: Vec<&str> = (0..5)
+            .map(|_| {
+                press(&mut app, &s, now, KeyCode::Tab);
+                focus_of(&app)
+            })
+            .collect();
+        assert_eq!(order, ["reason", "cancel", "confirm", "scope", "reason"]);
+        // Shift-Tab from the first field wraps to the buttons, on Cancel.
+        press(&mut app, &s, now, KeyCode::BackTab);
+        assert_eq!(focus_of(&app), "scope");
+        press(&mut app, &s, now, KeyCode::BackTab);
+        assert_eq!(focus_of(&app), "cancel");
+        // Everything: the typed version joins the tab order.
+        press(&mut app, &s, now, KeyCode::Tab);
+        press(&mut app, &s, now, KeyCode::Tab);
+        assert_eq!(focus_of(&app), "scope");
+        press(&mut app, &s, now, KeyCode::Char('G'));
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        assert_eq!(dialog(&app).selected_scope(), Some(&RollbackScope::All));
+        let order: Vec<&str> = (0..4)
+            .map(|_| {
+                press(&mut app, &s, now, KeyCode::Tab);
+                focus_of(&app)
+            })
+            .collect();
+        assert_eq!(order, ["reason", "version", "cancel", "confirm"]);
+    }
+
+    #[test]
+    fn r_opens_the_rollback_dialog_with_cancel_focused_and_all_needs_the_version() {
+        let (s, now) = state(ReleaseType::Security);
+        let mut app = App::new("alice", false, false);
+        app.focus = Focus::Health;
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('r')), None);
+        let d = dialog(&app).clone();
+        assert_eq!(d.kind, DialogKind::Rollback);
+        assert!(!d.confirm_focused);
+        assert!(matches!(
+            d.selected_scope(),
+            Some(RollbackScope::Customer(_))
+        ));
+        let labels: Vec<&str> = d.scopes.iter().map(|(_, l)| l.as_str()).collect();
+        assert_eq!(
+            labels,
+            [
+                "customer Demo (main)",
+                "wave demo (2 customers)",
+                "everything deployed (ends the release)"
+            ]
+        );
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        press(&mut app, &s, now, KeyCode::Enter);
+        typ(&mut app, &s, now, "bad");
+        press(&mut app, &s, now, KeyCode::Enter); // to version
+        typ(&mut app, &s, now, "1.0.0");
+        press(&mut app, &s, now, KeyCode::Enter); // to buttons, Cancel focused
+        assert_eq!(focus_of(&app), "cancel");
+        press(&mut app, &s, now, KeyCode::Right);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Enter),
+            None,
+            "wrong version refused"
+        );
+        assert_eq!(focus_of(&app), "version");
+        assert!(
+            dialog(&app)
+                .error
+                .as_ref()
+                .is_some_and(|e| e.contains("v1.0.1") && e.contains("roll back everything"))
+        );
+        for _ in 0..5 {
+            press(&mut app, &s, now, KeyCode::Backspace);
+        }
+        typ(&mut app, &s, now, "v1.0.1");
+        press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(focus_of(&app), "cancel", "back on Cancel after an error");
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::Rollback {
+                scope: RollbackScope::All,
+                reason: "bad".into(),
+                force: false
+            }))
+        );
+    }
+
+    #[test]
+    fn rollback_on_the_timeline_offers_the_selected_wave_first() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        press(&mut app, &s, now, KeyCode::Char('r'));
+        assert_eq!(
+            dialog(&app).selected_scope(),
+            Some(&RollbackScope::Wave(TierName::new("startup")))
+        );
+    }
+
+    #[test]
+    fn a_refused_rollback_after_the_window_comes_back_offering_force_with_the_reason() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        app.focus = Focus::Health;
+        press(&mut app, &s, now, KeyCode::Char('r'));
+        press(&mut app, &s, now, KeyCode::Tab);
+        typ(&mut app, &s, now, "late regression");
+        press(&mut app, &s, now, KeyCode::Enter);
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
+        let Some(Outgoing::Command(cmd)) = out else {
+            panic!("no command: {out:?}");
+        };
+        assert!(matches!(cmd, Command::Rollback { force: false, .. }));
+        let closed = t0() - chrono::TimeDelta::hours(1);
+        app.on_command_result(
+            &cmd,
+            Err(SendError::Rejected(Rejected::RollbackWindowClosed {
+                closed,
+            })),
+        );
+        let (kind, text) = message(&app);
+        assert_eq!(kind, MessageKind::Refused);
+        assert!(text.contains("rollback window closed"), "{text}");
+        let d = dialog(&app).clone();
+        assert!(d.force, "force offered");
+        assert_eq!(d.reason, "late regression", "the reason is kept");
+        assert_eq!(focus_of(&app), "cancel", "Cancel focused");
+        assert!(
+            d.error
+                .as_deref()
+                .is_some_and(|e| e.contains("rollback window closed"))
+        );
+        // Force still needs the reason.
+        press(&mut app, &s, now, KeyCode::BackTab);
+        for _ in 0.."late regression".len() {
+            press(&mut app, &s, now, KeyCode::Backspace);
+        }
+        press(&mut app, &s, now, KeyCode::Tab);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('y')), None);
+        assert_eq!(focus_of(&app), "reason");
+        typ(&mut app, &s, now, "customer escalation");
+        press(&mut app, &s, now, KeyCode::Enter);
+        press(&mut app, &s, now, KeyCode::Right);
+        let out = press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::Rollback {
+                scope: RollbackScope::Customer(s.customers[0].id.clone()),
+                reason: "customer escalation".into(),
+                force: true
+            }))
+        );
+    }
+
+    #[test]
+    fn other_refusals_of_a_rollback_do_not_offer_force() {
+        let (mut s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        app.focus = Focus::Health;
+        press(&mut app, &s, now, KeyCode::Char('G'));
+        press(&mut app, &s, now, KeyCode::Char('r'));
+        press(&mut app, &s, now, KeyCode::Tab);
+        typ(&mut app, &s, now, "not deployed yet");
+        press(&mut app, &s, now, KeyCode::Tab);
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
+        let verdict = deliver(&mut app, &mut s, now, out).expect("sent");
+        assert!(
+            matches!(verdict, Err(Rejected::NothingToRollBack(_))),
+            "{verdict:?}"
+        );
+        assert!(app.dialog.is_none());
+        assert!(message(&app).1.starts_with("refused: nothing to roll back"));
+    }
+
+    #[test]
+    fn capital_a_aborts_after_reason_version_and_an_explicit_confirm() {
+        let (mut s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        let shift_a = KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT);
+        assert_eq!(app.on_key(shift_a, &s, now), None);
+        assert_eq!(dialog(&app).kind, DialogKind::Abort);
+        assert_eq!(focus_of(&app), "reason");
+        assert!(dialog(&app).kind.destructive());
+        // Straight to the buttons: Cancel, and y without a reason goes back.
+        press(&mut app, &s, now, KeyCode::BackTab);
+        assert_eq!(focus_of(&app), "cancel");
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('y')), None);
+        assert_eq!(focus_of(&app), "reason");
+        typ(&mut app, &s, now, "wrong build");
+        press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(focus_of(&app), "version");
+        press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('y')), None);
+        assert_eq!(focus_of(&app), "version", "the version must be typed");
+        assert!(
+            dialog(&app)
+                .error
+                .as_deref()
+                .is_some_and(|e| e.contains("v1.0.2") && e.contains("abort"))
+        );
+        typ(&mut app, &s, now, "1.0.2");
+        press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(focus_of(&app), "cancel");
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None, "Cancel");
+        assert!(app.dialog.is_none());
+        assert!(!s.phase.is_final());
+
+        app.on_key(shift_a, &s, now);
+        typ(&mut app, &s, now, "wrong build");
+        press(&mut app, &s, now, KeyCode::Tab);
+        typ(&mut app, &s, now, "v1.0.2");
+        press(&mut app, &s, now, KeyCode::Tab);
+        press(&mut app, &s, now, KeyCode::Tab);
+        assert_eq!(focus_of(&app), "confirm");
+        let out = press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::Abort {
+                reason: "wrong build".into()
+            }))
+        );
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        assert_eq!(s.phase, engine::Phase::Aborted);
+        assert_eq!(message(&app).0, MessageKind::Info);
+    }
+
+    #[test]
+    fn enter_on_the_default_button_cancels() {
+        let (s, now) = state(ReleaseType::Security);
+        let mut app = App::new("alice", false, false);
+        press(&mut app, &s, now, KeyCode::Char('e'));
+        typ(&mut app, &s, now, "why");
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert!(app.dialog.is_none(), "cancelled");
+    }
+
+    // ---- the keys of the issue, one by one ----
+
     #[test]
     fn a_approves_the_next_pending_gate_in_any_focus() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
+        let (s, now) = state(ReleaseType::Security);
         for focus in Focus::ORDER {
             let mut app = App::new("alice", false, false);
             app.focus = focus;
@@ -778,9 +1386,49 @@ mod tests {
     }
 
     #[test]
-    fn p_pauses_with_a_reason_and_resumes_an_operator_pause_at_once() {
-        let (mut s, now) = state(crate::domain::ReleaseType::Security);
-        let mut app = App::new("alice", false, false);
+    fn a_signs_the_selected_wave_and_a_refusal_shows_the_engines_reason() {
+        let (mut s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        // Nothing selected that needs a signature: the engine picks enterprise.
+        let out = press(&mut app, &s, now, KeyCode::Char('a'));
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::Approve {
+                wave: None,
+                role: None
+            }))
+        );
+        press(&mut app, &s, now, KeyCode::Char('G'));
+        let out = press(&mut app, &s, now, KeyCode::Char('a'));
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::Approve {
+                wave: Some(TierName::new("enterprise")),
+                role: None
+            }))
+        );
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        assert_eq!(message(&app).0, MessageKind::Info);
+        let d = s.decisions.last().expect("decision");
+        assert_eq!(d.what, "approved wave enterprise as release_captain");
+        // Again: nothing left to sign, and the engine says so on the message line.
+        press(&mut app, &s, now, KeyCode::Char('g'));
+        let out = press(&mut app, &s, now, KeyCode::Char('a'));
+        let verdict = deliver(&mut app, &mut s, now, out).expect("sent");
+        assert_eq!(verdict, Err(Rejected::NoPendingGate));
+        assert_eq!(
+            message(&app),
+            (
+                MessageKind::Refused,
+                "refused: no wave is waiting for an approval".to_string()
+            )
+        );
+    }
+
+    #[test]
+    fn p_pauses_at_once_and_resuming_asks_why() {
+        let (mut s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
         let out = press(&mut app, &s, now, KeyCode::Char('p'));
         assert_eq!(
             out,
@@ -788,16 +1436,32 @@ mod tests {
                 reason: strings::PAUSE_REASON.into()
             }))
         );
-        engine::step(
-            &mut s,
-            &engine::Input::Command {
-                actor: "alice".into(),
-                command: Command::Pause { reason: "x".into() },
-            },
-            now,
-        )
-        .expect("pause");
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        assert!(s.is_paused());
+        // Resuming an operator's pause: a dialog, reason optional, Enter resumes.
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('p')), None);
+        assert_eq!(dialog(&app).kind, DialogKind::Resume { after_stop: false });
+        assert_eq!(focus_of(&app), "reason");
+        typ(&mut app, &s, now, "call over");
+        let out = press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::Resume {
+                reason: "call over".into()
+            }))
+        );
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        assert!(!s.is_paused());
+        let d = s.decisions.last().expect("decision");
+        assert_eq!(
+            (d.what.as_str(), d.reason.as_str()),
+            ("resumed", "call over")
+        );
+        // Without a reason, after an operator's pause, Enter still resumes.
         let out = press(&mut app, &s, now, KeyCode::Char('p'));
+        deliver(&mut app, &mut s, now, out);
+        press(&mut app, &s, now, KeyCode::Char('p'));
+        let out = press(&mut app, &s, now, KeyCode::Enter);
         assert_eq!(
             out,
             Some(Outgoing::Command(Command::Resume {
@@ -807,8 +1471,61 @@ mod tests {
     }
 
     #[test]
+    fn resuming_after_a_stop_requires_a_reason() {
+        let (mut s, now) = demo_state();
+        s.pause = Some(crate::engine::state::Pause {
+            actor: "shipdeck".into(),
+            reason: "after rollback".into(),
+            since: now,
+            cause: PauseCause::RollbackLock,
+        });
+        let mut app = App::new("alice", false, true);
+        press(&mut app, &s, now, KeyCode::Char('p'));
+        assert_eq!(dialog(&app).kind, DialogKind::Resume { after_stop: true });
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert_eq!(
+            dialog(&app).error.as_deref(),
+            Some(strings::REASON_REQUIRED)
+        );
+        typ(&mut app, &s, now, "techstart back on v1.0.1");
+        assert!(matches!(
+            press(&mut app, &s, now, KeyCode::Enter),
+            Some(Outgoing::Command(Command::Resume { .. }))
+        ));
+    }
+
+    #[test]
+    fn s_skips_the_selected_wave_or_the_next_with_a_reason() {
+        let (mut s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        // Demo (running) selected: the engine picks the next wave.
+        press(&mut app, &s, now, KeyCode::Char('s'));
+        assert_eq!(dialog(&app).kind, DialogKind::SkipWait { wave: None });
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert_eq!(
+            dialog(&app).error.as_deref(),
+            Some(strings::REASON_REQUIRED)
+        );
+        press(&mut app, &s, now, KeyCode::Esc);
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        press(&mut app, &s, now, KeyCode::Char('s'));
+        typ(&mut app, &s, now, "customer asked");
+        let out = press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::SkipWait {
+                wave: Some(TierName::new("startup")),
+                reason: "customer asked".into()
+            }))
+        );
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        let d = s.decisions.last().expect("decision");
+        assert_eq!(d.reason, "customer asked");
+    }
+
+    #[test]
     fn x_ticks_the_selected_item_only_in_the_checklist() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
+        let (s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
         assert_eq!(press(&mut app, &s, now, KeyCode::Char('x')), None);
         assert_eq!(
@@ -829,106 +1546,298 @@ mod tests {
     }
 
     #[test]
-    fn r_opens_the_rollback_dialog_with_cancel_focused_and_all_needs_the_version() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
+    fn ticking_an_item_twice_is_refused_by_the_engine() {
+        let (mut s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
+        app.focus = Focus::Checklist;
+        let out = press(&mut app, &s, now, KeyCode::Char('x'));
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        assert_eq!(message(&app).0, MessageKind::Info);
+        let out = press(&mut app, &s, now, KeyCode::Char('x'));
+        let verdict = deliver(&mut app, &mut s, now, out).expect("sent");
+        assert!(matches!(verdict, Err(Rejected::AlreadyTicked(_))));
+        let (kind, text) = message(&app);
+        assert_eq!(kind, MessageKind::Refused);
+        assert!(text.contains("already ticked"), "{text}");
+    }
+
+    #[test]
+    fn i_on_a_customer_not_deployed_is_refused_by_the_engine() {
+        let (mut s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
         app.focus = Focus::Health;
-        assert_eq!(press(&mut app, &s, now, KeyCode::Char('r')), None);
-        let d = app.dialog.clone().expect("dialog");
-        assert_eq!(d.kind, DialogKind::Rollback);
-        assert!(!d.confirm_focused);
-        assert!(matches!(
-            d.selected_scope(),
-            Some(RollbackScope::Customer(_))
-        ));
-        press(&mut app, &s, now, KeyCode::Char('j'));
-        press(&mut app, &s, now, KeyCode::Char('j'));
+        press(&mut app, &s, now, KeyCode::Char('G'));
+        press(&mut app, &s, now, KeyCode::Char('i'));
+        let name = match &dialog(&app).kind {
+            DialogKind::ReportIssue { name, .. } => name.clone(),
+            other => panic!("{other:?}"),
+        };
+        assert_eq!(
+            Some(name.as_str()),
+            s.customers.last().map(|c| c.name.as_str())
+        );
+        typ(&mut app, &s, now, "pager");
         press(&mut app, &s, now, KeyCode::Enter);
-        for c in "bad".chars() {
-            press(&mut app, &s, now, KeyCode::Char(c));
-        }
-        press(&mut app, &s, now, KeyCode::Enter); // to version
-        for c in "1.0.0".chars() {
-            press(&mut app, &s, now, KeyCode::Char(c));
-        }
-        press(&mut app, &s, now, KeyCode::Enter); // to buttons, Cancel focused
-        assert_eq!(app.dialog.as_ref().map(|d| d.field), Some(Field::Buttons));
         press(&mut app, &s, now, KeyCode::Right);
-        assert_eq!(
-            press(&mut app, &s, now, KeyCode::Enter),
-            None,
-            "wrong version refused"
-        );
-        assert!(
-            app.dialog
-                .as_ref()
-                .and_then(|d| d.error.clone())
-                .is_some_and(|e| e.contains("v1.0.1"))
-        );
-        let d = app.dialog.as_mut().expect("dialog");
-        d.version = "v1.0.1".into();
-        d.field = Field::Buttons;
-        d.confirm_focused = true;
         let out = press(&mut app, &s, now, KeyCode::Enter);
+        let verdict = deliver(&mut app, &mut s, now, out).expect("sent");
+        assert!(
+            matches!(verdict, Err(Rejected::NotDeployed(_))),
+            "{verdict:?}"
+        );
+        assert!(message(&app).1.contains("has not been deployed"));
+    }
+
+    #[test]
+    fn e_declares_an_emergency_after_confirming_and_the_engine_may_refuse() {
+        let (mut s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        press(&mut app, &s, now, KeyCode::Char('e'));
+        assert!(dialog(&app).kind.destructive());
+        typ(&mut app, &s, now, "exploit");
+        press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(focus_of(&app), "cancel");
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        assert!(s.emergency);
+        press(&mut app, &s, now, KeyCode::Char('e'));
+        typ(&mut app, &s, now, "again");
+        press(&mut app, &s, now, KeyCode::Tab);
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
         assert_eq!(
-            out,
-            Some(Outgoing::Command(Command::Rollback {
-                scope: RollbackScope::All,
-                reason: "bad".into(),
-                force: false
-            }))
+            deliver(&mut app, &mut s, now, out),
+            Some(Err(Rejected::AlreadyEmergency))
+        );
+        assert!(message(&app).1.contains("already in emergency mode"));
+    }
+
+    #[test]
+    fn c_confirms_overdue_waves_and_the_engine_says_when_there_are_none() {
+        let (mut s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        let out = press(&mut app, &s, now, KeyCode::Char('c'));
+        assert_eq!(out, Some(Outgoing::Command(Command::ConfirmOverdue)));
+        assert_eq!(
+            deliver(&mut app, &mut s, now, out),
+            Some(Err(Rejected::NothingOverdue))
+        );
+        assert_eq!(
+            message(&app).1,
+            "refused: no wave is waiting for confirmation"
         );
     }
 
     #[test]
-    fn enter_on_the_default_button_cancels() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
-        let mut app = App::new("alice", false, false);
-        press(&mut app, &s, now, KeyCode::Char('e'));
-        for c in "why".chars() {
-            press(&mut app, &s, now, KeyCode::Char(c));
-        }
-        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
-        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
-        assert!(app.dialog.is_none(), "cancelled");
-    }
-
-    #[test]
-    fn readonly_refuses_action_keys_with_a_note_and_still_navigates() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
-        let mut app = App::new("alice", true, false);
-        for c in ['a', 'p', 'r', 's', 'e', 'c', 'i'] {
-            app.message = None;
-            assert_eq!(press(&mut app, &s, now, KeyCode::Char(c)), None, "{c}");
-            assert!(app.dialog.is_none(), "{c} opened a dialog");
-            let m = app.message.clone().expect("a note");
-            assert_eq!(m.kind, MessageKind::Refused);
-            assert!(
-                m.text.starts_with("read-only") || m.text == strings::NO_CUSTOMER,
-                "{c}: {}",
-                m.text
-            );
-        }
+    fn navigation_keys_move_focus_selection_and_scroll() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
         press(&mut app, &s, now, KeyCode::Tab);
         assert_eq!(app.focus, Focus::Checklist);
+        app.on_key(
+            KeyEvent::new(KeyCode::BackTab, KeyModifiers::SHIFT),
+            &s,
+            now,
+        );
+        assert_eq!(app.focus, Focus::Timeline);
+        press(&mut app, &s, now, KeyCode::BackTab);
+        assert_eq!(app.focus, Focus::Log);
+        press(&mut app, &s, now, KeyCode::Tab);
+        assert_eq!(app.focus, Focus::Timeline);
+        let last_wave = s.waves.len() - 1;
+        for (code, want) in [
+            (KeyCode::Char('j'), 1),
+            (KeyCode::Down, 2),
+            (KeyCode::Char('k'), 1),
+            (KeyCode::Up, 0),
+            (KeyCode::Up, 0),
+            (KeyCode::Char('G'), last_wave),
+            (KeyCode::Down, last_wave),
+            (KeyCode::Char('g'), 0),
+            (KeyCode::End, last_wave),
+            (KeyCode::Home, 0),
+        ] {
+            press(&mut app, &s, now, code);
+            assert_eq!(app.wave_sel, want, "timeline {code:?}");
+        }
+        app.focus = Focus::Checklist;
+        press(&mut app, &s, now, KeyCode::Char('G'));
+        let items = current_checklist(&s).map_or(0, |c| c.items.len());
+        assert_eq!(app.item_sel, items - 1);
+        app.focus = Focus::Health;
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        assert_eq!(app.customer_sel, 2);
+        app.focus = Focus::Log;
+        press(&mut app, &s, now, KeyCode::Char('G'));
+        assert_eq!(app.log_scroll, s.decisions.len() - 1);
+        press(&mut app, &s, now, KeyCode::Char('g'));
+        assert_eq!(app.log_scroll, 0);
     }
 
     #[test]
-    fn q_and_ctrl_c_ask_while_running_then_quit() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
-        let mut app = App::new("alice", false, false);
-        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
-        assert!(matches!(
-            app.dialog.as_ref().map(|d| &d.kind),
-            Some(DialogKind::Quit { running: true })
-        ));
-        let ctrl_c = KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL);
-        assert_eq!(app.on_key(ctrl_c, &s, now), Some(Outgoing::Quit));
+    fn slash_filters_esc_clears_and_question_mark_toggles_help() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        press(&mut app, &s, now, KeyCode::Char('/'));
+        assert!(app.filter_editing);
+        assert_eq!(app.focus, Focus::Health);
+        // Keys are text while filtering: q does not quit, a does not approve.
+        typ(&mut app, &s, now, "aq");
+        assert_eq!(app.filter, "aq");
+        press(&mut app, &s, now, KeyCode::Backspace);
+        press(&mut app, &s, now, KeyCode::Backspace);
+        typ(&mut app, &s, now, "acme");
+        press(&mut app, &s, now, KeyCode::Enter);
+        assert!(!app.filter_editing);
+        assert_eq!(app.visible_customers(&s).len(), 1);
+        press(&mut app, &s, now, KeyCode::Esc);
+        assert!(app.filter.is_empty());
+        assert_eq!(app.visible_customers(&s).len(), s.customers.len());
+        app.refuse("something");
+        press(&mut app, &s, now, KeyCode::Esc);
+        assert!(app.message.is_none(), "esc clears the message");
+        press(&mut app, &s, now, KeyCode::Char('?'));
+        assert!(app.help);
+        // Help swallows action keys.
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('a')), None);
+        press(&mut app, &s, now, KeyCode::Char('?'));
+        assert!(!app.help);
+        press(&mut app, &s, now, KeyCode::Char('?'));
+        press(&mut app, &s, now, KeyCode::Esc);
+        assert!(!app.help);
+    }
+
+    /// Every key of the issue's list in every focus: what it does there.
+    #[test]
+    fn every_key_in_every_focus() {
+        let (s, now) = demo_state();
+        let approve = Some(Outgoing::Command(Command::Approve {
+            wave: None,
+            role: None,
+        }));
+        let pause = Some(Outgoing::Command(Command::Pause {
+            reason: strings::PAUSE_REASON.into(),
+        }));
+        for focus in Focus::ORDER {
+            let fresh = || {
+                let mut app = App::new("alice", false, true);
+                app.focus = focus;
+                app
+            };
+            let mut app = fresh();
+            assert_eq!(
+                press(&mut app, &s, now, KeyCode::Char('a')),
+                approve,
+                "{focus:?}"
+            );
+            let mut app = fresh();
+            assert_eq!(
+                press(&mut app, &s, now, KeyCode::Char('p')),
+                pause,
+                "{focus:?}"
+            );
+            for (c, kind) in [
+                ('r', DialogKind::Rollback),
+                ('s', DialogKind::SkipWait { wave: None }),
+                ('e', DialogKind::Emergency),
+                ('A', DialogKind::Abort),
+                ('q', DialogKind::Quit { running: true }),
+            ] {
+                let mut app = fresh();
+                assert_eq!(press(&mut app, &s, now, KeyCode::Char(c)), None);
+                assert_eq!(dialog(&app).kind, kind, "{c} in {focus:?}");
+                assert_ne!(
+                    focus_of(&app),
+                    "confirm",
+                    "{c}: confirm never focused at first"
+                );
+            }
+            let mut app = fresh();
+            press(&mut app, &s, now, KeyCode::Char('i'));
+            assert!(
+                matches!(dialog(&app).kind, DialogKind::ReportIssue { .. }),
+                "i in {focus:?}"
+            );
+            for c in ['x', ' '] {
+                let mut app = fresh();
+                let out = press(&mut app, &s, now, KeyCode::Char(c));
+                if focus == Focus::Checklist {
+                    assert!(
+                        matches!(out, Some(Outgoing::Command(Command::TickItem { .. }))),
+                        "{c:?}"
+                    );
+                } else {
+                    assert_eq!(out, None);
+                    assert_eq!(message(&app).1, strings::TICK_NEEDS_FOCUS);
+                }
+            }
+            let mut app = fresh();
+            assert_eq!(
+                press(&mut app, &s, now, KeyCode::Char('c')),
+                Some(Outgoing::Command(Command::ConfirmOverdue))
+            );
+            let mut app = fresh();
+            assert_eq!(
+                press(&mut app, &s, now, KeyCode::Char('f')),
+                Some(Outgoing::InjectFault(s.customers[0].id.clone()))
+            );
+            let mut app = fresh();
+            press(&mut app, &s, now, KeyCode::Tab);
+            assert_eq!(app.focus, focus.next());
+            press(&mut app, &s, now, KeyCode::BackTab);
+            assert_eq!(app.focus, focus);
+            let mut app = fresh();
+            press(&mut app, &s, now, KeyCode::Char('?'));
+            assert!(app.help);
+            let mut app = fresh();
+            press(&mut app, &s, now, KeyCode::Char('/'));
+            assert!(app.filter_editing);
+        }
+    }
+
+    #[test]
+    fn readonly_refuses_every_action_key_with_a_note_and_still_navigates() {
+        let (s, now) = demo_state();
+        let actions: Vec<char> = keys::DEFAULT_BINDINGS
+            .iter()
+            .filter(|(_, a)| a.acts())
+            .filter_map(|(code, _)| match code {
+                KeyCode::Char(c) => Some(*c),
+                _ => None,
+            })
+            .collect();
+        assert!(
+            actions.contains(&'A') && actions.contains(&'f'),
+            "{actions:?}"
+        );
+        for focus in Focus::ORDER {
+            let mut app = App::new("alice", true, true);
+            app.focus = focus;
+            for &c in &actions {
+                app.message = None;
+                assert_eq!(press(&mut app, &s, now, KeyCode::Char(c)), None, "{c}");
+                assert!(app.dialog.is_none(), "{c} opened a dialog");
+                let (kind, text) = message(&app);
+                assert_eq!(kind, MessageKind::Refused);
+                assert!(
+                    text.starts_with("read-only: `") && text.contains("--readonly"),
+                    "{c}: {text}"
+                );
+            }
+        }
+        let mut app = App::new("alice", true, true);
+        press(&mut app, &s, now, KeyCode::Tab);
+        assert_eq!(app.focus, Focus::Checklist);
+        press(&mut app, &s, now, KeyCode::Char('q'));
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('y')),
+            Some(Outgoing::Quit)
+        );
     }
 
     #[test]
     fn too_small_only_quits() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
+        let (s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
         app.too_small = true;
         assert_eq!(press(&mut app, &s, now, KeyCode::Char('p')), None);
@@ -942,7 +1851,7 @@ mod tests {
 
     #[test]
     fn f_is_demo_only_and_names_the_selected_customer() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
+        let (s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
         assert_eq!(press(&mut app, &s, now, KeyCode::Char('f')), None);
         let mut demo = App::new("alice", false, true);
@@ -953,6 +1862,19 @@ mod tests {
             press(&mut demo, &s, now, KeyCode::Char('f')),
             Some(Outgoing::InjectFault(last))
         );
+    }
+
+    #[test]
+    fn after_the_runtime_stopped_action_keys_say_so() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        app.runtime_stopped = true;
+        for c in ['a', 'p', 'r', 's', 'e', 'A'] {
+            app.message = None;
+            assert_eq!(press(&mut app, &s, now, KeyCode::Char(c)), None, "{c}");
+            assert!(app.dialog.is_none(), "{c}");
+            assert_eq!(message(&app).1, strings::RUNTIME_STOPPED, "{c}");
+        }
     }
 
     #[test]
@@ -977,7 +1899,7 @@ mod tests {
 
     #[test]
     fn pasted_newlines_become_spaces_in_the_reason() {
-        let (s, now) = state(crate::domain::ReleaseType::Security);
+        let (s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
         press(&mut app, &s, now, KeyCode::Char('e'));
         app.on_paste("line one\rline two");

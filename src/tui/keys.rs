@@ -14,6 +14,7 @@ pub enum Action {
     Approve,
     PauseResume,
     Rollback,
+    Abort,
     SkipWait,
     Tick,
     ReportIssue,
@@ -33,12 +34,33 @@ pub enum Action {
     Quit,
 }
 
+impl Action {
+    /// Actions that act on the release (or, in the demo, on the fleet): refused in
+    /// read-only mode. The others only move the operator's view.
+    pub fn acts(self) -> bool {
+        matches!(
+            self,
+            Action::Approve
+                | Action::PauseResume
+                | Action::Rollback
+                | Action::Abort
+                | Action::SkipWait
+                | Action::Tick
+                | Action::ReportIssue
+                | Action::Emergency
+                | Action::ConfirmOverdue
+                | Action::InjectFault
+        )
+    }
+}
+
 /// The default bindings: (key code, action). Matching ignores Shift so `G` arrives
 /// the same from every terminal.
 pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('a'), Action::Approve),
     (KeyCode::Char('p'), Action::PauseResume),
     (KeyCode::Char('r'), Action::Rollback),
+    (KeyCode::Char('A'), Action::Abort),
     (KeyCode::Char('s'), Action::SkipWait),
     (KeyCode::Char('x'), Action::Tick),
     (KeyCode::Char(' '), Action::Tick),
@@ -102,6 +124,7 @@ mod tests {
             ('a', Action::Approve),
             ('p', Action::PauseResume),
             ('r', Action::Rollback),
+            ('A', Action::Abort),
             ('s', Action::SkipWait),
             ('x', Action::Tick),
             (' ', Action::Tick),
@@ -129,6 +152,36 @@ mod tests {
             Some(Action::Bottom)
         );
         assert_eq!(action_for(&k('G')), Some(Action::Bottom));
+    }
+
+    #[test]
+    fn capital_a_aborts_and_small_a_approves() {
+        assert_eq!(
+            action_for(&KeyEvent::new(KeyCode::Char('A'), KeyModifiers::SHIFT)),
+            Some(Action::Abort)
+        );
+        assert_eq!(action_for(&k('a')), Some(Action::Approve));
+    }
+
+    #[test]
+    fn only_actions_on_the_release_count_as_acting() {
+        for (_, action) in DEFAULT_BINDINGS {
+            let navigation = matches!(
+                action,
+                Action::FocusNext
+                    | Action::FocusPrev
+                    | Action::Down
+                    | Action::Up
+                    | Action::Top
+                    | Action::Bottom
+                    | Action::Filter
+                    | Action::Sort
+                    | Action::Back
+                    | Action::Help
+                    | Action::Quit
+            );
+            assert_eq!(action.acts(), !navigation, "{action:?}");
+        }
     }
 
     #[test]

@@ -5,15 +5,23 @@
 //! read without hunting through layout code. Texts that come from the engine (gate
 //! descriptions, refusals, decision lines) are not here: the engine owns them.
 
+use super::keys::Action;
 use crate::engine::Command;
 
 /// The key map shown in the help overlay and the README: (keys, what they do).
 pub const KEY_HELP: &[(&str, &str)] = &[
     ("a", "approve the selected wave, or the next pending gate"),
-    ("p", "pause / resume (resuming after a rollback asks why)"),
+    (
+        "p",
+        "pause at once / resume (asks why; required after a stop)",
+    ),
     (
         "r",
         "roll back a customer, its wave or all (asks why, confirms)",
+    ),
+    (
+        "A",
+        "abort the release (asks why and the version, confirms)",
     ),
     ("s", "skip the wait of the selected / next wave (asks why)"),
     ("x  space", "tick the selected checklist item"),
@@ -38,6 +46,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("esc", "close a dialog, clear the filter or the message"),
     ("?", "show / hide this help"),
     ("q  ctrl-c", "quit (asks while the release is running)"),
+    (
+        "in a dialog",
+        "tab, arrows, h/l move; enter picks; y yes, n or esc no",
+    ),
 ];
 
 pub const HELP_TITLE: &str = " Keys ";
@@ -53,18 +65,34 @@ pub const CHECKLIST_NONE: &str = "no checklist applies now";
 pub const HEALTH_NO_MATCH: &str = "no customer matches the filter";
 pub const VALIDATION: &str = "validation";
 
-pub const FOOTER_GLOBAL: &str = "tab focus  ? help  q quit";
+/// Footer keys, one entry per key. The footer drops entries from the end of the
+/// pane's list (never the global ones) when the terminal is too narrow.
+pub const FOOTER_GLOBAL: &[&str] = &["tab focus", "? help", "q quit"];
 /// When the full footer does not fit.
-pub const FOOTER_GLOBAL_SHORT: &str = "? help  q quit";
-pub const FOOTER_TIMELINE: &str = "a approve  p pause  r rollback  s skip";
-pub const FOOTER_CHECKLIST: &str = "x tick  j/k move  p pause";
-pub const FOOTER_HEALTH: &str = "/ filter  o sort  i issue  r rollback";
-pub const FOOTER_HEALTH_DEMO: &str = "/ filter  o sort  i issue  f fault";
-pub const FOOTER_LOG: &str = "j/k scroll  g/G newest/oldest";
-pub const FOOTER_DIALOG: &str = "tab next field  enter confirm  esc cancel";
-pub const FOOTER_FILTER: &str = "type to filter  enter keep  esc clear";
+pub const FOOTER_GLOBAL_SHORT: &[&str] = &["? help", "q quit"];
+pub const FOOTER_TIMELINE: &[&str] = &["a approve", "p pause", "r rollback", "s skip", "A abort"];
+pub const FOOTER_TIMELINE_PAUSED: &[&str] =
+    &["a approve", "p resume", "r rollback", "s skip", "A abort"];
+pub const FOOTER_CHECKLIST: &[&str] = &["x tick", "j/k move", "p pause"];
+pub const FOOTER_HEALTH: &[&str] = &["/ filter", "o sort", "i issue", "r rollback"];
+pub const FOOTER_HEALTH_DEMO: &[&str] = &["/ filter", "o sort", "i issue", "f fault", "r rollback"];
+pub const FOOTER_LOG: &[&str] = &["j/k scroll", "g/G newest/oldest"];
+pub const FOOTER_DIALOG: &[&str] = &["tab move", "enter choose", "esc cancel"];
+pub const FOOTER_QUIT: &[&str] = &["y quit", "n/esc stay", "tab move", "enter choose"];
+pub const FOOTER_FILTER: &[&str] = &["type to filter", "enter keep", "esc clear"];
+pub const FOOTER_HELP: &[&str] = &["esc or ? close help", "q quit"];
 
 pub const BUTTON_CANCEL: &str = "Cancel";
+/// The hint under a dialog's buttons, on the buttons.
+pub const DIALOG_HINT: &str = "tab moves · enter picks the marked button · esc cancels";
+/// In a field of a dialog that Enter does not submit from.
+pub const DIALOG_HINT_FIELD: &str = "enter or tab: next field · esc cancels";
+
+/// In the reason of a dialog that Enter submits from (skip wait, resume).
+pub fn dialog_hint_submit(confirm: &str) -> String {
+    format!("enter: {confirm} · tab moves · esc cancels")
+}
+pub const QUIT_HINT: &str = "y quits · n or esc stays · tab moves · enter picks";
 
 pub const PAUSE_REASON: &str = "paused from the cockpit";
 pub const REASON_REQUIRED: &str = "a reason is required: say why, it goes in the decision log";
@@ -80,13 +108,42 @@ pub fn readonly_refusal(what: &str) -> String {
     format!("read-only: `{what}` is not available (the cockpit was opened with --readonly)")
 }
 
+/// The key of an action that acts on the release, for read-only refusals.
+pub fn action_name(action: Action) -> &'static str {
+    match action {
+        Action::Approve => "a approve",
+        Action::PauseResume => "p pause/resume",
+        Action::Rollback => "r rollback",
+        Action::Abort => "A abort",
+        Action::SkipWait => "s skip wait",
+        Action::Tick => "x tick",
+        Action::ReportIssue => "i report issue",
+        Action::Emergency => "e emergency",
+        Action::ConfirmOverdue => "c confirm overdue",
+        Action::InjectFault => "f fault",
+        Action::FocusNext => "tab",
+        Action::FocusPrev => "shift-tab",
+        Action::Down => "j down",
+        Action::Up => "k up",
+        Action::Top => "g first",
+        Action::Bottom => "G last",
+        Action::Filter => "/ filter",
+        Action::Sort => "o sort",
+        Action::Back => "esc",
+        Action::Help => "? help",
+        Action::Quit => "q quit",
+    }
+}
+
 pub fn refused(text: &str) -> String {
     format!("refused: {text}")
 }
 
-pub fn version_mismatch(version: &str) -> String {
-    format!("type the release version {version} exactly to roll back everything")
+pub fn version_mismatch(version: &str, what: &str) -> String {
+    format!("type the release version {version} exactly to {what}")
 }
+pub const VERSION_FOR_ROLLBACK_ALL: &str = "roll back everything";
+pub const VERSION_FOR_ABORT: &str = "abort the release";
 
 pub fn quit_question(running: bool) -> Vec<String> {
     if running {
@@ -108,9 +165,12 @@ pub fn accepted(command: &Command) -> String {
         Command::Approve { wave: None, .. } => "approval recorded for the next pending gate".into(),
         Command::SkipWait { .. } => "wait skipped; recorded with your reason".into(),
         Command::Pause { .. } => "paused: no new deploys start until you resume (p)".into(),
-        Command::Resume { .. } => "resumed".into(),
+        Command::Resume { .. } => "resumed: deploys start again as their gates allow".into(),
+        Command::Rollback {
+            scope, force: true, ..
+        } => format!("forced rollback of {scope} requested"),
         Command::Rollback { scope, .. } => format!("rollback of {scope} requested"),
-        Command::Abort { .. } => "release aborted".into(),
+        Command::Abort { .. } => "release aborted: no more deploys start".into(),
         Command::Emergency { .. } => "emergency declared: every tier follows the demo wave".into(),
         Command::ReportIssue { customer, .. } => format!("issue on {customer} reported"),
         Command::ConfirmOverdue => "overdue waves confirmed; they start now".into(),
@@ -125,7 +185,7 @@ pub fn key_name(command: &Command) -> &'static str {
         Command::SkipWait { .. } => "s skip wait",
         Command::Pause { .. } | Command::Resume { .. } => "p pause/resume",
         Command::Rollback { .. } => "r rollback",
-        Command::Abort { .. } => "abort",
+        Command::Abort { .. } => "A abort",
         Command::Emergency { .. } => "e emergency",
         Command::ReportIssue { .. } => "i report issue",
         Command::ConfirmOverdue => "c confirm overdue",
@@ -137,10 +197,14 @@ pub const DIALOG_ISSUE: &str = " Report a critical issue ";
 pub const DIALOG_EMERGENCY: &str = " Declare an emergency ";
 pub const DIALOG_SKIP: &str = " Skip the wait ";
 pub const DIALOG_RESUME: &str = " Resume after a stop ";
+pub const DIALOG_RESUME_PAUSE: &str = " Resume ";
+pub const DIALOG_ABORT: &str = " Abort the release ";
 pub const DIALOG_QUIT: &str = " Quit ";
 pub const LABEL_SCOPE: &str = "Scope (j/k):";
 pub const LABEL_REASON: &str = "Reason: ";
 pub const BUTTON_ROLLBACK: &str = "Roll back";
+pub const BUTTON_FORCE_ROLLBACK: &str = "Force roll back";
+pub const BUTTON_ABORT: &str = "Abort release";
 pub const BUTTON_REPORT: &str = "Report";
 pub const BUTTON_EMERGENCY: &str = "Declare";
 pub const BUTTON_SKIP: &str = "Skip";
@@ -156,5 +220,14 @@ pub fn issue_intro(name: &str) -> String {
 }
 pub const EMERGENCY_INTRO: &str =
     "Every remaining tier starts right after demo; approvals are skipped.";
-pub const SKIP_INTRO: &str = "The wave starts as soon as its other gates allow.";
+pub fn skip_intro(wave: Option<&str>) -> String {
+    match wave {
+        Some(w) => format!("Wave {w} starts as soon as its other gates allow."),
+        None => "The next waiting wave starts as soon as its other gates allow.".into(),
+    }
+}
 pub const RESUME_INTRO: &str = "The release stopped on its own; say why it is safe to go on.";
+pub const RESUME_PAUSE_INTRO: &str = "Deploys start again as their gates allow.";
+pub const ABORT_INTRO: &str = "Ends the release: nothing more deploys; r rolls customers back.";
+pub const FORCE_INTRO: &str = "Forcing it: the rollback is recorded as forced, with your reason.";
+pub const LABEL_REASON_OPTIONAL: &str = "Reason (optional): ";

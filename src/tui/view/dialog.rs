@@ -1,6 +1,9 @@
 //! Dialogs over the cockpit: rollback (scope, reason, typed version for a full
-//! rollback), report issue, emergency, skip wait, resume after a stop, and quit.
-//! The confirm button is never focused when a dialog opens: Cancel is.
+//! rollback; forced after the rollback window closed), report issue, emergency,
+//! abort (reason and typed version), skip wait, resume, and quit.
+//! The confirm button is never focused when a dialog opens: Cancel is. The focused
+//! button is reversed *and* marked with the pointer, so focus reads without colour
+//! (and in a `tmux capture-pane`).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -9,10 +12,29 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use super::put;
-use crate::engine::{ReleaseState, RollbackScope};
+use crate::engine::ReleaseState;
 use crate::tui::app::{Dialog, DialogKind, Field};
 use crate::tui::strings;
 use crate::tui::theme::{Symbols, Theme};
+
+/// The dialog's title and the label of its confirm button.
+fn title_and_confirm(d: &Dialog) -> (&'static str, &'static str) {
+    match &d.kind {
+        DialogKind::Rollback if d.force => {
+            (strings::DIALOG_ROLLBACK, strings::BUTTON_FORCE_ROLLBACK)
+        }
+        DialogKind::Rollback => (strings::DIALOG_ROLLBACK, strings::BUTTON_ROLLBACK),
+        DialogKind::ReportIssue { .. } => (strings::DIALOG_ISSUE, strings::BUTTON_REPORT),
+        DialogKind::Emergency => (strings::DIALOG_EMERGENCY, strings::BUTTON_EMERGENCY),
+        DialogKind::Abort => (strings::DIALOG_ABORT, strings::BUTTON_ABORT),
+        DialogKind::SkipWait { .. } => (strings::DIALOG_SKIP, strings::BUTTON_SKIP),
+        DialogKind::Resume { after_stop: true } => (strings::DIALOG_RESUME, strings::BUTTON_RESUME),
+        DialogKind::Resume { after_stop: false } => {
+            (strings::DIALOG_RESUME_PAUSE, strings::BUTTON_RESUME)
+        }
+        DialogKind::Quit { .. } => (strings::DIALOG_QUIT, strings::BUTTON_QUIT),
+    }
+}
 
 pub fn render(
     buf: &mut Buffer,
@@ -22,14 +44,7 @@ pub fn render(
     theme: &Theme,
     sym: &Symbols,
 ) {
-    let (title, confirm) = match &d.kind {
-        DialogKind::Rollback => (strings::DIALOG_ROLLBACK, strings::BUTTON_ROLLBACK),
-        DialogKind::ReportIssue { .. } => (strings::DIALOG_ISSUE, strings::BUTTON_REPORT),
-        DialogKind::Emergency => (strings::DIALOG_EMERGENCY, strings::BUTTON_EMERGENCY),
-        DialogKind::SkipWait { .. } => (strings::DIALOG_SKIP, strings::BUTTON_SKIP),
-        DialogKind::Resume => (strings::DIALOG_RESUME, strings::BUTTON_RESUME),
-        DialogKind::Quit { .. } => (strings::DIALOG_QUIT, strings::BUTTON_QUIT),
-    };
+    let (title, confirm) = title_and_confirm(d);
     let field_style = |f: Field| {
         if d.field == f {
             theme.accent.add_modifier(Modifier::BOLD)
@@ -41,6 +56,9 @@ pub fn render(
     let mut lines: Vec<Line<'static>> = Vec::new();
     match &d.kind {
         DialogKind::Rollback => {
+            if d.force {
+                lines.push(Line::styled(strings::FORCE_INTRO, theme.warning));
+            }
             lines.push(Line::styled(
                 strings::LABEL_SCOPE,
                 field_style(Field::Scope),
@@ -59,8 +77,14 @@ pub fn render(
         }
         DialogKind::ReportIssue { name, .. } => lines.push(Line::raw(strings::issue_intro(name))),
         DialogKind::Emergency => lines.push(Line::raw(strings::EMERGENCY_INTRO)),
-        DialogKind::SkipWait { .. } => lines.push(Line::raw(strings::SKIP_INTRO)),
-        DialogKind::Resume => lines.push(Line::raw(strings::RESUME_INTRO)),
+        DialogKind::Abort => lines.push(Line::raw(strings::ABORT_INTRO)),
+        DialogKind::SkipWait { wave } => lines.push(Line::raw(strings::skip_intro(
+            wave.as_ref().map(|w| w.as_str()),
+        ))),
+        DialogKind::Resume { after_stop: true } => lines.push(Line::raw(strings::RESUME_INTRO)),
+        DialogKind::Resume { after_stop: false } => {
+            lines.push(Line::raw(strings::RESUME_PAUSE_INTRO))
+        }
         DialogKind::Quit { running } => {
             for q in strings::quit_question(*running) {
                 lines.push(Line::raw(q));
@@ -68,45 +92,62 @@ pub fn render(
         }
     }
     if !matches!(d.kind, DialogKind::Quit { .. }) {
+        let label = if d.kind.reason_required() {
+            strings::LABEL_REASON
+        } else {
+            strings::LABEL_REASON_OPTIONAL
+        };
         lines.push(Line::from(vec![
-            Span::styled(strings::LABEL_REASON, field_style(Field::Reason)),
+            Span::styled(label, field_style(Field::Reason)),
             Span::raw(format!("{}{}", d.reason, cursor(Field::Reason))),
         ]));
     }
-    if d.kind == DialogKind::Rollback && d.selected_scope() == Some(&RollbackScope::All) {
+    if d.needs_version() {
         let v = state.plan.version.to_string();
         lines.push(Line::from(vec![
             Span::styled(strings::label_type_version(&v), field_style(Field::Version)),
             Span::raw(format!("{}{}", d.version, cursor(Field::Version))),
         ]));
     }
+    let width = area.width.saturating_sub(4).min(70);
     if let Some(e) = &d.error {
-        lines.push(Line::styled(format!("{} {e}", sym.warning), theme.failed));
+        // Errors (the engine's refusal, for a forced rollback) can be long: wrap.
+        let text = format!("{} {e}", sym.warning);
+        for chunk in wrap(&text, usize::from(width.saturating_sub(4))) {
+            lines.push(Line::styled(chunk, theme.failed));
+        }
     }
     lines.push(Line::raw(""));
     let on_buttons = d.field == Field::Buttons;
     let button = |label: &str, focused: bool| {
-        let style = if focused && on_buttons {
+        let focused = focused && on_buttons;
+        let style = if focused {
             theme.selected
         } else {
             Style::new()
         };
-        Span::styled(format!("[ {label} ]"), style)
+        let mark = if focused { sym.pointer } else { " " };
+        vec![
+            Span::raw(mark.to_string()),
+            Span::styled(format!("[ {label} ]"), style),
+        ]
     };
-    lines.push(Line::from(vec![
-        Span::raw("   "),
-        button(strings::BUTTON_CANCEL, !d.confirm_focused),
-        Span::raw("   "),
-        button(confirm, d.confirm_focused),
-    ]));
+    let mut row = vec![Span::raw("  ")];
+    row.extend(button(strings::BUTTON_CANCEL, !d.confirm_focused));
+    row.push(Span::raw("  "));
+    row.extend(button(confirm, d.confirm_focused));
+    lines.push(Line::from(row));
     let hint = if matches!(d.kind, DialogKind::Quit { .. }) {
-        "q again quits · enter chooses · esc stays"
+        strings::QUIT_HINT.to_string()
+    } else if on_buttons {
+        strings::DIALOG_HINT.to_string()
+    } else if d.field == Field::Reason && !d.kind.destructive() {
+        strings::dialog_hint_submit(confirm)
     } else {
-        strings::FOOTER_DIALOG
+        strings::DIALOG_HINT_FIELD.to_string()
     };
     lines.push(Line::styled(hint, theme.muted));
 
-    let width = area.width.saturating_sub(4).min(70);
     let height = (lines.len() as u16 + 2).min(area.height);
     let rect = Rect::new(
         area.x + (area.width - width) / 2,
@@ -132,5 +173,43 @@ pub fn render(
             i as u16,
             line,
         );
+    }
+}
+
+/// Splits `text` into lines of at most `width` characters, at spaces when it can.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(10);
+    let mut out = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ') {
+        let len = line.chars().count();
+        if len > 0 && len + 1 + word.chars().count() > width {
+            out.push(std::mem::take(&mut line));
+        }
+        if !line.is_empty() {
+            line.push(' ');
+        }
+        line.push_str(word);
+        while line.chars().count() > width {
+            let head: String = line.chars().take(width).collect();
+            line = line.chars().skip(width).collect();
+            out.push(head);
+        }
+    }
+    if !line.is_empty() {
+        out.push(line);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::wrap;
+
+    #[test]
+    fn wrap_breaks_at_spaces_and_cuts_long_words() {
+        assert_eq!(wrap("one two three", 10), ["one two", "three"]);
+        assert_eq!(wrap("abcdefghijklmno", 10), ["abcdefghij", "klmno"]);
+        assert_eq!(wrap("short", 40), ["short"]);
     }
 }

@@ -7,7 +7,7 @@ use ratatui::text::{Line, Span};
 
 use super::{fit, put};
 use crate::engine::ReleaseState;
-use crate::tui::app::{App, Focus, MessageKind};
+use crate::tui::app::{App, DialogKind, Focus, MessageKind};
 use crate::tui::strings;
 use crate::tui::theme::{Symbols, Theme};
 
@@ -34,12 +34,19 @@ pub fn render_message(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, sy
 }
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, theme: &Theme) {
-    let keys = if app.dialog.is_some() {
-        strings::FOOTER_DIALOG
+    let keys: &[&str] = if let Some(d) = &app.dialog {
+        if matches!(d.kind, DialogKind::Quit { .. }) {
+            strings::FOOTER_QUIT
+        } else {
+            strings::FOOTER_DIALOG
+        }
+    } else if app.help {
+        strings::FOOTER_HELP
     } else if app.filter_editing {
         strings::FOOTER_FILTER
     } else {
         match app.focus {
+            Focus::Timeline if state.is_paused() => strings::FOOTER_TIMELINE_PAUSED,
             Focus::Timeline => strings::FOOTER_TIMELINE,
             Focus::Checklist => strings::FOOTER_CHECKLIST,
             Focus::Health if app.demo => strings::FOOTER_HEALTH_DEMO,
@@ -47,6 +54,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
             Focus::Log => strings::FOOTER_LOG,
         }
     };
+    // A dialog or the help has its own way out: no global keys there.
+    let modal = app.dialog.is_some() || app.help || app.filter_editing;
     let mut status = state.phase.as_str().to_string();
     if state.is_paused() {
         status.push_str(" · paused");
@@ -57,11 +66,11 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
     let status = format!(" {status} ");
     let width = usize::from(area.width);
     let room = width.saturating_sub(status.chars().count());
-    let mut full = format!(" {keys}  {}", strings::FOOTER_GLOBAL);
-    if full.chars().count() > room {
-        full = format!(" {keys}  {}", strings::FOOTER_GLOBAL_SHORT);
-    }
-    let left = fit(&full, room);
+    let left = if modal {
+        fit(&format!(" {}", keys.join("  ")), room)
+    } else {
+        footer_keys(keys, room)
+    };
     buf.set_style(area, theme.muted);
     put(buf, area, 0, &Line::from(Span::styled(left, theme.muted)));
     let sw = status.chars().count() as u16;
@@ -72,5 +81,51 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
             &Line::from(Span::styled(status, theme.header)),
             sw,
         );
+    }
+}
+
+/// The pane's keys and the global ones in `room` characters. `? help` and
+/// `q quit` always show; pane keys are dropped from the end (the rarer ones come
+/// last) rather than cut mid-word. `tab focus` is worth more than the pane's last
+/// (rarest) key, but not more than the others.
+pub fn footer_keys(pane: &[&str], room: usize) -> String {
+    let line = |n: usize, global: &[&str]| {
+        let mut all: Vec<&str> = pane[..n].to_vec();
+        all.extend_from_slice(global);
+        format!(" {}", all.join("  "))
+    };
+    let n = pane.len();
+    let full = [n, n.saturating_sub(1)]
+        .into_iter()
+        .map(|k| line(k, strings::FOOTER_GLOBAL));
+    let short = (0..=n).rev().map(|k| line(k, strings::FOOTER_GLOBAL_SHORT));
+    full.chain(short)
+        .find(|text| text.chars().count() <= room)
+        .unwrap_or_else(|| fit(&line(0, strings::FOOTER_GLOBAL_SHORT), room))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn narrow_footers_drop_pane_keys_but_keep_help_and_quit() {
+        let wide = footer_keys(strings::FOOTER_TIMELINE, 200);
+        assert!(
+            wide.contains("A abort") && wide.contains("tab focus"),
+            "{wide}"
+        );
+        // 80 columns less the status: the rare abort goes first, tab focus stays.
+        let at80 = footer_keys(strings::FOOTER_TIMELINE, 67);
+        assert_eq!(
+            at80,
+            " a approve  p pause  r rollback  s skip  tab focus  ? help  q quit"
+        );
+        let narrow = footer_keys(strings::FOOTER_TIMELINE, 58);
+        assert!(narrow.ends_with("? help  q quit"), "{narrow}");
+        assert!(narrow.chars().count() <= 58, "{narrow}");
+        assert!(!narrow.contains('…'), "{narrow}");
+        let tiny = footer_keys(strings::FOOTER_TIMELINE, 16);
+        assert_eq!(tiny, " ? help  q quit");
     }
 }
