@@ -119,6 +119,11 @@ fn a_person_pauses_resumes_approves_rolls_back_and_quits() {
     });
     assert!(screen.contains("ROLLING OUT · PAUSED"), "{screen}");
     assert!(screen.contains("p resumes"), "{screen}");
+    // Signatures a later wave will need show from the start, not only when due.
+    assert!(
+        wave_row(&screen, "enterprise").contains("needs release_captain approval"),
+        "{screen}"
+    );
 
     // Resume: p asks why.
     send(&tmux, &["p"]);
@@ -157,12 +162,17 @@ fn a_person_pauses_resumes_approves_rolls_back_and_quits() {
         );
     }
 
-    // The enterprise gate: the cockpit says it needs the captain's approval once
-    // standard is through. Sign it; the wave starts.
+    // The enterprise gate: the cockpit said all along that it needs the captain's
+    // approval; once standard is through, that is all it waits for. Sign it; the
+    // wave starts.
     let screen = wait(&tmux, "the enterprise approval gate", ROLLOUT, |s| {
-        wave_row(s, "enterprise").contains("needs release_captain approval")
+        wave_row(s, "standard").contains("done")
+            && wave_row(s, "enterprise").contains("needs release_captain approval")
     });
-    assert!(wave_row(&screen, "standard").contains("done"), "{screen}");
+    assert!(
+        !wave_row(&screen, "enterprise").contains("after standard"),
+        "{screen}"
+    );
     send(&tmux, &["a"]);
     let screen = wait(
         &tmux,

@@ -102,6 +102,13 @@ pub fn gate(state: &ReleaseState, wave: usize, now: DateTime<Utc>) -> Gate {
         if let Some(b) = blocked_by {
             return Gate::AfterPrevious(state.waves[b].tier.clone());
         }
+        // Delays count from the demo wave's completion. A demo wave can be cleared
+        // before it completes (a demo customer deferred to its window); until the
+        // completion is recorded there is no due time, which must not read as "no
+        // delay".
+        if state.anchor.is_none() {
+            return Gate::AfterPrevious(state.waves[0].tier.clone());
+        }
     }
     let missing = missing_roles(state, wave);
     if !missing.is_empty() && !state.emergency {
@@ -127,7 +134,8 @@ pub fn gate(state: &ReleaseState, wave: usize, now: DateTime<Utc>) -> Gate {
     Gate::Ready
 }
 
-fn missing_roles(state: &ReleaseState, wave: usize) -> Vec<Role> {
+/// The roles still to sign `wave`'s gate (empty when it has none, or all signed).
+pub fn missing_roles(state: &ReleaseState, wave: usize) -> Vec<Role> {
     let (Some(plan), Some(w)) = (state.plan.waves.get(wave), state.waves.get(wave)) else {
         return Vec::new();
     };
@@ -323,6 +331,12 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                 }
             }
             WaveStatus::Waiting => {
+                // A gate is judged on `s`, which lacks what earlier waves decided in
+                // this round (a deploy out of a window makes that wave uncleared): let
+                // those apply first. `step` runs the next round at the same `now`.
+                if !out.is_empty() {
+                    break;
+                }
                 match gate(s, wi, now) {
                     Gate::Ready => {
                         out.push(EventKind::WaveStarted {

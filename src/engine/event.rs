@@ -250,7 +250,7 @@ impl Event {
                 format!(
                     "ticked {checklist}/{item}{}",
                     if *on_word {
-                        " on the operator's word (--yes)"
+                        " on the operator's word"
                     } else {
                         ""
                     }

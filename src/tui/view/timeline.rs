@@ -313,6 +313,14 @@ fn wave_text(
                     parts.push(format!("in {}", countdown(due - now)));
                 }
             }
+            if matches!(g, Gate::AfterPrevious(_)) && !state.emergency {
+                // Say now that signatures will be needed, so they can be sought
+                // while the earlier wave still runs.
+                let missing = engine::decide::missing_roles(state, i);
+                if !missing.is_empty() {
+                    parts.push(Gate::Approval { missing }.describe());
+                }
+            }
             match &g {
                 Gate::Time { .. } | Gate::Ready | Gate::Done | Gate::Paused => {}
                 other => parts.push(other.describe()),
