@@ -6,8 +6,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, TimeDelta, Utc};
 use shipdeck::config;
 use shipdeck::domain::{
-    Configuration, CustomerId, DeployTarget, ReleaseType, Role, TierName, Version,
+    Configuration, CustomerId, DeployTarget, HealthSample, ProbeOutcome, ReleaseType, Role,
+    TierName, Version,
 };
+use shipdeck::engine::triggers::TriggerKind;
 use shipdeck::engine::{
     self, Command, Effect, EffectResult, Event, EventKind, Gate, Input, Phase, Rejected,
     ReleasePlan, ReleaseState, RollbackScope, Selection, WaveStatus,
@@ -955,4 +957,56 @@ fn refusals_change_nothing() {
     }
     assert_eq!(serde_json::to_value(&d.state).unwrap(), before);
     assert_eq!(d.log.len(), log_len);
+}
+
+#[test]
+fn a_customer_deployed_before_its_full_baseline_is_judged_against_what_was_sampled() {
+    // Given demo-main probed twice (of the policy's 5 baseline samples) at 0.3 %
+    // errors, then the release starts and deploys it right after validation
+    let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
+    let demo = CustomerId::new("demo-main");
+    let probe = |d: &mut Drill, error_rate: f64| {
+        d.input(Input::Result(EffectResult::Probed {
+            customer: demo.clone(),
+            outcome: ProbeOutcome::Up {
+                sample: HealthSample {
+                    error_rate: Some(error_rate),
+                    latency_p95_ms: Some(90.0),
+                },
+            },
+        }))
+        .unwrap();
+    };
+    probe(&mut d, 0.3);
+    probe(&mut d, 0.3);
+    d.tick_gating_items();
+    d.run_until(t0() + minutes(30));
+    // Then its baseline is what was sampled, recorded as the deploy started
+    let c = d.state.customer(&demo).unwrap();
+    assert!(
+        matches!(
+            c.status,
+            engine::CustomerStatus::Verifying | engine::CustomerStatus::Healthy
+        ),
+        "{:?}",
+        c.status
+    );
+    let baseline = c
+        .health
+        .baseline
+        .expect("a baseline from the samples taken");
+    assert!((baseline.error_rate.unwrap() - 0.3).abs() < 1e-9);
+    // And when errors climb 5 points above it, the error-rate trigger fires
+    for _ in 0..3 {
+        probe(&mut d, 9.0);
+    }
+    assert!(
+        d.log.iter().any(|e| matches!(
+            &e.event,
+            EventKind::TriggerFired { customer, trigger: TriggerKind::ErrorRate, .. } if *customer == demo
+        )),
+        "no error-rate trigger: {:#?}",
+        &d.log[d.log.len().saturating_sub(6)..]
+    );
+    d.assert_replay_matches();
 }

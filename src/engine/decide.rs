@@ -323,6 +323,16 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                             }
                         }
                     }
+                    if c.health.baseline.is_none() && !c.health.baseline_samples.is_empty() {
+                        // Deploying ends the baseline: what was sampled before it is
+                        // all there will be, and error-rate and latency triggers need
+                        // something to compare with. No sample at all leaves only the
+                        // consecutive-failures trigger.
+                        out.push(EventKind::BaselineRecorded {
+                            customer: c.id.clone(),
+                            baseline: triggers::baseline_of(&c.health.baseline_samples),
+                        });
+                    }
                     out.push(EventKind::DeployStarted {
                         customer: c.id.clone(),
                         version: s.plan.version.clone(),
