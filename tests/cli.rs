@@ -447,3 +447,34 @@ fn a_rolled_back_version_is_used_up_and_the_next_one_validates() {
     );
     assert!(text(&o).contains("v1.0.2 → v1.0.3"), "{}", text(&o));
 }
+
+#[test]
+fn emergency_records_who_declared_it_and_why() {
+    let dir = tempfile::tempdir().unwrap();
+    let args = [
+        "emergency",
+        "--version",
+        "v1.0.1",
+        "--type",
+        "security",
+        "--speed",
+        "500000",
+        "--yes",
+        "--reason",
+        "CVE-2026-1234 exploited",
+    ];
+    let o = shipdeck(dir.path(), &args);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1", "--json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let log: Vec<serde_json::Value> = serde_json::from_slice(&o.stdout).expect("a JSON array");
+    let declared: Vec<String> = log
+        .iter()
+        .map(|entry| entry.to_string())
+        .filter(|entry| entry.contains("declared emergency"))
+        .collect();
+    assert_eq!(declared.len(), 1, "{}", text(&o));
+    let line = declared[0].to_string();
+    assert!(line.contains("CVE-2026-1234 exploited"), "{line}");
+    assert!(line.contains("alice"), "{line}");
+}

@@ -502,7 +502,7 @@ async fn typing_a_version_replaces_the_suggestion() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn cycling_the_type_suggests_its_version_and_hides_emergency_for_minor() {
+async fn cycling_the_type_suggests_its_version_and_says_where_emergencies_start() {
     let (_tmp, dir) = with_history();
     let mut s = screen_over(&dir);
     assert_eq!(s.release_type(), Some(ReleaseType::BugFix));
@@ -511,20 +511,22 @@ async fn cycling_the_type_suggests_its_version_and_hides_emergency_for_minor() {
     let (_, shown) = run(&mut s, keys, 100, 30).await;
     assert_eq!(s.release_type(), Some(ReleaseType::Minor));
     assert_eq!(s.version, "v1.1.0", "the suggestion follows the type");
-    assert!(!s.fields().contains(&Field::Emergency));
     assert!(shown.contains("< minor >"), "{shown}");
     assert!(
         shown.contains("approval: qa_lead, product_owner"),
         "{shown}"
     );
-    assert!(
-        shown.contains("Emergency   —                       for patch types only"),
-        "{shown}"
-    );
+    // Emergencies are for patches, and are declared in the cockpit.
+    assert!(!shown.contains(start::text::EMERGENCY_HOWTO), "{shown}");
     // Left goes back; h too.
     press(&mut s, vec![key(KeyCode::Left), key(KeyCode::Char('h'))]);
     assert_eq!(s.release_type(), Some(ReleaseType::Performance));
     assert_eq!(s.version, "v1.0.4");
+    let shown = text(&s, 100, 30);
+    assert!(
+        shown.contains("emergency: start it, then press e in the cockpit (asks why)"),
+        "{shown}"
+    );
     // Round the end: major → security.
     press(&mut s, vec![key(KeyCode::Left); 3]);
     assert_eq!(s.release_type(), Some(ReleaseType::Major));
@@ -577,11 +579,40 @@ async fn enter_on_the_preview_returns_the_plan() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn y_on_the_preview_starts_an_emergency_when_toggled() {
+async fn the_form_offers_no_emergency_for_any_type() {
+    let (_tmp, dir) = with_history();
+    let mut s = screen_over(&dir);
+    let n = s.types.len();
+    assert!(n > 1, "{:?}", s.types);
+    for _ in 0..n {
+        let t = s.release_type().expect("a type");
+        assert_eq!(
+            s.fields(),
+            [
+                Field::Version,
+                Field::Type,
+                Field::Customers,
+                Field::ShowPlan
+            ],
+            "{t}"
+        );
+        let shown = text(&s, 100, 30);
+        assert!(!shown.contains("Emergency"), "{t}:\n{shown}");
+        assert!(!shown.contains("EMERGENCY"), "{t}:\n{shown}");
+        assert_eq!(
+            shown.contains(start::text::EMERGENCY_HOWTO),
+            t.is_patch(),
+            "{t}:\n{shown}"
+        );
+        press(&mut s, vec![key(KeyCode::Tab), key(KeyCode::Right)]);
+        s.field = Field::Version;
+    }
+    // The keys that toggled emergency on a bug fix now reach the customers
+    // field (a space changes nothing there), and the plan is an ordinary one.
     let mut s = empty_screen();
     let keys = vec![
         key(KeyCode::BackTab), // wraps to the button
-        key(KeyCode::BackTab), // Emergency
+        key(KeyCode::BackTab), // Customers
         key(KeyCode::Char(' ')),
         key(KeyCode::Enter),
         key(KeyCode::Char('y')),
@@ -590,9 +621,9 @@ async fn y_on_the_preview_starts_an_emergency_when_toggled() {
     let StartExit::Start(plan) = exit else {
         panic!("not started: {exit:?}")
     };
-    assert!(plan.emergency);
+    assert!(!plan.emergency);
     assert_eq!(plan.release_type, ReleaseType::BugFix);
-    assert_eq!(plan.version, Version::new(1, 0, 1));
+    assert_eq!(plan.selection, Selection::All);
 }
 
 #[tokio::test(start_paused = true)]
@@ -702,6 +733,46 @@ fn customer_problems_say_how_to_fix_them() {
         "{shown}"
     );
     assert_eq!(s.stage, Stage::Form);
+}
+
+#[tokio::test(start_paused = true)]
+async fn enter_with_no_customers_refuses_instead_of_meaning_all() {
+    let mut s = empty_screen();
+    let mut keys = vec![key(KeyCode::Tab), key(KeyCode::Tab)];
+    keys.extend(backspaces(3));
+    keys.extend(typed(" , "));
+    keys.extend([key(KeyCode::Enter), key(KeyCode::Enter)]);
+    let (exit, shown) = run(&mut s, keys, 100, 30).await;
+    assert_eq!(exit, StartExit::Quit, "only because the input ended");
+    assert_eq!(
+        s.stage,
+        Stage::Form,
+        "a blank customers field shows no plan"
+    );
+    assert_eq!(s.field, Field::Customers, "focus goes to the problem");
+    assert!(
+        shown.contains("x type all, a tier, or customer names"),
+        "{shown}"
+    );
+    assert!(!shown.contains("→ 14 customers"), "{shown}");
+    assert!(shown.contains("the plan needs the marked fields fixed first"));
+    assert!(s.check().is_err());
+}
+
+#[tokio::test(start_paused = true)]
+async fn all_next_to_names_or_tiers_is_refused() {
+    for typed_customers in ["ACME Corp, all", "startup, ALL"] {
+        let mut s = empty_screen();
+        let mut keys = vec![key(KeyCode::Tab), key(KeyCode::Tab)];
+        keys.extend(backspaces(3));
+        keys.extend(typed(typed_customers));
+        keys.extend([key(KeyCode::Enter), key(KeyCode::Enter)]);
+        let (exit, shown) = run(&mut s, keys, 100, 30).await;
+        assert_eq!(exit, StartExit::Quit, "{typed_customers}");
+        assert_eq!(s.stage, Stage::Form, "{typed_customers}: no plan shown");
+        assert_eq!(s.field, Field::Customers);
+        assert!(shown.contains("x all stands alone"), "{shown}");
+    }
 }
 
 #[tokio::test(start_paused = true)]
@@ -825,6 +896,40 @@ mod binary {
         assert_eq!(report.status, 0, "{}", report.screen);
         assert!(
             report.screen.contains("v1.0.1 bug_fix: planned"),
+            "{}",
+            report.screen
+        );
+    }
+
+    #[test]
+    fn a_version_started_elsewhere_meanwhile_is_not_opened_as_this_plan() {
+        if !tmux_or_skip("a_version_started_elsewhere_meanwhile_is_not_opened_as_this_plan") {
+            return;
+        }
+        let tmp = tempfile::tempdir().expect("dir");
+        let state = tmp.path().join("state");
+        let tmux =
+            TmuxSession::start_probed("start-race", 100, 30, &command(&state), &[]).expect("tmux");
+        tmux.wait_for_text("Start a release", TIMEOUT)
+            .unwrap_or_else(|screen| panic!("no start screen:\n{screen}"));
+        tmux.send_keys(&["Enter"]).expect("keys");
+        tmux.wait_for_text("Plan · nothing has started yet", TIMEOUT)
+            .unwrap_or_else(|screen| panic!("no preview:\n{screen}"));
+        // A colleague starts the same version for the startup tier meanwhile.
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+            .args(["--state-dir", &state.display().to_string(), "--as", "bob"])
+            .args(["--config", concat!(env!("CARGO_MANIFEST_DIR"), "/config")])
+            .args(["deploy", "--version", "v1.0.1", "--type", "bug_fix"])
+            .args(["--customers", "startup", "--speed", "500000", "--yes"])
+            .output()
+            .expect("run deploy");
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        tmux.send_keys(&["Enter"]).expect("keys");
+        let report = tmux.wait_for_exit(TIMEOUT).expect("exit");
+        report.assert_restored();
+        assert_eq!(report.status, 1, "{}", report.screen);
+        assert!(
+            report.screen.contains("v1.0.1 was started by bob"),
             "{}",
             report.screen
         );

@@ -267,8 +267,21 @@ pub async fn run_current(ctx: &Context) -> CliResult {
             return Err(terminal_error(e));
         }
     };
-    super::logging::init(&dir);
     let label = plan.version.to_string();
+    if dir.journal_path(&label).exists() {
+        // Started by someone else while the form was open: opening it here would
+        // resume their release under this plan's name, not start this one.
+        session.restore().map_err(terminal_error)?;
+        let who = history::summaries(&dir)
+            .into_iter()
+            .find(|s| s.label == label)
+            .map(|s| format!(" by {} ({})", s.started_by, s.phase.as_str()))
+            .unwrap_or_default();
+        return Err(CliError::refused(format!(
+            "{label} was started{who} while the start screen was open; nothing was started. Run `shipdeck` to open it, or start another version"
+        )));
+    }
+    super::logging::init(&dir);
     let shared = SharedTerminal {
         session,
         events,

@@ -64,10 +64,19 @@ pub async fn run(
     let cfg = ctx.config()?;
     let mut release = args.release.clone();
     release.emergency |= emergency_reason.is_some();
-    let plan = plan::build(&cfg, &release)?;
+    let mut plan = plan::build(&cfg, &release)?;
     if args.dry_run {
         return dry_run::run(ctx, &cfg, plan, w);
     }
+    // Emergency mode is declared through the engine as the run's first command,
+    // not baked into the plan, so the journal records who declared it, why, and
+    // which approvals it skipped.
+    let emergency_reason = release.emergency.then(|| {
+        emergency_reason
+            .unwrap_or("emergency declared with deploy --emergency")
+            .to_string()
+    });
+    plan.emergency = false;
     let dir = ctx.state_dir()?;
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
@@ -104,7 +113,16 @@ pub async fn run(
         print_event(ctx, w, e)?;
     }
     let probing = crate::cli::probing::start(&handle, &cfg.customers, None);
-    let code = drive(ctx, &handle, &mut events, args, emergency_reason, &actor, w).await;
+    let code = drive(
+        ctx,
+        &handle,
+        &mut events,
+        args,
+        emergency_reason.as_deref(),
+        &actor,
+        w,
+    )
+    .await;
     if let Some(p) = probing {
         p.abort();
     }

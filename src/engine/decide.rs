@@ -105,8 +105,8 @@ pub fn gate(state: &ReleaseState, wave: usize, now: DateTime<Utc>) -> Gate {
         // Delays count from the demo wave's completion. A demo wave can be cleared
         // before it completes (a demo customer deferred to its window); until the
         // completion is recorded there is no due time, which must not read as "no
-        // delay".
-        if state.anchor.is_none() {
+        // delay". A skipped wait skips this too: the operator chose not to wait.
+        if state.anchor.is_none() && !w.wait_skipped {
             return Gate::AfterPrevious(state.waves[0].tier.clone());
         }
     }

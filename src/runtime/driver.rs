@@ -322,7 +322,9 @@ impl Driver {
                     // and publish one snapshot, instead of one of each per result.
                     let mut batch = Batch::default();
                     let _ = self.decide(&Input::Result(result), &mut batch);
-                    while batch.inputs < RESULT_BATCH {
+                    // A command waiting is decided before any later result (a
+                    // pause must stop the deploys those results would start).
+                    while batch.inputs < RESULT_BATCH && commands.is_empty() {
                         let Ok(next) = results.try_recv() else { break };
                         let _ = self.decide(&Input::Result(next), &mut batch);
                     }

@@ -15,7 +15,7 @@
 //! a required reason or the typed version.
 
 use chrono::{DateTime, FixedOffset, Utc};
-use crossterm::event::{KeyCode, KeyEvent};
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::{self, Action};
 use super::strings;
@@ -362,17 +362,21 @@ impl App {
         state: &ReleaseState,
         _now: DateTime<Utc>,
     ) -> Option<Outgoing> {
-        if self.dialog.is_some() {
-            return self.dialog_key(key, state);
-        }
         if self.too_small {
+            // Only the too-small screen is visible: an open dialog can be neither
+            // read nor answered (it waits, intact, for the terminal to grow), and a
+            // quit confirmation could not be seen, so `q` quits at once — the
+            // release keeps its journal either way.
             return match keys::action_for(&key) {
-                Some(Action::Quit) => self.quit(state),
+                Some(Action::Quit) => Some(Outgoing::Quit),
                 _ => {
                     self.refuse(strings::TOO_SMALL_KEYS);
                     None
                 }
             };
+        }
+        if self.dialog.is_some() {
+            return self.dialog_key(key, state);
         }
         if self.filter_editing {
             self.filter_key(key);
@@ -458,6 +462,9 @@ impl App {
                     self.refuse(strings::NO_ITEM);
                     return None;
                 };
+                // The list shown can change under the selection (pre-release, then
+                // deployment, then rollback): tick the row the view highlights.
+                self.item_sel = self.item_sel.min(list.items.len().saturating_sub(1));
                 let Some(item) = list.items.get(self.item_sel) else {
                     self.refuse(strings::NO_ITEM);
                     return None;
@@ -598,8 +605,10 @@ impl App {
             KeyCode::Backspace => {
                 self.filter.pop();
             }
-            KeyCode::Char(c) if !keys::is_ctrl_c(&key) => self.filter.push(c),
             _ if keys::is_ctrl_c(&key) => self.filter_editing = false,
+            // A chord is not text (Alt-x may be Esc then x over a slow link).
+            _ if is_chord(&key) => {}
+            KeyCode::Char(c) => self.filter.push(c),
             _ => {}
         }
         self.customer_sel = 0;
@@ -625,6 +634,11 @@ impl App {
         } else if ctrl_c {
             self.dialog = None;
             return self.quit(state);
+        }
+        if is_chord(&key) {
+            // Never a way to confirm or to type a reason: destructive actions take
+            // plain keys only, and Esc+y over a slow link arrives as Alt-y.
+            return None;
         }
         let on_buttons = d.field == Field::Buttons;
         match key.code {
@@ -842,6 +856,12 @@ pub fn current_checklist(state: &ReleaseState) -> Option<&Checklist> {
     }
     plan.checklist(ChecklistKind::Deployment)
         .or_else(|| plan.pre_release())
+}
+
+/// A key held with Ctrl, Alt or Super (Shift is just a capital letter).
+fn is_chord(key: &KeyEvent) -> bool {
+    key.modifiers
+        .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER)
 }
 
 #[cfg(test)]
@@ -1546,6 +1566,26 @@ mod tests {
     }
 
     #[test]
+    fn x_ticks_the_row_shown_when_a_shorter_list_replaced_the_selection() {
+        let (s, now) = state(ReleaseType::Security);
+        let mut app = App::new("alice", false, false);
+        app.focus = Focus::Checklist;
+        let list = current_checklist(&s).expect("a checklist");
+        // A selection left far down a longer list the view no longer shows.
+        app.item_sel = list.items.len() + 5;
+        let last = list.items.last().expect("items").id.clone();
+        let out = press(&mut app, &s, now, KeyCode::Char('x'));
+        assert_eq!(
+            out,
+            Some(Outgoing::Command(Command::TickItem {
+                checklist: Some(list.id.clone()),
+                item: last,
+                on_word: false
+            }))
+        );
+    }
+
+    #[test]
     fn ticking_an_item_twice_is_refused_by_the_engine() {
         let (mut s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
@@ -1845,8 +1885,55 @@ mod tests {
             app.message.as_ref().map(|m| m.text.as_str()),
             Some(strings::TOO_SMALL_KEYS)
         );
-        press(&mut app, &s, now, KeyCode::Char('q'));
-        assert!(app.dialog.is_some());
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('q')),
+            Some(Outgoing::Quit),
+            "a confirmation could not be seen: q quits at once"
+        );
+    }
+
+    #[test]
+    fn a_dialog_cannot_be_answered_while_the_terminal_is_too_small() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        app.focus = Focus::Health;
+        press(&mut app, &s, now, KeyCode::Char('r'));
+        press(&mut app, &s, now, KeyCode::Tab);
+        typ(&mut app, &s, now, "bad");
+        press(&mut app, &s, now, KeyCode::Enter);
+        press(&mut app, &s, now, KeyCode::Right);
+        assert_eq!(focus_of(&app), "confirm");
+        app.too_small = true;
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('y')), None);
+        assert_eq!(dialog(&app).reason, "bad", "the dialog waits, intact");
+        app.too_small = false;
+        assert!(matches!(
+            press(&mut app, &s, now, KeyCode::Enter),
+            Some(Outgoing::Command(Command::Rollback { .. }))
+        ));
+    }
+
+    #[test]
+    fn chords_neither_confirm_a_dialog_nor_type_into_it() {
+        let (s, now) = demo_state();
+        let mut app = App::new("alice", false, true);
+        app.focus = Focus::Health;
+        press(&mut app, &s, now, KeyCode::Char('r'));
+        press(&mut app, &s, now, KeyCode::Tab);
+        typ(&mut app, &s, now, "bad");
+        let alt = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::ALT);
+        let ctrl = |c| KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL);
+        assert_eq!(app.on_key(ctrl('w'), &s, now), None);
+        assert_eq!(dialog(&app).reason, "bad", "Ctrl-W typed nothing");
+        press(&mut app, &s, now, KeyCode::Enter);
+        press(&mut app, &s, now, KeyCode::Right);
+        assert_eq!(app.on_key(alt('y'), &s, now), None);
+        assert_eq!(
+            app.on_key(KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT), &s, now),
+            None
+        );
+        assert!(app.dialog.is_some(), "still asking");
     }
 
     #[test]

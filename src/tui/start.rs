@@ -45,15 +45,14 @@ pub mod text {
     pub const LABEL_VERSION: &str = "Version";
     pub const LABEL_TYPE: &str = "Type";
     pub const LABEL_CUSTOMERS: &str = "Customers";
-    pub const LABEL_EMERGENCY: &str = "Emergency";
     pub const BUTTON_SHOW_PLAN: &str = "[ Show plan ]";
 
     pub const CUSTOMERS_SYNTAX: &str = "all, a tier, or names: A, B";
-    pub const EMERGENCY_ON: &str = "[x] EMERGENCY";
-    pub const EMERGENCY_OFF: &str = "[ ] no";
-    pub const EMERGENCY_HINT: &str = "all tiers after demo; approvals skipped";
-    pub const EMERGENCY_NOT_PATCH: &str = "—";
-    pub const EMERGENCY_NOT_PATCH_HINT: &str = "for patch types only";
+    /// Under a patch type: the form starts no emergency, because an override must
+    /// record who and why — the cockpit's `e` asks for the reason and journals it.
+    pub const EMERGENCY_HOWTO: &str = "emergency: start it, then press e in the cockpit (asks why)";
+    pub const CUSTOMERS_BLANK: &str = "type all, a tier, or customer names";
+    pub const CUSTOMERS_ALL_MIXED: &str = "all stands alone";
 
     pub const NO_TYPES: &str =
         "no release type has a policy in policies.json: add one to start a release";
@@ -64,7 +63,6 @@ pub mod text {
 
     pub const FOOTER_TEXT_FIELD: &str = "tab next field  enter show plan";
     pub const FOOTER_TYPE: &str = "←/→ change type  tab next field  enter show plan";
-    pub const FOOTER_EMERGENCY: &str = "space toggle  tab next field  enter show plan";
     pub const FOOTER_BUTTON: &str = "enter show plan  tab next field";
     pub const FOOTER_PREVIEW: &str = "enter/y start  esc back  j/k scroll";
     pub const FOOTER_GLOBAL_TEXT: &str = "? help  esc quit";
@@ -78,7 +76,7 @@ pub mod text {
     pub const HELP_FORM: &[(&str, &str)] = &[
         ("tab  shift-tab", "next / previous field (also down / up)"),
         ("type  backspace", "edit the version or the customers"),
-        ("left right space", "change the type; toggle emergency"),
+        ("left right space", "change the type"),
         ("enter", "show the plan (nothing starts yet)"),
         ("?", "show / hide this help"),
         ("esc", "quit; nothing is started or written"),
@@ -108,8 +106,6 @@ pub enum Field {
     Version,
     Type,
     Customers,
-    /// Only offered for patch types (the only ones emergency mode applies to).
-    Emergency,
     ShowPlan,
 }
 
@@ -197,7 +193,6 @@ pub struct StartScreen {
     /// suggests the version that type expects.
     pub version_edited: bool,
     pub customers: String,
-    pub emergency: bool,
     pub field: Field,
     pub stage: Stage,
     /// Set by the first "show plan": from then on the form marks every problem.
@@ -243,7 +238,6 @@ impl StartScreen {
             version: String::new(),
             version_edited: false,
             customers: "all".to_string(),
-            emergency: false,
             field: Field::Version,
             stage: Stage::Form,
             show_problems: false,
@@ -258,11 +252,6 @@ impl StartScreen {
 
     pub fn release_type(&self) -> Option<ReleaseType> {
         self.types.get(self.type_sel).copied()
-    }
-
-    /// Emergency mode is offered for patch types only.
-    pub fn emergency_allowed(&self) -> bool {
-        self.release_type().is_some_and(ReleaseType::is_patch)
     }
 
     /// The version a new release counts from: the newest version the history has
@@ -296,19 +285,34 @@ impl StartScreen {
         }
     }
 
-    /// The fields in tab order (Emergency only for patch types).
+    /// The fields in tab order. There is no emergency toggle: an emergency is
+    /// declared in the cockpit (`e`), which asks why and journals it.
     pub fn fields(&self) -> Vec<Field> {
-        let mut f = vec![Field::Version, Field::Type, Field::Customers];
-        if self.emergency_allowed() {
-            f.push(Field::Emergency);
-        }
-        f.push(Field::ShowPlan);
-        f
+        vec![
+            Field::Version,
+            Field::Type,
+            Field::Customers,
+            Field::ShowPlan,
+        ]
     }
 
-    /// The customers field as the engine reads it.
-    pub fn selection(&self) -> Selection {
-        Selection::parse(&self.customers, &self.cfg)
+    /// The customers field as the engine reads it, once it says what it means:
+    /// a blank field is not "all customers" (the engine's reading of nothing), and
+    /// `all` next to names or tiers is refused rather than quietly winning.
+    pub fn selection(&self) -> Result<Selection, String> {
+        let parts: Vec<&str> = self
+            .customers
+            .split(',')
+            .map(str::trim)
+            .filter(|p| !p.is_empty())
+            .collect();
+        if parts.is_empty() {
+            return Err(text::CUSTOMERS_BLANK.to_string());
+        }
+        if parts.len() > 1 && parts.iter().any(|p| p.eq_ignore_ascii_case("all")) {
+            return Err(text::CUSTOMERS_ALL_MIXED.to_string());
+        }
+        Ok(Selection::parse(&self.customers, &self.cfg))
     }
 
     /// The version as typed, checked: it parses, it was never started, and it is
@@ -396,10 +400,10 @@ impl StartScreen {
     }
 
     fn build(&self, t: ReleaseType, version: Option<Version>) -> Result<ReleasePlan, String> {
-        let selection = self.selection();
-        let emergency = self.emergency && t.is_patch();
+        let selection = self.selection()?;
         let version = version.unwrap_or_else(|| self.suggested_version());
-        ReleasePlan::build(&self.cfg, version, t, selection, emergency).map_err(|e| match e {
+        // Never an emergency from the form: see `fields`.
+        ReleasePlan::build(&self.cfg, version, t, selection, false).map_err(|e| match e {
             PlanError::UnknownCustomer(name) if self.is_tier(&name) => format!(
                 "`{name}` is a tier: list tiers alone (startup, standard) or customer names alone"
             ),
@@ -546,13 +550,6 @@ impl StartScreen {
                 KeyCode::Char('q') => return Some(StartOutcome::Quit),
                 _ => {}
             },
-            Field::Emergency => match key.code {
-                KeyCode::Left | KeyCode::Right | KeyCode::Char('h' | 'l' | ' ' | 'x') => {
-                    self.emergency = !self.emergency;
-                }
-                KeyCode::Char('q') => return Some(StartOutcome::Quit),
-                _ => {}
-            },
             Field::ShowPlan => match key.code {
                 KeyCode::Char(' ') => self.show_plan(),
                 KeyCode::Char('q') => return Some(StartOutcome::Quit),
@@ -610,9 +607,6 @@ impl StartScreen {
         };
         if !self.version_edited {
             self.version = self.suggested_version().to_string();
-        }
-        if !self.emergency_allowed() {
-            self.emergency = false;
         }
     }
 
@@ -707,4 +701,71 @@ fn draw(
     screen.too_small = drawn.too_small;
     screen.scroll = drawn.scroll;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TierName;
+
+    fn screen(customers: &str) -> StartScreen {
+        let cfg = crate::config::load_builtin().expect("built-in config");
+        let mut s = StartScreen::new(cfg, Vec::new(), "alice", "/srv/shipdeck");
+        s.customers = customers.to_string();
+        s
+    }
+
+    #[test]
+    fn a_blank_customers_field_is_a_problem_not_all_customers() {
+        for blank in ["", "   ", " , ,"] {
+            let s = screen(blank);
+            assert_eq!(
+                s.selection(),
+                Err(text::CUSTOMERS_BLANK.to_string()),
+                "{blank:?}"
+            );
+            let problems = s.check().expect_err("no plan");
+            assert_eq!(
+                problems.customers.as_deref(),
+                Some(text::CUSTOMERS_BLANK),
+                "{blank:?}"
+            );
+            assert_eq!(problems.first_field(), Some(Field::Customers));
+        }
+    }
+
+    #[test]
+    fn all_stands_alone() {
+        for mixed in ["ACME Corp, all", "all, startup", "Globex, ALL , Initech"] {
+            let s = screen(mixed);
+            assert_eq!(
+                s.selection(),
+                Err(text::CUSTOMERS_ALL_MIXED.to_string()),
+                "{mixed:?}"
+            );
+            assert!(s.check().is_err(), "{mixed:?}");
+        }
+        assert_eq!(screen(" all ").selection(), Ok(Selection::All));
+        assert_eq!(screen("All,").selection(), Ok(Selection::All));
+        assert_eq!(
+            screen("startup").selection(),
+            Ok(Selection::Tiers(vec![TierName::new("startup")]))
+        );
+    }
+
+    #[test]
+    fn plans_from_the_form_are_never_emergencies() {
+        let mut s = screen("all");
+        let mut built = 0;
+        for _ in 0..s.types.len() {
+            let t = s.release_type().expect("a type");
+            if let Ok(plan) = s.check() {
+                assert!(!plan.emergency, "{t}");
+                built += 1;
+            }
+            s.field = Field::Type;
+            s.on_key(KeyEvent::from(KeyCode::Right));
+        }
+        assert!(built > 0, "no type built a plan");
+    }
 }

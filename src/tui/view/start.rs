@@ -440,6 +440,12 @@ fn form_lines(s: &StartScreen, theme: &Theme, sym: &Symbols, width: usize) -> Ve
                     theme.muted,
                 ));
             }
+            if t.is_patch() {
+                out.push(Line::styled(
+                    fit(&format!("{indent}{}", text::EMERGENCY_HOWTO), width),
+                    theme.muted,
+                ));
+            }
         }
         None => out.push(field_row(
             s,
@@ -489,34 +495,6 @@ fn form_lines(s: &StartScreen, theme: &Theme, sym: &Symbols, width: usize) -> Ve
         }
         Some(Err(e)) => error_rows(&mut out, &e, theme.warning, sym.warning, width),
         None => {}
-    }
-
-    // Emergency.
-    if s.emergency_allowed() {
-        let (value, style) = if s.emergency {
-            (text::EMERGENCY_ON, theme.warning)
-        } else {
-            (text::EMERGENCY_OFF, Style::new())
-        };
-        out.push(field_row(
-            s,
-            Field::Emergency,
-            text::LABEL_EMERGENCY,
-            Span::styled(value, style),
-            Span::styled(text::EMERGENCY_HINT, theme.muted),
-            theme,
-            sym,
-        ));
-    } else {
-        out.push(Line::styled(
-            format!(
-                "    {}{}{}",
-                pad(text::LABEL_EMERGENCY, LABEL_COL - 4),
-                pad(text::EMERGENCY_NOT_PATCH, VALUE_COL),
-                text::EMERGENCY_NOT_PATCH_HINT
-            ),
-            theme.muted,
-        ));
     }
 
     // The button.
@@ -904,7 +882,6 @@ fn footer(buf: &mut Buffer, area: Rect, s: &StartScreen, theme: &Theme) {
             (Stage::Preview(_), _) => (text::FOOTER_PREVIEW, text::FOOTER_GLOBAL),
             (Stage::Form, f) if f.is_text() => (text::FOOTER_TEXT_FIELD, text::FOOTER_GLOBAL_TEXT),
             (Stage::Form, Field::Type) => (text::FOOTER_TYPE, text::FOOTER_GLOBAL),
-            (Stage::Form, Field::Emergency) => (text::FOOTER_EMERGENCY, text::FOOTER_GLOBAL),
             (Stage::Form, _) => (text::FOOTER_BUTTON, text::FOOTER_GLOBAL),
         }
     };
