@@ -38,6 +38,16 @@ impl Drill {
 
     fn start_as(t: ReleaseType, version: &str, emergency: bool, actor: &str) -> Drill {
         let cfg = config::load_builtin().expect("built-in config");
+        Self::start_with(cfg, t, version, emergency, actor)
+    }
+
+    fn start_with(
+        cfg: Configuration,
+        t: ReleaseType,
+        version: &str,
+        emergency: bool,
+        actor: &str,
+    ) -> Drill {
         let plan = ReleasePlan::build(&cfg, version.parse().unwrap(), t, Selection::All, emergency)
             .unwrap();
         let first = engine::plan_event(plan, actor, t0());
@@ -1009,4 +1019,47 @@ fn a_customer_deployed_before_its_full_baseline_is_judged_against_what_was_sampl
         &d.log[d.log.len().saturating_sub(6)..]
     );
     d.assert_replay_matches();
+}
+
+#[test]
+fn a_window_bound_demo_customer_holds_later_waves_unless_the_wait_is_skipped() {
+    // Given demo-main may deploy only on Saturdays, and it is Monday
+    let mut cfg = config::load_builtin().expect("built-in config");
+    let demo = CustomerId::new("demo-main");
+    let window = serde_json::from_value(serde_json::json!({
+        "timezone": "Europe/London", "days": ["sat"], "start": "01:00", "duration": "4h"
+    }))
+    .expect("a window");
+    cfg.customers
+        .iter_mut()
+        .find(|c| c.id == demo)
+        .expect("demo-main")
+        .maintenance_window = Some(window);
+    let mut over = cfg
+        .deployment
+        .overrides
+        .get(&demo)
+        .cloned()
+        .unwrap_or_default();
+    over.window_only = true;
+    cfg.deployment.overrides.insert(demo.clone(), over);
+    let mut d = Drill::start_with(cfg, ReleaseType::Security, "v1.0.1", false, "alice");
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::hours(3));
+    // Then the demo wave is cleared but not complete, and startup waits for it
+    assert_eq!(
+        d.state.customer(&demo).unwrap().status,
+        engine::CustomerStatus::WaitingWindow
+    );
+    assert_eq!(d.wave_started("startup"), None);
+    // When the operator skips startup's wait, it starts at once
+    d.cmd(
+        "alice",
+        Command::SkipWait {
+            wave: Some(TierName::new("startup")),
+            reason: "demo-main is only a smoke test; sales demo passed".into(),
+        },
+    )
+    .expect("skip accepted");
+    assert_eq!(d.wave_started("startup"), Some(d.now));
 }
