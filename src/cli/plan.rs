@@ -6,7 +6,7 @@ use serde_json::json;
 use super::args::ReleaseArgs;
 use super::context::{Context, out, parse_type, parse_version};
 use super::error::{CliError, CliResult, EXIT_OK};
-use crate::domain::{Approval, Configuration, DeployTarget, HumanDuration};
+use crate::domain::{Approval, Configuration, DeployTarget};
 use crate::engine::{ReleasePlan, Selection};
 
 pub fn build(cfg: &Configuration, args: &ReleaseArgs) -> Result<ReleasePlan, CliError> {
@@ -15,26 +15,6 @@ pub fn build(cfg: &Configuration, args: &ReleaseArgs) -> Result<ReleasePlan, Cli
     let selection = Selection::parse(&args.customers, cfg);
     ReleasePlan::build(cfg, version, t, selection, args.emergency)
         .map_err(|e| CliError::error(e.to_string()))
-}
-
-/// How long the demo wave takes (slowest demo deploy plus the soak): later waves
-/// count from its end, so clock times from now add it.
-pub fn demo_duration(cfg: &Configuration, plan: &ReleasePlan) -> HumanDuration {
-    let slowest = plan
-        .waves
-        .first()
-        .map(|w| {
-            w.customers
-                .iter()
-                .filter_map(|c| cfg.customer(&c.id))
-                .map(|c| match &c.deploy {
-                    DeployTarget::Simulated { duration, .. } => duration.as_secs(),
-                })
-                .max()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0);
-    HumanDuration::from_secs(slowest + plan.policy.soak.as_secs())
 }
 
 fn gate_text(plan: &ReleasePlan, wi: usize) -> String {
@@ -52,7 +32,7 @@ pub fn run(ctx: &Context, args: &ReleaseArgs, w: &mut dyn std::io::Write) -> Cli
     let cfg = ctx.config()?;
     let plan = build(&cfg, args)?;
     let now = Utc::now();
-    let demo = demo_duration(&cfg, &plan);
+    let demo = plan.demo_duration(&cfg);
     let anchor = now + demo.to_delta();
     if ctx.global.json {
         let waves: Vec<_> = plan

@@ -7,7 +7,7 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Approval, Checklist, ChecklistKind, Configuration, CustomerId, HumanDuration,
+    Approval, Checklist, ChecklistKind, Configuration, CustomerId, DeployTarget, HumanDuration,
     MaintenanceWindow, Notify, NotifyTiming, Policy, ReleaseType, Roster, TierName, Version,
 };
 
@@ -255,6 +255,27 @@ impl ReleasePlan {
 
     pub fn checklist(&self, kind: ChecklistKind) -> Option<&Checklist> {
         self.checklists.iter().find(|c| c.kind == kind)
+    }
+
+    /// How long the demo wave takes (its slowest deploy plus the soak), as the
+    /// configuration predicts it: later waves count their delays from its end, so
+    /// a clock time for them adds this.
+    pub fn demo_duration(&self, cfg: &Configuration) -> HumanDuration {
+        let slowest = self
+            .waves
+            .first()
+            .map(|w| {
+                w.customers
+                    .iter()
+                    .filter_map(|c| cfg.customer(&c.id))
+                    .map(|c| match &c.deploy {
+                        DeployTarget::Simulated { duration, .. } => duration.as_secs(),
+                    })
+                    .max()
+                    .unwrap_or(0)
+            })
+            .unwrap_or(0);
+        HumanDuration::from_secs(slowest + self.policy.soak.as_secs())
     }
 
     /// Delay of a wave after the demo wave, as emergency mode changes it.

@@ -16,8 +16,7 @@ use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use super::{fit, pad, put};
 use crate::domain::{
-    Approval, ChecklistKind, Configuration, DeployTarget, GatedPhase, HumanDuration, Policy,
-    TriggerAction,
+    Approval, ChecklistKind, Configuration, GatedPhase, HumanDuration, Policy, TriggerAction,
 };
 use crate::engine::{Phase, ReleasePlan};
 use crate::runtime::history::ReleaseSummary;
@@ -512,26 +511,6 @@ fn form_lines(s: &StartScreen, theme: &Theme, sym: &Symbols, width: usize) -> Ve
     out
 }
 
-/// How long the demo wave takes (slowest demo deploy plus the soak): later waves
-/// count their delays from its end.
-fn demo_duration(cfg: &Configuration, plan: &ReleasePlan) -> HumanDuration {
-    let slowest = plan
-        .waves
-        .first()
-        .map(|w| {
-            w.customers
-                .iter()
-                .filter_map(|c| cfg.customer(&c.id))
-                .map(|c| match &c.deploy {
-                    DeployTarget::Simulated { duration, .. } => duration.as_secs(),
-                })
-                .max()
-                .unwrap_or(0)
-        })
-        .unwrap_or(0);
-    HumanDuration::from_secs(slowest + plan.policy.soak.as_secs())
-}
-
 /// Names that fit in `width`, then "+N more".
 fn names_fitting(names: &[String], width: usize) -> String {
     let mut out = String::new();
@@ -615,7 +594,7 @@ pub fn preview_lines(
         ),
         theme.muted,
     ));
-    let anchor = now + demo_duration(cfg, plan).to_delta();
+    let anchor = now + plan.demo_duration(cfg).to_delta();
     for (i, w) in plan.waves.iter().enumerate() {
         let delay = plan.effective_delay(i, plan.emergency);
         let (gate, gate_style) = if i > 0 && plan.emergency {
