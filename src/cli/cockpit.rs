@@ -132,29 +132,8 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
     .map_err(|e| CliError::error(e.to_string()))?;
     let probing = super::probing::start(&handle, &cfg.customers, Some(&fleet));
     // A newcomer sees a rollout at once: the gating items are ticked on the demo's word.
-    let s = handle.snapshot().state;
-    for list in s
-        .plan
-        .checklists
-        .iter()
-        .filter(|l| l.kind != crate::domain::ChecklistKind::Hotfix)
-    {
-        for item in list
-            .items
-            .iter()
-            .filter(|i| i.gates.is_some() && !i.is_automatic())
-        {
-            let _ = handle
-                .send(
-                    &operator,
-                    Command::TickItem {
-                        checklist: Some(list.id.clone()),
-                        item: item.id.clone(),
-                        on_word: true,
-                    },
-                )
-                .await;
-        }
+    for key in handle.snapshot().state.unticked_gating_all() {
+        let _ = handle.send(&operator, Command::tick(&key, true)).await;
     }
     let injector = fleet.clone();
     let demo = DemoControls {

@@ -9,7 +9,7 @@ use super::context::{Context, out};
 use super::error::{CliError, CliResult, EXIT_OK};
 use super::read::label_for;
 use crate::domain::{CustomerId, TierName};
-use crate::engine::{self, Command, Event, EventKind, Input, ReleaseState, RollbackScope};
+use crate::engine::{self, Command, Event, Input, ReleaseState, RollbackScope};
 use crate::runtime::journal::JournalWriter;
 use crate::runtime::lock::{LockError, ReleaseLock};
 
@@ -78,13 +78,7 @@ pub fn run(
     let now = Utc::now().max(state.last_event_at);
     let mut new_events = Vec::new();
     if let Some(h) = acquired.took_over_from {
-        let e = Event {
-            at: now,
-            event: EventKind::LockTakenOver {
-                pid: h.pid,
-                host: h.host,
-            },
-        };
+        let e = h.taken_over(now);
         state.apply(&e);
         new_events.push(e);
     }

@@ -90,16 +90,7 @@ pub fn render(
 ) -> String {
     let mut s = String::new();
     let p = &plan.policy;
-    s += &format!(
-        "Plan: {} {}{} · urgency {} · {} customers in {} waves ({})\n",
-        plan.version,
-        plan.release_type,
-        if plan.emergency { " EMERGENCY" } else { "" },
-        p.urgency.as_str(),
-        plan.customer_count(),
-        plan.waves.len(),
-        plan.selection
-    );
+    s += &format!("Plan: {}\n", plan.headline());
     if let Some(pre) = plan.pre_release() {
         let auto: Vec<&str> = pre
             .items

@@ -257,6 +257,30 @@ impl ReleasePlan {
         self.checklists.iter().find(|c| c.kind == kind)
     }
 
+    /// One line that names the release: version, type, emergency, urgency, size.
+    pub fn headline(&self) -> String {
+        format!(
+            "{} {}{} · urgency {} · {} customers in {} waves ({})",
+            self.version,
+            self.release_type,
+            if self.emergency { " EMERGENCY" } else { "" },
+            self.policy.urgency.as_str(),
+            self.customer_count(),
+            self.waves.len(),
+            self.selection
+        )
+    }
+
+    /// The checklists whose items gate phases: pre-release and deployment always,
+    /// the hotfix list in emergency mode only, the rollback list never.
+    pub fn gating_checklists(&self, emergency: bool) -> impl Iterator<Item = &Checklist> {
+        self.checklists.iter().filter(move |list| match list.kind {
+            ChecklistKind::PreRelease | ChecklistKind::Deployment => true,
+            ChecklistKind::Hotfix => emergency,
+            ChecklistKind::Rollback => false,
+        })
+    }
+
     /// How long the demo wave takes (its slowest deploy plus the soak), as the
     /// configuration predicts it: later waves count their delays from its end, so
     /// a clock time for them adds this.

@@ -13,8 +13,7 @@ use super::event::{Decision, Event, EventKind, PauseCause};
 use super::plan::ReleasePlan;
 use super::triggers;
 use crate::domain::{
-    CheckCommand, ChecklistKind, CustomerId, GatedPhase, HealthSample, ProbeOutcome, Role,
-    TierName, Version,
+    CheckCommand, CustomerId, GatedPhase, HealthSample, ProbeOutcome, Role, TierName, Version,
 };
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -344,6 +343,18 @@ impl ReleaseState {
         Some(anchor + self.plan.effective_delay(wave, self.emergency).to_delta() + self.shift)
     }
 
+    /// How much of a waiting wave's delay is left at `now`, if its start is known.
+    /// While paused the countdown stands still at the pause (resuming shifts
+    /// `due_at` by the paused time), so `now` does not count then.
+    pub fn wait_left(&self, wave: usize, now: DateTime<Utc>) -> Option<TimeDelta> {
+        let due = self.due_at(wave)?;
+        let from = match &self.pause {
+            Some(p) => p.since.max(self.anchor.unwrap_or(p.since)),
+            None => now,
+        };
+        Some(due - from)
+    }
+
     pub fn check_command(&self, item: &str) -> Option<&CheckCommand> {
         self.plan
             .pre_release()?
@@ -364,15 +375,7 @@ impl ReleaseState {
     /// Manual items that gate `phase` and are not ticked yet, as `list/item`.
     pub fn unticked_gating(&self, phase: GatedPhase) -> Vec<String> {
         let mut out = Vec::new();
-        for list in &self.plan.checklists {
-            let counts = match list.kind {
-                ChecklistKind::PreRelease | ChecklistKind::Deployment => true,
-                ChecklistKind::Hotfix => self.emergency,
-                ChecklistKind::Rollback => false,
-            };
-            if !counts {
-                continue;
-            }
+        for list in self.plan.gating_checklists(self.emergency) {
             for item in &list.items {
                 if item.gates == Some(phase)
                     && !item.is_automatic()
@@ -383,6 +386,19 @@ impl ReleaseState {
             }
         }
         out
+    }
+
+    /// Every manual gating item not ticked yet: validation's, then demo's, then
+    /// customers'.
+    pub fn unticked_gating_all(&self) -> Vec<String> {
+        [
+            GatedPhase::Validation,
+            GatedPhase::Demo,
+            GatedPhase::Customers,
+        ]
+        .into_iter()
+        .flat_map(|phase| self.unticked_gating(phase))
+        .collect()
     }
 
     /// Folds one event into the state. No rules here: see `decide`.

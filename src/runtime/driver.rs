@@ -16,8 +16,8 @@ use super::lock::{Acquired, LockError, ReleaseLock};
 use super::state_dir::StateDir;
 use crate::domain::Customer;
 use crate::engine::{
-    self, Command, Effect, EffectResult, Event, EventKind, Input, Phase, Rejected, ReleasePlan,
-    ReleaseState, state::FoldError,
+    self, Command, Effect, EffectResult, Event, Input, Phase, Rejected, ReleasePlan, ReleaseState,
+    state::FoldError,
 };
 use crate::sim::fleet::FleetHandle;
 
@@ -196,13 +196,7 @@ pub fn open(
     let mut pending: Vec<Event> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
     if let Some(h) = took_over_from {
-        let e = Event {
-            at: now,
-            event: EventKind::LockTakenOver {
-                pid: h.pid,
-                host: h.host,
-            },
-        };
+        let e = h.taken_over(now);
         state.apply(&e);
         pending.push(e);
     }

@@ -37,6 +37,17 @@ pub struct Holder {
 }
 
 impl Holder {
+    /// The journal's record that this (dead) holder's lock was taken over at `at`.
+    pub fn taken_over(self, at: DateTime<Utc>) -> crate::engine::Event {
+        crate::engine::Event {
+            at,
+            event: crate::engine::EventKind::LockTakenOver {
+                pid: self.pid,
+                host: self.host,
+            },
+        }
+    }
+
     /// This process, now.
     pub fn current() -> Holder {
         Holder {

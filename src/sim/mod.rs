@@ -63,20 +63,8 @@ pub fn pass_pre_release(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Vec<crate::engine::Event> {
     use crate::engine::{self, Command, EffectResult, Input};
-    let manual: Vec<String> = state
-        .plan
-        .checklists
-        .iter()
-        .flat_map(|list| {
-            list.items
-                .iter()
-                .filter(|item| item.gates.is_some() && !item.is_automatic())
-                .map(move |item| format!("{}/{}", list.id, item.id))
-        })
-        .collect();
     let mut events = Vec::new();
-    for key in manual {
-        // Hotfix items count only in emergency mode; a refusal here changes nothing.
+    for key in state.unticked_gating_all() {
         let tick = Input::Command {
             actor: actor.to_string(),
             command: Command::tick(&key, true),

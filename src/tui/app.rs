@@ -200,14 +200,8 @@ impl Dialog {
             self.confirm_focused = !self.confirm_focused;
             return;
         }
-        let n = fields.len();
         let i = fields.iter().position(|f| *f == self.field).unwrap_or(0);
-        let j = if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        };
-        self.field = fields[j];
+        self.field = fields[keys::step_around(i, fields.len(), forward)];
         self.confirm_focused = false;
     }
 
@@ -898,24 +892,8 @@ mod tests {
         .expect("plan");
         let first = engine::plan_event(plan, "alice", t0());
         let mut s = ReleaseState::fold([&first]).expect("fold");
-        let items: Vec<Command> = s
-            .plan
-            .checklists
-            .iter()
-            .filter(|l| l.kind != ChecklistKind::Hotfix)
-            .flat_map(|l| {
-                l.items
-                    .iter()
-                    .filter(|i| i.gates.is_some() && !i.is_automatic())
-                    .map(|i| Command::TickItem {
-                        checklist: Some(l.id.clone()),
-                        item: i.id.clone(),
-                        on_word: true,
-                    })
-            })
-            .collect();
-        for command in items {
-            let _ = run(&mut s, command, t0());
+        for key in s.unticked_gating_all() {
+            let _ = run(&mut s, Command::tick(&key, true), t0());
         }
         let _ = engine::step(&mut s, &Input::Tick, t0());
         (s, t0())

@@ -109,6 +109,15 @@ pub fn action_for(key: &KeyEvent) -> Option<Action> {
         .map(|(_, action)| *action)
 }
 
+/// The index after (or before) `i` in a ring of `n` (Tab, Shift-Tab, ←/→ cycling).
+pub fn step_around(i: usize, n: usize, forward: bool) -> usize {
+    match (n, forward) {
+        (0, _) => 0,
+        (_, true) => (i + 1) % n,
+        (_, false) => (i + n - 1) % n,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

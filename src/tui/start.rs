@@ -585,26 +585,15 @@ impl StartScreen {
 
     fn move_field(&mut self, forward: bool) {
         let fields = self.fields();
-        let n = fields.len();
         let i = fields.iter().position(|f| *f == self.field).unwrap_or(0);
-        let j = if forward {
-            (i + 1) % n
-        } else {
-            (i + n - 1) % n
-        };
-        self.field = fields[j];
+        self.field = fields[keys::step_around(i, fields.len(), forward)];
     }
 
     fn cycle_type(&mut self, forward: bool) {
-        let n = self.types.len();
-        if n == 0 {
+        if self.types.is_empty() {
             return;
         }
-        self.type_sel = if forward {
-            (self.type_sel + 1) % n
-        } else {
-            (self.type_sel + n - 1) % n
-        };
+        self.type_sel = keys::step_around(self.type_sel, self.types.len(), forward);
         if !self.version_edited {
             self.version = self.suggested_version().to_string();
         }

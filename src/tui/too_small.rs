@@ -13,6 +13,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
 use super::theme::Theme;
+use super::view::wrap_words;
 
 /// The narrowest terminal the cockpit draws in.
 pub const MIN_WIDTH: u16 = 80;
@@ -78,27 +79,6 @@ impl Widget for TooSmall {
             line.render(Rect::new(area.x, y, area.width, 1), buf);
         }
     }
-}
-
-/// Greedy word wrap by character count (the message is single-width text). A word
-/// longer than the width is left whole and clipped by the renderer.
-fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let mut rows = Vec::new();
-    let mut row = String::new();
-    for word in text.split_whitespace() {
-        let needed = row.chars().count() + usize::from(!row.is_empty()) + word.chars().count();
-        if !row.is_empty() && needed > width {
-            rows.push(std::mem::take(&mut row));
-        }
-        if !row.is_empty() {
-            row.push(' ');
-        }
-        row.push_str(word);
-    }
-    if !row.is_empty() {
-        rows.push(row);
-    }
-    rows
 }
 
 #[cfg(test)]

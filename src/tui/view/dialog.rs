@@ -9,9 +9,8 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Widget};
 
-use super::put;
+use super::{overlay, put};
 use crate::engine::ReleaseState;
 use crate::tui::app::{Dialog, DialogKind, Field};
 use crate::tui::strings;
@@ -149,19 +148,14 @@ pub fn render(
     lines.push(Line::styled(hint, theme.muted));
 
     let height = (lines.len() as u16 + 2).min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
+    let inner = overlay(
+        buf,
+        area,
         width,
         height,
+        theme.warning,
+        Line::styled(title, theme.header),
     );
-    Clear.render(rect, buf);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(theme.warning)
-        .title(Line::styled(title, theme.header));
-    let inner = block.inner(rect);
-    block.render(rect, buf);
     for (i, line) in lines.iter().enumerate() {
         put(
             buf,

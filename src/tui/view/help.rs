@@ -4,41 +4,59 @@
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Widget};
 
-use super::{fit, pad, put};
+use super::{fit, overlay, pad, put};
 use crate::tui::strings;
 use crate::tui::theme::Theme;
 
 pub fn render(buf: &mut Buffer, area: Rect, theme: &Theme) {
-    let rows = strings::KEY_HELP.len() as u16 + 3;
     let width = area.width.saturating_sub(2).min(84);
-    let height = rows.min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
+    key_table(
+        buf,
+        area,
+        width,
+        strings::HELP_TITLE,
+        strings::KEY_HELP,
+        16,
+        strings::HELP_FOOTER,
+        theme,
+    );
+}
+
+/// A help overlay `width` wide, centred in `area`: one row per `(keys, what)` with
+/// the keys in a column `key_width` wide, then `footer`.
+#[allow(clippy::too_many_arguments)]
+pub(crate) fn key_table(
+    buf: &mut Buffer,
+    area: Rect,
+    width: u16,
+    title: &str,
+    rows: &[(&str, &str)],
+    key_width: usize,
+    footer: &str,
+    theme: &Theme,
+) {
+    let height = (rows.len() as u16 + 3).min(area.height);
+    let inner = overlay(
+        buf,
+        area,
         width,
         height,
+        theme.accent,
+        Line::styled(title.to_string(), theme.header),
     );
-    Clear.render(rect, buf);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(theme.accent)
-        .title(Line::styled(strings::HELP_TITLE, theme.header));
-    let inner = block.inner(rect);
-    block.render(rect, buf);
     let w = usize::from(inner.width);
-    for (i, (keys, what)) in strings::KEY_HELP.iter().enumerate() {
+    for (i, (keys, what)) in rows.iter().enumerate() {
         let line = Line::from(vec![
-            Span::styled(pad(&format!(" {keys}"), 16), theme.accent),
-            Span::raw(fit(what, w.saturating_sub(16))),
+            Span::styled(pad(&format!(" {keys}"), key_width), theme.accent),
+            Span::raw(fit(what, w.saturating_sub(key_width))),
         ]);
         put(buf, inner, i as u16, &line);
     }
     put(
         buf,
         inner,
-        strings::KEY_HELP.len() as u16,
-        &Line::styled(format!(" {}", strings::HELP_FOOTER), theme.muted),
+        rows.len() as u16,
+        &Line::styled(format!(" {footer}"), theme.muted),
     );
 }

@@ -21,7 +21,7 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Widget};
+use ratatui::widgets::{Block, Borders, Clear, Widget};
 
 use super::app::{App, Focus};
 use super::theme::{Symbols, Theme};
@@ -148,6 +148,54 @@ pub(crate) fn countdown(d: TimeDelta) -> String {
     }
 }
 
+/// Greedy word wrap by characters; a word longer than the width is left whole
+/// (and cut when drawn).
+pub(crate) fn wrap_words(text: &str, width: usize) -> Vec<String> {
+    let width = width.max(1);
+    let mut rows = Vec::new();
+    let mut row = String::new();
+    for word in text.split_whitespace() {
+        let needed = row.chars().count() + usize::from(!row.is_empty()) + word.chars().count();
+        if !row.is_empty() && needed > width {
+            rows.push(std::mem::take(&mut row));
+        }
+        if !row.is_empty() {
+            row.push(' ');
+        }
+        row.push_str(word);
+    }
+    if !row.is_empty() {
+        rows.push(row);
+    }
+    rows
+}
+
+/// Clears a box `width`×`height` centred in `area`, frames it with a titled
+/// border, and returns its inside: the frame of dialogs and help overlays.
+pub(crate) fn overlay(
+    buf: &mut Buffer,
+    area: Rect,
+    width: u16,
+    height: u16,
+    border: Style,
+    title: Line<'static>,
+) -> Rect {
+    let rect = Rect::new(
+        area.x + (area.width.saturating_sub(width)) / 2,
+        area.y + (area.height.saturating_sub(height)) / 2,
+        width.min(area.width),
+        height.min(area.height),
+    );
+    Clear.render(rect, buf);
+    let block = Block::new()
+        .borders(Borders::ALL)
+        .border_style(border)
+        .title(title);
+    let inner = block.inner(rect);
+    block.render(rect, buf);
+    inner
+}
+
 /// Writes `line` at the start of `row` (one terminal row), clipped to it.
 pub(crate) fn put(buf: &mut Buffer, row: Rect, y_offset: u16, line: &Line<'_>) {
     if y_offset < row.height {
@@ -174,6 +222,12 @@ mod tests {
         assert_eq!(countdown(TimeDelta::seconds(3723)), "1:02:03");
         assert_eq!(countdown(TimeDelta::hours(50)), "2d 02h");
         assert_eq!(countdown(TimeDelta::seconds(-5)), "0:00");
+    }
+
+    #[test]
+    fn wrap_words_breaks_between_words() {
+        assert_eq!(wrap_words("a bb ccc dd", 6), ["a bb", "ccc dd"]);
+        assert_eq!(wrap_words("", 6), Vec::<String>::new());
     }
 
     #[test]

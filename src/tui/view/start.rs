@@ -12,9 +12,9 @@ use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
 use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
-use ratatui::widgets::{Block, Borders, Clear, Widget};
+use ratatui::widgets::{Block, Borders, Widget};
 
-use super::{fit, pad, put};
+use super::{fit, pad, put, wrap_words};
 use crate::domain::{
     Approval, ChecklistKind, Configuration, GatedPhase, HumanDuration, Policy, TriggerAction,
 };
@@ -253,28 +253,6 @@ fn recent_pane(buf: &mut Buffer, area: Rect, s: &StartScreen, theme: &Theme, sym
     }
 }
 
-/// Greedy word wrap by characters; a word longer than the width is left whole
-/// (and cut when drawn).
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut rows = Vec::new();
-    let mut row = String::new();
-    for word in text.split_whitespace() {
-        let needed = row.chars().count() + usize::from(!row.is_empty()) + word.chars().count();
-        if !row.is_empty() && needed > width {
-            rows.push(std::mem::take(&mut row));
-        }
-        if !row.is_empty() {
-            row.push(' ');
-        }
-        row.push_str(word);
-    }
-    if !row.is_empty() {
-        rows.push(row);
-    }
-    rows
-}
-
 /// `text` wrapped into `width`, the first row after `first`, the others after
 /// `rest` (a hanging indent), all in `style`.
 fn wrapped(
@@ -286,7 +264,7 @@ fn wrapped(
     width: usize,
 ) {
     let room = width.saturating_sub(first.chars().count().max(rest.chars().count()));
-    for (i, row) in wrap(text, room).into_iter().enumerate() {
+    for (i, row) in wrap_words(text, room).into_iter().enumerate() {
         let lead = if i == 0 { first } else { rest };
         out.push(Line::styled(format!("{lead}{row}"), style));
     }
@@ -552,19 +530,7 @@ pub fn preview_lines(
     let mut out: Vec<Line<'static>> = Vec::new();
     let p = &plan.policy;
     out.push(Line::styled(
-        fit(
-            &format!(
-                " {} {}{} · urgency {} · {} customers in {} waves ({})",
-                plan.version,
-                plan.release_type,
-                if plan.emergency { " EMERGENCY" } else { "" },
-                p.urgency.as_str(),
-                plan.customer_count(),
-                plan.waves.len(),
-                plan.selection
-            ),
-            width,
-        ),
+        fit(&format!(" {}", plan.headline()), width),
         theme.header,
     ));
     if plan.emergency {
@@ -756,15 +722,7 @@ pub fn preview_lines(
         // each is ticked on its own.
         let mut parts: Vec<String> = Vec::new();
         let mut auto: Vec<String> = Vec::new();
-        for list in &plan.checklists {
-            let counts = match list.kind {
-                ChecklistKind::PreRelease | ChecklistKind::Deployment => true,
-                ChecklistKind::Hotfix => plan.emergency,
-                ChecklistKind::Rollback => false,
-            };
-            if !counts {
-                continue;
-            }
+        for list in plan.gating_checklists(plan.emergency) {
             let mut manual: Vec<&str> = Vec::new();
             for item in &list.items {
                 if item.is_automatic() {
@@ -891,45 +849,21 @@ fn help(buf: &mut Buffer, area: Rect, s: &StartScreen, theme: &Theme) {
         Stage::Preview(_) => text::HELP_PREVIEW,
     };
     let width = area.width.saturating_sub(4).min(72);
-    let height = (rows.len() as u16 + 3).min(area.height);
-    let rect = Rect::new(
-        area.x + (area.width - width) / 2,
-        area.y + (area.height - height) / 2,
-        width,
-        height,
-    );
-    Clear.render(rect, buf);
-    let block = Block::new()
-        .borders(Borders::ALL)
-        .border_style(theme.accent)
-        .title(Line::styled(text::HELP_TITLE, theme.header));
-    let inner = block.inner(rect);
-    block.render(rect, buf);
-    let w = usize::from(inner.width);
-    for (i, (keys, what)) in rows.iter().enumerate() {
-        let line = Line::from(vec![
-            Span::styled(pad(&format!(" {keys}"), 19), theme.accent),
-            Span::raw(fit(what, w.saturating_sub(19))),
-        ]);
-        put(buf, inner, i as u16, &line);
-    }
-    put(
+    super::help::key_table(
         buf,
-        inner,
-        rows.len() as u16,
-        &Line::styled(format!(" {}", text::FOOTER_HELP), theme.muted),
+        area,
+        width,
+        text::HELP_TITLE,
+        rows,
+        19,
+        text::FOOTER_HELP,
+        theme,
     );
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn wrap_breaks_between_words() {
-        assert_eq!(wrap("a bb ccc dd", 6), ["a bb", "ccc dd"]);
-        assert_eq!(wrap("", 6), Vec::<String>::new());
-    }
 
     #[test]
     fn names_that_do_not_fit_are_counted() {

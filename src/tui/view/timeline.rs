@@ -301,16 +301,11 @@ fn wave_text(
         WaveStatus::Waiting => {
             let g = engine::gate(state, i, now);
             let mut parts: Vec<String> = Vec::new();
-            if let Some(due) = state.due_at(i) {
-                if let Some(p) = &state.pause {
-                    // Waiting waves move by the paused time on resume: the
-                    // remaining wait is frozen while paused.
-                    let left = due - p.since.max(state.anchor.unwrap_or(p.since));
-                    if left > TimeDelta::zero() {
-                        parts.push(format!("paused, {} remaining", countdown(left)));
-                    }
-                } else if due > now && !w.wait_skipped {
-                    parts.push(format!("in {}", countdown(due - now)));
+            if let Some(left) = state.wait_left(i, now).filter(|l| *l > TimeDelta::zero()) {
+                if state.is_paused() {
+                    parts.push(format!("paused, {} remaining", countdown(left)));
+                } else if !w.wait_skipped {
+                    parts.push(format!("in {}", countdown(left)));
                 }
             }
             if matches!(g, Gate::AfterPrevious(_)) && !state.emergency {
