@@ -199,7 +199,7 @@ async fn drive(
                 EXIT_WAITING
             });
         }
-        if driver::waiting_on_people(s, snap.now) {
+        if engine::waiting_on_people(s, snap.now) {
             if let Some(code) = unblock(ctx, handle, args, actor, w).await? {
                 return Ok(code);
             }

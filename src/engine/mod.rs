@@ -113,3 +113,12 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
     }
     next
 }
+
+/// Whether the release can only move on when a person acts: nothing in flight, no
+/// deadline ahead, not finished.
+pub fn waiting_on_people(state: &ReleaseState, now: DateTime<Utc>) -> bool {
+    !state.phase.is_final()
+        && next_deadline(state, now).is_none()
+        && in_flight(state).is_empty()
+        && !(state.phase == Phase::Validating && state.running_checks().next().is_some())
+}

@@ -16,7 +16,7 @@ use super::lock::{Acquired, LockError, ReleaseLock};
 use super::state_dir::StateDir;
 use crate::domain::Customer;
 use crate::engine::{
-    self, Command, Effect, EffectResult, Event, Input, Phase, Rejected, ReleasePlan, ReleaseState,
+    self, Command, Effect, EffectResult, Event, Input, Rejected, ReleasePlan, ReleaseState,
     state::FoldError,
 };
 use crate::sim::fleet::FleetHandle;
@@ -386,13 +386,4 @@ impl Driver {
             serial: self.serial,
         });
     }
-}
-
-/// Whether the release can only move on when a person acts: nothing in flight, no
-/// deadline ahead, not finished.
-pub fn waiting_on_people(state: &ReleaseState, now: DateTime<Utc>) -> bool {
-    !state.phase.is_final()
-        && engine::next_deadline(state, now).is_none()
-        && engine::in_flight(state).is_empty()
-        && !(state.phase == Phase::Validating && state.running_checks().next().is_some())
 }
