@@ -3,8 +3,6 @@
 //! loop with scripted input, and the real binary in tmux (start screen, plan,
 //! cockpit on one terminal; quitting leaves the state dir untouched).
 
-mod support;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
@@ -833,7 +831,7 @@ async fn a_signal_ends_the_start_screen() {
 // ---------------------------------------------------------------- the binary, in tmux
 
 mod binary {
-    use super::support::tmux::{TIMEOUT, TmuxSession, shell_quote, tmux_or_skip};
+    use crate::support::tmux::{TIMEOUT, TmuxSession, shell_quote, tmux_or_skip};
 
     fn command(state: &std::path::Path) -> String {
         format!(

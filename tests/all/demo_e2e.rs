@@ -15,7 +15,7 @@
 //! walk (the default scenario rolls TechStart back at a moment of its choosing).
 //! Every wait polls the screen with a bound; nothing sleeps a fixed time.
 
-mod support;
+use crate::support;
 
 use std::path::Path;
 use std::time::{Duration, Instant};

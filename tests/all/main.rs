@@ -1,0 +1,24 @@
+//! The integration suite: one test binary with a module per area (as ripgrep does),
+//! so the crate and its heavy dependencies (reqwest, axum, ratatui) link once.
+//! `tests/health_env.rs` stays a binary of its own: it sets a process environment
+//! variable, which is unsafe while other tests' threads may read the environment.
+
+mod support;
+
+mod cli;
+mod config_errors;
+mod crash_resume;
+mod demo_e2e;
+mod engine_properties;
+mod engine_scenarios;
+mod fleet_scenario;
+mod fleet_serve;
+mod health_command;
+mod health_http_edges;
+mod health_probe;
+mod health_triggers;
+mod journal_storage;
+mod runtime_batching;
+mod tui_snapshots;
+mod tui_start;
+mod tui_terminal;

@@ -1,0 +1,5 @@
+//! Helpers shared by the integration suite's modules. Each uses a subset, hence the
+//! `dead_code` allowance.
+#![allow(dead_code)]
+
+pub mod tmux;
