@@ -1,7 +1,10 @@
-//! The outside world: health probes, deployers, notifiers.
+//! The outside world: health probes, checks, notices and (next) deployers.
 //!
 //! Everything that touches a socket, a child process or the environment lives here,
-//! behind plain functions the runtime calls when the engine asks for an effect. The
-//! engine never imports this module: it only sees the results (`ProbeOutcome`, …).
+//! behind the runtime's effect ports (`runtime::effects`). The engine never imports
+//! this module: it only sees the results (`ProbeOutcome`, `EffectResult`, …).
 
+pub mod checks;
 pub mod health;
+pub mod notify;
+pub mod process;

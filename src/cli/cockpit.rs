@@ -10,12 +10,12 @@ use super::args::ReleaseArgs;
 use super::context::Context;
 use super::error::{CliError, CliResult, EXIT_ERROR, EXIT_OK};
 use super::plan;
-use crate::domain::{Approval, Configuration, ReleaseType, Role, Version};
+use super::wiring::CliWiring;
+use crate::domain::{Configuration, ReleaseType, Version};
 use crate::engine::{Command, ReleasePlan, Selection};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions};
 use crate::runtime::history;
-use crate::runtime::probe_scheduler;
 use crate::runtime::state_dir::StateDir;
 use crate::sim::fleet::FleetHandle;
 use crate::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls};
@@ -27,25 +27,6 @@ use crate::tui::theme::Theme;
 /// The demo's world: the built-in config, customers on v1.0.1, a bug-fix release
 /// whose enterprise wave needs the release captain's approval (which the demo
 /// operator may give), and no customer held to a window days away.
-pub fn demo_config() -> Result<Configuration, CliError> {
-    let mut cfg = crate::config::load_builtin().map_err(|e| CliError::error(e.to_string()))?;
-    for c in &mut cfg.customers {
-        c.version = Version::new(1, 0, 1);
-    }
-    for o in cfg.deployment.overrides.values_mut() {
-        o.window_only = false;
-    }
-    if let Some(p) = cfg.policies.get_mut(&ReleaseType::BugFix) {
-        p.approvals.starter_may_approve = true;
-        if let Some(w) = p.waves.iter_mut().find(|w| w.tier.as_str() == "enterprise") {
-            w.approval = Approval::Manual {
-                roles: vec![Role::new("release_captain")],
-            };
-        }
-    }
-    Ok(cfg)
-}
-
 fn theme(ctx: &Context) -> Theme {
     Theme::from_env(ctx.global.no_color, |k| std::env::var(k).ok())
 }
@@ -89,7 +70,7 @@ async fn run_cockpit(
 }
 
 pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool) -> CliResult {
-    let cfg = demo_config()?;
+    let cfg = crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?;
     let (dir, _tmp) = match &ctx.global.state_dir {
         Some(p) => (StateDir::at(p.clone()), None),
         None => {
@@ -113,24 +94,24 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
     )
     .map_err(|e| CliError::error(e.to_string()))?;
     let clock = Clock::with_speed(Some(speed), None);
-    let fleet_clock = probe_scheduler::fleet_clock(&clock);
+    let fleet_clock = crate::sim::fleet_clock(&clock);
     let (fleet, scenario_task) =
         crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
             .await
             .map_err(CliError::error)?;
+    let wiring = CliWiring::shared(&cfg.customers, Some(fleet.clone()));
     let handle = driver::open(
         RuntimeOptions {
             state_dir: dir,
             clock,
-            customers: cfg.customers.clone(),
-            fleet: Some(fleet.clone()),
+            wiring: wiring.clone(),
         },
         &version.to_string(),
         Some(plan),
         &operator,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
-    let probing = super::probing::start(&handle, &cfg.customers, Some(&fleet));
+    let probing = wiring.start_probing(&handle);
     // A newcomer sees a rollout at once: the gating items are ticked on the demo's word.
     for key in handle.snapshot().state.unticked_gating_all() {
         let _ = handle.send(&operator, Command::tick(&key, true)).await;
@@ -327,19 +308,22 @@ async fn open_in_cockpit(
     shared: Option<SharedTerminal>,
 ) -> CliResult {
     let operator = ctx.operator();
+    let wiring = CliWiring::shared(&cfg.customers, None);
     let handle = driver::open(
         RuntimeOptions {
             state_dir: dir,
             clock: Clock::with_speed(speed, None),
-            customers: cfg.customers.clone(),
-            fleet: None,
+            wiring: wiring.clone(),
         },
         label,
         plan,
         &operator,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
-    let probing = super::probing::start(&handle, &cfg.customers, None);
+    for line in wiring.drift(&handle.snapshot().state.plan) {
+        tracing::warn!("{line}");
+    }
+    let probing = wiring.start_probing(&handle);
     let code = run_cockpit(
         handle,
         CockpitOptions {

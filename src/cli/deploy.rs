@@ -15,6 +15,7 @@ use super::context::{Context, out};
 use super::dry_run;
 use super::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
 use super::plan;
+use super::wiring::CliWiring;
 use crate::engine::{self, Command, Event, EventKind, Gate, PauseCause, Phase, WaveStatus};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions, SendError};
@@ -81,12 +82,12 @@ pub async fn run(
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
     let actor = ctx.operator();
+    let wiring = CliWiring::shared(&cfg.customers, None);
     let handle = driver::open(
         RuntimeOptions {
             state_dir: dir,
             clock: Clock::with_speed(args.speed, None),
-            customers: cfg.customers.clone(),
-            fleet: None,
+            wiring: wiring.clone(),
         },
         &label,
         Some(plan),
@@ -109,10 +110,15 @@ pub async fn run(
             )?;
         }
     }
+    if handle.replayed > 0 && !ctx.global.json {
+        for line in wiring.drift(&handle.snapshot().state.plan) {
+            out(w, &format!("note: {line}\n"))?;
+        }
+    }
     for e in &handle.opened {
         print_event(ctx, w, e)?;
     }
-    let probing = crate::cli::probing::start(&handle, &cfg.customers, None);
+    let probing = wiring.start_probing(&handle);
     let code = drive(
         ctx,
         &handle,

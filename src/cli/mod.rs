@@ -12,9 +12,9 @@ pub mod health;
 pub mod logging;
 pub mod offline;
 pub mod plan;
-pub mod probing;
 pub mod read;
 pub mod validate;
+pub mod wiring;
 
 use std::io::Write;
 

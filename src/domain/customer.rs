@@ -110,3 +110,12 @@ pub enum DeployTarget {
         failure_rate: f64,
     },
 }
+
+impl DeployTarget {
+    /// How long a deploy is expected to take, where the target says.
+    pub fn expected_duration(&self) -> Option<HumanDuration> {
+        match self {
+            DeployTarget::Simulated { duration, .. } => Some(*duration),
+        }
+    }
+}

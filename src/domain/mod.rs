@@ -7,6 +7,7 @@
 pub mod checklist;
 pub mod configuration;
 pub mod customer;
+pub mod dice;
 pub mod duration;
 pub mod health;
 pub mod policy;

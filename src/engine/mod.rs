@@ -18,7 +18,7 @@ use chrono::{DateTime, Utc};
 
 pub use decide::{Decision, Gate, decide, gate};
 pub use effect::{Effect, in_flight};
-pub use event::{Event, EventKind, PauseCause, RollbackScope};
+pub use event::{Event, EventKind, NoticeKind, PauseCause, RollbackScope};
 pub use input::{Command, EffectResult, Input};
 pub use plan::{ReleasePlan, Selection};
 pub use rejected::Rejected;

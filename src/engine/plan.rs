@@ -7,8 +7,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Approval, Checklist, ChecklistKind, Configuration, CustomerId, DeployTarget, HumanDuration,
-    MaintenanceWindow, Notify, NotifyTiming, Policy, ReleaseType, Roster, TierName, Version,
+    Approval, Checklist, ChecklistKind, Configuration, CustomerId, DeployTarget, HealthSource,
+    HumanDuration, MaintenanceWindow, Notify, NotifyTiming, Policy, ReleaseType, Roster, TierName,
+    Version,
 };
 
 /// Which customers a release goes to (`--customers`).
@@ -75,6 +76,14 @@ pub struct CustomerPlan {
     /// Deploy only inside `window`, whatever the wave's approval mode says.
     pub window_only: bool,
     pub notify: Notify,
+    /// How a version reaches this customer, as configured when the release was
+    /// planned: a config edit later does not change a running release. `None` in
+    /// journals written before the plan recorded it (the config's is used then).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deploy: Option<DeployTarget>,
+    /// Where its health is read, likewise (secrets by variable name only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health: Option<HealthSource>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -192,6 +201,8 @@ impl ReleasePlan {
                         notify: ov
                             .and_then(|o| o.notify.clone())
                             .unwrap_or_else(|| row.notify.clone()),
+                        deploy: Some(c.deploy.clone()),
+                        health: Some(c.health.clone()),
                     }
                 })
                 .collect();
@@ -291,10 +302,13 @@ impl ReleasePlan {
             .map(|w| {
                 w.customers
                     .iter()
-                    .filter_map(|c| cfg.customer(&c.id))
-                    .map(|c| match &c.deploy {
-                        DeployTarget::Simulated { duration, .. } => duration.as_secs(),
+                    .filter_map(|c| {
+                        c.deploy
+                            .as_ref()
+                            .or_else(|| cfg.customer(&c.id).map(|c| &c.deploy))
                     })
+                    .filter_map(DeployTarget::expected_duration)
+                    .map(|d| d.as_secs())
                     .max()
                     .unwrap_or(0)
             })

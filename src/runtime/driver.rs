@@ -10,16 +10,14 @@ use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::clock::Clock;
-use super::executor::Executor;
+use super::effects::{Executor, PortContext, Wiring};
 use super::journal::{JournalError, JournalWriter};
 use super::lock::{Acquired, LockError, ReleaseLock};
 use super::state_dir::StateDir;
-use crate::domain::Customer;
 use crate::engine::{
     self, Command, Effect, EffectResult, Event, Input, Rejected, ReleasePlan, ReleaseState,
     state::FoldError,
 };
-use crate::sim::fleet::FleetHandle;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RuntimeError {
@@ -65,9 +63,8 @@ pub struct Request {
 pub struct RuntimeOptions {
     pub state_dir: StateDir,
     pub clock: Clock,
-    /// The customers' deploy targets and health sources, from config.
-    pub customers: Vec<Customer>,
-    pub fleet: Option<FleetHandle>,
+    /// Chooses the adapters behind the effect ports, from the journaled plan.
+    pub wiring: Arc<dyn Wiring>,
 }
 
 /// A running release: the handles views and the CLI use.
@@ -185,13 +182,20 @@ pub fn open(
         state
     };
     let (results_tx, results_rx) = mpsc::unbounded_channel();
+    let ports = opts.wiring.ports(
+        &state.plan,
+        &PortContext {
+            clock: clock.clone(),
+            notifications: opts.state_dir.notifications_path(),
+            release_dir: dir.clone(),
+        },
+    );
     let executor = Executor::new(
         clock.clone(),
         results_tx.clone(),
-        &opts.customers,
+        ports,
+        label,
         state.plan.seed,
-        opts.state_dir.notifications_path(),
-        opts.fleet.clone(),
     );
     let mut pending: Vec<Event> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
@@ -252,6 +256,9 @@ pub fn open(
         opened,
     })
 }
+
+/// How long notices still being delivered may take when the loop stops.
+const NOTICE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
 /// At most this many ready results are decided on before their events are
 /// journaled together: bounds the latency of commands queued behind a burst.
@@ -329,6 +336,7 @@ impl Driver {
                 }
             }
         }
+        self.executor.shutdown(NOTICE_GRACE).await;
         Ok(Arc::new(self.state.clone()))
     }
 

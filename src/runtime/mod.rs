@@ -3,7 +3,7 @@
 
 pub mod clock;
 pub mod driver;
-pub mod executor;
+pub mod effects;
 pub mod history;
 pub mod journal;
 pub mod lock;

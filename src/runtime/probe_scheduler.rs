@@ -39,11 +39,10 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::clock::Clock;
 use super::driver::{ReleaseHandle, Snapshot};
-use super::executor::unit_hash;
 use crate::adapters::health::{Prober, fmt_duration};
-use crate::domain::{Customer, CustomerId, HealthSource, ProbeOutcome};
+use crate::domain::dice::unit_hash;
+use crate::domain::{CustomerId, HealthSource, ProbeOutcome};
 use crate::engine::{CustomerStatus, EffectResult, Phase, ReleaseState, WaveStatus};
-use crate::sim::fleet::FleetHandle;
 
 /// The shortest interval honoured: a zero or sub-second interval in config would
 /// otherwise make the scheduler spin.
@@ -168,14 +167,11 @@ pub fn spawn(
 }
 
 /// The wire point for `deploy`, `demo` and `cockpit`: starts probing the release
-/// behind `handle`. With a demo `fleet`, customers whose source is `simulated` are
-/// probed over real HTTP at the fleet's endpoint, so that injected faults (hangs,
-/// resets, error pages) reach the real probe code; other sources are used as
-/// configured. The task ends with the release, or when the handle is stopped.
+/// behind `handle`, each customer at `sources` (chosen by the CLI's wiring). The task
+/// ends with the release, or when the handle is stopped.
 pub fn start_probing(
     handle: &ReleaseHandle,
-    customers: &[Customer],
-    fleet: Option<&FleetHandle>,
+    sources: HashMap<CustomerId, HealthSource>,
     prober: Prober,
 ) -> JoinHandle<()> {
     spawn(
@@ -183,34 +179,10 @@ pub fn start_probing(
         handle.results.clone(),
         handle.clock.clone(),
         prober,
-        sources_for(customers, fleet),
+        sources,
         ProbeSchedule::default(),
         handle.shutdown.subscribe(),
     )
-}
-
-/// Each customer's health source, with `simulated` ones pointed at `fleet` when given.
-pub fn sources_for(
-    customers: &[Customer],
-    fleet: Option<&FleetHandle>,
-) -> HashMap<CustomerId, HealthSource> {
-    customers
-        .iter()
-        .map(|c| {
-            let source = match (&c.health, fleet) {
-                (HealthSource::Simulated { .. }, Some(f)) => f.http_source(&c.id),
-                (source, _) => source.clone(),
-            };
-            (c.id.clone(), source)
-        })
-        .collect()
-}
-
-/// The release clock as the demo fleet reads it, so that faults that evolve over
-/// time (a climbing error rate) follow release time.
-pub fn fleet_clock(clock: &Clock) -> crate::sim::fleet::Clock {
-    let clock = clock.clone();
-    Arc::new(move || clock.now())
 }
 
 /// Per customer (by index into the state's customers).
@@ -538,7 +510,11 @@ mod tests {
             .collect();
         assert_eq!(wanted.len(), 4, "the startup wave: {wanted:?}");
         let cfg = config::load_builtin().unwrap();
-        let sources = sources_for(&cfg.customers, None);
+        let sources: HashMap<CustomerId, HealthSource> = cfg
+            .customers
+            .iter()
+            .map(|c| (c.id.clone(), c.health.clone()))
+            .collect();
         let clock = Clock::scaled(t0, 1.0);
         let (snap_tx, snap_rx) = watch::channel(Snapshot {
             state: Arc::new(s.clone()),

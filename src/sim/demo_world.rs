@@ -46,6 +46,29 @@ pub async fn start_demo_world(
     Ok((fleet, driver))
 }
 
+/// The demo's configuration: the built-in one with every customer on v1.0.1, no
+/// window-only customers, and a bug-fix policy whose enterprise gate the captain may
+/// sign alone, so one person can play a whole release.
+pub fn demo_config() -> Result<crate::domain::Configuration, crate::config::ConfigErrors> {
+    use crate::domain::{Approval, ReleaseType, Role, Version};
+    let mut cfg = crate::config::load_builtin()?;
+    for c in &mut cfg.customers {
+        c.version = Version::new(1, 0, 1);
+    }
+    for o in cfg.deployment.overrides.values_mut() {
+        o.window_only = false;
+    }
+    if let Some(p) = cfg.policies.get_mut(&ReleaseType::BugFix) {
+        p.approvals.starter_may_approve = true;
+        if let Some(w) = p.waves.iter_mut().find(|w| w.tier.as_str() == "enterprise") {
+            w.approval = Approval::Manual {
+                roles: vec![Role::new("release_captain")],
+            };
+        }
+    }
+    Ok(cfg)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -5,10 +5,12 @@
 //! benchmarks: real sockets, so the probes are tested as they run in production.
 
 pub mod demo_world;
+pub mod deployer;
 pub mod fault;
 pub mod fleet;
 pub mod scenario;
 
+pub use deployer::{SimulatedDeployer, fleet_clock};
 pub use fault::{ActiveFault, Fault, FaultId, Reply, SimCustomer};
 pub use fleet::{Clock, FleetError, FleetHandle, serve, system_clock};
 pub use scenario::{Scenario, ScenarioError, ScenarioRun, Step, StepChange, drive};

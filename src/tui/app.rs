@@ -881,7 +881,7 @@ mod tests {
     /// The demo's release: bug fix, enterprise behind the release captain's
     /// approval (alice may sign), gating items ticked, rolling out.
     fn demo_state() -> (ReleaseState, DateTime<Utc>) {
-        let cfg = crate::cli::cockpit::demo_config().expect("demo config");
+        let cfg = crate::sim::demo_world::demo_config().expect("demo config");
         let plan = ReleasePlan::build(
             &cfg,
             "v1.0.2".parse().expect("v"),

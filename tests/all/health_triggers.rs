@@ -11,6 +11,7 @@ use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shipdeck::adapters::health::{ProbeLimits, Prober};
+use shipdeck::cli::wiring::CliWiring;
 use shipdeck::config;
 use shipdeck::domain::{
     CustomerId, DeployTarget, HumanDuration, ProbeOutcome, ReleaseType, TriggerAction, Version,
@@ -23,8 +24,9 @@ use shipdeck::engine::{
 use shipdeck::runtime::clock::Clock;
 use shipdeck::runtime::driver::{self, ReleaseHandle, RuntimeOptions, Snapshot};
 use shipdeck::runtime::journal;
-use shipdeck::runtime::probe_scheduler::{self, fleet_clock};
+use shipdeck::runtime::probe_scheduler;
 use shipdeck::runtime::state_dir::StateDir;
+use shipdeck::sim::fleet_clock;
 use shipdeck::sim::{self, Fault, FleetHandle};
 use tokio::task::JoinHandle;
 
@@ -101,8 +103,7 @@ async fn start() -> World {
     let opts = RuntimeOptions {
         state_dir,
         clock,
-        customers: cfg.customers.clone(),
-        fleet: Some(fleet.clone()),
+        wiring: CliWiring::shared(&cfg.customers, Some(fleet.clone())),
     };
     let handle = driver::open(opts, LABEL, Some(plan), "alice").expect("open");
     // Hangs fail after 200 ms of real time (40 s of release time), not 5 s.
@@ -111,7 +112,11 @@ async fn start() -> World {
         ..ProbeLimits::default()
     };
     let prober = Prober::new(limits).expect("prober");
-    let scheduler = probe_scheduler::start_probing(&handle, &cfg.customers, Some(&fleet), prober);
+    let scheduler = probe_scheduler::start_probing(
+        &handle,
+        CliWiring::new(&cfg.customers, Some(fleet.clone())).health_sources(&plan_of(&handle)),
+        prober,
+    );
     World {
         _dir: dir,
         handle,
@@ -538,4 +543,8 @@ async fn monitoring_keeps_probing_rolls_back_inside_the_window_and_ends() {
     assert_eq!(state.phase, Phase::Completed);
     assert!(state.ended_at.is_some_and(|t| t >= until));
     fleet.shutdown().await;
+}
+
+fn plan_of(handle: &ReleaseHandle) -> shipdeck::engine::ReleasePlan {
+    handle.snapshot().state.plan.clone()
 }

@@ -18,6 +18,7 @@ mod health_http_edges;
 mod health_probe;
 mod health_triggers;
 mod journal_storage;
+mod layering;
 mod runtime_batching;
 mod tui_snapshots;
 mod tui_start;

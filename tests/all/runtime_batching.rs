@@ -30,8 +30,7 @@ async fn a_burst_of_results_is_journaled_in_full_with_few_snapshots() {
     let opts = RuntimeOptions {
         state_dir,
         clock: Clock::scaled(Utc::now(), 1.0),
-        customers: cfg.customers.clone(),
-        fleet: None,
+        wiring: shipdeck::cli::wiring::CliWiring::shared(&cfg.customers, None),
     };
     let handle = driver::open(opts, "v1.0.1", Some(plan), "alice").expect("open");
     let ids: Vec<CustomerId> = cfg.customers.iter().map(|c| c.id.clone()).collect();

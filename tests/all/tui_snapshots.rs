@@ -519,8 +519,7 @@ mod cockpit_loop {
         let opts = RuntimeOptions {
             state_dir: StateDir::at(dir),
             clock: Clock::scaled(t0(), 60.0),
-            customers: cfg.customers.clone(),
-            fleet: None,
+            wiring: shipdeck::cli::wiring::CliWiring::shared(&cfg.customers, None),
         };
         driver::open(opts, "v1.0.1", Some(plan), "alice").expect("open")
     }

@@ -1,0 +1,122 @@
+//! The effect ports: how the runtime reaches the outside world without knowing it.
+//!
+//! The engine asks for effects (deploy this customer, run this check, tell people
+//! this); the [`Executor`] carries them out through three ports, each a trait object:
+//!
+//! - [`Deployer`], one per customer (its deploy target, as recorded in the plan);
+//! - [`CheckRunner`], for checklist items bound to a command;
+//! - [`Notifier`], for notices.
+//!
+//! The implementations live in `adapters` (child processes, files, HTTP) and in `sim`
+//! (the demo's simulated deploys); they are chosen in one place, the CLI's wiring
+//! ([`Wiring`]). The runtime never imports either, so a real deployer and the demo's
+//! simulated one are the same thing to it.
+
+pub mod executor;
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::path::PathBuf;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+
+pub use executor::Executor;
+
+use super::clock::Clock;
+use crate::domain::{CheckCommand, CustomerId, TierName, Version};
+use crate::engine::{NoticeKind, ReleasePlan};
+
+/// A boxed future, for trait objects.
+pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+/// How an effect ended, in words an operator can act on.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Outcome {
+    pub ok: bool,
+    pub detail: String,
+}
+
+impl Outcome {
+    pub fn ok(detail: impl Into<String>) -> Outcome {
+        Outcome {
+            ok: true,
+            detail: detail.into(),
+        }
+    }
+    pub fn failed(detail: impl Into<String>) -> Outcome {
+        Outcome {
+            ok: false,
+            detail: detail.into(),
+        }
+    }
+}
+
+/// One deploy (or rollback) of one customer.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployRequest {
+    /// The release's label (`v1.0.2`).
+    pub release: String,
+    /// The release's seed: simulated targets draw their dice from it.
+    pub seed: u64,
+    pub customer: CustomerId,
+    /// The version to reach.
+    pub version: Version,
+    /// A rollback to `version` rather than a deploy of it.
+    pub rollback: bool,
+}
+
+/// Brings a customer to a version. Asked to *reach* a version, so a resumed runtime
+/// may ask again for a deploy that was in flight when it stopped.
+pub trait Deployer: Send + Sync {
+    fn deploy(&self, request: DeployRequest) -> BoxFuture<Outcome>;
+}
+
+/// Runs a checklist item's command.
+pub trait CheckRunner: Send + Sync {
+    fn run(&self, command: CheckCommand) -> BoxFuture<Outcome>;
+}
+
+/// A notice for people, as the engine worded it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Notice {
+    pub at: DateTime<Utc>,
+    pub kind: NoticeKind,
+    pub wave: Option<TierName>,
+    pub customer: Option<CustomerId>,
+    pub message: String,
+}
+
+/// Tells people. Delivery failures are the notifier's to report (logs); they never
+/// reach the engine, so a receiver that is down cannot hold a release.
+pub trait Notifier: Send + Sync {
+    fn notify(&self, notice: Notice) -> BoxFuture<()>;
+}
+
+/// The ports one release's executor uses.
+#[derive(Clone)]
+pub struct EffectPorts {
+    /// By customer; a customer without one fails its deploys with a reason.
+    pub deployers: HashMap<CustomerId, Arc<dyn Deployer>>,
+    pub checks: Arc<dyn CheckRunner>,
+    pub notifier: Arc<dyn Notifier>,
+}
+
+/// What a wiring may need besides the plan.
+#[derive(Debug, Clone)]
+pub struct PortContext {
+    /// The release clock (simulated deploys take release time).
+    pub clock: Clock,
+    /// The state dir's notification log.
+    pub notifications: PathBuf,
+    /// The release's own directory in the state dir.
+    pub release_dir: PathBuf,
+}
+
+/// Builds a release's ports from its plan: the one place that chooses adapters.
+/// Called once the journal is open, so the plan is the journaled one, not whatever
+/// the config says today.
+pub trait Wiring: Send + Sync {
+    fn ports(&self, plan: &ReleasePlan, ctx: &PortContext) -> EffectPorts;
+}
