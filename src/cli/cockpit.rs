@@ -39,7 +39,7 @@ async fn run_cockpit(
     let result = match shared {
         Some(mut t) => {
             let result = cockpit::run_in_session(
-                &handle,
+                handle.link(),
                 opts,
                 &mut t.session,
                 &mut t.events,
@@ -50,7 +50,7 @@ async fn run_cockpit(
             let restored = t.session.restore();
             result.and_then(|exit| restored.map(|()| exit))
         }
-        None => cockpit::run(&handle, opts).await,
+        None => cockpit::run(handle.link(), opts).await,
     };
     let stopped = handle.stop().await;
     let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;

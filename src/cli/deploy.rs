@@ -6,7 +6,6 @@
 //! command again resumes.
 
 use std::io::{BufRead, IsTerminal};
-use std::sync::Arc;
 
 use tokio::sync::broadcast::error::RecvError;
 
@@ -18,7 +17,7 @@ use super::plan;
 use super::wiring::CliWiring;
 use crate::engine::{self, Command, Event, EventKind, Gate, PauseCause, Phase, WaveStatus};
 use crate::runtime::clock::Clock;
-use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions, SendError};
+use crate::runtime::driver::{self, Committed, ReleaseHandle, RuntimeOptions, SendError};
 
 pub const INTERRUPT_REASON: &str = "interrupted (Ctrl-C); run the same command again to resume";
 
@@ -94,7 +93,7 @@ pub async fn run(
         &actor,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
-    let mut events = handle.events.subscribe();
+    let mut events = handle.subscribe();
     if handle.replayed > 0 && !ctx.global.json {
         out(
             w,
@@ -153,7 +152,7 @@ pub async fn run(
 async fn drive(
     ctx: &Context,
     handle: &ReleaseHandle,
-    events: &mut tokio::sync::broadcast::Receiver<Arc<Event>>,
+    events: &mut tokio::sync::broadcast::Receiver<Committed>,
     args: &DeployArgs,
     emergency_reason: Option<&str>,
     actor: &str,
@@ -184,12 +183,12 @@ async fn drive(
             .await?;
         }
     }
-    let mut snapshots = handle.snapshots.clone();
+    let mut snapshots = handle.snapshots();
     loop {
         // Drain what happened before looking at where things stand.
         loop {
             match events.try_recv() {
-                Ok(e) => print_event(ctx, w, &e)?,
+                Ok(e) => print_event(ctx, w, &e.event)?,
                 Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
                     out(w, &format!("({n} events not shown; see `shipdeck log`)\n"))?;
                 }
@@ -212,7 +211,7 @@ async fn drive(
         }
         tokio::select! {
             e = events.recv() => match e {
-                Ok(e) => print_event(ctx, w, &e)?,
+                Ok(e) => print_event(ctx, w, &e.event)?,
                 Err(RecvError::Lagged(n)) => out(w, &format!("({n} events not shown; see `shipdeck log`)\n"))?,
                 Err(RecvError::Closed) => return Ok(EXIT_WAITING),
             },

@@ -10,8 +10,8 @@ use super::error::{CliError, CliResult, EXIT_OK};
 use super::read::label_for;
 use crate::domain::{CustomerId, TierName};
 use crate::engine::{self, Command, Event, Input, ReleaseState, RollbackScope};
-use crate::runtime::journal::JournalWriter;
-use crate::runtime::lock::{LockError, ReleaseLock};
+use crate::runtime::lock::LockError;
+use crate::runtime::store::{self, OpenMode, StoreError};
 
 /// Resolves `--customers` for a rollback against the release's own customers.
 pub fn rollback_scope(state: &ReleaseState, key: &str) -> Result<RollbackScope, CliError> {
@@ -58,30 +58,27 @@ pub fn run(
 ) -> CliResult {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
-    let journal_path = dir.journal_path(&label);
-    if !journal_path.exists() {
-        return Err(CliError::error(format!(
-            "no release {label} in {}",
-            dir.root.display()
-        )));
-    }
-    let acquired = ReleaseLock::acquire(&dir.lock_path(&label)).map_err(|e| match e {
-        LockError::Held { holder, .. } => CliError::refused(format!(
+    let opened = store::open(&dir, &label, OpenMode::Existing, Utc::now()).map_err(|e| match e {
+        StoreError::Lock(LockError::Held { holder, .. }) => CliError::refused(format!(
             "release {label} is being run by {holder}; act in its cockpit there (driving a running release from another terminal comes later)"
         )),
+        StoreError::NoSuchRelease(_) => {
+            CliError::error(format!("no release {label} in {}", dir.root.display()))
+        }
         other => CliError::error(other.to_string()),
     })?;
-    let (mut journal, replay) =
-        JournalWriter::<Event>::open(&journal_path).map_err(|e| CliError::error(e.to_string()))?;
-    let events: Vec<Event> = replay.into_events().collect();
-    let mut state = ReleaseState::fold(&events).map_err(|e| CliError::error(e.to_string()))?;
+    let mut state = opened
+        .fold()
+        .map_err(|e| CliError::error(e.to_string()))?
+        .ok_or_else(|| CliError::error(format!("release {label} has an empty journal")))?;
+    let store::OpenedRelease {
+        mut journal,
+        takeover,
+        lock: _lock,
+        ..
+    } = opened;
     let now = Utc::now().max(state.last_event_at);
-    let mut new_events = Vec::new();
-    if let Some(h) = acquired.took_over_from {
-        let e = h.taken_over(now);
-        state.apply(&e);
-        new_events.push(e);
-    }
+    let mut new_events: Vec<Event> = Vec::new();
     let actor = ctx.operator();
     let mut effects = 0;
     for command in build(&state)? {
@@ -107,7 +104,8 @@ pub fn run(
             .map_err(|e| CliError::error(e.to_string()))?;
     }
     let mut text = String::new();
-    for e in &new_events {
+    // The takeover (already journaled by the store) comes first, as it happened.
+    for e in takeover.iter().chain(&new_events) {
         if ctx.global.json {
             text += &format!("{}\n", serde_json::to_string(e).unwrap_or_default());
         } else {

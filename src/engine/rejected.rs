@@ -2,10 +2,14 @@
 //! words an operator can act on.
 
 use chrono::{DateTime, Utc};
+use serde::Serialize;
 
 use crate::domain::{CustomerId, Role, TierName};
 
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Serializes as `{"<variant>": …}`; what crosses a wire to another terminal is
+/// [`Refusal`], its stable code and its words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, Serialize)]
+#[serde(rename_all = "snake_case")]
 pub enum Rejected {
     #[error("the release is {0}; nothing more can change it")]
     Final(&'static str),
@@ -73,4 +77,51 @@ pub enum Rejected {
     NotDeployed(CustomerId),
     #[error("no wave is waiting for confirmation")]
     NothingOverdue,
+}
+
+/// A refusal as another process receives it: the variant's name as a stable code
+/// (`reason_required`, `lacks_role`, …) and the engine's words.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize)]
+pub struct Refusal {
+    pub code: String,
+    pub message: String,
+}
+
+impl std::fmt::Display for Refusal {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl From<&Rejected> for Refusal {
+    fn from(r: &Rejected) -> Refusal {
+        let code = match serde_json::to_value(r) {
+            Ok(serde_json::Value::String(s)) => s,
+            Ok(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),
+            _ => String::new(),
+        };
+        Refusal {
+            code,
+            message: r.to_string(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_refusal_keeps_its_code_and_words_across_a_wire() {
+        let r = Rejected::LacksRole {
+            actor: "bob".into(),
+            wave: TierName::new("enterprise"),
+            needed: "qa_lead".into(),
+        };
+        let wire = serde_json::to_string(&Refusal::from(&r)).unwrap();
+        let back: Refusal = serde_json::from_str(&wire).unwrap();
+        assert_eq!(back.code, "lacks_role");
+        assert_eq!(back.message, r.to_string());
+        assert_eq!(Refusal::from(&Rejected::NotPaused).code, "not_paused");
+    }
 }

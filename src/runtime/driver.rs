@@ -3,20 +3,19 @@
 //! deadline. Every decision is journaled (fsync) before its effects start; views
 //! get read-only snapshots on a `watch` channel and events on a broadcast.
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
-use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio::sync::{broadcast, mpsc, watch};
 
 use super::clock::Clock;
 use super::effects::{Executor, PortContext, Wiring};
 use super::journal::{JournalError, JournalWriter};
-use super::lock::{Acquired, LockError, ReleaseLock};
+pub use super::link::{Committed, ReleaseLink, Request, SendError, Snapshot};
 use super::state_dir::StateDir;
+use super::store::{self, OpenMode, StoreError};
 use crate::engine::{
-    self, Command, Effect, EffectResult, Event, Input, Rejected, ReleasePlan, ReleaseState,
-    state::FoldError,
+    self, Effect, EffectResult, Event, Input, Rejected, ReleasePlan, ReleaseState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -24,40 +23,15 @@ pub enum RuntimeError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
-    Lock(#[from] LockError),
-    #[error("journal {path}: {source}")]
-    Fold { path: PathBuf, source: FoldError },
-    #[error(
-        "no release {0} in the state dir; start it with `shipdeck deploy --version {0} --type …`"
-    )]
-    NoSuchRelease(String),
+    Store(#[from] StoreError),
     #[error("release {label} in the state dir is {found}, not {asked}; use a new version number")]
     PlanMismatch {
         label: String,
         found: String,
         asked: String,
     },
-    #[error("cannot create the state dir {path}: {source}")]
-    StateDir {
-        path: PathBuf,
-        source: std::io::Error,
-    },
-}
-
-/// What views see: the state as of the last decision, and the release time then.
-#[derive(Debug, Clone)]
-pub struct Snapshot {
-    pub state: Arc<ReleaseState>,
-    pub now: DateTime<Utc>,
-    /// Counts decisions, so a view can tell a new snapshot from the last one.
-    pub serial: u64,
-}
-
-/// A command with the channel its verdict goes back on.
-pub struct Request {
-    pub actor: String,
-    pub command: Command,
-    pub reply: oneshot::Sender<Result<(), Rejected>>,
+    #[error("the journal writer stopped unexpectedly")]
+    WriterGone,
 }
 
 pub struct RuntimeOptions {
@@ -67,44 +41,48 @@ pub struct RuntimeOptions {
     pub wiring: Arc<dyn Wiring>,
 }
 
-/// A running release: the handles views and the CLI use.
+/// A running release, as its owner holds it: the link every face uses, plus what
+/// only the owner may do (stop it, feed it observations).
 pub struct ReleaseHandle {
-    pub commands: mpsc::Sender<Request>,
-    pub snapshots: watch::Receiver<Snapshot>,
-    pub events: broadcast::Sender<Arc<Event>>,
+    link: ReleaseLink,
     pub shutdown: watch::Sender<bool>,
     /// Where outside observers (the probe scheduler) deliver results.
     pub results: mpsc::UnboundedSender<EffectResult>,
-    pub clock: Clock,
     pub task: tokio::task::JoinHandle<Result<Arc<ReleaseState>, RuntimeError>>,
     /// Events replayed from the journal when the release was opened.
     pub replayed: usize,
     /// Set when the journal's last line was torn by a crash and dropped.
     pub dropped_tail: bool,
     /// Events decided while opening (a takeover, overdue waves, the first steps),
-    /// before anyone could subscribe to `events`.
+    /// before anyone could subscribe to the link's events.
     pub opened: Vec<Arc<Event>>,
 }
 
 impl ReleaseHandle {
+    /// The link faces use (cheap to clone).
+    pub fn link(&self) -> &ReleaseLink {
+        &self.link
+    }
+
     /// Sends a command and waits for the engine's verdict.
-    pub async fn send(&self, actor: &str, command: Command) -> Result<(), SendError> {
-        let (reply, rx) = oneshot::channel();
-        self.commands
-            .send(Request {
-                actor: actor.to_string(),
-                command,
-                reply,
-            })
-            .await
-            .map_err(|_| SendError::Stopped)?;
-        rx.await
-            .map_err(|_| SendError::Stopped)?
-            .map_err(SendError::Rejected)
+    pub async fn send(&self, actor: &str, command: engine::Command) -> Result<(), SendError> {
+        self.link.send(actor, command).await
     }
 
     pub fn snapshot(&self) -> Snapshot {
-        self.snapshots.borrow().clone()
+        self.link.snapshot()
+    }
+
+    pub fn snapshots(&self) -> watch::Receiver<Snapshot> {
+        self.link.snapshots()
+    }
+
+    pub fn subscribe(&self) -> broadcast::Receiver<Committed> {
+        self.link.subscribe()
+    }
+
+    pub fn clock(&self) -> &Clock {
+        self.link.clock()
     }
 
     /// Asks the loop to stop after the decision in hand, and waits for it.
@@ -117,14 +95,6 @@ impl ReleaseHandle {
     }
 }
 
-#[derive(Debug, thiserror::Error)]
-pub enum SendError {
-    #[error("{0}")]
-    Rejected(Rejected),
-    #[error("the release is no longer running")]
-    Stopped,
-}
-
 /// Opens (or starts, when `plan` is given and the journal is empty) a release and
 /// spawns its loop.
 pub fn open(
@@ -133,61 +103,62 @@ pub fn open(
     plan: Option<ReleasePlan>,
     actor: &str,
 ) -> Result<ReleaseHandle, RuntimeError> {
-    let journal_path = opts.state_dir.journal_path(label);
-    let dir = opts.state_dir.release_dir(label);
-    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::StateDir {
-        path: dir.clone(),
-        source,
-    })?;
-    let Acquired {
-        lock,
-        took_over_from,
-    } = ReleaseLock::acquire(&opts.state_dir.lock_path(label))?;
-    let (mut journal, replay) = JournalWriter::<Event>::open(&journal_path)?;
-    let dropped_tail = replay.dropped_tail.is_some();
-    let replayed = replay.records.len();
-    let events: Vec<Event> = replay.into_events().collect();
-    let last_at = events.last().map(|e| e.at);
+    let mode = if plan.is_some() {
+        OpenMode::CreateIfMissing
+    } else {
+        OpenMode::Existing
+    };
+    let opened = store::open(&opts.state_dir, label, mode, opts.clock.now())?;
+    let last_at = opened.events.last().map(|e| e.at);
     let clock = match (&opts.clock, last_at) {
         // A drill resumed later continues from where its release time stood.
         (Clock::Scaled { speed, .. }, Some(_)) => Clock::with_speed(Some(*speed), last_at),
         (c, _) => c.clone(),
     };
     let now = clock.now();
-    let mut state = if events.is_empty() {
-        let Some(plan) = plan else {
-            let _ = std::fs::remove_file(&journal_path);
-            return Err(RuntimeError::NoSuchRelease(label.to_string()));
-        };
-        let first = engine::plan_event(plan, actor, now);
-        journal.append_batch(std::slice::from_ref(&first))?;
-        ReleaseState::fold([&first]).map_err(|source| RuntimeError::Fold {
-            path: journal_path.clone(),
-            source,
-        })?
-    } else {
-        let state = ReleaseState::fold(&events).map_err(|source| RuntimeError::Fold {
-            path: journal_path.clone(),
-            source,
-        })?;
-        if let Some(plan) = &plan {
-            if plan.release_type != state.plan.release_type {
-                return Err(RuntimeError::PlanMismatch {
-                    label: label.to_string(),
-                    found: state.plan.release_type.to_string(),
-                    asked: plan.release_type.to_string(),
-                });
+    let replayed = opened.replayed;
+    let dropped_tail = opened.dropped_tail;
+    let mut pending: Vec<Event> = Vec::new();
+    let mut state = match opened.fold()? {
+        Some(state) => {
+            if let Some(plan) = &plan {
+                if plan.release_type != state.plan.release_type {
+                    return Err(RuntimeError::PlanMismatch {
+                        label: label.to_string(),
+                        found: state.plan.release_type.to_string(),
+                        asked: plan.release_type.to_string(),
+                    });
+                }
             }
+            state
         }
-        state
+        None => {
+            let Some(plan) = plan else {
+                return Err(StoreError::NoSuchRelease(label.to_string()).into());
+            };
+            let first = engine::plan_event(plan, actor, now);
+            let state = ReleaseState::fold([&first]).map_err(|source| StoreError::Fold {
+                path: opened.journal_path.clone(),
+                source,
+            })?;
+            pending.push(first);
+            state
+        }
     };
+    let store::OpenedRelease {
+        lock,
+        mut journal,
+        takeover,
+        ..
+    } = opened;
+    let mut already_journaled: Vec<Event> = takeover.into_iter().collect();
     let (results_tx, results_rx) = mpsc::unbounded_channel();
     let ports = opts.wiring.ports(
         &state.plan,
         &PortContext {
             clock: clock.clone(),
             notifications: opts.state_dir.notifications_path(),
-            release_dir: dir.clone(),
+            release_dir: opts.state_dir.release_dir(label),
         },
     );
     let executor = Executor::new(
@@ -197,13 +168,7 @@ pub fn open(
         label,
         state.plan.seed,
     );
-    let mut pending: Vec<Event> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
-    if let Some(h) = took_over_from {
-        let e = h.taken_over(now);
-        state.apply(&e);
-        pending.push(e);
-    }
     if replayed > 0 {
         // Effects started before the last stop and never answered run again.
         effects.extend(engine::in_flight(&state));
@@ -218,8 +183,10 @@ pub fn open(
     if !pending.is_empty() {
         journal.append_batch(&pending)?;
     }
+    let next_seq = journal.next_seq();
     let (events_tx, _) = broadcast::channel(4096);
-    let opened: Vec<Arc<Event>> = pending.into_iter().map(Arc::new).collect();
+    already_journaled.extend(pending);
+    let opened_events: Vec<Arc<Event>> = already_journaled.into_iter().map(Arc::new).collect();
     for eff in effects {
         executor.spawn(eff);
     }
@@ -228,12 +195,14 @@ pub fn open(
         state: state.clone(),
         now,
         serial: 0,
+        next_seq,
     });
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut driver = Driver {
         state: Arc::unwrap_or_clone(state),
-        journal,
+        journal: Arc::new(Mutex::new(journal)),
+        next_seq,
         clock: clock.clone(),
         executor,
         events: events_tx.clone(),
@@ -244,16 +213,18 @@ pub fn open(
     };
     let task = tokio::spawn(async move { driver.run(cmd_rx, results_rx, shutdown_rx).await });
     Ok(ReleaseHandle {
-        commands: cmd_tx,
-        snapshots: snap_rx,
-        events: events_tx,
+        link: ReleaseLink {
+            commands: cmd_tx,
+            snapshots: snap_rx,
+            events: events_tx,
+            clock,
+        },
         shutdown: shutdown_tx,
         results: results_tx,
-        clock,
         task,
         replayed,
         dropped_tail,
-        opened,
+        opened: opened_events,
     })
 }
 
@@ -275,16 +246,20 @@ struct Batch {
 
 struct Driver {
     state: ReleaseState,
-    journal: JournalWriter<Event>,
+    /// Appended to on the blocking pool, so an fsync never holds a runtime worker;
+    /// the mutex is only ever taken there, one batch at a time.
+    journal: Arc<Mutex<JournalWriter<Event>>>,
+    /// Sequence number of the next event journaled.
+    next_seq: u64,
     clock: Clock,
     executor: Executor,
-    events: broadcast::Sender<Arc<Event>>,
+    events: broadcast::Sender<Committed>,
     snapshots: watch::Sender<Snapshot>,
     serial: u64,
     /// Release time of the last decision: deadlines after it are still ahead.
     last_now: DateTime<Utc>,
     /// Held for as long as the loop runs: one engine per release.
-    _lock: ReleaseLock,
+    _lock: super::lock::ReleaseLock,
 }
 
 impl Driver {
@@ -314,7 +289,7 @@ impl Driver {
                 _ = shutdown.changed() => {}
                 Some(req) = commands.recv() => {
                     let input = Input::Command { actor: req.actor, command: req.command };
-                    let verdict = self.handle(&input)?;
+                    let verdict = self.handle(&input).await?;
                     let _ = req.reply.send(verdict);
                 }
                 Some(result) = results.recv() => {
@@ -329,10 +304,10 @@ impl Driver {
                         let Ok(next) = results.try_recv() else { break };
                         let _ = self.decide(&Input::Result(next), &mut batch);
                     }
-                    self.commit(batch, false)?;
+                    self.commit(batch, false).await?;
                 }
                 _ = sleep => {
-                    let _ = self.handle(&Input::Tick)?;
+                    let _ = self.handle(&Input::Tick).await?;
                 }
             }
         }
@@ -343,10 +318,10 @@ impl Driver {
     /// Decides, journals, then starts effects. A refusal changes nothing; a journal
     /// failure stops the loop (the in-memory state is ahead of the disk, so it must
     /// not act on it).
-    fn handle(&mut self, input: &Input) -> Result<Result<(), Rejected>, RuntimeError> {
+    async fn handle(&mut self, input: &Input) -> Result<Result<(), Rejected>, RuntimeError> {
         let mut batch = Batch::default();
         let verdict = self.decide(input, &mut batch);
-        self.commit(batch, matches!(input, Input::Tick))?;
+        self.commit(batch, matches!(input, Input::Tick)).await?;
         Ok(verdict)
     }
 
@@ -365,19 +340,39 @@ impl Driver {
     /// Journals the batch's events (one fsync), then announces them, starts their
     /// effects and publishes one snapshot. `ticked`: time moved, so views re-read
     /// the clock even when nothing happened.
-    fn commit(&mut self, batch: Batch, ticked: bool) -> Result<(), RuntimeError> {
+    async fn commit(&mut self, batch: Batch, ticked: bool) -> Result<(), RuntimeError> {
         if batch.events.is_empty() {
             if ticked {
                 self.publish(self.last_now);
             }
             return Ok(());
         }
-        self.journal.append_batch(&batch.events)?;
-        for e in batch.events {
+        let journal = self.journal.clone();
+        let events = batch.events;
+        let (events, written) = tokio::task::spawn_blocking(move || {
+            let written = match journal.lock() {
+                Ok(mut j) => j.append_batch(&events),
+                // A panic mid-append poisons the mutex; the writer's own poisoning
+                // rules say the same: nothing may be assumed written.
+                Err(_) => Err(JournalError::Poisoned {
+                    path: std::path::PathBuf::new(),
+                }),
+            };
+            (events, written)
+        })
+        .await
+        .map_err(|_| RuntimeError::WriterGone)?;
+        written?;
+        for e in events {
             if e.event.is_loggable() {
                 tracing::info!(target: "shipdeck::event", "{}", crate::engine::event::describe(&e));
             }
-            let _ = self.events.send(Arc::new(e));
+            let seq = self.next_seq;
+            self.next_seq += 1;
+            let _ = self.events.send(Committed {
+                seq,
+                event: Arc::new(e),
+            });
         }
         for eff in batch.effects {
             self.executor.spawn(eff);
@@ -392,6 +387,7 @@ impl Driver {
             state: Arc::new(self.state.clone()),
             now,
             serial: self.serial,
+            next_seq: self.next_seq,
         });
     }
 }

@@ -6,6 +6,8 @@ pub mod driver;
 pub mod effects;
 pub mod history;
 pub mod journal;
+pub mod link;
 pub mod lock;
 pub mod probe_scheduler;
 pub mod state_dir;
+pub mod store;

@@ -175,9 +175,9 @@ pub fn start_probing(
     prober: Prober,
 ) -> JoinHandle<()> {
     spawn(
-        handle.snapshots.clone(),
+        handle.snapshots(),
         handle.results.clone(),
-        handle.clock.clone(),
+        handle.clock().clone(),
         prober,
         sources,
         ProbeSchedule::default(),
@@ -520,6 +520,7 @@ mod tests {
             state: Arc::new(s.clone()),
             now: t0,
             serial: 0,
+            next_seq: 0,
         });
         let (results_tx, mut results_rx) = mpsc::unbounded_channel();
         let (_shutdown_tx, shutdown_rx) = watch::channel(false);
@@ -553,6 +554,7 @@ mod tests {
             state: Arc::new(s),
             now: clock.now(),
             serial: 1,
+            next_seq: 0,
         });
         tokio::time::timeout(Duration::from_secs(1), task)
             .await

@@ -14,6 +14,7 @@ use std::time::Duration;
 
 use chrono::{FixedOffset, Offset};
 use crossterm::event::Event;
+use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 use ratatui::Frame;
 use ratatui::Terminal;
@@ -28,7 +29,8 @@ use super::theme::Theme;
 use super::too_small::is_too_small;
 use super::view;
 use crate::domain::CustomerId;
-use crate::runtime::driver::{ReleaseHandle, Snapshot};
+use crate::engine::Command;
+use crate::runtime::link::{ReleaseLink, SendError, Snapshot};
 
 pub struct CockpitOptions {
     /// Who acts: every command is sent, and journaled, under this name.
@@ -78,16 +80,13 @@ impl FrameSink for Terminal<TestBackend> {
 
 /// Runs the cockpit on the real terminal until the operator quits or a signal
 /// arrives. The runtime keeps running: stopping it is the caller's business.
-pub async fn run(
-    handle: &ReleaseHandle,
-    opts: CockpitOptions,
-) -> Result<CockpitExit, TerminalError> {
+pub async fn run(link: &ReleaseLink, opts: CockpitOptions) -> Result<CockpitExit, TerminalError> {
     // Signals first: once the terminal is raw, a SIGTERM must still find a handler.
     let mut signals = terminal::shutdown_signals()?;
     let mut session = TerminalSession::enter()?;
     let local = chrono::Local::now().offset().fix();
     let result = run_loop(
-        handle,
+        link,
         opts,
         &mut session,
         terminal_events(),
@@ -104,7 +103,7 @@ pub async fn run(
 /// The testable core of [`run`]: any frame sink, any event stream, any signal
 /// future. Clock times show in UTC only, so tests are deterministic.
 pub async fn run_with<S, F>(
-    handle: &ReleaseHandle,
+    link: &ReleaseLink,
     opts: CockpitOptions,
     terminal: &mut impl FrameSink,
     events: S,
@@ -114,14 +113,14 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
     F: Future<Output = ShutdownSignal>,
 {
-    run_loop(handle, opts, terminal, events, signals, None).await
+    run_loop(link, opts, terminal, events, signals, None).await
 }
 
 /// [`run`] on a session, input and signals the caller already holds (the start
 /// screen's), so going from one screen to the cockpit never leaves the alternate
 /// screen. Restoring the session stays the caller's business.
 pub async fn run_in_session<S, F>(
-    handle: &ReleaseHandle,
+    link: &ReleaseLink,
     opts: CockpitOptions,
     session: &mut TerminalSession,
     events: S,
@@ -132,7 +131,7 @@ where
     F: Future<Output = ShutdownSignal>,
 {
     let local = chrono::Local::now().offset().fix();
-    run_loop(handle, opts, session, events, signals, Some(local)).await
+    run_loop(link, opts, session, events, signals, Some(local)).await
 }
 
 /// How often the countdowns need a redraw: every release second, but never more
@@ -147,7 +146,7 @@ fn tick_period(speed: f64) -> Duration {
 }
 
 async fn run_loop<S, F>(
-    handle: &ReleaseHandle,
+    link: &ReleaseLink,
     opts: CockpitOptions,
     terminal: &mut impl FrameSink,
     mut events: S,
@@ -161,26 +160,32 @@ where
     let theme = opts.theme;
     let mut app = App::new(&opts.operator, opts.readonly, opts.demo.is_some());
     app.local_offset = local;
-    let mut snaps = handle.snapshots.clone();
+    let mut snaps = link.snapshots();
     let mut snap = snaps.borrow_and_update().clone();
     let mut snaps_open = true;
     let mut pacer = FramePacer::default();
-    let mut ticker = tokio::time::interval(tick_period(handle.clock.speed()));
+    let mut ticker = tokio::time::interval(tick_period(link.clock().speed()));
+    let mut verdicts = FuturesUnordered::new();
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     tokio::pin!(signals);
 
     loop {
         if pacer.pace(Instant::now()) == Pace::DrawNow {
-            draw(terminal, &mut app, &snap, handle, &theme)?;
+            draw(terminal, &mut app, &snap, link, &theme)?;
             pacer.drew(Instant::now());
         }
         let wake = pacer.next_frame_at(Instant::now());
         tokio::select! {
+            biased;
             sig = &mut signals => return Ok(CockpitExit::Signal(sig)),
+            Some((cmd, result)) = verdicts.next(), if !verdicts.is_empty() => {
+                on_verdict(&mut app, &cmd, result, &mut snaps, &mut snap);
+                pacer.mark_dirty();
+            }
             ev = events.next() => match ev {
                 Some(Ok(Event::Key(k))) if input::is_press(&k) => {
                     pacer.mark_dirty();
-                    match app.on_key(k, &snap.state, handle.clock.now().max(snap.now)) {
+                    match app.on_key(k, &snap.state, link.clock().now().max(snap.now)) {
                         None => {}
                         Some(Outgoing::Quit) => {
                             return Ok(if app.runtime_stopped || snap.state.phase.is_final() {
@@ -190,12 +195,8 @@ where
                             });
                         }
                         Some(Outgoing::Command(cmd)) => {
-                            let result = handle.send(&app.operator, cmd.clone()).await;
-                            app.on_command_result(&cmd, result);
-                            // The verdict comes after the snapshot it produced.
-                            if snaps.has_changed().unwrap_or(false) {
-                                snap = snaps.borrow_and_update().clone();
-                            }
+                            let verdict = link.submit(&app.operator, cmd.clone());
+                            verdicts.push(async move { (cmd, verdict.await) });
                         }
                         Some(Outgoing::InjectFault(id)) => match &opts.demo {
                             Some(demo) => match (demo.inject_fault)(&id) {
@@ -214,9 +215,12 @@ where
                 Some(Ok(_)) => {}
                 Some(Err(e)) => return Err(e.into()),
                 None => {
-                    // The input ended (terminal gone, or a script ran out): show
-                    // the last state once, then leave.
-                    draw(terminal, &mut app, &snap, handle, &theme)?;
+                    // The input ended (terminal gone, or a script ran out): take the
+                    // verdicts still owed, show the last state once, then leave.
+                    while let Some((cmd, result)) = verdicts.next().await {
+                        on_verdict(&mut app, &cmd, result, &mut snaps, &mut snap);
+                    }
+                    draw(terminal, &mut app, &snap, link, &theme)?;
                     return Ok(CockpitExit::Quit);
                 }
             },
@@ -239,17 +243,32 @@ where
     }
 }
 
+/// Shows a command's verdict. It comes after the snapshot it produced, so that one is
+/// taken first.
+fn on_verdict(
+    app: &mut App,
+    cmd: &Command,
+    result: Result<(), SendError>,
+    snaps: &mut tokio::sync::watch::Receiver<Snapshot>,
+    snap: &mut Snapshot,
+) {
+    app.on_command_result(cmd, result);
+    if snaps.has_changed().unwrap_or(false) {
+        *snap = snaps.borrow_and_update().clone();
+    }
+}
+
 /// Draws one frame of the cockpit (or the too-small screen) and remembers which
 /// of the two the operator is looking at.
 fn draw(
     terminal: &mut impl FrameSink,
     app: &mut App,
     snap: &Snapshot,
-    handle: &ReleaseHandle,
+    link: &ReleaseLink,
     theme: &Theme,
 ) -> Result<(), TerminalError> {
     // Release time now, not at the last decision: countdowns keep moving.
-    let now = handle.clock.now().max(snap.now);
+    let now = link.clock().now().max(snap.now);
     let mut small = false;
     terminal.draw_frame(&mut |f: &mut Frame| {
         small = is_too_small(f.area().as_size());

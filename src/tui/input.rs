@@ -12,7 +12,7 @@ use std::io;
 
 use crossterm::event::{Event, EventStream, KeyCode, KeyEvent, KeyEventKind, KeyModifiers};
 use futures_util::Stream;
-use futures_util::stream;
+use futures_util::{StreamExt, stream};
 
 /// Events from the real terminal. Create it after entering the terminal session:
 /// crossterm reads the tty from a background thread once the stream is polled.
@@ -25,8 +25,15 @@ pub fn terminal_events() -> impl Stream<Item = io::Result<Event>> + Unpin {
 /// An event loop that treats the end of input as "quit" stops there. To keep the
 /// loop running afterwards (e.g. to let timers fire on paused time), chain
 /// `futures_util::stream::pending()`.
+///
+/// Each event comes a millisecond after the last, like a fast typist: on paused
+/// tokio time that lets everything the previous key set off (a command, its journal
+/// write, its verdict) finish first, so scripted runs are deterministic.
 pub fn scripted_events(events: Vec<Event>) -> impl Stream<Item = io::Result<Event>> + Unpin {
-    stream::iter(events.into_iter().map(Ok))
+    Box::pin(stream::iter(events).then(|e| async move {
+        tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        Ok(e)
+    }))
 }
 
 /// [`scripted_events`] for key presses only.

@@ -129,7 +129,7 @@ async fn start() -> World {
 impl World {
     /// Waits (bounded, on snapshots) until `pred` holds; returns that snapshot.
     async fn until(&self, what: &str, pred: impl Fn(&Snapshot) -> bool) -> Snapshot {
-        let mut rx = self.handle.snapshots.clone();
+        let mut rx = self.handle.snapshots();
         let waited = tokio::time::timeout(PATIENCE, async {
             loop {
                 {

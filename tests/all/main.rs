@@ -19,6 +19,7 @@ mod health_probe;
 mod health_triggers;
 mod journal_storage;
 mod layering;
+mod release_link;
 mod runtime_batching;
 mod tui_snapshots;
 mod tui_start;

@@ -50,7 +50,7 @@ async fn a_burst_of_results_is_journaled_in_full_with_few_snapshots() {
             })
             .expect("runtime running");
     }
-    let mut rx = handle.snapshots.clone();
+    let mut rx = handle.snapshots();
     let samples = |events: Vec<Event>| {
         events
             .iter()

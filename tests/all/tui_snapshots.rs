@@ -544,7 +544,7 @@ mod cockpit_loop {
         let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
         let keys = scripted_keys(vec![key(KeyCode::Char('a'))]);
         let exit = cockpit::run_with(
-            &handle,
+            handle.link(),
             opts(false),
             &mut term,
             keys,
@@ -572,7 +572,7 @@ mod cockpit_loop {
             key(KeyCode::Char('p')),
         ]);
         cockpit::run_with(
-            &handle,
+            handle.link(),
             opts(false),
             &mut term,
             keys,
@@ -603,9 +603,15 @@ mod cockpit_loop {
         let mut pressed = typed("aprsxieycA");
         pressed.push(key(KeyCode::Char('r')));
         let keys = scripted_keys(pressed);
-        cockpit::run_with(&handle, opts(true), &mut term, keys, std::future::pending())
-            .await
-            .expect("run");
+        cockpit::run_with(
+            handle.link(),
+            opts(true),
+            &mut term,
+            keys,
+            std::future::pending(),
+        )
+        .await
+        .expect("run");
         let snap = handle.snapshot();
         assert!(snap.state.pause.is_none());
         assert!(
@@ -637,7 +643,7 @@ mod cockpit_loop {
             key(KeyCode::Char('?')),
         ]);
         let exit = cockpit::run_with(
-            &handle,
+            handle.link(),
             opts(false),
             &mut term,
             keys,
@@ -661,7 +667,7 @@ mod cockpit_loop {
         let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
         let events = scripted_keys(keys).chain(futures_util::stream::pending());
         let run = cockpit::run_with(
-            &handle,
+            handle.link(),
             opts(false),
             &mut term,
             events,
@@ -723,7 +729,7 @@ mod cockpit_loop {
         keys.extend(typed("call with acme over"));
         keys.push(key(KeyCode::Enter));
         cockpit::run_with(
-            &handle,
+            handle.link(),
             opts(false),
             &mut term,
             scripted_keys(keys),
@@ -756,7 +762,7 @@ mod cockpit_loop {
         // Enter → buttons on Cancel; y confirms (with the checks).
         keys.extend([key(KeyCode::Enter), key(KeyCode::Char('y'))]);
         cockpit::run_with(
-            &handle,
+            handle.link(),
             opts(false),
             &mut term,
             scripted_keys(keys),
@@ -778,7 +784,7 @@ mod cockpit_loop {
         let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
         let never = futures_util::stream::pending();
         let sig = async { shipdeck::tui::terminal::ShutdownSignal::Hangup };
-        let exit = cockpit::run_with(&handle, opts(false), &mut term, never, sig)
+        let exit = cockpit::run_with(handle.link(), opts(false), &mut term, never, sig)
             .await
             .expect("run");
         assert_eq!(
@@ -802,7 +808,7 @@ mod cockpit_loop {
             key(KeyCode::Enter),
         ]);
         cockpit::run_with(
-            &handle,
+            handle.link(),
             opts(false),
             &mut term,
             scripted_keys(keys),
@@ -841,7 +847,7 @@ mod cockpit_loop {
         ];
         events.extend(keys.into_iter().map(crossterm::event::Event::Key));
         cockpit::run_with(
-            &handle,
+            handle.link(),
             o,
             &mut term,
             scripted_events(events),
