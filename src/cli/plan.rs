@@ -67,7 +67,7 @@ pub fn run(ctx: &Context, args: &ReleaseArgs, w: &mut dyn std::io::Write) -> Cli
             "soak_seconds": plan.policy.soak.as_secs(),
             "rollback_window_seconds": plan.policy.rollback_window.as_secs(),
             "monitoring_seconds": plan.policy.monitoring.period.as_secs(),
-            "enhanced_monitoring": plan.policy.monitoring.enhanced || plan.emergency,
+            "enhanced_monitoring": crate::engine::query::enhanced_monitoring(&plan, plan.emergency),
         });
         out(
             w,
@@ -188,7 +188,7 @@ pub fn render(
         p.soak,
         p.rollback_window,
         p.monitoring.period,
-        if p.monitoring.enhanced || plan.emergency {
+        if crate::engine::query::enhanced_monitoring(plan, plan.emergency) {
             " (enhanced)"
         } else {
             ""

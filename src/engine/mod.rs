@@ -10,6 +10,7 @@ pub mod effect;
 pub mod event;
 pub mod input;
 pub mod plan;
+pub mod query;
 pub mod rejected;
 pub mod state;
 pub mod triggers;

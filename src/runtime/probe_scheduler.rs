@@ -42,7 +42,7 @@ use super::driver::{ReleaseHandle, Snapshot};
 use crate::adapters::health::{Prober, fmt_duration};
 use crate::domain::dice::unit_hash;
 use crate::domain::{CustomerId, HealthSource, ProbeOutcome};
-use crate::engine::{CustomerStatus, EffectResult, Phase, ReleaseState, WaveStatus};
+use crate::engine::{EffectResult, ReleaseState, query};
 
 /// The shortest interval honoured: a zero or sub-second interval in config would
 /// otherwise make the scheduler spin.
@@ -67,15 +67,10 @@ impl Default for ProbeSchedule {
     }
 }
 
-/// The probe interval the release's policy asks for now.
+/// The probe interval the release's policy asks for now, never below the shortest
+/// honoured.
 pub fn interval_for(state: &ReleaseState) -> Duration {
-    let m = &state.plan.policy.monitoring;
-    let chosen = if m.enhanced || state.emergency {
-        m.enhanced_probe_interval
-    } else {
-        m.probe_interval
-    };
-    Duration::from_secs(chosen.as_secs()).max(MIN_INTERVAL)
+    Duration::from_secs(query::probe_interval(state).as_secs()).max(MIN_INTERVAL)
 }
 
 /// The fixed shift of `customer`'s probe times: a hash of its id, up to `fraction`
@@ -89,49 +84,7 @@ pub fn jitter_for(customer: &CustomerId, interval: Duration, fraction: f64) -> D
     interval.mul_f64(fraction * unit_hash(0, customer.as_str()))
 }
 
-/// Whether the customer at `index` of `state.customers` is to be probed now.
-pub fn wants_probe(state: &ReleaseState, index: usize) -> bool {
-    if state.phase.is_final() {
-        return false;
-    }
-    let Some(c) = state.customers.get(index) else {
-        return false;
-    };
-    match c.status {
-        CustomerStatus::Verifying | CustomerStatus::Healthy => {
-            matches!(state.phase, Phase::Rollout | Phase::Monitoring)
-        }
-        CustomerStatus::Pending | CustomerStatus::WaitingWindow if c.health.baseline.is_none() => {
-            baseline_wave(state, c.wave)
-        }
-        _ => false,
-    }
-}
-
-/// Whether wave `wave` takes baseline samples now: it runs, or it is the next to run
-/// (in emergency mode every waiting wave is next: they start together after demo).
-fn baseline_wave(state: &ReleaseState, wave: usize) -> bool {
-    match state.waves.get(wave).map(|w| w.status) {
-        Some(WaveStatus::Running) => true,
-        Some(WaveStatus::Waiting | WaveStatus::HeldOverdue) => {
-            state.emergency
-                || state
-                    .waves
-                    .iter()
-                    .position(|w| matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue))
-                    == Some(wave)
-        }
-        _ => false,
-    }
-}
-
-/// The indices of every customer to probe now (for views and tests; the scheduler
-/// itself walks the customers in place).
-pub fn targets(state: &ReleaseState) -> Vec<usize> {
-    (0..state.customers.len())
-        .filter(|&i| wants_probe(state, i))
-        .collect()
-}
+pub use crate::engine::query::{probe_targets as targets, wants_probe};
 
 /// Starts the scheduler for one release.
 ///
@@ -440,7 +393,7 @@ mod tests {
     use super::*;
     use crate::config;
     use crate::domain::{ReleaseType, Version};
-    use crate::engine::{self, Input, ReleasePlan, Selection};
+    use crate::engine::{self, Input, Phase, ReleasePlan, Selection, WaveStatus};
 
     fn state() -> ReleaseState {
         let mut cfg = config::load_builtin().unwrap();

@@ -770,7 +770,7 @@ pub fn preview_lines(
             p.soak,
             p.rollback_window,
             p.monitoring.period,
-            if p.monitoring.enhanced || plan.emergency {
+            if crate::engine::query::enhanced_monitoring(plan, plan.emergency) {
                 " (enhanced)"
             } else {
                 ""

@@ -311,7 +311,7 @@ fn wave_text(
             if matches!(g, Gate::AfterPrevious(_)) && !state.emergency {
                 // Say now that signatures will be needed, so they can be sought
                 // while the earlier wave still runs.
-                let missing = engine::decide::missing_roles(state, i);
+                let missing = engine::query::missing_roles(state, i);
                 if !missing.is_empty() {
                     parts.push(Gate::Approval { missing }.describe());
                 }

@@ -1,0 +1,79 @@
+//! What the faces and the probe scheduler ask of a release, answered in one place
+//! so that no rollout rule is re-derived outside the engine: who is probed and how
+//! often, whether monitoring is enhanced, which roles a gate still misses.
+//!
+//! Everything here is a pure function of the plan or the state.
+
+use crate::domain::{HumanDuration, Role};
+
+use super::plan::ReleasePlan;
+use super::state::{CustomerStatus, Phase, ReleaseState, WaveStatus};
+
+/// Enhanced monitoring: the policy asks for it, or the release is an emergency.
+pub fn enhanced_monitoring(plan: &ReleasePlan, emergency: bool) -> bool {
+    plan.policy.monitoring.enhanced || emergency
+}
+
+/// The probe interval the release's policy asks for now (the enhanced one when
+/// monitoring is enhanced).
+pub fn probe_interval(state: &ReleaseState) -> HumanDuration {
+    let m = &state.plan.policy.monitoring;
+    if enhanced_monitoring(&state.plan, state.emergency) {
+        m.enhanced_probe_interval
+    } else {
+        m.probe_interval
+    }
+}
+
+/// Whether the customer at `index` of `state.customers` is to be probed now:
+/// - verifying and healthy customers while the release rolls out or is monitored;
+/// - customers still pending (or waiting for their window) without a baseline, in a
+///   running wave or the next one to run, so that a baseline exists before their
+///   deploy (every waiting wave in emergency mode: they all start after demo).
+pub fn wants_probe(state: &ReleaseState, index: usize) -> bool {
+    if state.phase.is_final() {
+        return false;
+    }
+    let Some(c) = state.customers.get(index) else {
+        return false;
+    };
+    match c.status {
+        CustomerStatus::Verifying | CustomerStatus::Healthy => {
+            matches!(state.phase, Phase::Rollout | Phase::Monitoring)
+        }
+        CustomerStatus::Pending | CustomerStatus::WaitingWindow if c.health.baseline.is_none() => {
+            takes_baseline(state, c.wave)
+        }
+        _ => false,
+    }
+}
+
+/// Whether wave `wave` takes baseline samples now: it runs, or it is the next to run
+/// (in emergency mode every waiting wave is next: they start together after demo).
+pub fn takes_baseline(state: &ReleaseState, wave: usize) -> bool {
+    match state.waves.get(wave).map(|w| w.status) {
+        Some(WaveStatus::Running) => true,
+        Some(WaveStatus::Waiting | WaveStatus::HeldOverdue) => {
+            state.emergency
+                || state
+                    .waves
+                    .iter()
+                    .position(|w| matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue))
+                    == Some(wave)
+        }
+        _ => false,
+    }
+}
+
+/// The indices of every customer to probe now.
+pub fn probe_targets(state: &ReleaseState) -> Vec<usize> {
+    (0..state.customers.len())
+        .filter(|&i| wants_probe(state, i))
+        .collect()
+}
+
+/// The roles wave `wave`'s gate still needs signed (empty when its gate is not
+/// manual or is fully signed).
+pub fn missing_roles(state: &ReleaseState, wave: usize) -> Vec<Role> {
+    super::decide::missing_roles(state, wave)
+}
