@@ -20,7 +20,8 @@ use crate::runtime::state_dir::StateDir;
 use crate::sim::fleet::FleetHandle;
 use crate::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls};
 use crate::tui::input::terminal_events;
-use crate::tui::start::{self, StartExit, StartOptions, StartScreen};
+use crate::tui::start::{StartExit, StartScreen};
+use crate::tui::start_loop::{self, StartOptions};
 use crate::tui::terminal::{self, ShutdownSignals, TerminalSession};
 use crate::tui::theme::Theme;
 
@@ -204,7 +205,7 @@ pub async fn run_current(ctx: &Context) -> CliResult {
         theme: theme(ctx),
         now: None,
     };
-    let exit = start::run_with(
+    let exit = start_loop::run_with(
         &mut screen,
         &opts,
         &mut session,

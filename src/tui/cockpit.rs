@@ -1,10 +1,9 @@
 //! The cockpit's event loop: draws snapshots, turns keys into commands, and sends
 //! them to the runtime. It decides nothing about the rollout.
 //!
-//! One task, one `select!`: terminal events, new snapshots, a clock tick (so the
-//! countdowns move), shutdown signals and the frame pacer's wake-up. A frame is
-//! drawn only when something changed, and at most 15 times a second — no busy loop,
-//! so it stays light over a slow ssh link. The loop body is [`run_with`], which
+//! It runs on the one event loop (`event_loop`): terminal events and signals there;
+//! new snapshots, verdicts and a clock tick (so the countdowns move) are this
+//! screen's own sources. The testable entry is [`run_with`], which
 //! takes the terminal, the event stream and the signals as arguments, so tests drive
 //! it with a `TestBackend`, scripted keys and a real `ReleaseHandle` on paused time.
 
@@ -17,13 +16,12 @@ use crossterm::event::Event;
 use futures_util::stream::FuturesUnordered;
 use futures_util::{Stream, StreamExt};
 use ratatui::Frame;
-use ratatui::Terminal;
-use ratatui::backend::TestBackend;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::MissedTickBehavior;
 
 use super::app::{App, Outgoing};
-use super::frame_pacer::{FramePacer, Pace};
-use super::input::{self, terminal_events};
+use super::event_loop::{self, Flow, Screen};
+use super::frame_pacer::FramePacer;
+use super::input::terminal_events;
 use super::terminal::{self, ShutdownSignal, TerminalError, TerminalSession};
 use super::theme::Theme;
 use super::too_small::is_too_small;
@@ -58,25 +56,7 @@ pub enum CockpitExit {
     Finished,
 }
 
-/// Where frames go: the real terminal (synchronized updates) or a test backend.
-pub trait FrameSink {
-    fn draw_frame(&mut self, render: &mut dyn FnMut(&mut Frame)) -> Result<(), TerminalError>;
-}
-
-impl FrameSink for TerminalSession {
-    fn draw_frame(&mut self, render: &mut dyn FnMut(&mut Frame)) -> Result<(), TerminalError> {
-        self.draw(|f| render(f))
-    }
-}
-
-impl FrameSink for Terminal<TestBackend> {
-    fn draw_frame(&mut self, render: &mut dyn FnMut(&mut Frame)) -> Result<(), TerminalError> {
-        match self.draw(|f| render(f)) {
-            Ok(_) => Ok(()),
-            Err(never) => match never {},
-        }
-    }
-}
+pub use super::event_loop::FrameSink;
 
 /// Runs the cockpit on the real terminal until the operator quits or a signal
 /// arrives. The runtime keeps running: stopping it is the caller's business.
@@ -145,11 +125,124 @@ fn tick_period(speed: f64) -> Duration {
     Duration::from_secs_f64(secs.clamp(1.0 / f64::from(FramePacer::DEFAULT_MAX_FPS), 1.0))
 }
 
+/// The cockpit as the event loop runs it.
+struct CockpitScreen<'a> {
+    link: &'a ReleaseLink,
+    app: App,
+    theme: Theme,
+    demo: Option<DemoControls>,
+    snaps: tokio::sync::watch::Receiver<Snapshot>,
+    snap: Snapshot,
+    snaps_open: bool,
+    ticker: tokio::time::Interval,
+    verdicts: FuturesUnordered<
+        futures_util::future::BoxFuture<'static, (Command, Result<(), SendError>)>,
+    >,
+    small: bool,
+}
+
+impl CockpitScreen<'_> {
+    /// Shows a command's verdict. It comes after the snapshot it produced, so that
+    /// one is taken first.
+    fn on_verdict(&mut self, cmd: &Command, result: Result<(), SendError>) {
+        self.app.on_command_result(cmd, result);
+        if self.snaps.has_changed().unwrap_or(false) {
+            self.snap = self.snaps.borrow_and_update().clone();
+        }
+    }
+
+    fn quit_exit(&self) -> CockpitExit {
+        if self.app.runtime_stopped || self.snap.state.phase.is_final() {
+            CockpitExit::Finished
+        } else {
+            CockpitExit::Quit
+        }
+    }
+}
+
+impl Screen for CockpitScreen<'_> {
+    type Exit = CockpitExit;
+
+    async fn on_input(&mut self, event: Event) -> Flow<CockpitExit> {
+        let key = match event {
+            Event::Key(k) => k,
+            Event::Paste(text) => {
+                self.app.on_paste(&text);
+                return Flow::REDRAW;
+            }
+            _ => return Flow::QUIET,
+        };
+        let now = self.link.clock().now().max(self.snap.now);
+        match self.app.on_key(key, &self.snap.state, now) {
+            None => {}
+            Some(Outgoing::Quit) => return Flow::Exit(self.quit_exit()),
+            Some(Outgoing::Command(cmd)) => {
+                let verdict = self.link.submit(&self.app.operator, cmd.clone());
+                self.verdicts
+                    .push(Box::pin(async move { (cmd, verdict.await) }));
+            }
+            Some(Outgoing::InjectFault(id)) => match &self.demo {
+                Some(demo) => match (demo.inject_fault)(&id) {
+                    Ok(text) => self.app.info(text),
+                    Err(text) => self.app.refuse(text),
+                },
+                None => self.app.refuse(super::strings::FAULT_DEMO_ONLY),
+            },
+        }
+        Flow::REDRAW
+    }
+
+    async fn background(&mut self) -> Flow<CockpitExit> {
+        tokio::select! {
+            biased;
+            Some((cmd, result)) = self.verdicts.next(), if !self.verdicts.is_empty() => {
+                self.on_verdict(&cmd, result);
+            }
+            changed = self.snaps.changed(), if self.snaps_open => match changed {
+                Ok(()) => self.snap = self.snaps.borrow_and_update().clone(),
+                Err(_) => {
+                    // The runtime ended (release final) or failed: keep the last
+                    // screen up so the operator sees how it ended.
+                    self.snaps_open = false;
+                    self.app.runtime_stopped = true;
+                    self.app.info(super::strings::RUNTIME_STOPPED);
+                }
+            },
+            // The countdowns move.
+            _ = self.ticker.tick() => {}
+        }
+        Flow::REDRAW
+    }
+
+    fn render(&mut self, frame: &mut Frame) {
+        // Release time now, not at the last decision: countdowns keep moving.
+        let now = self.link.clock().now().max(self.snap.now);
+        self.small = is_too_small(frame.area().as_size());
+        view::render(frame, &self.snap.state, now, &self.app, &self.theme);
+    }
+
+    fn drew(&mut self) {
+        self.app.too_small = self.small;
+    }
+
+    async fn on_input_end(&mut self) -> CockpitExit {
+        // Take the verdicts still owed, so the last frame shows them.
+        while let Some((cmd, result)) = self.verdicts.next().await {
+            self.on_verdict(&cmd, result);
+        }
+        CockpitExit::Quit
+    }
+
+    fn on_signal(&mut self, signal: ShutdownSignal) -> CockpitExit {
+        CockpitExit::Signal(signal)
+    }
+}
+
 async fn run_loop<S, F>(
     link: &ReleaseLink,
     opts: CockpitOptions,
     terminal: &mut impl FrameSink,
-    mut events: S,
+    events: S,
     signals: F,
     local: Option<FixedOffset>,
 ) -> Result<CockpitExit, TerminalError>
@@ -157,123 +250,23 @@ where
     S: Stream<Item = io::Result<Event>> + Unpin,
     F: Future<Output = ShutdownSignal>,
 {
-    let theme = opts.theme;
     let mut app = App::new(&opts.operator, opts.readonly, opts.demo.is_some());
     app.local_offset = local;
     let mut snaps = link.snapshots();
-    let mut snap = snaps.borrow_and_update().clone();
-    let mut snaps_open = true;
-    let mut pacer = FramePacer::default();
+    let snap = snaps.borrow_and_update().clone();
     let mut ticker = tokio::time::interval(tick_period(link.clock().speed()));
-    let mut verdicts = FuturesUnordered::new();
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
-    tokio::pin!(signals);
-
-    loop {
-        if pacer.pace(Instant::now()) == Pace::DrawNow {
-            draw(terminal, &mut app, &snap, link, &theme)?;
-            pacer.drew(Instant::now());
-        }
-        let wake = pacer.next_frame_at(Instant::now());
-        tokio::select! {
-            biased;
-            sig = &mut signals => return Ok(CockpitExit::Signal(sig)),
-            Some((cmd, result)) = verdicts.next(), if !verdicts.is_empty() => {
-                on_verdict(&mut app, &cmd, result, &mut snaps, &mut snap);
-                pacer.mark_dirty();
-            }
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if input::is_press(&k) => {
-                    pacer.mark_dirty();
-                    match app.on_key(k, &snap.state, link.clock().now().max(snap.now)) {
-                        None => {}
-                        Some(Outgoing::Quit) => {
-                            return Ok(if app.runtime_stopped || snap.state.phase.is_final() {
-                                CockpitExit::Finished
-                            } else {
-                                CockpitExit::Quit
-                            });
-                        }
-                        Some(Outgoing::Command(cmd)) => {
-                            let verdict = link.submit(&app.operator, cmd.clone());
-                            verdicts.push(async move { (cmd, verdict.await) });
-                        }
-                        Some(Outgoing::InjectFault(id)) => match &opts.demo {
-                            Some(demo) => match (demo.inject_fault)(&id) {
-                                Ok(text) => app.info(text),
-                                Err(text) => app.refuse(text),
-                            },
-                            None => app.refuse(super::strings::FAULT_DEMO_ONLY),
-                        },
-                    }
-                }
-                Some(Ok(Event::Paste(text))) => {
-                    app.on_paste(&text);
-                    pacer.mark_dirty();
-                }
-                Some(Ok(Event::Resize(..))) => pacer.mark_dirty(),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => {
-                    // The input ended (terminal gone, or a script ran out): take the
-                    // verdicts still owed, show the last state once, then leave.
-                    while let Some((cmd, result)) = verdicts.next().await {
-                        on_verdict(&mut app, &cmd, result, &mut snaps, &mut snap);
-                    }
-                    draw(terminal, &mut app, &snap, link, &theme)?;
-                    return Ok(CockpitExit::Quit);
-                }
-            },
-            changed = snaps.changed(), if snaps_open => {
-                match changed {
-                    Ok(()) => snap = snaps.borrow_and_update().clone(),
-                    Err(_) => {
-                        // The runtime ended (release final) or failed: keep the
-                        // last screen up so the operator sees how it ended.
-                        snaps_open = false;
-                        app.runtime_stopped = true;
-                        app.info(super::strings::RUNTIME_STOPPED);
-                    }
-                }
-                pacer.mark_dirty();
-            }
-            _ = ticker.tick() => pacer.mark_dirty(),
-            _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
-        }
-    }
-}
-
-/// Shows a command's verdict. It comes after the snapshot it produced, so that one is
-/// taken first.
-fn on_verdict(
-    app: &mut App,
-    cmd: &Command,
-    result: Result<(), SendError>,
-    snaps: &mut tokio::sync::watch::Receiver<Snapshot>,
-    snap: &mut Snapshot,
-) {
-    app.on_command_result(cmd, result);
-    if snaps.has_changed().unwrap_or(false) {
-        *snap = snaps.borrow_and_update().clone();
-    }
-}
-
-/// Draws one frame of the cockpit (or the too-small screen) and remembers which
-/// of the two the operator is looking at.
-fn draw(
-    terminal: &mut impl FrameSink,
-    app: &mut App,
-    snap: &Snapshot,
-    link: &ReleaseLink,
-    theme: &Theme,
-) -> Result<(), TerminalError> {
-    // Release time now, not at the last decision: countdowns keep moving.
-    let now = link.clock().now().max(snap.now);
-    let mut small = false;
-    terminal.draw_frame(&mut |f: &mut Frame| {
-        small = is_too_small(f.area().as_size());
-        view::render(f, &snap.state, now, app, theme);
-    })?;
-    app.too_small = small;
-    Ok(())
+    let mut screen = CockpitScreen {
+        link,
+        app,
+        theme: opts.theme,
+        demo: opts.demo,
+        snaps,
+        snap,
+        snaps_open: true,
+        ticker,
+        verdicts: FuturesUnordered::new(),
+        small: false,
+    };
+    event_loop::run(&mut screen, terminal, events, signals).await
 }

@@ -8,12 +8,15 @@
 
 pub mod app;
 pub mod cockpit;
+pub mod event_loop;
 pub mod frame_pacer;
 pub mod input;
 pub mod keys;
 pub mod start;
+pub mod start_loop;
 pub mod strings;
 pub mod terminal;
 pub mod theme;
 pub mod too_small;
 pub mod view;
+pub mod wrap;

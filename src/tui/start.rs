@@ -9,26 +9,14 @@
 //! and writes nothing, so quitting it leaves no trace in the state dir.
 //!
 //! The model ([`StartScreen`]) turns keys into an outcome and is tested without a
-//! terminal; the loop ([`run_with`]) takes any [`FrameSink`] and event stream, as the
+//! terminal; the loop (`start_loop::run_with`) takes any frame sink and event stream, as the
 //! cockpit's does, so tests drive it with a `TestBackend` and scripted keys, and the
 //! CLI drives it on the same terminal session the cockpit then draws on.
 
-use std::future::Future;
-use std::io;
+use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
-use chrono::{DateTime, Utc};
-use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
-use futures_util::{Stream, StreamExt};
-use ratatui::Frame;
-use tokio::time::Instant;
-
-use super::cockpit::FrameSink;
-use super::frame_pacer::{FramePacer, Pace};
-use super::input;
 use super::keys;
-use super::terminal::{ShutdownSignal, TerminalError};
-use super::theme::Theme;
-use super::view;
+use super::terminal::ShutdownSignal;
 use crate::domain::{Configuration, ReleaseType, Version};
 use crate::engine::plan::PlanError;
 use crate::engine::{ReleasePlan, Selection};
@@ -616,80 +604,6 @@ impl StartScreen {
             }
         }
     }
-}
-
-/// How the loop draws: the theme, and the time the plan's clock times count from.
-#[derive(Debug, Clone)]
-pub struct StartOptions {
-    pub theme: Theme,
-    /// A fixed time for the plan's clock times (tests); None reads the wall clock.
-    pub now: Option<DateTime<Utc>>,
-}
-
-/// Runs the start screen until the operator starts a plan, quits, or a signal
-/// arrives. Any frame sink, any event stream: the CLI passes its terminal session
-/// (which the cockpit then reuses), tests a `TestBackend` and scripted keys. The
-/// end of the event stream counts as quitting, after one last frame.
-pub async fn run_with<S, F>(
-    screen: &mut StartScreen,
-    opts: &StartOptions,
-    terminal: &mut impl FrameSink,
-    mut events: S,
-    signals: F,
-) -> Result<StartExit, TerminalError>
-where
-    S: Stream<Item = io::Result<Event>> + Unpin,
-    F: Future<Output = ShutdownSignal>,
-{
-    let mut pacer = FramePacer::default();
-    tokio::pin!(signals);
-    loop {
-        if pacer.pace(Instant::now()) == Pace::DrawNow {
-            draw(terminal, screen, opts)?;
-            pacer.drew(Instant::now());
-        }
-        let wake = pacer.next_frame_at(Instant::now());
-        tokio::select! {
-            sig = &mut signals => return Ok(StartExit::Signal(sig)),
-            ev = events.next() => match ev {
-                Some(Ok(Event::Key(k))) if input::is_press(&k) => {
-                    pacer.mark_dirty();
-                    match screen.on_key(k) {
-                        None => {}
-                        Some(StartOutcome::Quit) => return Ok(StartExit::Quit),
-                        Some(StartOutcome::Start(plan)) => return Ok(StartExit::Start(plan)),
-                    }
-                }
-                Some(Ok(Event::Paste(pasted))) => {
-                    screen.on_paste(&pasted);
-                    pacer.mark_dirty();
-                }
-                Some(Ok(Event::Resize(..))) => pacer.mark_dirty(),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => return Err(e.into()),
-                None => {
-                    draw(terminal, screen, opts)?;
-                    return Ok(StartExit::Quit);
-                }
-            },
-            _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
-        }
-    }
-}
-
-fn draw(
-    terminal: &mut impl FrameSink,
-    screen: &mut StartScreen,
-    opts: &StartOptions,
-) -> Result<(), TerminalError> {
-    let now = opts.now.unwrap_or_else(Utc::now);
-    let mut drawn = view::start::Drawn::default();
-    terminal.draw_frame(&mut |f: &mut Frame| {
-        drawn = view::start::render(f, screen, now, &opts.theme);
-    })?;
-    screen.too_small = drawn.too_small;
-    screen.scroll = drawn.scroll;
-    Ok(())
 }
 
 #[cfg(test)]

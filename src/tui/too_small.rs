@@ -13,7 +13,7 @@ use ratatui::text::Line;
 use ratatui::widgets::Widget;
 
 use super::theme::Theme;
-use super::view::wrap_words;
+use super::wrap::wrap as wrap_words;
 
 /// The narrowest terminal the cockpit draws in.
 pub const MIN_WIDTH: u16 = 80;

@@ -17,7 +17,9 @@ use shipdeck::runtime::history;
 use shipdeck::runtime::journal::JournalWriter;
 use shipdeck::runtime::state_dir::StateDir;
 use shipdeck::tui::input::{key, scripted_events, scripted_keys, typed};
-use shipdeck::tui::start::{self, Field, Stage, StartExit, StartOptions, StartScreen};
+use shipdeck::tui::start::{self, StartOutcome};
+use shipdeck::tui::start::{Field, Stage, StartExit, StartScreen};
+use shipdeck::tui::start_loop::{self, StartOptions};
 use shipdeck::tui::terminal::ShutdownSignal;
 use shipdeck::tui::theme::Theme;
 use shipdeck::tui::view;
@@ -300,7 +302,7 @@ fn text(s: &StartScreen, w: u16, h: u16) -> String {
     draw(s, &Theme::ansi16(), w, h).backend().to_string()
 }
 
-fn press(s: &mut StartScreen, keys: Vec<KeyEvent>) -> Option<start::StartOutcome> {
+fn press(s: &mut StartScreen, keys: Vec<KeyEvent>) -> Option<StartOutcome> {
     let mut last = None;
     for k in keys {
         last = s.on_key(k);
@@ -325,7 +327,7 @@ fn opts() -> StartOptions {
 /// Runs the screen's loop over `keys` on a TestBackend; returns how it ended.
 async fn run(s: &mut StartScreen, keys: Vec<KeyEvent>, w: u16, h: u16) -> (StartExit, String) {
     let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
-    let exit = start::run_with(
+    let exit = start_loop::run_with(
         s,
         &opts(),
         &mut term,
@@ -785,7 +787,7 @@ async fn a_paste_goes_into_the_field_on_one_line() {
         Event::Paste("ACME Corp,\nGlobex".into()),
     ];
     let mut term = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
-    start::run_with(
+    start_loop::run_with(
         &mut s,
         &opts(),
         &mut term,
@@ -816,7 +818,7 @@ async fn too_small_shows_the_message_and_only_quitting_works() {
 async fn a_signal_ends_the_start_screen() {
     let mut s = empty_screen();
     let mut term = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
-    let exit = start::run_with(
+    let exit = start_loop::run_with(
         &mut s,
         &opts(),
         &mut term,

@@ -15,6 +15,7 @@ use crate::engine::ReleaseState;
 use crate::tui::app::{Dialog, DialogKind, Field};
 use crate::tui::strings;
 use crate::tui::theme::{Symbols, Theme};
+use crate::tui::wrap::wrap;
 
 /// The dialog's title and the label of its confirm button.
 fn title_and_confirm(d: &Dialog) -> (&'static str, &'static str) {
@@ -112,7 +113,7 @@ pub fn render(
     if let Some(e) = &d.error {
         // Errors (the engine's refusal, for a forced rollback) can be long: wrap.
         let text = format!("{} {e}", sym.warning);
-        for chunk in wrap(&text, usize::from(width.saturating_sub(4))) {
+        for chunk in wrap(&text, usize::from(width.saturating_sub(4)).max(10)) {
             lines.push(Line::styled(chunk, theme.failed));
         }
     }
@@ -167,43 +168,5 @@ pub fn render(
             i as u16,
             line,
         );
-    }
-}
-
-/// Splits `text` into lines of at most `width` characters, at spaces when it can.
-fn wrap(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(10);
-    let mut out = Vec::new();
-    let mut line = String::new();
-    for word in text.split(' ') {
-        let len = line.chars().count();
-        if len > 0 && len + 1 + word.chars().count() > width {
-            out.push(std::mem::take(&mut line));
-        }
-        if !line.is_empty() {
-            line.push(' ');
-        }
-        line.push_str(word);
-        while line.chars().count() > width {
-            let head: String = line.chars().take(width).collect();
-            line = line.chars().skip(width).collect();
-            out.push(head);
-        }
-    }
-    if !line.is_empty() {
-        out.push(line);
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::wrap;
-
-    #[test]
-    fn wrap_breaks_at_spaces_and_cuts_long_words() {
-        assert_eq!(wrap("one two three", 10), ["one two", "three"]);
-        assert_eq!(wrap("abcdefghijklmno", 10), ["abcdefghij", "klmno"]);
-        assert_eq!(wrap("short", 40), ["short"]);
     }
 }

@@ -148,28 +148,6 @@ pub(crate) fn countdown(d: TimeDelta) -> String {
     }
 }
 
-/// Greedy word wrap by characters; a word longer than the width is left whole
-/// (and cut when drawn).
-pub(crate) fn wrap_words(text: &str, width: usize) -> Vec<String> {
-    let width = width.max(1);
-    let mut rows = Vec::new();
-    let mut row = String::new();
-    for word in text.split_whitespace() {
-        let needed = row.chars().count() + usize::from(!row.is_empty()) + word.chars().count();
-        if !row.is_empty() && needed > width {
-            rows.push(std::mem::take(&mut row));
-        }
-        if !row.is_empty() {
-            row.push(' ');
-        }
-        row.push_str(word);
-    }
-    if !row.is_empty() {
-        rows.push(row);
-    }
-    rows
-}
-
 /// Clears a box `width`×`height` centred in `area`, frames it with a titled
 /// border, and returns its inside: the frame of dialogs and help overlays.
 pub(crate) fn overlay(
@@ -222,12 +200,6 @@ mod tests {
         assert_eq!(countdown(TimeDelta::seconds(3723)), "1:02:03");
         assert_eq!(countdown(TimeDelta::hours(50)), "2d 02h");
         assert_eq!(countdown(TimeDelta::seconds(-5)), "0:00");
-    }
-
-    #[test]
-    fn wrap_words_breaks_between_words() {
-        assert_eq!(wrap_words("a bb ccc dd", 6), ["a bb", "ccc dd"]);
-        assert_eq!(wrap_words("", 6), Vec::<String>::new());
     }
 
     #[test]

@@ -14,7 +14,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 use ratatui::widgets::{Block, Borders, Widget};
 
-use super::{fit, pad, put, wrap_words};
+use super::{fit, pad, put};
 use crate::domain::{
     Approval, ChecklistKind, Configuration, GatedPhase, HumanDuration, Policy, TriggerAction,
 };
@@ -23,6 +23,7 @@ use crate::runtime::history::ReleaseSummary;
 use crate::tui::start::{Field, Problems, Stage, StartScreen, text};
 use crate::tui::theme::{Symbols, Theme};
 use crate::tui::too_small::{TooSmall, is_too_small};
+use crate::tui::wrap::wrap as wrap_words;
 
 /// What the loop needs to know about the frame it drew.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
