@@ -13,6 +13,7 @@ pub mod plan;
 pub mod query;
 pub mod rejected;
 pub mod state;
+pub mod testkit;
 pub mod triggers;
 
 use chrono::{DateTime, Utc};

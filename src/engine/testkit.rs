@@ -1,0 +1,342 @@
+//! The one test kit for the engine: given/when/then over events, and the Drill — a
+//! whole release played on a manual clock against a small simulated world that
+//! answers every effect (deploys take their planned time, rollbacks two minutes,
+//! checks one minute and pass).
+//!
+//! Used by the engine's scenario and property tests, the cockpit's snapshot tests,
+//! the benches and `deploy --dry-run`. Pure like the rest of the engine: time is
+//! the drill's `now`, nothing is read or written.
+
+use std::collections::HashMap;
+
+use chrono::{DateTime, TimeDelta, Utc};
+
+use super::input::{Command, EffectResult, Input};
+use super::{Decision, Effect, Event, EventKind, Rejected, ReleasePlan, ReleaseState};
+use crate::domain::CustomerId;
+
+/// How long a deploy takes when the plan does not say (a target without an
+/// expected duration).
+pub const DEFAULT_DEPLOY: TimeDelta = TimeDelta::minutes(5);
+pub const ROLLBACK_TAKES: TimeDelta = TimeDelta::minutes(2);
+pub const CHECK_TAKES: TimeDelta = TimeDelta::minutes(1);
+
+/// Given a journal, when an input arrives at an instant, then these events and
+/// effects (or this refusal).
+pub fn given(events: &[Event]) -> Given {
+    Given {
+        state: ReleaseState::fold(events),
+    }
+}
+
+pub struct Given {
+    state: Result<ReleaseState, super::state::FoldError>,
+}
+
+impl Given {
+    /// The state the given events fold to.
+    pub fn state(&self) -> Option<&ReleaseState> {
+        self.state.as_ref().ok()
+    }
+
+    /// Decides `input` at `at` on the given state.
+    pub fn when(self, input: Input, at: DateTime<Utc>) -> Then {
+        let Ok(mut state) = self.state else {
+            return Then {
+                decided: Err(Rejected::UnknownItem("the given events do not fold".into())),
+                state: None,
+            };
+        };
+        let decided = super::step(&mut state, &input, at);
+        Then {
+            decided,
+            state: Some(state),
+        }
+    }
+}
+
+pub struct Then {
+    pub decided: Result<Decision, Rejected>,
+    /// The state after the decision (unchanged on a refusal).
+    pub state: Option<ReleaseState>,
+}
+
+impl Then {
+    /// The kinds of the events decided, in order (empty on a refusal).
+    pub fn events(&self) -> Vec<&EventKind> {
+        match &self.decided {
+            Ok(d) => d.events.iter().map(|e| &e.event).collect(),
+            Err(_) => Vec::new(),
+        }
+    }
+
+    pub fn effects(&self) -> &[Effect] {
+        match &self.decided {
+            Ok(d) => &d.effects,
+            Err(_) => &[],
+        }
+    }
+
+    pub fn refusal(&self) -> Option<&Rejected> {
+        self.decided.as_ref().err()
+    }
+}
+
+/// A release played on a manual clock against the simulated world.
+pub struct Drill {
+    pub state: ReleaseState,
+    pub now: DateTime<Utc>,
+    /// Results the world will deliver, and when.
+    pub queue: Vec<(DateTime<Utc>, EffectResult)>,
+    /// Every event, the plan first: the journal the drill would have written.
+    pub log: Vec<Event>,
+    /// Deploys started per customer.
+    pub deploys: HashMap<CustomerId, u32>,
+    /// Customers whose deploys fail.
+    pub failing: Vec<CustomerId>,
+    /// Notices the engine sent, in order.
+    pub notices: Vec<String>,
+    /// Deploy duration per customer, from the plan's recorded targets.
+    durations: HashMap<CustomerId, TimeDelta>,
+}
+
+impl Drill {
+    /// Plans the release at `at`, as `actor`.
+    pub fn new(plan: ReleasePlan, actor: &str, at: DateTime<Utc>) -> Result<Drill, String> {
+        let durations = plan
+            .waves
+            .iter()
+            .flat_map(|w| &w.customers)
+            .map(|c| {
+                let d = c
+                    .deploy
+                    .as_ref()
+                    .and_then(|t| t.expected_duration())
+                    .map_or(DEFAULT_DEPLOY, |d| d.to_delta());
+                (c.id.clone(), d)
+            })
+            .collect();
+        let first = super::plan_event(plan, actor, at);
+        let state = ReleaseState::fold([&first]).map_err(|e| e.to_string())?;
+        Ok(Drill {
+            state,
+            now: at,
+            queue: Vec::new(),
+            log: vec![first],
+            deploys: HashMap::new(),
+            failing: Vec::new(),
+            notices: Vec::new(),
+            durations,
+        })
+    }
+
+    /// Decides `input` now; the world queues the results of its effects.
+    pub fn input(&mut self, input: Input) -> Result<(), Rejected> {
+        let d = super::step(&mut self.state, &input, self.now)?;
+        self.log.extend(d.events);
+        for eff in d.effects {
+            self.answer(eff);
+        }
+        Ok(())
+    }
+
+    fn answer(&mut self, effect: Effect) {
+        match effect {
+            Effect::Deploy { customer, .. } => {
+                *self.deploys.entry(customer.clone()).or_default() += 1;
+                let takes = self
+                    .durations
+                    .get(&customer)
+                    .copied()
+                    .unwrap_or(DEFAULT_DEPLOY);
+                let ok = !self.failing.contains(&customer);
+                self.queue.push((
+                    self.now + takes,
+                    EffectResult::DeployFinished {
+                        customer,
+                        ok,
+                        detail: if ok { "ok".into() } else { "boom".into() },
+                    },
+                ));
+            }
+            Effect::Rollback { customer, .. } => self.queue.push((
+                self.now + ROLLBACK_TAKES,
+                EffectResult::RollbackFinished {
+                    customer,
+                    ok: true,
+                    detail: "ok".into(),
+                },
+            )),
+            Effect::RunCheck { item, .. } => self.queue.push((
+                self.now + CHECK_TAKES,
+                EffectResult::CheckFinished {
+                    item,
+                    ok: true,
+                    detail: "exit 0".into(),
+                },
+            )),
+            Effect::Notify { message, .. } => self.notices.push(message),
+        }
+    }
+
+    pub fn cmd(&mut self, actor: &str, command: Command) -> Result<(), Rejected> {
+        self.input(Input::Command {
+            actor: actor.into(),
+            command,
+        })
+    }
+
+    /// Ticks every manual item that gates a phase, on `actor`'s word. Hotfix items
+    /// only count in emergency mode; ticking them is harmless.
+    pub fn tick_gating_items(&mut self, actor: &str) {
+        let items: Vec<(String, String)> = self
+            .state
+            .plan
+            .checklists
+            .iter()
+            .flat_map(|c| {
+                c.items
+                    .iter()
+                    .filter(|i| i.gates.is_some() && i.check.is_none())
+                    .map(move |i| (c.id.clone(), i.id.clone()))
+            })
+            .collect();
+        for (list, item) in items {
+            let _ = self.cmd(
+                actor,
+                Command::TickItem {
+                    checklist: Some(list),
+                    item,
+                    on_word: true,
+                },
+            );
+        }
+    }
+
+    /// Runs the world until `limit` or until nothing more can happen by itself.
+    pub fn run_until(&mut self, limit: DateTime<Utc>) {
+        let _ = self.input(Input::Tick);
+        loop {
+            let next_result = self.queue.iter().map(|(t, _)| *t).min();
+            let next = match (super::next_deadline(&self.state, self.now), next_result) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
+            if next > limit {
+                break;
+            }
+            self.now = self.now.max(next);
+            let (due, rest): (Vec<_>, Vec<_>) =
+                self.queue.drain(..).partition(|(t, _)| *t <= self.now);
+            self.queue = rest;
+            for (_, r) in due {
+                // A late or duplicated result is refused by the engine; the drill
+                // goes on, as the runtime does.
+                let _ = self.input(Input::Result(r));
+            }
+            let _ = self.input(Input::Tick);
+        }
+    }
+
+    /// Runs the world for `d` of release time.
+    pub fn advance(&mut self, d: TimeDelta) {
+        let limit = self.now + d;
+        self.run_until(limit);
+        self.now = limit;
+        let _ = self.input(Input::Tick);
+    }
+
+    /// When the first event matching `pred` happened.
+    pub fn at_of(&self, pred: impl Fn(&EventKind) -> bool) -> Option<DateTime<Utc>> {
+        self.log.iter().find(|e| pred(&e.event)).map(|e| e.at)
+    }
+
+    pub fn wave_started(&self, tier: &str) -> Option<DateTime<Utc>> {
+        self.at_of(|e| matches!(e, EventKind::WaveStarted { wave } if wave.as_str() == tier))
+    }
+
+    /// Replaying the log rebuilds exactly the live state: `Err` says how not.
+    pub fn replay_matches(&self) -> Result<(), String> {
+        let replayed = ReleaseState::fold(&self.log).map_err(|e| e.to_string())?;
+        let a = serde_json::to_value(&replayed).map_err(|e| e.to_string())?;
+        let b = serde_json::to_value(&self.state).map_err(|e| e.to_string())?;
+        if a == b {
+            Ok(())
+        } else {
+            Err("replayed state differs from live state".into())
+        }
+    }
+
+    /// Customers deployed more than once.
+    pub fn deployed_twice(&self) -> Vec<&CustomerId> {
+        self.deploys
+            .iter()
+            .filter(|(_, n)| **n > 1)
+            .map(|(c, _)| c)
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::ReleaseType;
+    use crate::engine::{Phase, Selection};
+
+    fn t0() -> DateTime<Utc> {
+        "2026-11-16T10:00:00Z".parse().expect("t0")
+    }
+
+    fn plan(t: ReleaseType) -> ReleasePlan {
+        let cfg = crate::config::load_builtin().expect("config");
+        ReleasePlan::build(&cfg, "v1.0.3".parse().expect("v"), t, Selection::All, false)
+            .expect("plan")
+    }
+
+    #[test]
+    fn a_security_drill_plays_to_completion_and_replays_exactly() {
+        let mut d = Drill::new(plan(ReleaseType::Security), "alice", t0()).expect("drill");
+        d.tick_gating_items("alice");
+        d.advance(TimeDelta::days(10));
+        assert!(
+            d.wave_started("enterprise").is_some(),
+            "security needs no approval"
+        );
+        assert_eq!(d.state.phase, Phase::Completed);
+        assert!(d.deployed_twice().is_empty());
+        d.replay_matches().expect("replay");
+    }
+
+    #[test]
+    fn given_when_then_decides_on_the_folded_state() {
+        let d = Drill::new(plan(ReleaseType::BugFix), "alice", t0()).expect("drill");
+        let then = given(&d.log).when(
+            Input::Command {
+                actor: "alice".into(),
+                command: Command::Resume {
+                    reason: "nothing paused".into(),
+                },
+            },
+            t0(),
+        );
+        assert_eq!(then.refusal(), Some(&Rejected::NotPaused));
+        assert!(then.events().is_empty());
+        let paused = given(&d.log).when(
+            Input::Command {
+                actor: "alice".into(),
+                command: Command::Pause {
+                    reason: "dashboards".into(),
+                },
+            },
+            t0(),
+        );
+        assert!(
+            matches!(paused.events().as_slice(), [EventKind::Paused { .. }]),
+            "{:?}",
+            paused.events()
+        );
+    }
+}
