@@ -259,55 +259,49 @@ async fn unblock(
         }
         return Ok(None);
     }
-    if s.waves.iter().any(|w| w.status == WaveStatus::HeldOverdue) {
+    let missed: Vec<&str> = s
+        .customers
+        .iter()
+        .filter(|c| c.window_missed.is_some())
+        .map(|c| c.id.as_str())
+        .collect();
+    if s.waves.iter().any(|w| w.status == WaveStatus::HeldOverdue) || !missed.is_empty() {
         let names: Vec<&str> = s
             .waves
             .iter()
             .filter(|w| w.status == WaveStatus::HeldOverdue)
             .map(|w| w.tier.as_str())
             .collect();
-        out(
-            w,
-            &format!(
-                "waves that came due while shipdeck was not running: {}\n",
-                names.join(", ")
-            ),
-        )?;
-        if args.yes || ask("start them now?".into()).await {
+        if !names.is_empty() {
+            out(
+                w,
+                &format!(
+                    "waves that came due while shipdeck was not running: {}\n",
+                    names.join(", ")
+                ),
+            )?;
+        }
+        if !missed.is_empty() {
+            out(
+                w,
+                &format!(
+                    "maintenance windows that came and went while shipdeck was not watching: {} (confirming makes each wait for its next window)\n",
+                    crate::domain::escape(&missed.join(", "))
+                ),
+            )?;
+        }
+        if args.yes || ask("confirm them now?".into()).await {
             send(handle, actor, Command::ConfirmOverdue).await?;
             return Ok(None);
         }
         out(
             w,
-            "not started; run again with --yes (or answer y) to start them\n",
+            "not confirmed; run again with --yes (or answer y), or `shipdeck confirm`, to confirm them\n",
         )?;
         return Ok(Some(EXIT_WAITING));
     }
-    let mut why = Vec::new();
-    if let Some(p) = &s.pause {
-        why.push(format!(
-            "paused by {}: {} — resume with `shipdeck resume --version {} --reason …`",
-            p.actor, p.reason, s.plan.version
-        ));
-    }
-    for i in 0..s.waves.len() {
-        if let Gate::Approval { missing } = engine::gate(&s, i, snap.now) {
-            let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
-            why.push(format!(
-                "wave {} needs approval by {} — `shipdeck approve --version {} --wave {} --as NAME`",
-                s.waves[i].tier,
-                names.join(" + "),
-                s.plan.version,
-                s.waves[i].tier
-            ));
-        }
-    }
-    if why.is_empty() {
-        why.push(format!(
-            "nothing can move without a person (phase {})",
-            s.phase.as_str()
-        ));
-    }
+    // Every line names the person-action that would move the release on.
+    let why = super::waiting::lines(&s, snap.now);
     let _ = ctx;
     out(
         w,

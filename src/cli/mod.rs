@@ -15,6 +15,7 @@ pub mod plan;
 pub mod probing;
 pub mod read;
 pub mod validate;
+pub mod waiting;
 
 use std::io::Write;
 

@@ -114,10 +114,33 @@ pub enum EventKind {
     OverdueConfirmed {
         waves: Vec<TierName>,
         actor: String,
+        /// Customers whose missed maintenance window was confirmed: each waits for
+        /// its next window (absent in journals written before windows could be missed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        customers: Vec<CustomerId>,
     },
     CustomerWaitingForWindow {
         customer: CustomerId,
         opens_at: DateTime<Utc>,
+    },
+    /// A maintenance window opened and closed without the customer being deployed
+    /// (shipdeck was not running, was paused, or its clock jumped past the window):
+    /// the customer is held until a person confirms (then it waits for `next`) or
+    /// skips its window wait.
+    CustomerWindowMissed {
+        customer: CustomerId,
+        /// When the window that passed had opened.
+        missed: DateTime<Utc>,
+        /// The next opening, which a confirmed customer waits for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<DateTime<Utc>>,
+    },
+    /// An operator let these customers deploy outside their maintenance windows.
+    WindowWaitSkipped {
+        wave: TierName,
+        customers: Vec<CustomerId>,
+        actor: String,
+        reason: String,
     },
     DeployStarted {
         customer: CustomerId,
@@ -269,14 +292,24 @@ impl Event {
                 format!("skipped the wait of wave {wave} (override)"),
                 reason,
             ),
-            EventKind::OverdueConfirmed { waves, actor } => {
-                let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
-                d(
-                    actor,
-                    format!("confirmed overdue waves {}", names.join(", ")),
-                    "",
-                )
-            }
+            EventKind::OverdueConfirmed {
+                waves,
+                actor,
+                customers,
+            } => d(actor, confirmed_what(waves, customers), ""),
+            EventKind::WindowWaitSkipped {
+                wave,
+                customers,
+                actor,
+                reason,
+            } => d(
+                actor,
+                format!(
+                    "skipped the maintenance window of {} in wave {wave} (override)",
+                    join_ids(customers)
+                ),
+                reason,
+            ),
             EventKind::TriggerFired {
                 customer,
                 trigger,
@@ -355,6 +388,31 @@ impl EventKind {
     }
 }
 
+fn join_ids(ids: &[CustomerId]) -> String {
+    let names: Vec<&str> = ids.iter().map(|c| c.as_str()).collect();
+    names.join(", ")
+}
+
+/// "confirmed overdue waves startup; missed windows of acme-corp".
+fn confirmed_what(waves: &[TierName], customers: &[CustomerId]) -> String {
+    let mut parts = Vec::new();
+    if !waves.is_empty() {
+        let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
+        parts.push(format!("confirmed overdue waves {}", names.join(", ")));
+    }
+    if !customers.is_empty() {
+        parts.push(format!(
+            "confirmed the missed maintenance windows of {} (each waits for its next window)",
+            join_ids(customers)
+        ));
+    }
+    if parts.is_empty() {
+        "confirmed nothing overdue".to_string()
+    } else {
+        parts.join("; ")
+    }
+}
+
 /// One line a person can read, for headless output and the log file.
 pub fn describe(e: &Event) -> String {
     let what = match &e.event {
@@ -413,13 +471,35 @@ pub fn describe(e: &Event) -> String {
         EventKind::WaveHeldOverdue { wave } => {
             format!("wave {wave} came due while shipdeck was not running: waiting for confirmation")
         }
-        EventKind::OverdueConfirmed { waves, actor } => {
-            let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
-            format!("{actor} confirmed overdue waves {}", names.join(", "))
-        }
+        EventKind::OverdueConfirmed {
+            waves,
+            actor,
+            customers,
+        } => format!("{actor} {}", confirmed_what(waves, customers)),
         EventKind::CustomerWaitingForWindow { customer, opens_at } => format!(
             "{customer} waits for its maintenance window at {}",
             opens_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        EventKind::CustomerWindowMissed {
+            customer,
+            missed,
+            next,
+        } => format!(
+            "{customer}: its maintenance window at {} came and went while shipdeck was not watching (came due while away): waiting for confirmation; next window {}",
+            missed.format("%Y-%m-%d %H:%M UTC"),
+            next.map_or_else(
+                || "unknown".to_string(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+            )
+        ),
+        EventKind::WindowWaitSkipped {
+            wave,
+            customers,
+            actor,
+            reason,
+        } => format!(
+            "{actor} skipped the maintenance window of {} in wave {wave}: {reason}",
+            join_ids(customers)
         ),
         EventKind::DeployStarted { customer, version } => {
             format!("deploying {version} to {customer}")

@@ -138,6 +138,13 @@ pub struct CustomerState {
     /// The version the customer runs now, as far as this release knows.
     pub version: Version,
     pub window_opens_at: Option<DateTime<Utc>>,
+    /// A maintenance window that opened and closed without a deploy: held until a
+    /// person confirms (then it waits for the next window) or skips the wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_missed: Option<DateTime<Utc>>,
+    /// An operator let this customer deploy outside its window.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub window_skipped: bool,
     pub deploy_started_at: Option<DateTime<Utc>>,
     pub soak_until: Option<DateTime<Utc>>,
     pub failure: Option<String>,
@@ -237,6 +244,8 @@ impl ReleaseState {
                     from_version: c.from_version.clone(),
                     version: c.from_version.clone(),
                     window_opens_at: None,
+                    window_missed: None,
+                    window_skipped: false,
                     deploy_started_at: None,
                     soak_until: None,
                     failure: None,
@@ -469,7 +478,9 @@ impl ReleaseState {
                     w.status = WaveStatus::HeldOverdue;
                 }
             }
-            EventKind::OverdueConfirmed { waves, .. } => {
+            EventKind::OverdueConfirmed {
+                waves, customers, ..
+            } => {
                 for wave in waves {
                     if let Some(w) = self.wave_index(wave).and_then(|i| self.waves.get_mut(i)) {
                         w.status = WaveStatus::Waiting;
@@ -477,11 +488,35 @@ impl ReleaseState {
                         w.wait_skipped = true;
                     }
                 }
+                for customer in customers {
+                    if let Some(c) = self.customer_mut(customer) {
+                        c.window_missed = None;
+                    }
+                }
             }
             EventKind::CustomerWaitingForWindow { customer, opens_at } => {
                 if let Some(c) = self.customer_mut(customer) {
                     c.status = CustomerStatus::WaitingWindow;
                     c.window_opens_at = Some(*opens_at);
+                }
+            }
+            EventKind::CustomerWindowMissed {
+                customer,
+                missed,
+                next,
+            } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.status = CustomerStatus::WaitingWindow;
+                    c.window_missed = Some(*missed);
+                    c.window_opens_at = *next;
+                }
+            }
+            EventKind::WindowWaitSkipped { customers, .. } => {
+                for customer in customers {
+                    if let Some(c) = self.customer_mut(customer) {
+                        c.window_skipped = true;
+                        c.window_missed = None;
+                    }
                 }
             }
             EventKind::DeployStarted { customer, .. } => {
