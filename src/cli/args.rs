@@ -238,8 +238,8 @@ pub enum Cmd {
     /// The cockpit on the built-in configuration and a simulated fleet, time compressed.
     #[command(after_help = "Example: shipdeck demo --speed 240 --scenario default")]
     Demo {
-        /// Seconds of release time per real second (a bug-fix rollout in about 3 minutes).
-        #[arg(long, default_value_t = 240.0)]
+        /// Seconds of release time per real second (a bug-fix rollout in about 3 minutes); 0.01 to 1000000.
+        #[arg(long, default_value_t = 240.0, value_parser = crate::runtime::clock::parse_speed)]
         speed: f64,
         /// A scenario from assets/demo (default, flaky, outage).
         #[arg(long, default_value = "default")]
@@ -253,7 +253,8 @@ pub enum Cmd {
     Cockpit {
         #[command(flatten)]
         release: ReleaseArgs,
-        #[arg(long)]
+        /// Seconds of release time per real second (drills); 0.01 to 1000000.
+        #[arg(long, value_parser = crate::runtime::clock::parse_speed)]
         speed: Option<f64>,
         #[arg(long)]
         readonly: bool,
@@ -270,8 +271,8 @@ pub struct DeployArgs {
     /// Print what would happen, in order, with times; touch nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Seconds of release time per real second (drills).
-    #[arg(long)]
+    /// Seconds of release time per real second (drills); 0.01 to 1000000.
+    #[arg(long, value_parser = crate::runtime::clock::parse_speed)]
     pub speed: Option<f64>,
     /// Tick gating checklist items and confirm overdue waves on the operator's word.
     #[arg(long, short = 'y')]

@@ -298,7 +298,6 @@ async fn unblock(
             w,
             "not confirmed; run again with --yes (or answer y), or `shipdeck confirm`, to confirm them\n",
         )?;
-        return Ok(Some(EXIT_WAITING));
     }
     // Every line names the person-action that would move the release on.
     let why = super::waiting::lines(&s, snap.now);

@@ -28,6 +28,18 @@ use context::{Context, out};
 
 /// Runs one command line; returns the process exit code.
 pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
+    if let Some(c) = cli
+        .global
+        .operator
+        .as_deref()
+        .and_then(crate::domain::text::first_unsafe)
+    {
+        return Err(CliError::error(format!(
+            "--as `{}` contains the {}; a name is plain text (it is recorded with every decision)",
+            crate::domain::escape(cli.global.operator.as_deref().unwrap_or_default()),
+            crate::domain::text::describe_char(c)
+        )));
+    }
     let ctx = Context { global: cli.global };
     let Some(cmd) = cli.command else {
         return cockpit::run_current(&ctx).await;

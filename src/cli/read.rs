@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::context::{Context, out, parse_version};
 use super::error::{CliError, CliResult, EXIT_OK};
+use crate::domain::escape;
 use crate::engine::{self, CustomerStatus, ReleaseState, WaveStatus};
 use crate::runtime::history;
 use crate::runtime::lock;
@@ -99,19 +100,19 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         s.plan.release_type,
         if s.emergency { " EMERGENCY" } else { "" },
         s.phase.as_str().to_uppercase(),
-        s.started_by,
+        escape(&s.started_by),
         s.started_at.format("%Y-%m-%d %H:%M UTC")
     );
     match &holder {
-        Some(h) => t += &format!("running: {h}\n"),
+        Some(h) => t += &format!("running: {}\n", escape(&h.to_string())),
         None => t += "running: no process (resume with `shipdeck deploy` or `shipdeck cockpit`)\n",
     }
     if let Some(p) = &s.pause {
         t += &format!(
             "PAUSED by {} since {}: {}\n",
-            p.actor,
+            escape(&p.actor),
             p.since.format("%H:%M:%S"),
-            p.reason
+            escape(&p.reason)
         );
     }
     t += &format!(
@@ -129,7 +130,7 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         let state = format!("{:?}", wv.status).to_lowercase();
         t += &format!(
             "  {:<12} {:<12} {:<16} {:<16} {:>5}/{:<2} {:>6} {:>6}  {}\n",
-            wv.tier.as_str(),
+            escape(wv.tier.as_str()),
             state,
             hms(wv.started_at),
             hms(wv.completed_at),
@@ -137,19 +138,21 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             wv.customer_count,
             failed,
             back,
-            gate
+            escape(&gate)
         );
     }
     let mut by_status: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for c in &s.customers {
-        by_status
-            .entry(c.status.as_str())
-            .or_default()
-            .push(c.name.as_str());
+        let st = if c.window_missed.is_some() {
+            "window missed (came due while away): confirm or skip-wait"
+        } else {
+            c.status.as_str()
+        };
+        by_status.entry(st).or_default().push(c.name.as_str());
     }
     t += "\n";
     for (st, names) in by_status {
-        t += &format!("  {st:<18} {}\n", names.join(", "));
+        t += &format!("  {st:<18} {}\n", escape(&names.join(", ")));
     }
     if let Some(until) = s.monitoring_until {
         t += &format!(
@@ -182,11 +185,11 @@ pub fn log(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> 
         t += &format!(
             "{}  {:<10} {}",
             d.at.format("%Y-%m-%d %H:%M:%S"),
-            d.actor,
-            d.what
+            escape(&d.actor),
+            escape(&d.what)
         );
         if !d.reason.is_empty() {
-            t += &format!(" — {}", d.reason);
+            t += &format!(" — {}", escape(&d.reason));
         }
         t += "\n";
     }
@@ -233,11 +236,11 @@ pub fn deployments(ctx: &Context, customer: Option<&str>, w: &mut dyn std::io::W
         t += &format!(
             "{:<20} {:<20} {:<9} {:<18} {:<6} {}\n",
             r.at.format("%Y-%m-%d %H:%M:%S"),
-            r.customer.as_str(),
+            escape(r.customer.as_str()),
             r.release.to_string(),
             r.action,
             result,
-            r.detail
+            escape(&r.detail)
         );
     }
     out(w, &t)?;

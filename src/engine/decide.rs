@@ -454,8 +454,8 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
         .all(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Cancelled));
     if all_done && !s.rolling_back_all && out.is_empty() {
         out.push(EventKind::RolloutCompleted {
-            monitoring_until: now + policy.monitoring.period.to_delta(),
-            rollback_window_until: now + policy.rollback_window.to_delta(),
+            monitoring_until: policy.monitoring.period.after(now),
+            rollback_window_until: policy.rollback_window.after(now),
         });
     }
 }
@@ -493,7 +493,7 @@ fn gate_timeout_notice(
     let Some(due) = s.due_at(wi).or(s.anchor) else {
         return;
     };
-    if !w.gate_notice_sent && now >= due + timeout.to_delta() {
+    if !w.gate_notice_sent && now >= timeout.after(due) {
         let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
         out.push(EventKind::Notified {
             kind: NoticeKind::GateWaiting,

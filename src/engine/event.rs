@@ -588,5 +588,11 @@ pub fn describe(e: &Event) -> String {
             format!("took over the stale lock of pid {pid} on {host}")
         }
     };
-    format!("{} {what}", e.at.format("%Y-%m-%d %H:%M:%S"))
+    // Names, reasons and probe or deploy output are external text: one line, with
+    // control characters escaped, whatever they hold.
+    format!(
+        "{} {}",
+        e.at.format("%Y-%m-%d %H:%M:%S"),
+        crate::domain::escape(&what)
+    )
 }

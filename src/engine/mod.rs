@@ -91,7 +91,7 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
                             (state.plan.policy.approvals.timeout, state.due_at(wi))
                         {
                             if !w.gate_notice_sent {
-                                consider(Some(due + timeout.to_delta()));
+                                consider(Some(timeout.after(due)));
                             }
                         }
                     }

@@ -349,7 +349,11 @@ impl ReleaseState {
             return None;
         }
         let anchor = self.anchor?;
-        Some(anchor + self.plan.effective_delay(wave, self.emergency).to_delta() + self.shift)
+        let due = self
+            .plan
+            .effective_delay(wave, self.emergency)
+            .after(anchor);
+        Some(due.checked_add_signed(self.shift).unwrap_or(due))
     }
 
     /// How much of a waiting wave's delay is left at `now`, if its start is known.
@@ -532,7 +536,7 @@ impl ReleaseState {
                 ok,
                 detail,
             } => {
-                let soak = self.plan.policy.soak.to_delta();
+                let soak = self.plan.policy.soak;
                 let version = self.plan.version.clone();
                 if let Some(c) = self.customer_mut(customer) {
                     // A customer already being rolled back keeps that course.
@@ -540,7 +544,7 @@ impl ReleaseState {
                         if *ok {
                             c.status = CustomerStatus::Verifying;
                             c.version = version;
-                            c.soak_until = Some(at + soak);
+                            c.soak_until = Some(soak.after(at));
                         } else {
                             c.failure = Some(detail.clone());
                         }

@@ -151,10 +151,13 @@ impl Inner {
     }
 
     fn notify(&self, kind: &str, wave: Option<&str>, customer: Option<&CustomerId>, message: &str) {
+        // One line per notice, whatever a name or reason holds (issue 11: a name with
+        // a newline forged a line here).
         let line = format!(
-            "{} {kind} {} {message}\n",
+            "{} {kind} {} {}\n",
             self.clock.now().format("%Y-%m-%dT%H:%M:%SZ"),
-            customer.map(|c| c.as_str()).or(wave).unwrap_or("all"),
+            crate::domain::escape(customer.map(|c| c.as_str()).or(wave).unwrap_or("all")),
+            crate::domain::escape(message),
         );
         tracing::info!(target: "shipdeck::notify", "{}", line.trim_end());
         let written = std::fs::OpenOptions::new()

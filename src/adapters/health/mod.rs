@@ -157,9 +157,12 @@ impl Prober {
         let outcome = self.check(Some(customer), source).await;
         match &outcome {
             ProbeOutcome::Up { sample } => tracing::debug!(%customer, ?sample, "probe up"),
-            ProbeOutcome::Down { reason } => tracing::info!(%customer, %reason, "probe down"),
+            // Reasons quote stderr and HTTP reason phrases: escaped in the log file.
+            ProbeOutcome::Down { reason } => {
+                tracing::info!(%customer, reason = %crate::domain::escape(reason), "probe down")
+            }
             ProbeOutcome::Inconclusive { reason } => {
-                tracing::info!(%customer, %reason, "probe inconclusive")
+                tracing::info!(%customer, reason = %crate::domain::escape(reason), "probe inconclusive")
             }
         }
         outcome

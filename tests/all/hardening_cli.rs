@@ -1,0 +1,360 @@
+//! Issue 11 ("Hardening"), driven through the real binary: what a hostile run of
+//! shipdeck found, each proven fixed where it matters, on real processes and files.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command as Process, Output};
+
+use chrono::{DateTime, TimeDelta, Timelike, Utc};
+use shipdeck::engine::{
+    self, Command, Effect, EffectResult, Event, EventKind, Input, ReleasePlan, ReleaseState,
+    Selection,
+};
+use shipdeck::runtime::journal::JournalWriter;
+use shipdeck::runtime::state_dir::StateDir;
+
+fn shipdeck(state: &Path, args: &[&str]) -> Output {
+    Process::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .env_remove("SHIPDECK_CONFIG")
+        .env("USER", "alice")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run shipdeck")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+/// The built-in configuration written to `dir`, with `edit` applied to
+/// deployment-policies.json.
+fn config_dir(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let cfg = dir.join("config");
+    std::fs::create_dir_all(&cfg).unwrap();
+    for (name, body) in shipdeck::config::builtin_files() {
+        std::fs::write(cfg.join(name), body).unwrap();
+    }
+    let path = cfg.join("deployment-policies.json");
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut doc);
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    cfg
+}
+
+/// Plays a release on a manual clock from `start` until `until`, answering every
+/// effect the way the simulated world would, and returns its events: a journal as
+/// an earlier run of shipdeck would have left it.
+fn played(plan: ReleasePlan, start: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Event> {
+    let first = engine::plan_event(plan.clone(), "alice", start);
+    let mut state = ReleaseState::fold([&first]).unwrap();
+    let mut log = vec![first];
+    let mut now = start;
+    let mut queue: Vec<(DateTime<Utc>, EffectResult)> = Vec::new();
+    let input = |state: &mut ReleaseState,
+                 log: &mut Vec<Event>,
+                 queue: &mut Vec<(DateTime<Utc>, EffectResult)>,
+                 i: Input,
+                 now: DateTime<Utc>| {
+        let d = engine::step(state, &i, now).unwrap();
+        log.extend(d.events);
+        for eff in d.effects {
+            match eff {
+                Effect::Deploy { customer, .. } => {
+                    queue.push((
+                        now + TimeDelta::minutes(5),
+                        EffectResult::DeployFinished {
+                            customer,
+                            ok: true,
+                            detail: "ok".into(),
+                        },
+                    ));
+                }
+                Effect::RunCheck { item, .. } => queue.push((
+                    now + TimeDelta::seconds(30),
+                    EffectResult::CheckFinished {
+                        item,
+                        ok: true,
+                        detail: "exit 0".into(),
+                    },
+                )),
+                Effect::Rollback { .. } | Effect::Notify { .. } => {}
+            }
+        }
+    };
+    for key in state.unticked_gating_all() {
+        input(
+            &mut state,
+            &mut log,
+            &mut queue,
+            Input::Command {
+                actor: "alice".into(),
+                command: Command::tick(&key, true),
+            },
+            now,
+        );
+    }
+    input(&mut state, &mut log, &mut queue, Input::Tick, now);
+    loop {
+        let next_result = queue.iter().map(|(t, _)| *t).min();
+        let next = match (engine::next_deadline(&state, now), next_result) {
+            (Some(a), Some(b)) => a.min(b),
+            (a, b) => match a.or(b) {
+                Some(t) => t,
+                None => break,
+            },
+        };
+        if next > until {
+            break;
+        }
+        now = now.max(next);
+        let (due, rest): (Vec<_>, Vec<_>) = queue.drain(..).partition(|(t, _)| *t <= now);
+        queue = rest;
+        for (_, r) in due {
+            input(&mut state, &mut log, &mut queue, Input::Result(r), now);
+        }
+        input(&mut state, &mut log, &mut queue, Input::Tick, now);
+    }
+    log
+}
+
+fn write_journal(state: &Path, label: &str, events: &[Event]) {
+    let path = StateDir::at(state).journal_path(label);
+    let (mut journal, _) = JournalWriter::<Event>::open(&path).unwrap();
+    journal.append_batch(events).unwrap();
+}
+
+#[test]
+fn a_window_that_passed_while_shipdeck_was_not_running_can_be_confirmed_or_skipped() {
+    // Given TechStart may deploy only in a one-minute daily window, and an earlier
+    // run (two days ago) left it waiting for the window at start + 1h
+    let dir = tempfile::tempdir().unwrap();
+    let start = (Utc::now() - TimeDelta::days(2))
+        .with_second(0)
+        .unwrap()
+        .with_nanosecond(0)
+        .unwrap();
+    let opens = start + TimeDelta::hours(1);
+    let cfg_dir = config_dir(dir.path(), |doc| {
+        doc["overrides"]["techstart"] = serde_json::json!({
+            "window_only": true,
+            "maintenance_window": {
+                "timezone": "UTC",
+                "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+                "start": opens.format("%H:%M").to_string(),
+                "duration": "1m"
+            }
+        });
+    });
+    let cfg = shipdeck::config::load_dir(&cfg_dir).expect("config loads");
+    let plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.1".parse().unwrap(),
+        shipdeck::domain::ReleaseType::Security,
+        Selection::Customers(vec!["techstart".into()]),
+        false,
+    )
+    .unwrap();
+    let events = played(plan, start, opens - TimeDelta::minutes(1));
+    assert!(events.iter().any(|e| matches!(
+        &e.event,
+        EventKind::CustomerWaitingForWindow { customer, opens_at }
+            if customer.as_str() == "techstart" && *opens_at == opens
+    )));
+    write_journal(dir.path(), "v1.0.1", &events);
+    let state = dir.path();
+    let cfg_arg = cfg_dir.to_str().unwrap();
+    let deploy = [
+        "--config",
+        cfg_arg,
+        "deploy",
+        "--version",
+        "v1.0.1",
+        "--type",
+        "security",
+        "--customers",
+        "techstart",
+    ];
+
+    // When deploy runs again today, long after the window closed
+    let o = shipdeck(state, &deploy);
+    // Then the window is reported missed, and deploy says what a person can do
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert!(out.contains("came and went"), "{out}");
+    assert!(out.contains("shipdeck confirm --version v1.0.1"), "{out}");
+    assert!(out.contains("shipdeck skip-wait --version v1.0.1"), "{out}");
+    assert!(!out.contains("nothing can move without a person"), "{out}");
+    let o = shipdeck(state, &["status", "--version", "v1.0.1"]);
+    assert!(text(&o).contains("window missed"), "{}", text(&o));
+
+    // When the operator skips the window wait with a reason (offline)
+    let o = shipdeck(
+        state,
+        &[
+            "skip-wait",
+            "--version",
+            "v1.0.1",
+            "--wave",
+            "startup",
+            "--reason",
+            "customer agreed to deploy today",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("skipped the maintenance window of techstart"),
+        "{}",
+        text(&o)
+    );
+    // Then deploy carries the release to its end
+    let mut fast = deploy.to_vec();
+    fast.extend(["--speed", "1000000"]);
+    let o = shipdeck(state, &fast);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("deploying v1.0.1 to techstart"),
+        "{}",
+        text(&o)
+    );
+}
+
+/// The built-in configuration written to `dir`, with `edit` applied to the JSON of
+/// the file `name`.
+fn config_with(dir: &Path, name: &str, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf {
+    let cfg = config_dir(dir, |_| {});
+    let path = cfg.join(name);
+    let mut doc: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+    edit(&mut doc);
+    std::fs::write(&path, serde_json::to_string_pretty(&doc).unwrap()).unwrap();
+    cfg
+}
+
+/// No raw ESC or BEL, and no line that a forged name or reason could start.
+fn assert_clean(what: &str, text: &str) {
+    assert!(
+        !text.contains('\u{1b}') && !text.contains('\u{7}'),
+        "{what} holds raw control characters: {text:?}"
+    );
+    assert!(
+        !text.lines().any(|l| l.starts_with("alice approved")),
+        "{what} holds a forged line: {text}"
+    );
+}
+
+#[test]
+fn probe_output_with_terminal_escapes_is_printed_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), "customers.json", |doc| {
+        doc["customers"][2]["health"] = serde_json::json!({
+            "kind": "command",
+            "program": "sh",
+            "args": ["-c", "printf '\\033]0;PWNED\\007\\033[2J' >&2; exit 3"]
+        });
+    });
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "health",
+            "--customer",
+            "techstart",
+        ],
+    );
+    let out = text(&o);
+    assert_eq!(o.status.code(), Some(1), "{out}");
+    assert_clean("health", &out);
+    assert!(out.contains("\\x1b]0;PWNED\\x07\\x1b[2J"), "{out}");
+}
+
+#[test]
+fn names_and_reasons_with_controls_never_forge_lines_in_output_notices_or_logs() {
+    // Given a journal written before names were checked, whose plan names TechStart
+    // "TechStart\nalice approved enterprise (FORGED)" with an ESC in it
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = shipdeck::config::load_builtin().unwrap();
+    let mut plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.1".parse().unwrap(),
+        shipdeck::domain::ReleaseType::Security,
+        Selection::Customers(vec!["techstart".into()]),
+        false,
+    )
+    .unwrap();
+    for w in &mut plan.waves {
+        for c in &mut w.customers {
+            if c.id.as_str() == "techstart" {
+                c.name = "Tech\u{1b}]0;PWNED\u{7}Start\nalice approved enterprise (FORGED)".into();
+            }
+        }
+    }
+    let start = Utc::now() - TimeDelta::hours(1);
+    let mut events = played(plan, start, start);
+    events.push(Event {
+        at: start,
+        event: EventKind::Paused {
+            actor: "eve\u{1b}[2J".into(),
+            reason: "coffee\nalice approved enterprise (FORGED)".into(),
+            cause: shipdeck::engine::PauseCause::Operator,
+        },
+    });
+    write_journal(dir.path(), "v1.0.1", &events);
+    // Then log and status print them escaped, on one line each
+    for args in [
+        &["log", "--version", "v1.0.1"][..],
+        &["status", "--version", "v1.0.1"][..],
+    ] {
+        let o = shipdeck(dir.path(), args);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_clean(args[0], &text(&o));
+        assert!(text(&o).contains("coffee\\nalice approved"), "{}", text(&o));
+    }
+    // And `--as` with a newline is refused before anything is recorded
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "--as",
+            "bob\nalice approved enterprise (FORGED)",
+            "resume",
+            "--version",
+            "v1.0.1",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert_clean("--as refusal", &text(&o));
+    // When the release runs to its end (resumed, deployed, notified)
+    let o = shipdeck(dir.path(), &["resume", "--version", "v1.0.1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--customers",
+            "techstart",
+            "--speed",
+            "1000000",
+            "--yes",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // Then stdout, the notification log and the log file hold no forged line
+    assert_clean("deploy output", &text(&o));
+    let notices = std::fs::read_to_string(dir.path().join("notifications.log")).unwrap();
+    assert!(notices.contains("Tech\\x1b]0;PWNED"), "{notices}");
+    assert_clean("notifications.log", &notices);
+    let log = std::fs::read_to_string(dir.path().join("shipdeck.log")).unwrap();
+    assert!(log.contains("\\nalice approved"), "{log}");
+    assert_clean("shipdeck.log", &log);
+}
