@@ -74,6 +74,9 @@ async fn run_cockpit(
     let stopped = handle.stop().await;
     let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
     let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
+    if let Some(w) = super::logging::take_warning() {
+        eprintln!("shipdeck: {w}");
+    }
     // Printed after the terminal is restored: where the release stands.
     println!(
         "{} {}: {} (journal kept; `shipdeck status --version {}`)",
@@ -260,7 +263,8 @@ pub async fn run_current(ctx: &Context) -> CliResult {
             "{label} was started{who} while the start screen was open; nothing was started. Run `shipdeck` to open it, or start another version"
         )));
     }
-    super::logging::init(&dir);
+    // The terminal is raw here: a log-file warning waits until it is restored.
+    let _ = super::logging::init_quiet(&dir);
     let shared = SharedTerminal {
         session,
         events,

@@ -58,6 +58,8 @@ pub fn run(
 ) -> CliResult {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
+    dir.check(Some(&label))
+        .map_err(|e| CliError::error(e.to_string()))?;
     let journal_path = dir.journal_path(&label);
     if !journal_path.exists() {
         return Err(CliError::error(format!(

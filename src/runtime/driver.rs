@@ -39,6 +39,8 @@ pub enum RuntimeError {
         found: String,
         asked: String,
     },
+    #[error("{0}")]
+    StateDirRefused(String),
     #[error("cannot create the state dir {path}: {source}")]
     StateDir {
         path: PathBuf,
@@ -138,7 +140,15 @@ pub fn open(
 ) -> Result<ReleaseHandle, RuntimeError> {
     let journal_path = opts.state_dir.journal_path(label);
     let dir = opts.state_dir.release_dir(label);
-    std::fs::create_dir_all(&dir).map_err(|source| RuntimeError::StateDir {
+    opts.state_dir
+        .check(Some(label))
+        .map_err(|e| RuntimeError::StateDirRefused(e.to_string()))?;
+    // Resuming a release that does not exist creates nothing: no directory, no
+    // lock, no journal to delete again.
+    if plan.is_none() && !journal_path.is_file() {
+        return Err(RuntimeError::NoSuchRelease(label.to_string()));
+    }
+    super::state_dir::create_dir_all_durable(&dir).map_err(|source| RuntimeError::StateDir {
         path: dir.clone(),
         source,
     })?;
@@ -159,7 +169,8 @@ pub fn open(
     let now = clock.now();
     let mut state = if events.is_empty() {
         let Some(plan) = plan else {
-            let _ = std::fs::remove_file(&journal_path);
+            // The journal was there a moment ago (checked above) and is empty now:
+            // an empty journal is no release. It is left as found.
             return Err(RuntimeError::NoSuchRelease(label.to_string()));
         };
         let first = engine::plan_event(plan, actor, now);

@@ -160,11 +160,9 @@ impl Inner {
             crate::domain::escape(message),
         );
         tracing::info!(target: "shipdeck::notify", "{}", line.trim_end());
-        let written = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(&self.notifications)
-            .and_then(|mut f| f.write_all(line.as_bytes()));
+        // Mode 0600, never through a symlink (issue 11).
+        let written = super::state_dir::open_state_file(&self.notifications, true)
+            .and_then(|(mut f, _)| f.write_all(line.as_bytes()));
         if let Err(e) = written {
             tracing::warn!(
                 "cannot write notification to {}: {e}",

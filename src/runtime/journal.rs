@@ -33,7 +33,7 @@
 //! [`ReleaseLock`](super::lock::ReleaseLock) before it opens one. Readers in other
 //! processes use [`read_all`], which never writes.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -320,7 +320,7 @@ impl<T> JournalWriter<T> {
 /// (it may be a write in progress) and reported in `dropped_tail`; the file is
 /// never changed.
 pub fn read_all<T: DeserializeOwned>(path: &Path) -> Result<Replay<T>, JournalError> {
-    let file = File::open(path).map_err(|source| JournalError::Io {
+    let file = super::state_dir::open_state_file_read(path).map_err(|source| JournalError::Io {
         op: "open",
         path: path.to_path_buf(),
         source,
@@ -341,13 +341,8 @@ pub fn read_all<T: DeserializeOwned>(path: &Path) -> Result<Replay<T>, JournalEr
 }
 
 fn open_for_append(path: &Path) -> io::Result<(File, bool)> {
-    let mut options = OpenOptions::new();
-    options.read(true).append(true);
-    match options.clone().create_new(true).open(path) {
-        Ok(file) => Ok((file, true)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((options.open(path)?, false)),
-        Err(e) => Err(e),
-    }
+    // Mode 0600 (or the shared group's), never through a symlink.
+    super::state_dir::open_state_file(path, true)
 }
 
 struct Scan<T> {

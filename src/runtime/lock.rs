@@ -16,10 +16,9 @@
 //! different inodes under one name.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -247,7 +246,7 @@ impl Drop for ReleaseLock {
 /// processes (`status`). `None` when nobody holds it, when there is no lock file,
 /// and in the microseconds between a holder locking and writing its name.
 pub fn current_holder(path: &Path) -> Option<Holder> {
-    let mut file = match File::open(path) {
+    let mut file = match super::state_dir::open_state_file_read(path) {
         Ok(file) => file,
         Err(e) => {
             if e.kind() != io::ErrorKind::NotFound {
@@ -280,13 +279,9 @@ fn release_label(path: &Path) -> String {
 /// Open (or create) the lock file without truncating it: its content may be the
 /// previous holder we need to report. Returns whether we created it.
 fn open_lock_file(path: &Path) -> io::Result<(File, bool)> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).mode(0o644);
-    match options.clone().create_new(true).open(path) {
-        Ok(file) => Ok((file, true)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((options.open(path)?, false)),
-        Err(e) => Err(e),
-    }
+    // Never through a symlink: a link planted here would receive the holder's
+    // details and then be truncated. Mode 0600 (or the shared group's).
+    super::state_dir::open_state_file(path, false)
 }
 
 /// `flock` without blocking: `Ok(true)` got it, `Ok(false)` someone else has it.

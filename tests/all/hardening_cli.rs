@@ -358,3 +358,156 @@ fn names_and_reasons_with_controls_never_forge_lines_in_output_notices_or_logs()
     assert!(log.contains("\\nalice approved"), "{log}");
     assert_clean("shipdeck.log", &log);
 }
+
+const QUICK_DEPLOY: [&str; 10] = [
+    "deploy",
+    "--version",
+    "v1.0.1",
+    "--type",
+    "security",
+    "--customers",
+    "techstart",
+    "--speed",
+    "1000000",
+    "--yes",
+];
+
+fn mode(path: &Path) -> u32 {
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::symlink_metadata(path)
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+        .permissions()
+        .mode()
+        & 0o777
+}
+
+#[test]
+fn state_files_are_private_whatever_the_umask() {
+    use std::os::unix::process::CommandExt;
+    let dir = tempfile::tempdir().unwrap();
+    let state = dir.path().join("state");
+    let mut cmd = Process::new(env!("CARGO_BIN_EXE_shipdeck"));
+    cmd.arg("--state-dir")
+        .arg(&state)
+        .args(QUICK_DEPLOY)
+        .env_remove("SHIPDECK_CONFIG")
+        .env_remove("SHIPDECK_STATE_SHARED")
+        .env("USER", "alice")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    // SAFETY: umask is async-signal-safe and touches only the child's mask.
+    unsafe {
+        cmd.pre_exec(|| {
+            libc::umask(0);
+            Ok(())
+        });
+    }
+    let o = cmd.output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    for d in [
+        state.clone(),
+        state.join("releases"),
+        state.join("releases/v1.0.1"),
+    ] {
+        assert_eq!(mode(&d), 0o700, "{}", d.display());
+    }
+    for f in [
+        state.join("releases/v1.0.1/journal.jsonl"),
+        state.join("releases/v1.0.1/lock"),
+        state.join("shipdeck.log"),
+        state.join("notifications.log"),
+    ] {
+        assert_eq!(mode(&f), 0o600, "{}", f.display());
+    }
+}
+
+#[test]
+fn a_symlink_planted_as_a_lock_file_is_refused_and_its_target_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = shipdeck(dir.path(), &QUICK_DEPLOY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let precious = dir.path().join("precious.txt");
+    std::fs::write(&precious, "do not touch\n").unwrap();
+    let lock = dir.path().join("releases/v1.0.1/lock");
+    std::fs::remove_file(&lock).unwrap();
+    std::os::unix::fs::symlink(&precious, &lock).unwrap();
+    let o = shipdeck(
+        dir.path(),
+        &["rollback", "--version", "v1.0.1", "--reason", "test"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("symbolic link"), "{}", text(&o));
+    assert_eq!(
+        std::fs::read_to_string(&precious).unwrap(),
+        "do not touch\n"
+    );
+    // The journal the same way.
+    std::fs::remove_file(&lock).unwrap();
+    let journal = dir.path().join("releases/v1.0.1/journal.jsonl");
+    let moved = dir.path().join("journal.jsonl");
+    std::fs::rename(&journal, &moved).unwrap();
+    std::os::unix::fs::symlink(&moved, &journal).unwrap();
+    let before = std::fs::read(&moved).unwrap();
+    let o = shipdeck(
+        dir.path(),
+        &["rollback", "--version", "v1.0.1", "--reason", "test"],
+    );
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("symbolic link"), "{}", text(&o));
+    assert_eq!(std::fs::read(&moved).unwrap(), before);
+}
+
+#[test]
+fn a_state_dir_that_is_someone_elses_symlink_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let real = dir.path().join("real");
+    std::fs::create_dir(&real).unwrap();
+    let link = dir.path().join("link");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let c = std::ffi::CString::new(link.to_str().unwrap()).unwrap();
+    // SAFETY: lchown on a path we created, NUL-terminated.
+    if unsafe { libc::lchown(c.as_ptr(), 65534, 65534) } != 0 {
+        eprintln!("SKIPPED: cannot give the link to another user (not root)");
+        return;
+    }
+    let o = shipdeck(&link, &QUICK_DEPLOY);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(text(&o).contains("owned by uid 65534"), "{}", text(&o));
+    assert!(
+        std::fs::read_dir(&real).unwrap().next().is_none(),
+        "nothing written through the link"
+    );
+}
+
+#[test]
+fn a_log_file_that_cannot_be_opened_is_reported_once() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir(dir.path().join("shipdeck.log")).unwrap();
+    let o = shipdeck(dir.path(), &QUICK_DEPLOY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(err.matches("cannot open the log file").count(), 1, "{err}");
+    assert!(err.contains("logging is off"), "{err}");
+}
+
+#[tokio::test]
+async fn opening_a_release_that_does_not_exist_leaves_nothing_behind() {
+    use shipdeck::runtime::clock::Clock;
+    use shipdeck::runtime::driver::{self, RuntimeError, RuntimeOptions};
+    let dir = tempfile::tempdir().unwrap();
+    let opened = driver::open(
+        RuntimeOptions {
+            state_dir: StateDir::at(dir.path()),
+            clock: Clock::System,
+            customers: Vec::new(),
+            fleet: None,
+        },
+        "v9.9.9",
+        None,
+        "alice",
+    );
+    assert!(matches!(opened, Err(RuntimeError::NoSuchRelease(_))));
+    assert!(
+        !dir.path().join("releases/v9.9.9").exists(),
+        "no directory, lock or journal is left for a release that does not exist"
+    );
+}
