@@ -1051,6 +1051,9 @@ fn probed(
     let Some(c) = s.customer(customer) else {
         return Vec::new();
     };
+    // Figures that are not data (-1, NaN, 150 %) never reach a baseline or a trigger.
+    let judged = outcome.clone().judged();
+    let outcome = &judged;
     let policy = &s.plan.policy.triggers;
     let watching = s.phase == Phase::Rollout || s.phase == Phase::Monitoring;
     let mut out = Vec::new();

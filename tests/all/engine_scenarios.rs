@@ -1245,3 +1245,50 @@ fn a_window_skip_is_accepted_before_the_window_too() {
     .expect("skip accepted");
     assert_eq!(techstart(&d).status, engine::CustomerStatus::Deploying);
 }
+
+#[test]
+fn sentinel_figures_are_no_data_and_never_roll_back_a_healthy_customer() {
+    // Given demo-main reports the "no data" sentinel p95 of -1 ms and -50 % errors,
+    // before its deploy and after it, every time
+    let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
+    let demo = CustomerId::new("demo-main");
+    let sentinel = |d: &mut Drill| {
+        d.input(Input::Result(EffectResult::Probed {
+            customer: demo.clone(),
+            outcome: ProbeOutcome::Up {
+                sample: HealthSample {
+                    error_rate: Some(-50.0),
+                    latency_p95_ms: Some(-1.0),
+                },
+            },
+        }))
+        .unwrap();
+    };
+    for _ in 0..5 {
+        sentinel(&mut d);
+    }
+    d.tick_gating_items();
+    d.run_until(t0() + minutes(7));
+    for _ in 0..6 {
+        sentinel(&mut d);
+    }
+    // Then no trigger fired, nothing paused, and no sentinel became a baseline
+    assert_eq!(
+        d.at_of(|e| matches!(e, EventKind::TriggerFired { .. })),
+        None
+    );
+    assert!(!d.state.is_paused());
+    let c = d.state.customer(&demo).unwrap();
+    assert!(c.health.baseline.is_none_or(|b| b.latency_p95_ms.is_none()));
+    // and each check is journaled as inconclusive, with the reason
+    assert!(d.log.iter().any(|e| matches!(
+        &e.event,
+        EventKind::HealthSampled { outcome: ProbeOutcome::Inconclusive { reason }, .. }
+            if reason.contains("error rate -50 is not a percentage")
+    )));
+    assert!(matches!(
+        c.health.last,
+        Some(ProbeOutcome::Inconclusive { .. })
+    ));
+    d.assert_replay_matches();
+}

@@ -511,3 +511,38 @@ async fn opening_a_release_that_does_not_exist_leaves_nothing_behind() {
         "no directory, lock or journal is left for a release that does not exist"
     );
 }
+
+#[test]
+fn health_reports_sentinel_figures_as_inconclusive() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), "customers.json", |doc| {
+        doc["customers"][2]["health"] = serde_json::json!({
+            "kind": "command",
+            "program": "sh",
+            "args": ["-c", "echo '{\"error_rate\": -50, \"p95\": -1}'"],
+            "error_rate_pointer": "/error_rate",
+            "latency_pointer": "/p95"
+        });
+    });
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "--config",
+            cfg.to_str().unwrap(),
+            "--json",
+            "health",
+            "--customer",
+            "techstart",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    let rows: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(rows[0]["status"], "inconclusive", "{rows}");
+    assert!(
+        rows[0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("not a percentage"),
+        "{rows}"
+    );
+}

@@ -169,6 +169,15 @@ impl Prober {
     }
 
     async fn check(&self, customer: Option<&CustomerId>, source: &HealthSource) -> ProbeOutcome {
+        // Sentinel figures (-1, NaN, 150 %) are no data, whatever the source.
+        self.check_raw(customer, source).await.judged()
+    }
+
+    async fn check_raw(
+        &self,
+        customer: Option<&CustomerId>,
+        source: &HealthSource,
+    ) -> ProbeOutcome {
         let timeout = self.timeout_for(source);
         match source {
             HealthSource::Simulated {
