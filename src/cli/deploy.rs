@@ -134,10 +134,11 @@ pub async fn run(
         out(
             w,
             &format!(
-                "{} {}: {}\n",
+                "{} {}: {} ({})\n",
                 state.plan.version,
                 state.plan.release_type,
-                state.phase.as_str()
+                state.phase.as_str(),
+                state.outcome_words()
             ),
         )?;
     }

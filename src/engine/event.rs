@@ -578,7 +578,9 @@ pub fn describe(e: &Event) -> String {
         EventKind::RolloutCompleted {
             monitoring_until, ..
         } => format!(
-            "all customers patched; monitoring until {}",
+            // Not "all customers patched": some may have been rolled back or failed
+            // (the headless run's last line counts them).
+            "rollout finished: every wave done; monitoring until {}",
             monitoring_until.format("%Y-%m-%d %H:%M UTC")
         ),
         EventKind::Completed => "release completed".into(),

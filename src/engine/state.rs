@@ -414,6 +414,31 @@ impl ReleaseState {
         .collect()
     }
 
+    /// Where the customers stand, in words: "12 of 14 customers on v1.0.2, 2 rolled
+    /// back". For the last line of a headless run: the rollout finishing says nothing
+    /// about how many customers kept the new version.
+    pub fn outcome_words(&self) -> String {
+        let count = |f: &dyn Fn(CustomerStatus) -> bool| {
+            self.customers.iter().filter(|c| f(c.status)).count()
+        };
+        let on = count(&|s| matches!(s, CustomerStatus::Healthy | CustomerStatus::Verifying));
+        let back =
+            count(&|s| matches!(s, CustomerStatus::RolledBack | CustomerStatus::RollingBack));
+        let failed = count(&|s| s == CustomerStatus::Failed);
+        let mut words = format!(
+            "{on} of {} customers on {}",
+            self.customers.len(),
+            self.plan.version
+        );
+        if back > 0 {
+            words += &format!(", {back} rolled back");
+        }
+        if failed > 0 {
+            words += &format!(", {failed} failed");
+        }
+        words
+    }
+
     /// Folds one event into the state. No rules here: see `decide`.
     pub fn apply(&mut self, e: &Event) {
         let at = e.at;

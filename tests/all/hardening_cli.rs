@@ -546,3 +546,37 @@ fn health_reports_sentinel_figures_as_inconclusive() {
         "{rows}"
     );
 }
+
+#[test]
+fn a_release_whose_customers_all_rolled_back_does_not_say_all_were_patched() {
+    // Given both demo customers' deploys fail (and are rolled back)
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config_with(dir.path(), "customers.json", |doc| {
+        for i in [0, 1] {
+            doc["customers"][i]["deploy"]["failure_rate"] = serde_json::json!(1.0);
+        }
+    });
+    let cfg = cfg.to_str().unwrap();
+    let deploy = [
+        "--config",
+        cfg,
+        "deploy",
+        "--version",
+        "v1.0.1",
+        "--type",
+        "security",
+        "--customers",
+        "demo",
+        "--speed",
+        "1000000",
+        "--yes",
+    ];
+    // When the release runs to its end
+    let o = shipdeck(dir.path(), &deploy);
+    let out = text(&o);
+    assert!(out.contains("rolling back demo-sales"), "{out}");
+    // Then nothing claims every customer was patched, and the end says how many were
+    assert!(!out.contains("all customers patched"), "{out}");
+    assert!(out.contains("0 of 2 customers on v1.0.1"), "{out}");
+    assert!(out.contains("2 rolled back"), "{out}");
+}
