@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
     about = "A release cockpit for the terminal: tiered rollouts, gates, health triggers and a decision log.",
     long_about = None,
     disable_version_flag = true,
-    after_help = "Examples:\n  shipdeck demo                                   the cockpit on a simulated fleet\n  shipdeck plan --version v1.0.1 --type security\n  shipdeck deploy --version v1.0.2 --type bug_fix --dry-run\n\nExit codes: 0 done, 1 waiting on a person / refused / rolled back, 2 error."
+    after_help = "Examples:\n  shipdeck demo                                   the cockpit on a simulated fleet\n  shipdeck plan --version v1.0.1 --type security\n  shipdeck deploy --version v1.0.2 --type bug_fix --dry-run\n\nExit codes: 0 done, 1 waiting on a person / refused / rolled back, 2 error,\n129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (deploy pauses the release first)."
 )]
 pub struct Cli {
     #[command(flatten)]

@@ -13,13 +13,39 @@ use tokio::sync::broadcast::error::RecvError;
 use super::args::DeployArgs;
 use super::context::{Context, out};
 use super::dry_run;
-use super::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
+use super::error::{
+    CliError, CliResult, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_WAITING,
+};
 use super::plan;
 use crate::engine::{self, Command, Event, EventKind, Gate, PauseCause, Phase, WaveStatus};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions, SendError};
 
 pub const INTERRUPT_REASON: &str = "interrupted (Ctrl-C); run the same command again to resume";
+
+/// The pause reason a signal leaves in the journal: "interrupted (SIGTERM); …".
+/// Running the same command again resumes a pause with such a reason.
+pub fn interrupt_reason(signal: &str) -> String {
+    if signal == "Ctrl-C" {
+        return INTERRUPT_REASON.to_string();
+    }
+    format!("interrupted ({signal}); run the same command again to resume")
+}
+
+fn is_interrupt_reason(reason: &str) -> bool {
+    reason.starts_with("interrupted (")
+        && reason.ends_with("); run the same command again to resume")
+}
+
+/// Waits for the next delivery of a Unix signal; never, if it could not be set up.
+async fn next(sig: &mut Option<tokio::signal::unix::Signal>) {
+    match sig {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
 
 fn print_event(ctx: &Context, w: &mut dyn std::io::Write, e: &Event) -> Result<(), CliError> {
     if matches!(e.event, EventKind::HealthSampled { .. }) && !ctx.global.json {
@@ -168,7 +194,7 @@ async fn drive(
         }
     }
     if let Some(p) = &state.pause {
-        if p.cause == PauseCause::Operator && p.reason == INTERRUPT_REASON {
+        if p.cause == PauseCause::Operator && is_interrupt_reason(&p.reason) {
             send(
                 handle,
                 actor,
@@ -180,6 +206,11 @@ async fn drive(
         }
     }
     let mut snapshots = handle.snapshots.clone();
+    // SIGTERM (systemd, kill) and SIGHUP (the ssh session dropped) stop a headless
+    // run the way Ctrl-C does: paused and journaled, exit 128 + the signal.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
     loop {
         // Drain what happened before looking at where things stand.
         loop {
@@ -212,13 +243,34 @@ async fn drive(
                 Err(RecvError::Closed) => return Ok(EXIT_WAITING),
             },
             changed = snapshots.changed() => if changed.is_err() { return Ok(EXIT_WAITING) },
-            _ = tokio::signal::ctrl_c() => {
-                let _ = handle.send(actor, Command::Pause { reason: INTERRUPT_REASON.into() }).await;
-                out(w, "paused: interrupted (Ctrl-C); run the same command again to resume\n")?;
-                return Ok(EXIT_INTERRUPTED);
-            }
+            _ = tokio::signal::ctrl_c() => return stopped(handle, actor, w, "Ctrl-C", EXIT_INTERRUPTED).await,
+            _ = next(&mut term) => return stopped(handle, actor, w, "SIGTERM", EXIT_TERMINATED).await,
+            _ = next(&mut hup) => return stopped(handle, actor, w, "SIGHUP", EXIT_HANGUP).await,
         }
     }
+}
+
+/// A signal stopped the run: pause (journaled) so that nothing starts while no
+/// process drives the release, say so, and exit with 128 + the signal's number.
+async fn stopped(
+    handle: &ReleaseHandle,
+    actor: &str,
+    w: &mut dyn std::io::Write,
+    signal: &str,
+    code: i32,
+) -> CliResult {
+    let reason = interrupt_reason(signal);
+    // Already paused (by a person or a trigger): that pause stands, and says more.
+    let _ = handle
+        .send(
+            actor,
+            Command::Pause {
+                reason: reason.clone(),
+            },
+        )
+        .await;
+    out(w, &format!("paused: {reason}\n"))?;
+    Ok(code)
 }
 
 /// The release waits on a person. Ticks gating items or confirms overdue waves when

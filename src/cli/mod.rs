@@ -19,7 +19,10 @@ pub mod waiting;
 
 use std::io::Write;
 
-pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
+pub use error::{
+    CliError, CliResult, EXIT_ERROR, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED,
+    EXIT_WAITING,
+};
 
 use crate::domain::Role;
 use crate::engine::{Command, RollbackScope};
@@ -40,6 +43,7 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             crate::domain::text::describe_char(c)
         )));
     }
+    set_lock_role(cli.command.as_ref());
     let ctx = Context { global: cli.global };
     let Some(cmd) = cli.command else {
         return cockpit::run_current(&ctx).await;
@@ -191,6 +195,30 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             Ok(EXIT_OK)
         }
     }
+}
+
+/// What this process writes into a release's lock file: runners (deploy, the
+/// cockpit) hold it for the run; offline commands hold it for one decision.
+fn set_lock_role(cmd: Option<&Cmd>) {
+    use crate::runtime::lock::{HolderKind, set_this_process};
+    let (kind, what) = match cmd {
+        None | Some(Cmd::Cockpit { .. }) | Some(Cmd::Demo { .. }) => {
+            (HolderKind::Runner, "shipdeck cockpit")
+        }
+        Some(Cmd::Deploy(_)) => (HolderKind::Runner, "shipdeck deploy"),
+        Some(Cmd::Emergency { .. }) => (HolderKind::Runner, "shipdeck emergency"),
+        Some(Cmd::Tick { .. }) => (HolderKind::Command, "shipdeck tick"),
+        Some(Cmd::Approve { .. }) => (HolderKind::Command, "shipdeck approve"),
+        Some(Cmd::Pause { .. }) => (HolderKind::Command, "shipdeck pause"),
+        Some(Cmd::Resume { .. }) => (HolderKind::Command, "shipdeck resume"),
+        Some(Cmd::SkipWait { .. }) => (HolderKind::Command, "shipdeck skip-wait"),
+        Some(Cmd::Rollback { .. }) => (HolderKind::Command, "shipdeck rollback"),
+        Some(Cmd::Abort { .. }) => (HolderKind::Command, "shipdeck abort"),
+        Some(Cmd::ReportIssue { .. }) => (HolderKind::Command, "shipdeck report-issue"),
+        Some(Cmd::Confirm { .. }) => (HolderKind::Command, "shipdeck confirm"),
+        Some(_) => (HolderKind::Command, "shipdeck"),
+    };
+    set_this_process(kind, what);
 }
 
 async fn health_cmd(

@@ -11,7 +11,9 @@ use super::read::label_for;
 use crate::domain::{CustomerId, TierName};
 use crate::engine::{self, Command, Event, Input, ReleaseState, RollbackScope};
 use crate::runtime::journal::JournalWriter;
-use crate::runtime::lock::{LockError, ReleaseLock};
+use std::time::Duration;
+
+use crate::runtime::lock::{Acquired, HolderKind, LockError, ReleaseLock};
 
 /// Resolves `--customers` for a rollback against the release's own customers.
 pub fn rollback_scope(state: &ReleaseState, key: &str) -> Result<RollbackScope, CliError> {
@@ -67,11 +69,8 @@ pub fn run(
             dir.root.display()
         )));
     }
-    let acquired = ReleaseLock::acquire(&dir.lock_path(&label)).map_err(|e| match e {
-        LockError::Held { holder, .. } => CliError::refused(format!(
-            "release {label} is being run by {holder}; act in its cockpit there (driving a running release from another terminal comes later)"
-        )),
-        other => CliError::error(other.to_string()),
+    let mut acquired = acquire_waiting(&dir.lock_path(&label), &label, COMMAND_WAIT, || {
+        std::thread::sleep(COMMAND_RETRY)
     })?;
     let (mut journal, replay) =
         JournalWriter::<Event>::open(&journal_path).map_err(|e| CliError::error(e.to_string()))?;
@@ -79,11 +78,20 @@ pub fn run(
     let mut state = ReleaseState::fold(&events).map_err(|e| CliError::error(e.to_string()))?;
     let now = Utc::now().max(state.last_event_at);
     let mut new_events = Vec::new();
-    if let Some(h) = acquired.took_over_from {
+    if let Some(h) = acquired.took_over_from.take() {
+        // Journaled before anything else, even if the command is then refused.
         let e = h.taken_over(now);
+        journal
+            .append(&e)
+            .map_err(|e| CliError::error(e.to_string()))?;
         state.apply(&e);
         new_events.push(e);
     }
+    acquired
+        .lock
+        .announce()
+        .map_err(|e| CliError::error(format!("cannot write the lock file: {e}")))?;
+    let taken_over = new_events.len();
     let actor = ctx.operator();
     let mut effects = 0;
     for command in build(&state)? {
@@ -103,9 +111,9 @@ pub fn run(
         effects += d.effects.len();
         new_events.extend(d.events);
     }
-    if !new_events.is_empty() {
+    if new_events.len() > taken_over {
         journal
-            .append_batch(&new_events)
+            .append_batch(&new_events[taken_over..])
             .map_err(|e| CliError::error(e.to_string()))?;
     }
     let mut text = String::new();
@@ -124,6 +132,50 @@ pub fn run(
     }
     out(w, &text)?;
     Ok(EXIT_OK)
+}
+
+/// How long an offline command waits for another short command that holds the
+/// release's lock (it appends one decision and lets go), and how often it looks.
+pub const COMMAND_WAIT: Duration = Duration::from_secs(2);
+pub const COMMAND_RETRY: Duration = Duration::from_millis(20);
+
+/// Takes the release lock for an offline command. A runner holding it (deploy, a
+/// cockpit) is refused at once, saying where to act instead; another short
+/// command is waited for, calling `pause` between tries, for at most `budget`.
+pub fn acquire_waiting(
+    path: &std::path::Path,
+    label: &str,
+    budget: Duration,
+    mut pause: impl FnMut(),
+) -> Result<Acquired, CliError> {
+    let tries = (budget.as_millis() / COMMAND_RETRY.as_millis().max(1)).max(1);
+    let mut waited = 0;
+    loop {
+        match ReleaseLock::acquire(path) {
+            Ok(acquired) => return Ok(acquired),
+            Err(LockError::Held { holder, .. }) if holder.kind == HolderKind::Command => {
+                if waited >= tries {
+                    return Err(CliError::refused(format!(
+                        "release {label} is locked by {holder}, a command that has not finished after {}s; try again in a moment",
+                        budget.as_secs()
+                    )));
+                }
+                waited += 1;
+                pause();
+            }
+            Err(LockError::Held { holder, .. }) => {
+                let act = if holder.what.contains("deploy") {
+                    "it runs headless: act there (Ctrl-C pauses it), or wait until it exits"
+                } else {
+                    "act in its cockpit there"
+                };
+                return Err(CliError::refused(format!(
+                    "release {label} is being run by {holder}; {act} (driving a running release from another terminal comes later)"
+                )));
+            }
+            Err(other) => return Err(CliError::error(other.to_string())),
+        }
+    }
 }
 
 pub fn tier(s: &str) -> TierName {

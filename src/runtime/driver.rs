@@ -26,7 +26,7 @@ pub enum RuntimeError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
-    Lock(#[from] LockError),
+    Lock(Box<LockError>),
     #[error("journal {path}: {source}")]
     Fold { path: PathBuf, source: FoldError },
     #[error(
@@ -46,6 +46,12 @@ pub enum RuntimeError {
         path: PathBuf,
         source: std::io::Error,
     },
+}
+
+impl From<LockError> for RuntimeError {
+    fn from(e: LockError) -> Self {
+        RuntimeError::Lock(Box::new(e))
+    }
 }
 
 /// What views see: the state as of the last decision, and the release time then.
@@ -153,7 +159,7 @@ pub fn open(
         source,
     })?;
     let Acquired {
-        lock,
+        mut lock,
         took_over_from,
     } = ReleaseLock::acquire(&opts.state_dir.lock_path(label))?;
     let (mut journal, replay) = JournalWriter::<Event>::open(&journal_path)?;
@@ -223,8 +229,15 @@ pub fn open(
         effects.extend(d.effects);
     }
     if !pending.is_empty() {
+        // A takeover leads this batch: it is on disk before anything is acted on.
         journal.append_batch(&pending)?;
     }
+    // Only now may the lock file stop naming the run that died.
+    lock.announce().map_err(|source| LockError::Io {
+        op: "write",
+        path: lock.path().to_path_buf(),
+        source,
+    })?;
     let (events_tx, _) = broadcast::channel(4096);
     let opened: Vec<Arc<Event>> = pending.into_iter().map(Arc::new).collect();
     for eff in effects {

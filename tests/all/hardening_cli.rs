@@ -580,3 +580,100 @@ fn a_release_whose_customers_all_rolled_back_does_not_say_all_were_patched() {
     assert!(out.contains("0 of 2 customers on v1.0.1"), "{out}");
     assert!(out.contains("2 rolled back"), "{out}");
 }
+
+fn journal_of(state: &Path) -> Vec<Event> {
+    shipdeck::runtime::journal::read_all::<Event>(&state.join("releases/v1.0.1/journal.jsonl"))
+        .map(|r| r.into_events().collect())
+        .unwrap_or_default()
+}
+
+#[test]
+fn sigterm_and_sighup_stop_a_headless_deploy_paused_and_journaled() {
+    use std::process::Stdio;
+    use std::time::{Duration, Instant};
+    for (signal, code, name) in [
+        (libc::SIGTERM, 143, "SIGTERM"),
+        (libc::SIGHUP, 129, "SIGHUP"),
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        // At real speed: the demo deploy takes five minutes, so the run is mid-way
+        // for as long as this test needs.
+        let child = Process::new(env!("CARGO_BIN_EXE_shipdeck"))
+            .arg("--state-dir")
+            .arg(dir.path())
+            .args([
+                "deploy",
+                "--version",
+                "v1.0.1",
+                "--type",
+                "security",
+                "--customers",
+                "techstart",
+                "--yes",
+            ])
+            .env_remove("SHIPDECK_CONFIG")
+            .env("USER", "alice")
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while !journal_of(dir.path())
+            .iter()
+            .any(|e| matches!(e.event, EventKind::DeployStarted { .. }))
+        {
+            assert!(Instant::now() < deadline, "no deploy started in time");
+            std::thread::yield_now();
+        }
+        // SAFETY: kill on the pid of a child we spawned and have not reaped.
+        assert_eq!(unsafe { libc::kill(child.id() as i32, signal) }, 0);
+        let o = child.wait_with_output().unwrap();
+        assert_eq!(o.status.code(), Some(code), "{name}: {}", text(&o));
+        assert!(
+            journal_of(dir.path()).iter().any(|e| matches!(
+                &e.event,
+                EventKind::Paused { reason, .. } if reason.contains(name)
+            )),
+            "{name}: the stop is journaled as a pause"
+        );
+        // Running the same command again resumes it.
+        let o = shipdeck(dir.path(), &QUICK_DEPLOY);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert!(text(&o).contains("resumed"), "{}", text(&o));
+    }
+}
+
+#[test]
+fn a_refused_offline_command_still_journals_a_lock_takeover_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = shipdeck(dir.path(), &QUICK_DEPLOY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    // A run that died without cleaning up is still named in the lock file.
+    let mut child = Process::new("true").spawn().unwrap();
+    let dead = child.id();
+    child.wait().unwrap();
+    let lock = dir.path().join("releases/v1.0.1/lock");
+    let stale = serde_json::json!({
+        "pid": dead,
+        "host": shipdeck::runtime::lock::hostname(),
+        "since": "2026-01-01T00:00:00Z"
+    });
+    std::fs::write(&lock, stale.to_string()).unwrap();
+    let before = journal_of(dir.path()).len();
+    // When a command is refused (the release is complete)
+    let o = shipdeck(
+        dir.path(),
+        &["pause", "--version", "v1.0.1", "--reason", "x"],
+    );
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o));
+    // Then the takeover is in the journal all the same, naming the dead pid
+    let after = journal_of(dir.path());
+    assert_eq!(after.len(), before + 1);
+    assert!(
+        matches!(&after[before].event, EventKind::LockTakenOver { pid, .. } if *pid == dead),
+        "{:?}",
+        after[before]
+    );
+}

@@ -423,15 +423,121 @@ mod lock_tests {
             pid: dead_pid,
             host: lock::hostname(),
             since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind: lock::HolderKind::Runner,
+            what: "shipdeck deploy".into(),
         };
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, serde_json::to_vec(&stale).unwrap()).unwrap();
 
-        let acquired = ReleaseLock::acquire(&path).unwrap();
-        assert_eq!(acquired.took_over_from, Some(stale));
+        let mut acquired = ReleaseLock::acquire(&path).unwrap();
+        assert_eq!(acquired.took_over_from, Some(stale.clone()));
+        // Until the takeover is journaled, the file keeps naming the dead run: a
+        // process killed now leaves the evidence for the next one.
+        let written: Holder = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(written, stale);
+        acquired.lock.announce().unwrap();
         let written: Holder = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert_eq!(&written, acquired.lock.holder());
         assert_eq!(written.pid, std::process::id());
+    }
+
+    #[test]
+    fn a_takeover_never_announced_leaves_the_dead_run_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = lock_in(&tmp);
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        let stale = Holder {
+            pid: dead_pid,
+            host: lock::hostname(),
+            since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind: lock::HolderKind::Runner,
+            what: String::new(),
+        };
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, serde_json::to_vec(&stale).unwrap()).unwrap();
+        // A run that takes over and stops before journaling it (here: drops the lock)
+        drop(ReleaseLock::acquire(&path).unwrap());
+        // leaves the next run the same takeover to journal.
+        let again = ReleaseLock::acquire(&path).unwrap();
+        assert_eq!(again.took_over_from, Some(stale));
+    }
+
+    /// Holds the lock at `path` from another open file, naming `holder`.
+    fn squat(path: &Path, holder: &Holder) -> fs::File {
+        use std::os::fd::AsRawFd;
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, serde_json::to_vec(holder).unwrap()).unwrap();
+        let f = fs::File::open(path).unwrap();
+        // SAFETY: flock on an fd we own.
+        assert_eq!(
+            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0
+        );
+        f
+    }
+
+    fn live(kind: lock::HolderKind, what: &str) -> Holder {
+        Holder {
+            pid: std::process::id(),
+            host: lock::hostname(),
+            since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind,
+            what: what.into(),
+        }
+    }
+
+    #[test]
+    fn an_offline_command_waits_briefly_for_another_command_but_not_for_a_runner() {
+        use shipdeck::cli::offline::acquire_waiting;
+        use std::time::Duration;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = lock_in(&tmp);
+        // Another short command holds it, and lets go while we wait.
+        let mut held = Some(squat(
+            &path,
+            &live(lock::HolderKind::Command, "shipdeck pause"),
+        ));
+        let mut pauses = 0;
+        let got = acquire_waiting(&path, "v1.0.1", Duration::from_secs(2), || {
+            pauses += 1;
+            held = None;
+        });
+        assert!(got.is_ok(), "{:?}", got.err());
+        assert_eq!(pauses, 1, "waited once, then got it");
+        drop(got);
+
+        // A command that does not let go within the budget is named.
+        let _held = squat(&path, &live(lock::HolderKind::Command, "shipdeck approve"));
+        let mut pauses = 0;
+        let err = acquire_waiting(&path, "v1.0.1", Duration::from_millis(100), || pauses += 1)
+            .unwrap_err();
+        assert!(pauses >= 1);
+        assert!(
+            err.message.contains("`shipdeck approve`"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("cockpit"), "{}", err.message);
+        drop(_held);
+
+        // A runner is refused at once, saying where to act.
+        let _held = squat(&path, &live(lock::HolderKind::Runner, "shipdeck cockpit"));
+        let mut pauses = 0;
+        let err =
+            acquire_waiting(&path, "v1.0.1", Duration::from_secs(2), || pauses += 1).unwrap_err();
+        assert_eq!(pauses, 0, "no waiting for a runner");
+        assert!(
+            err.message.contains("act in its cockpit there"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("`shipdeck cockpit`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -442,6 +548,8 @@ mod lock_tests {
             pid: 4242,
             host: format!("{}-elsewhere", lock::hostname()),
             since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind: lock::HolderKind::Runner,
+            what: String::new(),
         };
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         let content = serde_json::to_vec(&foreign).unwrap();
@@ -449,7 +557,7 @@ mod lock_tests {
 
         let err = ReleaseLock::acquire(&path).unwrap_err();
         assert!(
-            matches!(&err, LockError::OtherHost { holder, .. } if *holder == foreign),
+            matches!(&err, LockError::OtherHost { holder, .. } if **holder == foreign),
             "{err:?}"
         );
         assert!(err.to_string().contains("delete"), "{err}");
