@@ -37,6 +37,10 @@ pub struct Global {
     /// No colours (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Go on with a journal whose hash chain is broken (edited after it was
+    /// written); commands that write journal that they did, and who.
+    #[arg(long, global = true)]
+    pub accept_tampered: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -214,8 +218,16 @@ pub enum Cmd {
         customer: Option<String>,
     },
     /// The decision log of a release: who did what, when and why.
-    #[command(after_help = "Example: shipdeck log --version v1.0.1")]
-    Log(VersionArg),
+    #[command(
+        after_help = "Examples:\n  shipdeck log --version v1.0.1\n  shipdeck log --version v1.0.1 --verify   the journal's hash chain: intact, unchained or broken (where)"
+    )]
+    Log {
+        #[command(flatten)]
+        version: VersionArg,
+        /// Check the journal's hash chain and print its status (exit 2 if broken).
+        #[arg(long)]
+        verify: bool,
+    },
     /// One health probe round now, a line per customer.
     #[command(
         visible_alias = "check-health",

@@ -121,7 +121,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
             .await
             .map_err(CliError::error)?;
-    let handle = driver::open(
+    let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
             clock,
@@ -131,6 +131,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         &version.to_string(),
         Some(plan),
         &operator,
+        ctx.global.accept_tampered,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
     let probing = super::probing::start(&handle, &cfg.customers, Some(&fleet));
@@ -331,7 +332,7 @@ async fn open_in_cockpit(
     shared: Option<SharedTerminal>,
 ) -> CliResult {
     let operator = ctx.operator();
-    let handle = driver::open(
+    let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
             clock: Clock::with_speed(speed, None),
@@ -341,6 +342,7 @@ async fn open_in_cockpit(
         label,
         plan,
         &operator,
+        ctx.global.accept_tampered,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
     let probing = super::probing::start(&handle, &cfg.customers, None);

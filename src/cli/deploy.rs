@@ -107,7 +107,7 @@ pub async fn run(
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
     let actor = ctx.operator();
-    let handle = driver::open(
+    let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
             clock: Clock::with_speed(args.speed, None),
@@ -117,6 +117,7 @@ pub async fn run(
         &label,
         Some(plan),
         &actor,
+        ctx.global.accept_tampered,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
     let mut events = handle.events.subscribe();

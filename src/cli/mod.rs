@@ -59,7 +59,13 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
         Cmd::Deploy(a) => deploy::run(&ctx, &a, None, w).await,
         Cmd::Emergency { deploy: a, reason } => deploy::run(&ctx, &a, Some(&reason), w).await,
         Cmd::Status(v) => read::status(&ctx, v.version.as_deref(), w),
-        Cmd::Log(v) => read::log(&ctx, v.version.as_deref(), w),
+        Cmd::Log { version, verify } => {
+            if verify {
+                read::verify(&ctx, version.version.as_deref(), w)
+            } else {
+                read::log(&ctx, version.version.as_deref(), w)
+            }
+        }
         Cmd::Deployments { customer } => read::deployments(&ctx, customer.as_deref(), w),
         Cmd::Tick { version, items } => offline::run(
             &ctx,

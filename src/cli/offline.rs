@@ -10,7 +10,6 @@ use super::error::{CliError, CliResult, EXIT_OK};
 use super::read::label_for;
 use crate::domain::{CustomerId, TierName};
 use crate::engine::{self, Command, Event, Input, ReleaseState, RollbackScope};
-use crate::runtime::journal::JournalWriter;
 use std::time::Duration;
 
 use crate::runtime::lock::{Acquired, HolderKind, LockError, ReleaseLock};
@@ -72,12 +71,28 @@ pub fn run(
     let mut acquired = acquire_waiting(&dir.lock_path(&label), &label, COMMAND_WAIT, || {
         std::thread::sleep(COMMAND_RETRY)
     })?;
-    let (mut journal, replay) =
-        JournalWriter::<Event>::open(&journal_path).map_err(|e| CliError::error(e.to_string()))?;
+    let (mut journal, replay, tampered) =
+        crate::runtime::release_journal::open(&journal_path, ctx.global.accept_tampered)
+            .map_err(|e| CliError::error(e.to_string()))?;
     let events: Vec<Event> = replay.into_events().collect();
     let mut state = ReleaseState::fold(&events).map_err(|e| CliError::error(e.to_string()))?;
     let now = Utc::now().max(state.last_event_at);
     let mut new_events = Vec::new();
+    if !tampered.is_empty() {
+        // Accepting a tampered journal is a decision: on disk before anything else.
+        let e = Event {
+            at: now,
+            event: crate::engine::EventKind::TamperAccepted {
+                lines: tampered,
+                actor: ctx.operator(),
+            },
+        };
+        journal
+            .append(&e)
+            .map_err(|e| CliError::error(e.to_string()))?;
+        state.apply(&e);
+        new_events.push(e);
+    }
     if let Some(h) = acquired.took_over_from.take() {
         // Journaled before anything else, even if the command is then refused.
         let e = h.taken_over(now);

@@ -31,8 +31,67 @@ fn load(
 ) -> Result<(StateDir, String, ReleaseState, Vec<engine::Event>), CliError> {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
-    let (state, events) = history::load_release(&dir, &label).map_err(CliError::error)?;
+    let (state, events, chain) =
+        history::load_release_accepting(&dir, &label, ctx.global.accept_tampered)
+            .map_err(CliError::error)?;
+    if let Some(first) = chain.unaccepted().first() {
+        eprintln!(
+            "shipdeck: warning: the journal of {label} was changed after it was written (chain broken at line {}); read anyway because of --accept-tampered",
+            first.line
+        );
+    }
     Ok((dir, label, state, events))
+}
+
+/// `log --verify`: the journal's hash chain, line by line, in words; exit 0 when
+/// every line is intact (or its break was accepted and journaled), 2 when it would
+/// be refused.
+pub fn verify(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> CliResult {
+    let dir = ctx.state_dir()?;
+    let label = label_for(&dir, version)?;
+    let path = dir.journal_path(&label);
+    let replay = crate::runtime::release_journal::read(&path, true)
+        .map_err(|e| CliError::error(e.to_string()))?;
+    let c = &replay.chain;
+    let total = c.unchained + c.chained;
+    let mut t = format!("journal {}: {total} lines\n", path.display());
+    if c.unchained > 0 {
+        t += &format!(
+            "unchained: lines 1–{} (written before journals were chained; they cannot be checked)\n",
+            c.unchained
+        );
+    }
+    if c.chained > 0 {
+        t += &format!("chained: lines {}–{total}\n", c.unchained + 1);
+    }
+    let open = c.unaccepted();
+    for b in &c.breaks {
+        let seen = if c.accepted.contains(&b.line) {
+            " (accepted with --accept-tampered; journaled)"
+        } else {
+            ""
+        };
+        t += &format!("BROKEN at line {}: {}{seen}\n", b.line, b.reason);
+    }
+    let status = if !open.is_empty() {
+        "chain: BROKEN — the journal was changed after it was written; shipdeck refuses it"
+    } else if !c.breaks.is_empty() {
+        "chain: broken, accepted (see the decision log for who accepted it)"
+    } else if c.chained == 0 {
+        "chain: none (an unchained journal from an older shipdeck)"
+    } else {
+        "chain: intact"
+    };
+    t += &format!(
+        "{status}\nhead: {} (keep it elsewhere: it vouches for the journal up to its last line)\n",
+        c.head
+    );
+    out(w, &t)?;
+    Ok(if open.is_empty() {
+        EXIT_OK
+    } else {
+        super::error::EXIT_ERROR
+    })
 }
 
 fn hms(t: Option<DateTime<Utc>>) -> String {

@@ -225,6 +225,12 @@ pub enum EventKind {
         pid: u32,
         host: String,
     },
+    /// Someone chose to go on with a journal whose hash chain is broken at these
+    /// lines (edited after they were written): `--accept-tampered`.
+    TamperAccepted {
+        lines: Vec<usize>,
+        actor: String,
+    },
 }
 
 /// One line of the decision log: who, when, what, why.
@@ -376,6 +382,14 @@ impl Event {
                 format!("took over the stale lock of pid {pid} on {host}"),
                 "",
             ),
+            EventKind::TamperAccepted { lines, actor } => d(
+                actor,
+                format!(
+                    "accepted a journal changed after it was written (chain broken at {})",
+                    line_list(lines)
+                ),
+                "--accept-tampered",
+            ),
             _ => None,
         }
     }
@@ -385,6 +399,20 @@ impl EventKind {
     /// Routine samples are many; everything else goes to the log file.
     pub fn is_loggable(&self) -> bool {
         !matches!(self, EventKind::HealthSampled { .. })
+    }
+}
+
+/// "line 7" or "lines 7, 8, 9" (the first ten, then a count).
+fn line_list(lines: &[usize]) -> String {
+    let shown: Vec<String> = lines.iter().take(10).map(|l| l.to_string()).collect();
+    let more = if lines.len() > 10 {
+        format!(" and {} more", lines.len() - 10)
+    } else {
+        String::new()
+    };
+    match lines.len() {
+        1 => format!("line {}", shown.join("")),
+        _ => format!("lines {}{more}", shown.join(", ")),
     }
 }
 
@@ -589,6 +617,10 @@ pub fn describe(e: &Event) -> String {
         EventKind::LockTakenOver { pid, host } => {
             format!("took over the stale lock of pid {pid} on {host}")
         }
+        EventKind::TamperAccepted { lines, actor } => format!(
+            "{actor} accepted a journal changed after it was written (chain broken at {}) with --accept-tampered",
+            line_list(lines)
+        ),
     };
     // Names, reasons and probe or deploy output are external text: one line, with
     // control characters escaped, whatever they hold.

@@ -719,7 +719,7 @@ impl ReleaseState {
                     }
                 }
             }
-            EventKind::LockTakenOver { .. } => {}
+            EventKind::LockTakenOver { .. } | EventKind::TamperAccepted { .. } => {}
         }
         self.record(e);
     }

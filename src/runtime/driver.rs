@@ -144,6 +144,18 @@ pub fn open(
     plan: Option<ReleasePlan>,
     actor: &str,
 ) -> Result<ReleaseHandle, RuntimeError> {
+    open_accepting(opts, label, plan, actor, false)
+}
+
+/// [`open`], going on with a journal whose hash chain is broken when
+/// `accept_tampered` says so; the acceptance is journaled first, naming `actor`.
+pub fn open_accepting(
+    opts: RuntimeOptions,
+    label: &str,
+    plan: Option<ReleasePlan>,
+    actor: &str,
+    accept_tampered: bool,
+) -> Result<ReleaseHandle, RuntimeError> {
     let journal_path = opts.state_dir.journal_path(label);
     let dir = opts.state_dir.release_dir(label);
     opts.state_dir
@@ -162,7 +174,8 @@ pub fn open(
         mut lock,
         took_over_from,
     } = ReleaseLock::acquire(&opts.state_dir.lock_path(label))?;
-    let (mut journal, replay) = JournalWriter::<Event>::open(&journal_path)?;
+    let (mut journal, replay, tampered) =
+        super::release_journal::open(&journal_path, accept_tampered)?;
     let dropped_tail = replay.dropped_tail.is_some();
     let replayed = replay.records.len();
     let events: Vec<Event> = replay.into_events().collect();
@@ -212,6 +225,17 @@ pub fn open(
     );
     let mut pending: Vec<Event> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
+    if !tampered.is_empty() {
+        let e = Event {
+            at: now,
+            event: crate::engine::EventKind::TamperAccepted {
+                lines: tampered,
+                actor: actor.to_string(),
+            },
+        };
+        state.apply(&e);
+        pending.push(e);
+    }
     if let Some(h) = took_over_from {
         let e = h.taken_over(now);
         state.apply(&e);

@@ -8,4 +8,5 @@ pub mod history;
 pub mod journal;
 pub mod lock;
 pub mod probe_scheduler;
+pub mod release_journal;
 pub mod state_dir;

@@ -677,3 +677,117 @@ fn a_refused_offline_command_still_journals_a_lock_takeover_first() {
         after[before]
     );
 }
+
+#[test]
+fn a_journal_with_every_actor_rewritten_is_refused_unless_accepted_and_journaled() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = shipdeck(dir.path(), &QUICK_DEPLOY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1", "--verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("chain: intact"), "{}", text(&o));
+
+    // When every actor is rewritten to "mallory"
+    let path = dir.path().join("releases/v1.0.1/journal.jsonl");
+    let original = std::fs::read_to_string(&path).unwrap();
+    let forged = original.replace("\"alice\"", "\"mallory\"");
+    assert_ne!(forged, original);
+    std::fs::write(&path, &forged).unwrap();
+    // The first line holds the starter; the line after it no longer links to it.
+    let first_changed = original
+        .lines()
+        .zip(forged.lines())
+        .position(|(a, b)| a != b)
+        .unwrap()
+        + 1;
+    // Then replay refuses it, naming the line, for readers and writers alike
+    for args in [
+        &["log", "--version", "v1.0.1"][..],
+        &["status", "--version", "v1.0.1"][..],
+        &["rollback", "--version", "v1.0.1", "--reason", "x"][..],
+    ] {
+        let o = shipdeck(dir.path(), args);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {}", text(&o));
+        assert!(
+            text(&o).contains(&format!("line {}", first_changed + 1))
+                && text(&o).contains("changed after it was written"),
+            "{args:?}: {}",
+            text(&o)
+        );
+    }
+    let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1", "--verify"]);
+    assert_eq!(o.status.code(), Some(2), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("BROKEN at line {}", first_changed + 1)),
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        std::fs::read_to_string(&path).unwrap(),
+        forged,
+        "left as found"
+    );
+
+    // When an operator accepts it, that is journaled, and the journal reads again
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "--as",
+            "bob",
+            "--accept-tampered",
+            "rollback",
+            "--version",
+            "v1.0.1",
+            "--customers",
+            "techstart",
+            "--reason",
+            "audit: journal restored from a tampered copy",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("bob")
+            && text(&o).contains("accepted a journal changed after it was written"),
+        "{}",
+        text(&o)
+    );
+    let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1", "--verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("chain: broken, accepted"), "{}", text(&o));
+}
+
+#[test]
+fn a_journal_from_before_the_chain_reads_and_is_marked_unchained() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = shipdeck(dir.path(), &QUICK_DEPLOY);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let path = dir.path().join("releases/v1.0.1/journal.jsonl");
+    // As an older shipdeck wrote it: {"v":1,"seq":N,"event":…}
+    let old: String = std::fs::read_to_string(&path)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let o = v.as_object_mut().unwrap();
+            o.remove("prev");
+            o.insert("v".into(), 1.into());
+            format!(
+                "{{\"v\":1,\"seq\":{},\"event\":{}}}\n",
+                o["seq"],
+                serde_json::to_string(&o["event"]).unwrap()
+            )
+        })
+        .collect();
+    std::fs::write(&path, old).unwrap();
+    let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shipdeck(dir.path(), &["log", "--version", "v1.0.1", "--verify"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains("chain: none") && text(&o).contains("unchained: lines 1–"),
+        "{}",
+        text(&o)
+    );
+}

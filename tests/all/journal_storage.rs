@@ -54,7 +54,7 @@ fn assert_file_is_clean(path: &Path) {
     for (i, l) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(l)
             .unwrap_or_else(|e| panic!("line {} is not JSON ({e}): {l:?}", i + 1));
-        assert_eq!(v["v"], 1);
+        assert!(v["v"] == 1 || v["v"] == 2, "line {}: {l}", i + 1);
         assert_eq!(v["seq"], i as u64);
     }
 }
@@ -109,7 +109,10 @@ mod journal_tests {
             .unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
-            "{\"v\":1,\"seq\":0,\"event\":{\"kind\":\"approved\",\"by\":\"alice\",\"wave\":\"startup\"}}\n"
+            format!(
+                "{{\"v\":2,\"seq\":0,\"prev\":\"{}\",\"event\":{{\"kind\":\"approved\",\"by\":\"alice\",\"wave\":\"startup\"}}}}\n",
+                "0".repeat(64)
+            )
         );
     }
 
@@ -242,7 +245,7 @@ mod journal_tests {
             &path,
             &[
                 line(0, "a"),
-                "{\"v\":2,\"seq\":1,\"event\":{\"kind\":\"note\",\"text\":\"b\"}}\n".to_string(),
+                "{\"v\":3,\"seq\":1,\"event\":{\"kind\":\"note\",\"text\":\"b\"}}\n".to_string(),
             ],
         );
         let before = fs::read(&path).unwrap();
@@ -252,8 +255,8 @@ mod journal_tests {
                 err,
                 JournalError::NewerVersion {
                     line: 2,
-                    found: 2,
-                    supported: 1,
+                    found: 3,
+                    supported: 2,
                     ..
                 }
             ),
@@ -370,6 +373,114 @@ mod journal_tests {
         );
         assert_eq!(fs::metadata(&path).unwrap().len(), len);
         assert_eq!(writer.append(&Unwritable(true)).unwrap(), 1);
+    }
+}
+
+mod chain_tests {
+    use super::*;
+    use shipdeck::runtime::journal::Accept;
+
+    fn approvals(n: usize) -> Vec<Ev> {
+        (0..n)
+            .map(|i| Ev::Approved {
+                by: "alice".into(),
+                wave: format!("w{i}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_line_links_to_the_one_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        let (mut writer, _) = JournalWriter::<Ev>::open(&path).unwrap();
+        writer.append_batch(&approvals(2)).unwrap();
+        writer.append(&approvals(1)[0]).unwrap();
+        drop(writer);
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let expected = if i == 0 {
+                "0".repeat(64)
+            } else {
+                let d = ring::digest::digest(&ring::digest::SHA256, lines[i - 1].as_bytes());
+                d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+            };
+            assert_eq!(v["prev"], expected.as_str(), "line {}", i + 1);
+        }
+        let replay = journal::read_all::<Ev>(&path).unwrap();
+        assert_eq!(replay.chain.chained, 3);
+        assert_eq!(replay.chain.unchained, 0);
+        assert!(replay.chain.breaks.is_empty());
+    }
+
+    #[test]
+    fn a_rewritten_actor_breaks_the_chain_at_the_next_line_and_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        let (mut writer, _) = JournalWriter::<Ev>::open(&path).unwrap();
+        writer.append_batch(&approvals(4)).unwrap();
+        drop(writer);
+        // Every actor rewritten to "mallory", as the hostile run did.
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replace("alice", "mallory");
+        fs::write(&path, &text).unwrap();
+        for err in [
+            JournalWriter::<Ev>::open(&path).map(|_| ()).unwrap_err(),
+            journal::read_all::<Ev>(&path).map(|_| ()).unwrap_err(),
+        ] {
+            match &err {
+                JournalError::Tampered { line, .. } => assert_eq!(*line, 2),
+                other => panic!("expected Tampered, got {other:?}"),
+            }
+            let msg = err.to_string();
+            assert!(
+                msg.contains("line 2") && msg.contains("--accept-tampered"),
+                "{msg}"
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            text,
+            "refused, not repaired"
+        );
+        // Accepted on request, with every break listed.
+        let replay = journal::read_all_with::<Ev>(&path, Accept::All).unwrap();
+        let lines: Vec<usize> = replay.chain.breaks.iter().map(|b| b.line).collect();
+        assert_eq!(lines, vec![2, 3, 4]);
+        // A journal whose own events accept those lines opens.
+        let accept_all = |_: &Ev| vec![2, 3, 4];
+        assert!(JournalWriter::<Ev>::open_with(&path, Accept::Recorded(&accept_all)).is_ok());
+        let accept_some = |_: &Ev| vec![2];
+        assert!(matches!(
+            JournalWriter::<Ev>::open_with(&path, Accept::Recorded(&accept_some)),
+            Err(JournalError::Tampered { line: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn an_old_unchained_journal_is_accepted_and_continues_chained() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        write_lines(&path, &[line(0, "a"), line(1, "b")]);
+        let (mut writer, replay) = JournalWriter::<Ev>::open(&path).unwrap();
+        assert_eq!(replay.chain.unchained, 2);
+        assert_eq!(replay.chain.chained, 0);
+        writer.append_batch(&approvals(2)).unwrap();
+        drop(writer);
+        let replay = journal::read_all::<Ev>(&path).unwrap();
+        assert_eq!((replay.chain.unchained, replay.chain.chained), (2, 2));
+        assert!(replay.chain.breaks.is_empty());
+        // An unchained line after chained ones is a removed link.
+        let mut text = fs::read_to_string(&path).unwrap();
+        text.push_str(&line(4, "c"));
+        fs::write(&path, text).unwrap();
+        assert!(matches!(
+            journal::read_all::<Ev>(&path),
+            Err(JournalError::Tampered { line: 5, .. })
+        ));
     }
 }
 
