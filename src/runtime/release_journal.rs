@@ -24,10 +24,7 @@ pub type Opened = (JournalWriter<Event>, Replay<Event>, Vec<usize>);
 /// Opens a release's journal for appending. With `accept_tampered`, breaks no
 /// event has accepted yet are let through and returned, for the caller to journal
 /// (as its first event) before anything else.
-pub fn open(
-    path: &Path,
-    accept_tampered: bool,
-) -> Result<Opened, JournalError> {
+pub fn open(path: &Path, accept_tampered: bool) -> Result<Opened, JournalError> {
     if !accept_tampered {
         let (w, r) = JournalWriter::open_with(path, Accept::Recorded(&accepted_lines))?;
         return Ok((w, r, Vec::new()));
