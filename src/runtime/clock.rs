@@ -15,7 +15,9 @@ pub const MAX_SPEED: f64 = 1_000_000.0;
 /// accepted (a clap value parser).
 pub fn parse_speed(text: &str) -> Result<f64, String> {
     let speed: f64 = text.trim().parse().map_err(|_| {
-        format!("`{text}` is not a number (seconds of release time per real second, e.g. 60)")
+        format!(
+            "`{text}` is not a number: give seconds of release time per real second, {MIN_SPEED} to {MAX_SPEED:.0} (e.g. 60)"
+        )
     })?;
     if !speed.is_finite() || !(MIN_SPEED..=MAX_SPEED).contains(&speed) {
         return Err(format!(

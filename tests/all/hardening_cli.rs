@@ -793,3 +793,47 @@ fn a_journal_from_before_the_chain_reads_and_is_marked_unchained() {
         text(&o)
     );
 }
+
+#[test]
+fn speeds_the_clock_cannot_run_at_are_refused_with_exit_2() {
+    let dir = tempfile::tempdir().unwrap();
+    for speed in ["1e13", "1e-9", "0", "NaN", "fast"] {
+        let mut args = QUICK_DEPLOY.to_vec();
+        let at = args.iter().position(|a| *a == "1000000").unwrap();
+        args[at] = speed;
+        let o = shipdeck(dir.path(), &args);
+        assert_eq!(o.status.code(), Some(2), "{speed}: {}", text(&o));
+        assert!(text(&o).contains("1000000"), "{speed}: {}", text(&o));
+    }
+    assert!(
+        !dir.path().join("releases").exists(),
+        "nothing started on a refused speed"
+    );
+}
+
+#[test]
+fn the_readme_exit_code_contract_names_every_code_the_cli_returns() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let contract = &readme[readme.find("**Exit codes**").unwrap()..];
+    let contract = &contract[..contract.find("\n\n").unwrap()];
+    use shipdeck::cli::{
+        EXIT_ERROR, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_WAITING,
+    };
+    for (code, word) in [
+        (EXIT_OK, "done"),
+        (EXIT_WAITING, "without a"),
+        (EXIT_ERROR, "error"),
+        (EXIT_HANGUP, "SIGHUP"),
+        (EXIT_INTERRUPTED, "SIGINT"),
+        (EXIT_TERMINATED, "SIGTERM"),
+    ] {
+        let at = contract
+            .find(&format!("`{code}`"))
+            .unwrap_or_else(|| panic!("README's exit codes lack `{code}`:\n{contract}"));
+        assert!(
+            contract[at..].contains(word),
+            "`{code}` is not described as {word}:\n{contract}"
+        );
+    }
+}
