@@ -22,7 +22,10 @@ fn main() {
             Ok(code) => code,
             Err(e) => {
                 if !e.message.is_empty() {
-                    eprintln!("shipdeck: {}", e.message);
+                    // Messages quote what people typed and what files hold: one line
+                    // each, control characters escaped.
+                    let lines: Vec<_> = e.message.lines().map(shipdeck::domain::escape).collect();
+                    eprintln!("shipdeck: {}", lines.join("\n"));
                 }
                 e.code
             }

@@ -11,7 +11,7 @@ use clap::{Args, Parser, Subcommand};
     about = "A release cockpit for the terminal: tiered rollouts, gates, health triggers and a decision log.",
     long_about = None,
     disable_version_flag = true,
-    after_help = "Examples:\n  shipdeck demo                                   the cockpit on a simulated fleet\n  shipdeck plan --version v1.0.1 --type security\n  shipdeck deploy --version v1.0.2 --type bug_fix --dry-run\n\nExit codes: 0 done, 1 waiting on a person / refused / rolled back, 2 error."
+    after_help = "Examples:\n  shipdeck demo                                   the cockpit on a simulated fleet\n  shipdeck plan --version v1.0.1 --type security\n  shipdeck deploy --version v1.0.2 --type bug_fix --dry-run\n\nExit codes: 0 done, 1 waiting on a person / refused / rolled back, 2 error,\n129/130/143 stopped by SIGHUP/SIGINT/SIGTERM (deploy pauses the release first)."
 )]
 pub struct Cli {
     #[command(flatten)]
@@ -37,6 +37,10 @@ pub struct Global {
     /// No colours (also when NO_COLOR is set).
     #[arg(long, global = true)]
     pub no_color: bool,
+    /// Go on with a journal whose hash chain is broken (edited after it was
+    /// written); commands that write journal that they did, and who.
+    #[arg(long, global = true)]
+    pub accept_tampered: bool,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -214,8 +218,16 @@ pub enum Cmd {
         customer: Option<String>,
     },
     /// The decision log of a release: who did what, when and why.
-    #[command(after_help = "Example: shipdeck log --version v1.0.1")]
-    Log(VersionArg),
+    #[command(
+        after_help = "Examples:\n  shipdeck log --version v1.0.1\n  shipdeck log --version v1.0.1 --verify   the journal's hash chain: intact, unchained or broken (where)"
+    )]
+    Log {
+        #[command(flatten)]
+        version: VersionArg,
+        /// Check the journal's hash chain and print its status (exit 2 if broken).
+        #[arg(long)]
+        verify: bool,
+    },
     /// One health probe round now, a line per customer.
     #[command(
         visible_alias = "check-health",
@@ -238,8 +250,8 @@ pub enum Cmd {
     /// The cockpit on the built-in configuration and a simulated fleet, time compressed.
     #[command(after_help = "Example: shipdeck demo --speed 240 --scenario default")]
     Demo {
-        /// Seconds of release time per real second (a bug-fix rollout in about 3 minutes).
-        #[arg(long, default_value_t = 240.0)]
+        /// Seconds of release time per real second (a bug-fix rollout in about 3 minutes); 0.01 to 1000000.
+        #[arg(long, default_value_t = 240.0, value_parser = crate::runtime::clock::parse_speed)]
         speed: f64,
         /// A scenario from assets/demo (default, flaky, outage).
         #[arg(long, default_value = "default")]
@@ -253,7 +265,8 @@ pub enum Cmd {
     Cockpit {
         #[command(flatten)]
         release: ReleaseArgs,
-        #[arg(long)]
+        /// Seconds of release time per real second (drills); 0.01 to 1000000.
+        #[arg(long, value_parser = crate::runtime::clock::parse_speed)]
         speed: Option<f64>,
         #[arg(long)]
         readonly: bool,
@@ -270,8 +283,8 @@ pub struct DeployArgs {
     /// Print what would happen, in order, with times; touch nothing.
     #[arg(long)]
     pub dry_run: bool,
-    /// Seconds of release time per real second (drills).
-    #[arg(long)]
+    /// Seconds of release time per real second (drills); 0.01 to 1000000.
+    #[arg(long, value_parser = crate::runtime::clock::parse_speed)]
     pub speed: Option<f64>,
     /// Tick gating checklist items and confirm overdue waves on the operator's word.
     #[arg(long, short = 'y')]

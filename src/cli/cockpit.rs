@@ -56,6 +56,9 @@ async fn run_cockpit(
     let stopped = handle.stop().await;
     let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
     let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
+    if let Some(w) = super::logging::take_warning() {
+        eprintln!("shipdeck: {w}");
+    }
     // Printed after the terminal is restored: where the release stands.
     println!(
         "{} {}: {} (journal kept; `shipdeck status --version {}`)",
@@ -101,7 +104,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
             .await
             .map_err(CliError::error)?;
     let wiring = CliWiring::shared(&cfg.customers, Some(fleet.clone()));
-    let handle = driver::open(
+    let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
             clock,
@@ -110,6 +113,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         &version.to_string(),
         Some(plan),
         &operator,
+        ctx.global.accept_tampered,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
     let probing = wiring.start_probing(&handle);
@@ -242,7 +246,8 @@ pub async fn run_current(ctx: &Context) -> CliResult {
             "{label} was started{who} while the start screen was open; nothing was started. Run `shipdeck` to open it, or start another version"
         )));
     }
-    super::logging::init(&dir);
+    // The terminal is raw here: a log-file warning waits until it is restored.
+    let _ = super::logging::init_quiet(&dir);
     let shared = SharedTerminal {
         session,
         events,
@@ -310,7 +315,7 @@ async fn open_in_cockpit(
 ) -> CliResult {
     let operator = ctx.operator();
     let wiring = CliWiring::shared(&cfg.customers, None);
-    let handle = driver::open(
+    let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
             clock: Clock::with_speed(speed, None),
@@ -319,6 +324,7 @@ async fn open_in_cockpit(
         label,
         plan,
         &operator,
+        ctx.global.accept_tampered,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
     for line in wiring.drift(&handle.snapshot().state.plan) {

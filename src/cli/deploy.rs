@@ -12,7 +12,9 @@ use tokio::sync::broadcast::error::RecvError;
 use super::args::DeployArgs;
 use super::context::{Context, out};
 use super::dry_run;
-use super::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
+use super::error::{
+    CliError, CliResult, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_WAITING,
+};
 use super::plan;
 use super::wiring::CliWiring;
 use crate::engine::{self, Command, Event, EventKind, Gate, PauseCause, Phase, WaveStatus};
@@ -20,6 +22,30 @@ use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, Committed, ReleaseHandle, RuntimeOptions, SendError};
 
 pub const INTERRUPT_REASON: &str = "interrupted (Ctrl-C); run the same command again to resume";
+
+/// The pause reason a signal leaves in the journal: "interrupted (SIGTERM); …".
+/// Running the same command again resumes a pause with such a reason.
+pub fn interrupt_reason(signal: &str) -> String {
+    if signal == "Ctrl-C" {
+        return INTERRUPT_REASON.to_string();
+    }
+    format!("interrupted ({signal}); run the same command again to resume")
+}
+
+fn is_interrupt_reason(reason: &str) -> bool {
+    reason.starts_with("interrupted (")
+        && reason.ends_with("); run the same command again to resume")
+}
+
+/// Waits for the next delivery of a Unix signal; never, if it could not be set up.
+async fn next(sig: &mut Option<tokio::signal::unix::Signal>) {
+    match sig {
+        Some(s) => {
+            s.recv().await;
+        }
+        None => std::future::pending().await,
+    }
+}
 
 fn print_event(ctx: &Context, w: &mut dyn std::io::Write, e: &Event) -> Result<(), CliError> {
     if matches!(e.event, EventKind::HealthSampled { .. }) && !ctx.global.json {
@@ -82,7 +108,7 @@ pub async fn run(
     let label = plan.version.to_string();
     let actor = ctx.operator();
     let wiring = CliWiring::shared(&cfg.customers, None);
-    let handle = driver::open(
+    let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
             clock: Clock::with_speed(args.speed, None),
@@ -91,6 +117,7 @@ pub async fn run(
         &label,
         Some(plan),
         &actor,
+        ctx.global.accept_tampered,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
     let mut events = handle.subscribe();
@@ -139,10 +166,11 @@ pub async fn run(
         out(
             w,
             &format!(
-                "{} {}: {}\n",
+                "{} {}: {} ({})\n",
                 state.plan.version,
                 state.plan.release_type,
-                state.phase.as_str()
+                state.phase.as_str(),
+                state.outcome_words()
             ),
         )?;
     }
@@ -172,7 +200,7 @@ async fn drive(
         }
     }
     if let Some(p) = &state.pause {
-        if p.cause == PauseCause::Operator && p.reason == INTERRUPT_REASON {
+        if p.cause == PauseCause::Operator && is_interrupt_reason(&p.reason) {
             send(
                 handle,
                 actor,
@@ -184,6 +212,11 @@ async fn drive(
         }
     }
     let mut snapshots = handle.snapshots();
+    // SIGTERM (systemd, kill) and SIGHUP (the ssh session dropped) stop a headless
+    // run the way Ctrl-C does: paused and journaled, exit 128 + the signal.
+    use tokio::signal::unix::{SignalKind, signal};
+    let mut term = signal(SignalKind::terminate()).ok();
+    let mut hup = signal(SignalKind::hangup()).ok();
     loop {
         // Drain what happened before looking at where things stand.
         loop {
@@ -216,13 +249,34 @@ async fn drive(
                 Err(RecvError::Closed) => return Ok(EXIT_WAITING),
             },
             changed = snapshots.changed() => if changed.is_err() { return Ok(EXIT_WAITING) },
-            _ = tokio::signal::ctrl_c() => {
-                let _ = handle.send(actor, Command::Pause { reason: INTERRUPT_REASON.into() }).await;
-                out(w, "paused: interrupted (Ctrl-C); run the same command again to resume\n")?;
-                return Ok(EXIT_INTERRUPTED);
-            }
+            _ = tokio::signal::ctrl_c() => return stopped(handle, actor, w, "Ctrl-C", EXIT_INTERRUPTED).await,
+            _ = next(&mut term) => return stopped(handle, actor, w, "SIGTERM", EXIT_TERMINATED).await,
+            _ = next(&mut hup) => return stopped(handle, actor, w, "SIGHUP", EXIT_HANGUP).await,
         }
     }
+}
+
+/// A signal stopped the run: pause (journaled) so that nothing starts while no
+/// process drives the release, say so, and exit with 128 + the signal's number.
+async fn stopped(
+    handle: &ReleaseHandle,
+    actor: &str,
+    w: &mut dyn std::io::Write,
+    signal: &str,
+    code: i32,
+) -> CliResult {
+    let reason = interrupt_reason(signal);
+    // Already paused (by a person or a trigger): that pause stands, and says more.
+    let _ = handle
+        .send(
+            actor,
+            Command::Pause {
+                reason: reason.clone(),
+            },
+        )
+        .await;
+    out(w, &format!("paused: {reason}\n"))?;
+    Ok(code)
 }
 
 /// The release waits on a person. Ticks gating items or confirms overdue waves when
@@ -264,55 +318,48 @@ async fn unblock(
         }
         return Ok(None);
     }
-    if s.waves.iter().any(|w| w.status == WaveStatus::HeldOverdue) {
+    let missed: Vec<&str> = s
+        .customers
+        .iter()
+        .filter(|c| c.window_missed.is_some())
+        .map(|c| c.id.as_str())
+        .collect();
+    if s.waves.iter().any(|w| w.status == WaveStatus::HeldOverdue) || !missed.is_empty() {
         let names: Vec<&str> = s
             .waves
             .iter()
             .filter(|w| w.status == WaveStatus::HeldOverdue)
             .map(|w| w.tier.as_str())
             .collect();
-        out(
-            w,
-            &format!(
-                "waves that came due while shipdeck was not running: {}\n",
-                names.join(", ")
-            ),
-        )?;
-        if args.yes || ask("start them now?".into()).await {
+        if !names.is_empty() {
+            out(
+                w,
+                &format!(
+                    "waves that came due while shipdeck was not running: {}\n",
+                    names.join(", ")
+                ),
+            )?;
+        }
+        if !missed.is_empty() {
+            out(
+                w,
+                &format!(
+                    "maintenance windows that came and went while shipdeck was not watching: {} (confirming makes each wait for its next window)\n",
+                    crate::domain::escape(&missed.join(", "))
+                ),
+            )?;
+        }
+        if args.yes || ask("confirm them now?".into()).await {
             send(handle, actor, Command::ConfirmOverdue).await?;
             return Ok(None);
         }
         out(
             w,
-            "not started; run again with --yes (or answer y) to start them\n",
+            "not confirmed; run again with --yes (or answer y), or `shipdeck confirm`, to confirm them\n",
         )?;
-        return Ok(Some(EXIT_WAITING));
     }
-    let mut why = Vec::new();
-    if let Some(p) = &s.pause {
-        why.push(format!(
-            "paused by {}: {} — resume with `shipdeck resume --version {} --reason …`",
-            p.actor, p.reason, s.plan.version
-        ));
-    }
-    for i in 0..s.waves.len() {
-        if let Gate::Approval { missing } = engine::gate(&s, i, snap.now) {
-            let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
-            why.push(format!(
-                "wave {} needs approval by {} — `shipdeck approve --version {} --wave {} --as NAME`",
-                s.waves[i].tier,
-                names.join(" + "),
-                s.plan.version,
-                s.waves[i].tier
-            ));
-        }
-    }
-    if why.is_empty() {
-        why.push(format!(
-            "nothing can move without a person (phase {})",
-            s.phase.as_str()
-        ));
-    }
+    // Every line names the person-action that would move the release on.
+    let why = super::waiting::lines(&s, snap.now);
     let _ = ctx;
     out(
         w,

@@ -1,14 +1,21 @@
 //! The CLI's error and exit-code contract, as ripgrep's: 0 done, 1 nothing more to
 //! do without a person (waiting on a gate, paused, refused), 2 error (bad config,
-//! bad input, I/O). Messages print as `shipdeck: ` plus the context chain.
+//! bad input, I/O); 129, 130, 143 stopped by SIGHUP, SIGINT, SIGTERM. Messages print as `shipdeck: ` plus the context chain.
 
 use std::fmt;
 
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_WAITING: i32 = 1;
 pub const EXIT_ERROR: i32 = 2;
-/// Interrupted by Ctrl-C (128 + SIGINT), the release paused and journaled.
+/// Stopped by SIGHUP (128 + 1): the terminal or ssh session went away. `deploy`
+/// pauses and journals it; the cockpit restores the terminal and leaves the
+/// release as it was (nothing advances until it is opened again).
+pub const EXIT_HANGUP: i32 = 129;
+/// Interrupted by Ctrl-C / SIGINT (128 + 2): `deploy` pauses and journals it; the
+/// cockpit leaves the release as it was.
 pub const EXIT_INTERRUPTED: i32 = 130;
+/// Stopped by SIGTERM (128 + 15): as SIGHUP.
+pub const EXIT_TERMINATED: i32 = 143;
 
 #[derive(Debug)]
 pub struct CliError {
@@ -48,3 +55,9 @@ impl fmt::Display for CliError {
 impl std::error::Error for CliError {}
 
 pub type CliResult = Result<i32, CliError>;
+
+impl From<crate::runtime::store::StoreError> for CliError {
+    fn from(e: crate::runtime::store::StoreError) -> CliError {
+        CliError::error(e.to_string())
+    }
+}

@@ -13,7 +13,7 @@ use serde::Serialize;
 
 use super::error::{CliError, CliResult, EXIT_OK, EXIT_WAITING};
 use crate::adapters::health::{ProbeLimits, Prober};
-use crate::domain::{Configuration, Customer, CustomerId, HealthSource, ProbeOutcome};
+use crate::domain::{Configuration, Customer, CustomerId, HealthSource, ProbeOutcome, escape};
 
 /// Probes running at once: enough for a config of a few hundred customers to finish
 /// in about one timeout, few enough not to look like a flood to anyone's edge proxy.
@@ -115,7 +115,7 @@ pub fn row(c: &Customer, outcome: &ProbeOutcome, took: Duration) -> HealthRow {
 fn write_table(rows: &[HealthRow], out: &mut dyn Write) -> std::io::Result<()> {
     let name_w = rows
         .iter()
-        .map(|r| r.name.chars().count())
+        .map(|r| escape(&r.name).chars().count())
         .max()
         .unwrap_or(4)
         .max(8);
@@ -135,7 +135,10 @@ fn write_table(rows: &[HealthRow], out: &mut dyn Write) -> std::io::Result<()> {
         writeln!(
             out,
             "{:<name_w$}  {:<tier_w$}  {:<12}  {p95:>8}  {err:>7}  {}",
-            r.name, r.tier, r.status, r.reason
+            escape(&r.name),
+            escape(&r.tier),
+            r.status,
+            escape(&r.reason)
         )?;
     }
     let up = rows.iter().filter(|r| r.status == "up").count();

@@ -14,11 +14,15 @@ pub mod offline;
 pub mod plan;
 pub mod read;
 pub mod validate;
+pub mod waiting;
 pub mod wiring;
 
 use std::io::Write;
 
-pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
+pub use error::{
+    CliError, CliResult, EXIT_ERROR, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED,
+    EXIT_WAITING,
+};
 
 use crate::domain::Role;
 use crate::engine::{Command, RollbackScope};
@@ -27,6 +31,19 @@ use context::{Context, out};
 
 /// Runs one command line; returns the process exit code.
 pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
+    if let Some(c) = cli
+        .global
+        .operator
+        .as_deref()
+        .and_then(crate::domain::text::first_unsafe)
+    {
+        return Err(CliError::error(format!(
+            "--as `{}` contains the {}; a name is plain text (it is recorded with every decision)",
+            crate::domain::escape(cli.global.operator.as_deref().unwrap_or_default()),
+            crate::domain::text::describe_char(c)
+        )));
+    }
+    set_lock_role(cli.command.as_ref());
     let ctx = Context { global: cli.global };
     let Some(cmd) = cli.command else {
         return cockpit::run_current(&ctx).await;
@@ -42,7 +59,13 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
         Cmd::Deploy(a) => deploy::run(&ctx, &a, None, w).await,
         Cmd::Emergency { deploy: a, reason } => deploy::run(&ctx, &a, Some(&reason), w).await,
         Cmd::Status(v) => read::status(&ctx, v.version.as_deref(), w),
-        Cmd::Log(v) => read::log(&ctx, v.version.as_deref(), w),
+        Cmd::Log { version, verify } => {
+            if verify {
+                read::verify(&ctx, version.version.as_deref(), w)
+            } else {
+                read::log(&ctx, version.version.as_deref(), w)
+            }
+        }
         Cmd::Deployments { customer } => read::deployments(&ctx, customer.as_deref(), w),
         Cmd::Tick { version, items } => offline::run(
             &ctx,
@@ -178,6 +201,30 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             Ok(EXIT_OK)
         }
     }
+}
+
+/// What this process writes into a release's lock file: runners (deploy, the
+/// cockpit) hold it for the run; offline commands hold it for one decision.
+fn set_lock_role(cmd: Option<&Cmd>) {
+    use crate::runtime::lock::{HolderKind, set_this_process};
+    let (kind, what) = match cmd {
+        None | Some(Cmd::Cockpit { .. }) | Some(Cmd::Demo { .. }) => {
+            (HolderKind::Runner, "shipdeck cockpit")
+        }
+        Some(Cmd::Deploy(_)) => (HolderKind::Runner, "shipdeck deploy"),
+        Some(Cmd::Emergency { .. }) => (HolderKind::Runner, "shipdeck emergency"),
+        Some(Cmd::Tick { .. }) => (HolderKind::Command, "shipdeck tick"),
+        Some(Cmd::Approve { .. }) => (HolderKind::Command, "shipdeck approve"),
+        Some(Cmd::Pause { .. }) => (HolderKind::Command, "shipdeck pause"),
+        Some(Cmd::Resume { .. }) => (HolderKind::Command, "shipdeck resume"),
+        Some(Cmd::SkipWait { .. }) => (HolderKind::Command, "shipdeck skip-wait"),
+        Some(Cmd::Rollback { .. }) => (HolderKind::Command, "shipdeck rollback"),
+        Some(Cmd::Abort { .. }) => (HolderKind::Command, "shipdeck abort"),
+        Some(Cmd::ReportIssue { .. }) => (HolderKind::Command, "shipdeck report-issue"),
+        Some(Cmd::Confirm { .. }) => (HolderKind::Command, "shipdeck confirm"),
+        Some(_) => (HolderKind::Command, "shipdeck"),
+    };
+    set_this_process(kind, what);
 }
 
 async fn health_cmd(

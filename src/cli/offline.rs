@@ -10,8 +10,10 @@ use super::error::{CliError, CliResult, EXIT_OK};
 use super::read::label_for;
 use crate::domain::{CustomerId, TierName};
 use crate::engine::{self, Command, Event, Input, ReleaseState, RollbackScope};
-use crate::runtime::lock::LockError;
-use crate::runtime::store::{self, OpenMode, StoreError};
+use std::time::Duration;
+
+use crate::runtime::lock::{Acquired, HolderKind, LockError, ReleaseLock};
+use crate::runtime::store::{self, OpenMode};
 
 /// Resolves `--customers` for a rollback against the release's own customers.
 pub fn rollback_scope(state: &ReleaseState, key: &str) -> Result<RollbackScope, CliError> {
@@ -58,28 +60,34 @@ pub fn run(
 ) -> CliResult {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
-    let opened = store::open(&dir, &label, OpenMode::Existing, Utc::now()).map_err(|e| match e {
-        StoreError::Lock(LockError::Held { holder, .. }) => CliError::refused(format!(
-            "release {label} is being run by {holder}; act in its cockpit there (driving a running release from another terminal comes later)"
-        )),
-        StoreError::NoSuchRelease(_) => {
-            CliError::error(format!("no release {label} in {}", dir.root.display()))
-        }
-        other => CliError::error(other.to_string()),
-    })?;
+    let actor = ctx.operator();
+    let opened = store::open_with(
+        &dir,
+        &label,
+        &store::OpenOptions {
+            mode: OpenMode::Existing,
+            accept_tampered: ctx.global.accept_tampered,
+            actor: &actor,
+            now: Utc::now(),
+        },
+        |path| {
+            acquire_waiting(path, &label, COMMAND_WAIT, || {
+                std::thread::sleep(COMMAND_RETRY)
+            })
+        },
+    )?;
     let mut state = opened
         .fold()
         .map_err(|e| CliError::error(e.to_string()))?
         .ok_or_else(|| CliError::error(format!("release {label} has an empty journal")))?;
     let store::OpenedRelease {
         mut journal,
-        takeover,
+        first,
         lock: _lock,
         ..
     } = opened;
     let now = Utc::now().max(state.last_event_at);
     let mut new_events: Vec<Event> = Vec::new();
-    let actor = ctx.operator();
     let mut effects = 0;
     for command in build(&state)? {
         // Decide only: what becomes due follows when the release runs again.
@@ -104,8 +112,8 @@ pub fn run(
             .map_err(|e| CliError::error(e.to_string()))?;
     }
     let mut text = String::new();
-    // The takeover (already journaled by the store) comes first, as it happened.
-    for e in takeover.iter().chain(&new_events) {
+    // What the store journaled first (a takeover) comes first, as it happened.
+    for e in first.iter().chain(&new_events) {
         if ctx.global.json {
             text += &format!("{}\n", serde_json::to_string(e).unwrap_or_default());
         } else {
@@ -120,6 +128,50 @@ pub fn run(
     }
     out(w, &text)?;
     Ok(EXIT_OK)
+}
+
+/// How long an offline command waits for another short command that holds the
+/// release's lock (it appends one decision and lets go), and how often it looks.
+pub const COMMAND_WAIT: Duration = Duration::from_secs(2);
+pub const COMMAND_RETRY: Duration = Duration::from_millis(20);
+
+/// Takes the release lock for an offline command. A runner holding it (deploy, a
+/// cockpit) is refused at once, saying where to act instead; another short
+/// command is waited for, calling `pause` between tries, for at most `budget`.
+pub fn acquire_waiting(
+    path: &std::path::Path,
+    label: &str,
+    budget: Duration,
+    mut pause: impl FnMut(),
+) -> Result<Acquired, CliError> {
+    let tries = (budget.as_millis() / COMMAND_RETRY.as_millis().max(1)).max(1);
+    let mut waited = 0;
+    loop {
+        match ReleaseLock::acquire(path) {
+            Ok(acquired) => return Ok(acquired),
+            Err(LockError::Held { holder, .. }) if holder.kind == HolderKind::Command => {
+                if waited >= tries {
+                    return Err(CliError::refused(format!(
+                        "release {label} is locked by {holder}, a command that has not finished after {}s; try again in a moment",
+                        budget.as_secs()
+                    )));
+                }
+                waited += 1;
+                pause();
+            }
+            Err(LockError::Held { holder, .. }) => {
+                let act = if holder.what.contains("deploy") {
+                    "it runs headless: act there (Ctrl-C pauses it), or wait until it exits"
+                } else {
+                    "act in its cockpit there"
+                };
+                return Err(CliError::refused(format!(
+                    "release {label} is being run by {holder}; {act} (driving a running release from another terminal comes later)"
+                )));
+            }
+            Err(other) => return Err(CliError::error(other.to_string())),
+        }
+    }
 }
 
 pub fn tier(s: &str) -> TierName {

@@ -6,7 +6,7 @@ use serde_json::json;
 use super::args::ReleaseArgs;
 use super::context::{Context, out, parse_type, parse_version};
 use super::error::{CliError, CliResult, EXIT_OK};
-use crate::domain::{Approval, Configuration, DeployTarget};
+use crate::domain::{Approval, Configuration, DeployTarget, escape};
 use crate::engine::{ReleasePlan, Selection};
 
 pub fn build(cfg: &Configuration, args: &ReleaseArgs) -> Result<ReleasePlan, CliError> {
@@ -92,11 +92,11 @@ pub fn render(
     let p = &plan.policy;
     s += &format!("Plan: {}\n", plan.headline());
     if let Some(pre) = plan.pre_release() {
-        let auto: Vec<&str> = pre
+        let auto: Vec<String> = pre
             .items
             .iter()
             .filter(|i| i.is_automatic())
-            .map(|i| i.id.as_str())
+            .map(|i| escape(&i.id).into_owned())
             .collect();
         let manual: Vec<String> = pre
             .items
@@ -105,14 +105,14 @@ pub fn render(
             .map(|i| {
                 format!(
                     "{} (gates {})",
-                    i.id,
+                    escape(&i.id),
                     i.gates.map(|g| g.as_str()).unwrap_or("")
                 )
             })
             .collect();
         s += &format!(
             "\nValidation ({}): automatic checks: {}\n",
-            pre.title,
+            escape(&pre.title),
             if auto.is_empty() {
                 "none".into()
             } else {
@@ -150,7 +150,7 @@ pub fn render(
         };
         s += &format!(
             "  {:<12} {:>9}  {:<36} {:<22} {}\n",
-            w.tier.as_str(),
+            escape(w.tier.as_str()),
             w.customers.len(),
             gate_text(plan, i),
             offset,
@@ -176,7 +176,7 @@ pub fn render(
             }
             s += &format!(
                 "      - {:<22} {} → {}  {}\n",
-                c.name,
+                escape(&c.name),
                 c.from_version,
                 plan.version,
                 notes.join(", ")

@@ -6,6 +6,7 @@ use serde_json::json;
 
 use super::context::{Context, out, parse_version};
 use super::error::{CliError, CliResult, EXIT_OK};
+use crate::domain::escape;
 use crate::engine::{self, CustomerStatus, ReleaseState, WaveStatus};
 use crate::runtime::history;
 use crate::runtime::lock;
@@ -30,8 +31,67 @@ fn load(
 ) -> Result<(StateDir, String, ReleaseState, Vec<engine::Event>), CliError> {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
-    let (state, events) = history::load_release(&dir, &label).map_err(CliError::error)?;
+    let (state, events, chain) =
+        history::load_release_accepting(&dir, &label, ctx.global.accept_tampered)
+            .map_err(CliError::error)?;
+    if let Some(first) = chain.unaccepted().first() {
+        eprintln!(
+            "shipdeck: warning: the journal of {label} was changed after it was written (chain broken at line {}); read anyway because of --accept-tampered",
+            first.line
+        );
+    }
     Ok((dir, label, state, events))
+}
+
+/// `log --verify`: the journal's hash chain, line by line, in words; exit 0 when
+/// every line is intact (or its break was accepted and journaled), 2 when it would
+/// be refused.
+pub fn verify(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> CliResult {
+    let dir = ctx.state_dir()?;
+    let label = label_for(&dir, version)?;
+    let path = dir.journal_path(&label);
+    let replay = crate::runtime::release_journal::read(&path, true)
+        .map_err(|e| CliError::error(e.to_string()))?;
+    let c = &replay.chain;
+    let total = c.unchained + c.chained;
+    let mut t = format!("journal {}: {total} lines\n", path.display());
+    if c.unchained > 0 {
+        t += &format!(
+            "unchained: lines 1–{} (written before journals were chained; they cannot be checked)\n",
+            c.unchained
+        );
+    }
+    if c.chained > 0 {
+        t += &format!("chained: lines {}–{total}\n", c.unchained + 1);
+    }
+    let open = c.unaccepted();
+    for b in &c.breaks {
+        let seen = if c.accepted.contains(&b.line) {
+            " (accepted with --accept-tampered; journaled)"
+        } else {
+            ""
+        };
+        t += &format!("BROKEN at line {}: {}{seen}\n", b.line, b.reason);
+    }
+    let status = if !open.is_empty() {
+        "chain: BROKEN — the journal was changed after it was written; shipdeck refuses it"
+    } else if !c.breaks.is_empty() {
+        "chain: broken, accepted (see the decision log for who accepted it)"
+    } else if c.chained == 0 {
+        "chain: none (an unchained journal from an older shipdeck)"
+    } else {
+        "chain: intact"
+    };
+    t += &format!(
+        "{status}\nhead: {} (keep it elsewhere: it vouches for the journal up to its last line)\n",
+        c.head
+    );
+    out(w, &t)?;
+    Ok(if open.is_empty() {
+        EXIT_OK
+    } else {
+        super::error::EXIT_ERROR
+    })
 }
 
 fn hms(t: Option<DateTime<Utc>>) -> String {
@@ -99,19 +159,19 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         s.plan.release_type,
         if s.emergency { " EMERGENCY" } else { "" },
         s.phase.as_str().to_uppercase(),
-        s.started_by,
+        escape(&s.started_by),
         s.started_at.format("%Y-%m-%d %H:%M UTC")
     );
     match &holder {
-        Some(h) => t += &format!("running: {h}\n"),
+        Some(h) => t += &format!("running: {}\n", escape(&h.to_string())),
         None => t += "running: no process (resume with `shipdeck deploy` or `shipdeck cockpit`)\n",
     }
     if let Some(p) = &s.pause {
         t += &format!(
             "PAUSED by {} since {}: {}\n",
-            p.actor,
+            escape(&p.actor),
             p.since.format("%H:%M:%S"),
-            p.reason
+            escape(&p.reason)
         );
     }
     t += &format!(
@@ -129,7 +189,7 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         let state = format!("{:?}", wv.status).to_lowercase();
         t += &format!(
             "  {:<12} {:<12} {:<16} {:<16} {:>5}/{:<2} {:>6} {:>6}  {}\n",
-            wv.tier.as_str(),
+            escape(wv.tier.as_str()),
             state,
             hms(wv.started_at),
             hms(wv.completed_at),
@@ -137,19 +197,21 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             wv.customer_count,
             failed,
             back,
-            gate
+            escape(&gate)
         );
     }
     let mut by_status: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
     for c in &s.customers {
-        by_status
-            .entry(c.status.as_str())
-            .or_default()
-            .push(c.name.as_str());
+        let st = if c.window_missed.is_some() {
+            "window missed (came due while away): confirm or skip-wait"
+        } else {
+            c.status.as_str()
+        };
+        by_status.entry(st).or_default().push(c.name.as_str());
     }
     t += "\n";
     for (st, names) in by_status {
-        t += &format!("  {st:<18} {}\n", names.join(", "));
+        t += &format!("  {st:<18} {}\n", escape(&names.join(", ")));
     }
     if let Some(until) = s.monitoring_until {
         t += &format!(
@@ -182,11 +244,11 @@ pub fn log(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> 
         t += &format!(
             "{}  {:<10} {}",
             d.at.format("%Y-%m-%d %H:%M:%S"),
-            d.actor,
-            d.what
+            escape(&d.actor),
+            escape(&d.what)
         );
         if !d.reason.is_empty() {
-            t += &format!(" — {}", d.reason);
+            t += &format!(" — {}", escape(&d.reason));
         }
         t += "\n";
     }
@@ -233,11 +295,11 @@ pub fn deployments(ctx: &Context, customer: Option<&str>, w: &mut dyn std::io::W
         t += &format!(
             "{:<20} {:<20} {:<9} {:<18} {:<6} {}\n",
             r.at.format("%Y-%m-%d %H:%M:%S"),
-            r.customer.as_str(),
+            escape(r.customer.as_str()),
             r.release.to_string(),
             r.action,
             result,
-            r.detail
+            escape(&r.detail)
         );
     }
     out(w, &t)?;

@@ -69,18 +69,20 @@ pub fn load_dir(dir: &Path) -> Result<Configuration, ConfigErrors> {
     let inputs = ConfigFile::ALL.map(|f| {
         let path = dir.join(f.file_name());
         let display = path.display().to_string();
-        let text = match std::fs::read_to_string(&path) {
+        let text = match read_config_file(&path, &display) {
             Ok(t) => Some(t),
-            Err(e) => {
-                let message = if e.kind() == std::io::ErrorKind::NotFound {
+            Err(ReadError::Missing) => {
+                early.push(whole_file(
+                    &display,
                     format!(
                         "missing: a configuration directory needs all five files, and this one has no {} (copy it from the repository's config/)",
                         f.file_name()
-                    )
-                } else {
-                    format!("cannot read: {e}")
-                };
-                early.push(whole_file(&display, message));
+                    ),
+                ));
+                None
+            }
+            Err(ReadError::Refused(e)) => {
+                early.push(e);
                 None
             }
         };
@@ -147,6 +149,97 @@ pub fn summary(cfg: &Configuration) -> String {
         n(cfg.roster.people.len(), "person", "people"),
     ]
     .join(", ")
+}
+
+/// The largest configuration file read. Real ones are a few KiB; this bounds what a
+/// wrong path (a log file, a disk image) can cost before it is refused.
+pub const MAX_CONFIG_BYTES: u64 = 16 * 1024 * 1024;
+
+enum ReadError {
+    Missing,
+    Refused(ConfigError),
+}
+
+/// Reads one configuration file: a regular file (never a FIFO, a device or a
+/// directory, which could block or never end), at most [`MAX_CONFIG_BYTES`], in
+/// UTF-8 (a bad byte is reported at its line and column).
+fn read_config_file(path: &Path, display: &str) -> Result<String, ReadError> {
+    use std::io::Read;
+    use std::os::unix::fs::OpenOptionsExt;
+    let refused = |message: String| ReadError::Refused(whole_file(display, message));
+    // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer.
+    let file = match std::fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NONBLOCK)
+        .open(path)
+    {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Err(ReadError::Missing),
+        Err(e) => return Err(refused(format!("cannot read: {e}"))),
+    };
+    let meta = file
+        .metadata()
+        .map_err(|e| refused(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        let kind = {
+            use std::os::unix::fs::FileTypeExt;
+            let t = meta.file_type();
+            if t.is_fifo() {
+                "a FIFO"
+            } else if t.is_char_device() || t.is_block_device() {
+                "a device"
+            } else if t.is_dir() {
+                "a directory"
+            } else if t.is_socket() {
+                "a socket"
+            } else {
+                "not a regular file"
+            }
+        };
+        return Err(refused(format!(
+            "is {kind}; configuration is read only from regular files"
+        )));
+    }
+    let too_big = || {
+        refused(format!(
+            "is larger than {} MiB; a configuration file is a few KiB (is this the right file?)",
+            MAX_CONFIG_BYTES / (1024 * 1024)
+        ))
+    };
+    if meta.len() > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    let mut bytes = Vec::with_capacity(usize::try_from(meta.len()).unwrap_or(0));
+    file.take(MAX_CONFIG_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| refused(format!("cannot read: {e}")))?;
+    if bytes.len() as u64 > MAX_CONFIG_BYTES {
+        return Err(too_big());
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        let bytes = e.as_bytes();
+        let at = e.utf8_error().valid_up_to();
+        let before = &bytes[..at];
+        let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+        let line_start = before
+            .iter()
+            .rposition(|b| *b == b'\n')
+            .map_or(0, |i| i + 1);
+        let column = String::from_utf8_lossy(&before[line_start..])
+            .chars()
+            .count()
+            + 1;
+        ReadError::Refused(ConfigError {
+            file: display.to_string(),
+            line,
+            column,
+            field: String::new(),
+            message: format!(
+                "not UTF-8: byte 0x{:02x} is not valid here; save the file as UTF-8",
+                bytes.get(at).copied().unwrap_or(0)
+            ),
+        })
+    })
 }
 
 struct Input {

@@ -69,8 +69,10 @@ fn path_string(path: &serde_path_to_error::Path) -> (String, bool) {
 fn at_parser(file: &str, text: &str, field: String, e: &serde_json::Error) -> ConfigError {
     ConfigError {
         file: file.to_string(),
-        line: e.line(),
-        column: position::char_column(text, e.line(), e.column()),
+        // serde_json says column 0 at the very start of a line (an empty file, or
+        // one cut short after a newline); columns here are 1-based.
+        line: e.line().max(1),
+        column: position::char_column(text, e.line(), e.column()).max(1),
         field,
         message: bare_message(e),
     }

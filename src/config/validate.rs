@@ -110,6 +110,27 @@ fn list<T: Display>(items: impl IntoIterator<Item = T>) -> String {
     }
 }
 
+/// Refuses control characters (ESC, newline, …) in an id or a name: such text would
+/// be typed on command lines and printed in logs, and a newline in a name forges a
+/// line. Returns whether the value was plain.
+fn plain(r: &mut Report, file: ConfigFile, path: &str, value: &str, what: &str) -> bool {
+    match crate::domain::text::first_unsafe(value) {
+        None => true,
+        Some(c) => {
+            r.value(
+                file,
+                path,
+                format!(
+                    "{what} `{}` contains the {}; ids and names must be plain text",
+                    crate::domain::escape(value),
+                    crate::domain::text::describe_char(c)
+                ),
+            );
+            false
+        }
+    }
+}
+
 fn tier_names(tiers: &[Tier]) -> String {
     list(tiers.iter().map(|t| &t.name))
 }
@@ -122,7 +143,8 @@ fn tiers(r: &mut Report, tiers: &[Tier]) {
     let mut seen: HashMap<&TierName, usize> = HashMap::new();
     for (i, t) in tiers.iter().enumerate() {
         let path = key(&idx("tiers", i), "name");
-        if t.name.as_str().trim().is_empty() {
+        if !plain(r, F, &path, t.name.as_str(), "tier name") {
+        } else if t.name.as_str().trim().is_empty() {
             r.value(F, &path, "a tier needs a name");
         } else if let Some(first) = seen.get(&t.name) {
             let first = r.first_at(F, &key(&idx("tiers", *first), "name"));
@@ -359,7 +381,8 @@ fn customers(
         let id_path = key(&base, "id");
         let name_path = key(&base, "name");
         let id = cu.id.as_str();
-        if id.trim().is_empty() || id.contains(|ch: char| ch.is_whitespace() || ch == ',') {
+        if !plain(r, F, &id_path, id, "customer id") {
+        } else if id.trim().is_empty() || id.contains(|ch: char| ch.is_whitespace() || ch == ',') {
             r.value(
                 F,
                 &id_path,
@@ -371,7 +394,8 @@ fn customers(
         } else {
             ids.insert(id.to_ascii_lowercase(), i);
         }
-        if cu.name.trim().is_empty() || cu.name.contains(',') {
+        if !plain(r, F, &name_path, &cu.name, "customer name") {
+        } else if cu.name.trim().is_empty() || cu.name.contains(',') {
             r.value(
                 F,
                 &name_path,
@@ -386,6 +410,10 @@ fn customers(
             );
         } else {
             names.insert(cu.name.to_lowercase(), i);
+        }
+        for (k, contact) in cu.contacts.iter().enumerate() {
+            let path = key(&idx(&key(&base, "contacts"), k), "name");
+            plain(r, F, &path, &contact.name, "contact name");
         }
         if let Some(p) = policies
             && !p.tiers.iter().any(|t| t.name == cu.tier)
@@ -421,23 +449,39 @@ fn customers(
                     );
                 }
             }
-            HealthSource::Http { url, .. } => {
-                if url.trim().is_empty() {
-                    r.value(
-                        F,
-                        &key(&key(&base, "health"), "url"),
-                        "the health URL is empty",
-                    );
+            HealthSource::Http {
+                url,
+                headers,
+                error_rate_pointer,
+                latency_pointer,
+                ..
+            } => {
+                let h = key(&base, "health");
+                if let Err(why) = health_url(url) {
+                    r.value(F, &key(&h, "url"), why);
                 }
+                for (k, header) in headers.iter().enumerate() {
+                    let hp = idx(&key(&h, "headers"), k);
+                    if let Err(why) = header_name(&header.name) {
+                        r.value(F, &key(&hp, "name"), why);
+                    }
+                    if let Err(why) = env_name(&header.env) {
+                        r.value(F, &key(&hp, "env"), why);
+                    }
+                }
+                pointers(r, &h, error_rate_pointer, latency_pointer);
             }
-            HealthSource::Command { program, .. } => {
+            HealthSource::Command {
+                program,
+                error_rate_pointer,
+                latency_pointer,
+                ..
+            } => {
+                let h = key(&base, "health");
                 if program.trim().is_empty() {
-                    r.value(
-                        F,
-                        &key(&key(&base, "health"), "program"),
-                        "the health program is empty",
-                    );
+                    r.value(F, &key(&h, "program"), "the health program is empty");
                 }
+                pointers(r, &h, error_rate_pointer, latency_pointer);
             }
         }
         let DeployTarget::Simulated { failure_rate, .. } = &cu.deploy;
@@ -467,6 +511,77 @@ fn customers(
                     ),
                 );
             }
+        }
+    }
+}
+
+/// A health URL a probe can use: absolute, `http` or `https`, with a host.
+fn health_url(url: &str) -> Result<(), String> {
+    if url.trim().is_empty() {
+        return Err("the health URL is empty".into());
+    }
+    let parsed = reqwest::Url::parse(url).map_err(|e| {
+        format!(
+            "`{}` is not a URL ({e}); write it in full, e.g. https://acme.example.com/healthz",
+            crate::domain::escape(url)
+        )
+    })?;
+    if !matches!(parsed.scheme(), "http" | "https") {
+        return Err(format!(
+            "`{}` uses the {} scheme; health checks speak http or https only",
+            crate::domain::escape(url),
+            parsed.scheme()
+        ));
+    }
+    if parsed.host_str().is_none_or(str::is_empty) {
+        return Err(format!("`{}` names no host", crate::domain::escape(url)));
+    }
+    Ok(())
+}
+
+/// An HTTP header name: a token (RFC 9110), so no space, colon or newline.
+fn header_name(name: &str) -> Result<(), String> {
+    if reqwest::header::HeaderName::from_bytes(name.as_bytes()).is_err() {
+        return Err(format!(
+            "`{}` is not a valid HTTP header name (letters, digits and !#$%&'*+-.^_`|~ only; no spaces, colons or newlines)",
+            crate::domain::escape(name)
+        ));
+    }
+    Ok(())
+}
+
+/// The name of the environment variable that holds a header's value.
+fn env_name(name: &str) -> Result<(), String> {
+    if name.is_empty()
+        || name.contains(['=', '\0'])
+        || crate::domain::text::first_unsafe(name).is_some()
+    {
+        return Err(format!(
+            "`{}` is not an environment variable name (non-empty, no `=`, no control characters)",
+            crate::domain::escape(name)
+        ));
+    }
+    Ok(())
+}
+
+/// JSON pointers (RFC 6901) start with `/`: one without it reads nothing, forever.
+fn pointers(r: &mut Report, health: &str, error_rate: &Option<String>, latency: &Option<String>) {
+    for (field, p) in [
+        ("error_rate_pointer", error_rate),
+        ("latency_pointer", latency),
+    ] {
+        if let Some(p) = p
+            && !p.starts_with('/')
+        {
+            r.value(
+                ConfigFile::Customers,
+                &key(health, field),
+                format!(
+                    "`{}` is not a JSON pointer: it must start with / (e.g. /{})",
+                    crate::domain::escape(p),
+                    crate::domain::escape(p)
+                ),
+            );
         }
     }
 }
@@ -542,7 +657,9 @@ fn checklists(r: &mut Report, c: &ChecklistsFile) {
     for (i, cl) in c.checklists.iter().enumerate() {
         let base = idx("checklists", i);
         let id_path = key(&base, "id");
-        if cl.id.trim().is_empty() {
+        plain(r, F, &key(&base, "title"), &cl.title, "checklist title");
+        if !plain(r, F, &id_path, &cl.id, "checklist id") {
+        } else if cl.id.trim().is_empty() {
             r.value(
                 F,
                 &id_path,
@@ -596,7 +713,8 @@ fn checklists(r: &mut Report, c: &ChecklistsFile) {
         for (j, item) in cl.items.iter().enumerate() {
             let item_path = idx(&items_path, j);
             let iid_path = key(&item_path, "id");
-            if item.id.trim().is_empty() {
+            if !plain(r, F, &iid_path, &item.id, "item id") {
+            } else if item.id.trim().is_empty() {
                 r.value(F, &iid_path, "an item needs an id, e.g. tests-pass");
             } else if let Some(first) = item_ids.get(item.id.as_str()) {
                 let first = r.first_at(F, &key(&idx(&items_path, *first), "id"));
@@ -629,7 +747,15 @@ fn roster_rules(r: &mut Report, roster: &Roster) {
     let mut roles: HashMap<&str, usize> = HashMap::new();
     for (i, def) in roster.roles.iter().enumerate() {
         let path = key(&idx("roles", i), "id");
-        if def.id.as_str().trim().is_empty() {
+        plain(
+            r,
+            F,
+            &key(&idx("roles", i), "title"),
+            &def.title,
+            "role title",
+        );
+        if !plain(r, F, &path, def.id.as_str(), "role id") {
+        } else if def.id.as_str().trim().is_empty() {
             r.value(F, &path, "a role needs an id, e.g. qa_lead");
         } else if let Some(first) = roles.get(def.id.as_str()) {
             let first = r.first_at(F, &key(&idx("roles", *first), "id"));
@@ -646,7 +772,8 @@ fn roster_rules(r: &mut Report, roster: &Roster) {
     for (i, person) in roster.people.iter().enumerate() {
         let base = idx("people", i);
         let name_path = key(&base, "name");
-        if person.name.trim().is_empty() {
+        if !plain(r, F, &name_path, &person.name, "person name") {
+        } else if person.name.trim().is_empty() {
             r.value(
                 F,
                 &name_path,

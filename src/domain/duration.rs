@@ -38,26 +38,134 @@ impl HumanDuration {
     }
     /// The same span as a chrono delta, for arithmetic on instants.
     pub fn to_delta(self) -> chrono::TimeDelta {
-        chrono::TimeDelta::seconds(i64::try_from(self.secs).unwrap_or(i64::MAX / 1000))
+        chrono::TimeDelta::try_seconds(i64::try_from(self.secs).unwrap_or(i64::MAX))
+            .unwrap_or(chrono::TimeDelta::MAX)
+    }
+
+    /// `at + self`, saturating at the latest instant chrono can hold instead of
+    /// panicking: a duration from a journal written with other bounds must not
+    /// crash the loop that owns the release.
+    pub fn after(self, at: chrono::DateTime<chrono::Utc>) -> chrono::DateTime<chrono::Utc> {
+        at.checked_add_signed(self.to_delta())
+            .unwrap_or(chrono::DateTime::<chrono::Utc>::MAX_UTC)
     }
 }
 
+/// The longest duration a configuration may give: a year. Anything longer is a
+/// typo (`15M` for fifteen minutes once meant fifteen months), and instants computed
+/// from it (`now + period`) stay far inside what the calendar types can hold.
+pub const MAX_DURATION: HumanDuration = HumanDuration::from_secs(365 * 86_400);
+
+/// The units a duration may use, in seconds. Lowercase only: `M` could mean months
+/// or minutes, so it is refused rather than guessed.
+const UNITS: [(&str, u64); 4] = [("s", 1), ("m", 60), ("h", 3600), ("d", 86_400)];
+
 impl FromStr for HumanDuration {
     type Err = DurationParseError;
+    /// `0s`, `45s`, `15m`, `2h`, `1h30m`, `1h 30m`, `3d`: whole numbers, each with
+    /// one of the units s, m, h, d, at most [`MAX_DURATION`] in all.
     fn from_str(s: &str) -> Result<Self, Self::Err> {
         let t = s.trim();
-        let err = |reason: &str| DurationParseError {
+        let err = |reason: String| DurationParseError {
             input: s.to_string(),
-            reason: reason.to_string(),
+            reason,
         };
         if t.starts_with('-') {
-            return Err(err("durations cannot be negative"));
+            return Err(err("durations cannot be negative".into()));
         }
         if t.is_empty() {
-            return Err(err("empty"));
+            return Err(err("empty".into()));
         }
-        let d = humantime::parse_duration(t).map_err(|e| err(&e.to_string()))?;
-        Ok(HumanDuration { secs: d.as_secs() })
+        let mut secs: u64 = 0;
+        let mut rest = t;
+        while !rest.is_empty() {
+            let digits = rest.len() - rest.trim_start_matches(|c: char| c.is_ascii_digit()).len();
+            if digits == 0 {
+                return Err(err(format!(
+                    "expected a number at `{}` (units: s, m, h, d)",
+                    crate::domain::escape(rest)
+                )));
+            }
+            let (number, after) = rest.split_at(digits);
+            let unit_len =
+                after.len() - after.trim_start_matches(|c: char| c.is_alphabetic()).len();
+            let (unit, after) = after.split_at(unit_len);
+            let n: u64 = number
+                .parse()
+                .map_err(|_| err(format!("{number} is too large")))?;
+            let scale = match UNITS.iter().find(|(u, _)| *u == unit) {
+                Some((_, scale)) => *scale,
+                None => {
+                    // `15 minutes`: name the word that stands where the unit should.
+                    let word = if unit.is_empty() {
+                        let spaced = after.trim_start();
+                        let n = spaced.len()
+                            - spaced.trim_start_matches(|c: char| c.is_alphabetic()).len();
+                        &spaced[..n]
+                    } else {
+                        unit
+                    };
+                    return Err(err(unit_problem(number, word)));
+                }
+            };
+            secs = n
+                .checked_mul(scale)
+                .and_then(|v| secs.checked_add(v))
+                .filter(|v| *v <= MAX_DURATION.secs)
+                .ok_or_else(|| {
+                    err(format!(
+                        "longer than the {} days a duration may be",
+                        MAX_DURATION.secs / 86_400
+                    ))
+                })?;
+            // Parts may be separated by spaces (`1h 30m`), nothing else.
+            rest = after.trim_start();
+            if after.len() == rest.len()
+                && !rest.is_empty()
+                && !rest.starts_with(|c: char| c.is_ascii_digit())
+            {
+                return Err(err(format!(
+                    "unexpected `{}` (units: s, m, h, d)",
+                    crate::domain::escape(rest)
+                )));
+            }
+        }
+        Ok(HumanDuration { secs })
+    }
+}
+
+/// Why `unit` after `number` is not accepted, and what to write instead.
+fn unit_problem(number: &str, unit: &str) -> String {
+    match unit {
+        "" => format!("`{number}` has no unit; write {number}s, {number}m, {number}h or {number}d"),
+        "M" => format!(
+            "`M` is ambiguous (months or minutes?): write {number}m for minutes; months are not a unit here, write days (e.g. 30d)"
+        ),
+        "mo" | "mon" | "month" | "months" | "y" | "yr" | "year" | "years" | "w" | "week"
+        | "weeks" => {
+            format!("`{unit}` is not a unit here; write days (e.g. 7d, 30d)")
+        }
+        u if u.chars().any(|c| c.is_uppercase()) => format!(
+            "`{u}`: units are lowercase: s, m, h, d (e.g. {number}{})",
+            u.to_lowercase().chars().next().unwrap_or('m')
+        ),
+        u => {
+            let hint = match u {
+                "sec" | "secs" | "second" | "seconds" => "s",
+                "min" | "mins" | "minute" | "minutes" => "m",
+                "hr" | "hrs" | "hour" | "hours" => "h",
+                "day" | "days" => "d",
+                _ => "",
+            };
+            if hint.is_empty() {
+                format!(
+                    "`{}` is not a unit; use s, m, h or d",
+                    crate::domain::escape(u)
+                )
+            } else {
+                format!("write {number}{hint}, not `{number} {u}` (units: s, m, h, d)")
+            }
+        }
     }
 }
 
@@ -149,6 +257,30 @@ mod tests {
             let d: HumanDuration = s.parse().unwrap();
             assert_eq!(d.to_string(), s);
         }
+    }
+
+    #[test]
+    fn ambiguous_and_spelled_out_units_are_refused_and_there_is_a_maximum() {
+        let e = |s: &str| s.parse::<HumanDuration>().unwrap_err().to_string();
+        assert!(e("15M").contains("ambiguous"), "{}", e("15M"));
+        assert!(e("15 minutes").contains("write 15m"), "{}", e("15 minutes"));
+        assert!(e("2months").contains("not a unit here"), "{}", e("2months"));
+        assert!(e("900").contains("no unit"), "{}", e("900"));
+        assert!(e("366d").contains("365 days"), "{}", e("366d"));
+        assert!(e("99999999999999999999s").contains("too large"));
+        assert!(e("1h30").contains("no unit"), "{}", e("1h30"));
+        assert!(e("5m!").contains("unexpected"), "{}", e("5m!"));
+        assert_eq!("365d".parse::<HumanDuration>().unwrap(), MAX_DURATION);
+        assert_eq!("1h30m".parse::<HumanDuration>().unwrap().as_secs(), 5400);
+    }
+
+    #[test]
+    fn after_saturates_instead_of_panicking() {
+        let late = chrono::DateTime::<chrono::Utc>::MAX_UTC - chrono::TimeDelta::seconds(5);
+        assert_eq!(
+            HumanDuration::from_hours(1).after(late),
+            chrono::DateTime::<chrono::Utc>::MAX_UTC
+        );
     }
 
     #[test]

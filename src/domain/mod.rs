@@ -13,6 +13,7 @@ pub mod health;
 pub mod policy;
 pub mod release_type;
 pub mod roster;
+pub mod text;
 pub mod tier;
 pub mod version;
 pub mod window;
@@ -28,6 +29,7 @@ pub use policy::{
 };
 pub use release_type::{BumpError, ReleaseType};
 pub use roster::{Person, Role, RoleDef, Roster};
+pub use text::escape;
 pub use tier::{Tier, TierName};
 pub use version::Version;
 pub use window::MaintenanceWindow;

@@ -39,7 +39,7 @@ impl MaintenanceWindow {
         for _ in 0..(back_days + 8) {
             if self.days.contains(&day.weekday()) {
                 if let Some(open) = self.local_to_utc(day.and_time(self.start)) {
-                    let close = open + self.duration.to_delta();
+                    let close = self.duration.after(open);
                     if close > at {
                         return Some((open, close));
                     }

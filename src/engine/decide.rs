@@ -146,6 +146,73 @@ pub fn missing_roles(state: &ReleaseState, wave: usize) -> Vec<Role> {
         .collect()
 }
 
+/// The maintenance window customer `offset` of wave `wi` must deploy in, if it
+/// must deploy in one now: its wave deploys in windows or it is window-only, the
+/// release is not in emergency mode, and no operator skipped its wait.
+pub fn window_of(
+    s: &ReleaseState,
+    wi: usize,
+    offset: usize,
+) -> Option<&crate::domain::MaintenanceWindow> {
+    let plan = s.plan.waves.get(wi)?;
+    let cp = plan.customers.get(offset)?;
+    let c = s.wave_customers(wi).get(offset)?;
+    let windowed = (plan.in_windows() || cp.window_only) && !s.emergency && !c.window_skipped;
+    if windowed { cp.window.as_ref() } else { None }
+}
+
+/// Whether a customer bound to `win` must wait rather than deploy at `now`, and
+/// what that wait records. Waiting means waiting for the *next* opening: a window
+/// that opened and closed while nobody acted on it is reported as missed and holds
+/// the customer until a person confirms (or skips the wait); it is never waited
+/// for again.
+fn window_wait(
+    c: &super::state::CustomerState,
+    win: &crate::domain::MaintenanceWindow,
+    now: DateTime<Utc>,
+) -> Option<Vec<EventKind>> {
+    if c.window_missed.is_some() {
+        return Some(Vec::new());
+    }
+    if win.is_open(now) {
+        return None;
+    }
+    let events = match (c.status, c.window_opens_at) {
+        (CustomerStatus::Pending, _) => win
+            .next_open(now)
+            .map(|opens_at| EventKind::CustomerWaitingForWindow {
+                customer: c.id.clone(),
+                opens_at,
+            })
+            .into_iter()
+            .collect(),
+        (CustomerStatus::WaitingWindow, Some(opened)) if opened <= now => {
+            vec![EventKind::CustomerWindowMissed {
+                customer: c.id.clone(),
+                missed: opened,
+                next: win.next_open(now),
+            }]
+        }
+        _ => Vec::new(),
+    };
+    Some(events)
+}
+
+/// Customers of wave `wi` still waiting for (or held by) their maintenance window.
+pub fn window_waiters(s: &ReleaseState, wi: usize) -> Vec<crate::domain::CustomerId> {
+    s.wave_customers(wi)
+        .iter()
+        .enumerate()
+        .filter(|(offset, c)| {
+            matches!(
+                c.status,
+                CustomerStatus::Pending | CustomerStatus::WaitingWindow
+            ) && window_of(s, wi, *offset).is_some()
+        })
+        .map(|(_, c)| c.id.clone())
+        .collect()
+}
+
 /// Start what is due. Called on every tick and after every other decision, until it
 /// returns nothing.
 fn advance(s: &ReleaseState, now: DateTime<Utc>) -> Vec<EventKind> {
@@ -306,21 +373,10 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                     ) {
                         continue;
                     }
-                    let cp = &plan.customers[offset];
-                    let windowed = (plan.in_windows() || cp.window_only) && !s.emergency;
-                    if windowed {
-                        if let Some(win) = &cp.window {
-                            if !win.is_open(now) {
-                                if c.status == CustomerStatus::Pending {
-                                    if let Some(opens_at) = win.next_open(now) {
-                                        out.push(EventKind::CustomerWaitingForWindow {
-                                            customer: c.id.clone(),
-                                            opens_at,
-                                        });
-                                    }
-                                }
-                                continue;
-                            }
+                    if let Some(win) = window_of(s, wi, offset) {
+                        if let Some(held) = window_wait(c, win, now) {
+                            out.extend(held);
+                            continue;
                         }
                     }
                     if c.health.baseline.is_none() && !c.health.baseline_samples.is_empty() {
@@ -398,8 +454,8 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
         .all(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Cancelled));
     if all_done && !s.rolling_back_all && out.is_empty() {
         out.push(EventKind::RolloutCompleted {
-            monitoring_until: now + policy.monitoring.period.to_delta(),
-            rollback_window_until: now + policy.rollback_window.to_delta(),
+            monitoring_until: policy.monitoring.period.after(now),
+            rollback_window_until: policy.rollback_window.after(now),
         });
     }
 }
@@ -437,7 +493,7 @@ fn gate_timeout_notice(
     let Some(due) = s.due_at(wi).or(s.anchor) else {
         return;
     };
-    if !w.gate_notice_sent && now >= due + timeout.to_delta() {
+    if !w.gate_notice_sent && now >= timeout.after(due) {
         let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
         out.push(EventKind::Notified {
             kind: NoticeKind::GateWaiting,
@@ -529,9 +585,28 @@ fn command_events(
                 Some(t) => wave_by_name(s, t)?,
                 None => (1..s.waves.len())
                     .find(|&i| matches!(gate(s, i, now), Gate::Time { .. }))
+                    .or_else(|| {
+                        (0..s.waves.len()).find(|&i| {
+                            s.waves[i].status == WaveStatus::Running
+                                && !window_waiters(s, i).is_empty()
+                        })
+                    })
                     .ok_or(Rejected::NothingToSkip(TierName::new("(none)")))?,
             };
             let w = &s.waves[wi];
+            if w.status == WaveStatus::Running {
+                // A started wave's only waits are its customers' maintenance windows.
+                let customers = window_waiters(s, wi);
+                if customers.is_empty() {
+                    return Err(Rejected::WaveStarted(w.tier.clone()));
+                }
+                return Ok(vec![EventKind::WindowWaitSkipped {
+                    wave: w.tier.clone(),
+                    customers,
+                    actor: actor.to_string(),
+                    reason: reason.clone(),
+                }]);
+            }
             if w.status != WaveStatus::Waiting {
                 return Err(Rejected::WaveStarted(w.tier.clone()));
             }
@@ -653,12 +728,19 @@ fn command_events(
                 .filter(|w| w.status == WaveStatus::HeldOverdue)
                 .map(|w| w.tier.clone())
                 .collect();
-            if waves.is_empty() {
+            let customers: Vec<crate::domain::CustomerId> = s
+                .customers
+                .iter()
+                .filter(|c| c.window_missed.is_some())
+                .map(|c| c.id.clone())
+                .collect();
+            if waves.is_empty() && customers.is_empty() {
                 return Err(Rejected::NothingOverdue);
             }
             Ok(vec![EventKind::OverdueConfirmed {
                 waves,
                 actor: actor.to_string(),
+                customers,
             }])
         }
     }
@@ -969,6 +1051,9 @@ fn probed(
     let Some(c) = s.customer(customer) else {
         return Vec::new();
     };
+    // Figures that are not data (-1, NaN, 150 %) never reach a baseline or a trigger.
+    let judged = outcome.clone().judged();
+    let outcome = &judged;
     let policy = &s.plan.policy.triggers;
     let watching = s.phase == Phase::Rollout || s.phase == Phase::Monitoring;
     let mut out = Vec::new();

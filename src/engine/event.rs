@@ -114,10 +114,33 @@ pub enum EventKind {
     OverdueConfirmed {
         waves: Vec<TierName>,
         actor: String,
+        /// Customers whose missed maintenance window was confirmed: each waits for
+        /// its next window (absent in journals written before windows could be missed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        customers: Vec<CustomerId>,
     },
     CustomerWaitingForWindow {
         customer: CustomerId,
         opens_at: DateTime<Utc>,
+    },
+    /// A maintenance window opened and closed without the customer being deployed
+    /// (shipdeck was not running, was paused, or its clock jumped past the window):
+    /// the customer is held until a person confirms (then it waits for `next`) or
+    /// skips its window wait.
+    CustomerWindowMissed {
+        customer: CustomerId,
+        /// When the window that passed had opened.
+        missed: DateTime<Utc>,
+        /// The next opening, which a confirmed customer waits for.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        next: Option<DateTime<Utc>>,
+    },
+    /// An operator let these customers deploy outside their maintenance windows.
+    WindowWaitSkipped {
+        wave: TierName,
+        customers: Vec<CustomerId>,
+        actor: String,
+        reason: String,
     },
     DeployStarted {
         customer: CustomerId,
@@ -202,6 +225,12 @@ pub enum EventKind {
         pid: u32,
         host: String,
     },
+    /// Someone chose to go on with a journal whose hash chain is broken at these
+    /// lines (edited after they were written): `--accept-tampered`.
+    TamperAccepted {
+        lines: Vec<usize>,
+        actor: String,
+    },
 }
 
 /// One line of the decision log: who, when, what, why.
@@ -269,14 +298,24 @@ impl Event {
                 format!("skipped the wait of wave {wave} (override)"),
                 reason,
             ),
-            EventKind::OverdueConfirmed { waves, actor } => {
-                let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
-                d(
-                    actor,
-                    format!("confirmed overdue waves {}", names.join(", ")),
-                    "",
-                )
-            }
+            EventKind::OverdueConfirmed {
+                waves,
+                actor,
+                customers,
+            } => d(actor, confirmed_what(waves, customers), ""),
+            EventKind::WindowWaitSkipped {
+                wave,
+                customers,
+                actor,
+                reason,
+            } => d(
+                actor,
+                format!(
+                    "skipped the maintenance window of {} in wave {wave} (override)",
+                    join_ids(customers)
+                ),
+                reason,
+            ),
             EventKind::TriggerFired {
                 customer,
                 trigger,
@@ -343,6 +382,14 @@ impl Event {
                 format!("took over the stale lock of pid {pid} on {host}"),
                 "",
             ),
+            EventKind::TamperAccepted { lines, actor } => d(
+                actor,
+                format!(
+                    "accepted a journal changed after it was written (chain broken at {})",
+                    line_list(lines)
+                ),
+                "--accept-tampered",
+            ),
             _ => None,
         }
     }
@@ -352,6 +399,45 @@ impl EventKind {
     /// Routine samples are many; everything else goes to the log file.
     pub fn is_loggable(&self) -> bool {
         !matches!(self, EventKind::HealthSampled { .. })
+    }
+}
+
+/// "line 7" or "lines 7, 8, 9" (the first ten, then a count).
+fn line_list(lines: &[usize]) -> String {
+    let shown: Vec<String> = lines.iter().take(10).map(|l| l.to_string()).collect();
+    let more = if lines.len() > 10 {
+        format!(" and {} more", lines.len() - 10)
+    } else {
+        String::new()
+    };
+    match lines.len() {
+        1 => format!("line {}", shown.join("")),
+        _ => format!("lines {}{more}", shown.join(", ")),
+    }
+}
+
+fn join_ids(ids: &[CustomerId]) -> String {
+    let names: Vec<&str> = ids.iter().map(|c| c.as_str()).collect();
+    names.join(", ")
+}
+
+/// "confirmed overdue waves startup; missed windows of acme-corp".
+fn confirmed_what(waves: &[TierName], customers: &[CustomerId]) -> String {
+    let mut parts = Vec::new();
+    if !waves.is_empty() {
+        let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
+        parts.push(format!("confirmed overdue waves {}", names.join(", ")));
+    }
+    if !customers.is_empty() {
+        parts.push(format!(
+            "confirmed the missed maintenance windows of {} (each waits for its next window)",
+            join_ids(customers)
+        ));
+    }
+    if parts.is_empty() {
+        "confirmed nothing overdue".to_string()
+    } else {
+        parts.join("; ")
     }
 }
 
@@ -413,13 +499,35 @@ pub fn describe(e: &Event) -> String {
         EventKind::WaveHeldOverdue { wave } => {
             format!("wave {wave} came due while shipdeck was not running: waiting for confirmation")
         }
-        EventKind::OverdueConfirmed { waves, actor } => {
-            let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
-            format!("{actor} confirmed overdue waves {}", names.join(", "))
-        }
+        EventKind::OverdueConfirmed {
+            waves,
+            actor,
+            customers,
+        } => format!("{actor} {}", confirmed_what(waves, customers)),
         EventKind::CustomerWaitingForWindow { customer, opens_at } => format!(
             "{customer} waits for its maintenance window at {}",
             opens_at.format("%Y-%m-%d %H:%M UTC")
+        ),
+        EventKind::CustomerWindowMissed {
+            customer,
+            missed,
+            next,
+        } => format!(
+            "{customer}: its maintenance window at {} came and went while shipdeck was not watching (came due while away): waiting for confirmation; next window {}",
+            missed.format("%Y-%m-%d %H:%M UTC"),
+            next.map_or_else(
+                || "unknown".to_string(),
+                |t| t.format("%Y-%m-%d %H:%M UTC").to_string()
+            )
+        ),
+        EventKind::WindowWaitSkipped {
+            wave,
+            customers,
+            actor,
+            reason,
+        } => format!(
+            "{actor} skipped the maintenance window of {} in wave {wave}: {reason}",
+            join_ids(customers)
         ),
         EventKind::DeployStarted { customer, version } => {
             format!("deploying {version} to {customer}")
@@ -498,7 +606,9 @@ pub fn describe(e: &Event) -> String {
         EventKind::RolloutCompleted {
             monitoring_until, ..
         } => format!(
-            "all customers patched; monitoring until {}",
+            // Not "all customers patched": some may have been rolled back or failed
+            // (the headless run's last line counts them).
+            "rollout finished: every wave done; monitoring until {}",
             monitoring_until.format("%Y-%m-%d %H:%M UTC")
         ),
         EventKind::Completed => "release completed".into(),
@@ -507,6 +617,16 @@ pub fn describe(e: &Event) -> String {
         EventKind::LockTakenOver { pid, host } => {
             format!("took over the stale lock of pid {pid} on {host}")
         }
+        EventKind::TamperAccepted { lines, actor } => format!(
+            "{actor} accepted a journal changed after it was written (chain broken at {}) with --accept-tampered",
+            line_list(lines)
+        ),
     };
-    format!("{} {what}", e.at.format("%Y-%m-%d %H:%M:%S"))
+    // Names, reasons and probe or deploy output are external text: one line, with
+    // control characters escaped, whatever they hold.
+    format!(
+        "{} {}",
+        e.at.format("%Y-%m-%d %H:%M:%S"),
+        crate::domain::escape(&what)
+    )
 }

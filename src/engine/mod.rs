@@ -5,6 +5,7 @@
 //! does I/O, reads a clock or knows about tokio: the runtime feeds inputs with the
 //! time and carries out the effects; tests drive it on a manual clock.
 
+pub mod awaiting;
 pub mod decide;
 pub mod effect;
 pub mod event;
@@ -18,6 +19,7 @@ pub mod triggers;
 
 use chrono::{DateTime, Utc};
 
+pub use awaiting::{Awaited, awaited};
 pub use decide::{Decision, Gate, decide, gate};
 pub use effect::{Effect, in_flight};
 pub use event::{Event, EventKind, NoticeKind, PauseCause, RollbackScope};
@@ -91,7 +93,7 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
                             (state.plan.policy.approvals.timeout, state.due_at(wi))
                         {
                             if !w.gate_notice_sent {
-                                consider(Some(due + timeout.to_delta()));
+                                consider(Some(timeout.after(due)));
                             }
                         }
                     }
@@ -99,7 +101,10 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
                         for c in state.wave_customers(wi) {
                             match c.status {
                                 CustomerStatus::Verifying => consider(c.soak_until),
-                                CustomerStatus::WaitingWindow if !state.is_paused() => {
+                                // A missed window waits for a person, not the clock.
+                                CustomerStatus::WaitingWindow
+                                    if !state.is_paused() && c.window_missed.is_none() =>
+                                {
                                     consider(c.window_opens_at)
                                 }
                                 _ => {}

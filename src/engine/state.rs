@@ -138,6 +138,13 @@ pub struct CustomerState {
     /// The version the customer runs now, as far as this release knows.
     pub version: Version,
     pub window_opens_at: Option<DateTime<Utc>>,
+    /// A maintenance window that opened and closed without a deploy: held until a
+    /// person confirms (then it waits for the next window) or skips the wait.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub window_missed: Option<DateTime<Utc>>,
+    /// An operator let this customer deploy outside its window.
+    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    pub window_skipped: bool,
     pub deploy_started_at: Option<DateTime<Utc>>,
     pub soak_until: Option<DateTime<Utc>>,
     pub failure: Option<String>,
@@ -237,6 +244,8 @@ impl ReleaseState {
                     from_version: c.from_version.clone(),
                     version: c.from_version.clone(),
                     window_opens_at: None,
+                    window_missed: None,
+                    window_skipped: false,
                     deploy_started_at: None,
                     soak_until: None,
                     failure: None,
@@ -340,7 +349,11 @@ impl ReleaseState {
             return None;
         }
         let anchor = self.anchor?;
-        Some(anchor + self.plan.effective_delay(wave, self.emergency).to_delta() + self.shift)
+        let due = self
+            .plan
+            .effective_delay(wave, self.emergency)
+            .after(anchor);
+        Some(due.checked_add_signed(self.shift).unwrap_or(due))
     }
 
     /// How much of a waiting wave's delay is left at `now`, if its start is known.
@@ -399,6 +412,31 @@ impl ReleaseState {
         .into_iter()
         .flat_map(|phase| self.unticked_gating(phase))
         .collect()
+    }
+
+    /// Where the customers stand, in words: "12 of 14 customers on v1.0.2, 2 rolled
+    /// back". For the last line of a headless run: the rollout finishing says nothing
+    /// about how many customers kept the new version.
+    pub fn outcome_words(&self) -> String {
+        let count = |f: &dyn Fn(CustomerStatus) -> bool| {
+            self.customers.iter().filter(|c| f(c.status)).count()
+        };
+        let on = count(&|s| matches!(s, CustomerStatus::Healthy | CustomerStatus::Verifying));
+        let back =
+            count(&|s| matches!(s, CustomerStatus::RolledBack | CustomerStatus::RollingBack));
+        let failed = count(&|s| s == CustomerStatus::Failed);
+        let mut words = format!(
+            "{on} of {} customers on {}",
+            self.customers.len(),
+            self.plan.version
+        );
+        if back > 0 {
+            words += &format!(", {back} rolled back");
+        }
+        if failed > 0 {
+            words += &format!(", {failed} failed");
+        }
+        words
     }
 
     /// Folds one event into the state. No rules here: see `decide`.
@@ -469,7 +507,9 @@ impl ReleaseState {
                     w.status = WaveStatus::HeldOverdue;
                 }
             }
-            EventKind::OverdueConfirmed { waves, .. } => {
+            EventKind::OverdueConfirmed {
+                waves, customers, ..
+            } => {
                 for wave in waves {
                     if let Some(w) = self.wave_index(wave).and_then(|i| self.waves.get_mut(i)) {
                         w.status = WaveStatus::Waiting;
@@ -477,11 +517,35 @@ impl ReleaseState {
                         w.wait_skipped = true;
                     }
                 }
+                for customer in customers {
+                    if let Some(c) = self.customer_mut(customer) {
+                        c.window_missed = None;
+                    }
+                }
             }
             EventKind::CustomerWaitingForWindow { customer, opens_at } => {
                 if let Some(c) = self.customer_mut(customer) {
                     c.status = CustomerStatus::WaitingWindow;
                     c.window_opens_at = Some(*opens_at);
+                }
+            }
+            EventKind::CustomerWindowMissed {
+                customer,
+                missed,
+                next,
+            } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.status = CustomerStatus::WaitingWindow;
+                    c.window_missed = Some(*missed);
+                    c.window_opens_at = *next;
+                }
+            }
+            EventKind::WindowWaitSkipped { customers, .. } => {
+                for customer in customers {
+                    if let Some(c) = self.customer_mut(customer) {
+                        c.window_skipped = true;
+                        c.window_missed = None;
+                    }
                 }
             }
             EventKind::DeployStarted { customer, .. } => {
@@ -497,7 +561,7 @@ impl ReleaseState {
                 ok,
                 detail,
             } => {
-                let soak = self.plan.policy.soak.to_delta();
+                let soak = self.plan.policy.soak;
                 let version = self.plan.version.clone();
                 if let Some(c) = self.customer_mut(customer) {
                     // A customer already being rolled back keeps that course.
@@ -505,7 +569,7 @@ impl ReleaseState {
                         if *ok {
                             c.status = CustomerStatus::Verifying;
                             c.version = version;
-                            c.soak_until = Some(at + soak);
+                            c.soak_until = Some(soak.after(at));
                         } else {
                             c.failure = Some(detail.clone());
                         }
@@ -655,7 +719,7 @@ impl ReleaseState {
                     }
                 }
             }
-            EventKind::LockTakenOver { .. } => {}
+            EventKind::LockTakenOver { .. } | EventKind::TamperAccepted { .. } => {}
         }
         self.record(e);
     }

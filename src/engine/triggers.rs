@@ -40,6 +40,17 @@ pub struct Evidence {
     pub samples: Vec<ProbeOutcome>,
 }
 
+/// Latency baselines below this count as this much: a service answering in 0 ms
+/// before a deploy and 1 ms after is not "+∞ %" slower. Percentages need an
+/// absolute floor under them.
+pub const LATENCY_FLOOR_MS: f64 = 10.0;
+
+/// A baseline figure usable as one: finite and not negative (journals written
+/// before sentinels were refused may hold -1).
+fn figure(v: Option<f64>) -> Option<f64> {
+    v.filter(|v| v.is_finite() && *v >= 0.0)
+}
+
 /// The conclusive outcomes kept per customer: enough for the longest rule.
 pub fn history_len(policy: &TriggerPolicy) -> usize {
     policy.window.max(policy.consecutive_failures).max(1) as usize
@@ -87,7 +98,7 @@ pub fn evaluate(
         baseline: Some(*base),
         samples: recent.iter().rev().take(window).rev().cloned().collect(),
     };
-    if let Some(b) = base.error_rate {
+    if let Some(b) = figure(base.error_rate) {
         let limit = b + policy.error_rate_points;
         let observed: Option<Vec<f64>> = last_up.iter().map(|s| s.error_rate).collect();
         if let Some(obs) = observed {
@@ -103,8 +114,9 @@ pub fn evaluate(
             }
         }
     }
-    if let Some(b) = base.latency_p95_ms {
-        let limit = b * (1.0 + policy.latency_p95_percent / 100.0);
+    if let Some(b) = figure(base.latency_p95_ms) {
+        let floored = b.max(LATENCY_FLOOR_MS);
+        let limit = floored * (1.0 + policy.latency_p95_percent / 100.0);
         let observed: Option<Vec<f64>> = last_up.iter().map(|s| s.latency_p95_ms).collect();
         if let Some(obs) = observed {
             if obs.iter().all(|l| *l > limit) {
@@ -112,7 +124,12 @@ pub fn evaluate(
                 return Some((
                     TriggerKind::Latency,
                     evidence(format!(
-                        "p95 {worst:.0} ms over {window} checks, baseline {b:.0} ms + {:.0}% = {limit:.0} ms",
+                        "p95 {worst:.0} ms over {window} checks, baseline {b:.0} ms{} + {:.0}% = {limit:.0} ms",
+                        if b < LATENCY_FLOOR_MS {
+                            format!(" (counted as {LATENCY_FLOOR_MS:.0} ms)")
+                        } else {
+                            String::new()
+                        },
                         policy.latency_p95_percent
                     )),
                 ));
@@ -210,6 +227,31 @@ mod tests {
             evaluate(&policy(), Some(&base()), &r).unwrap().0,
             TriggerKind::Latency
         );
+    }
+
+    #[test]
+    fn a_near_zero_latency_baseline_has_an_absolute_floor() {
+        let zero = HealthSample {
+            error_rate: Some(0.0),
+            latency_p95_ms: Some(0.0),
+        };
+        let r: VecDeque<_> = [up(0.0, 1.0), up(0.0, 1.0), up(0.0, 11.0)].into();
+        assert_eq!(
+            evaluate(&policy(), Some(&zero), &r),
+            None,
+            "0 -> 1 ms is not +inf %"
+        );
+        let r: VecDeque<_> = [up(0.0, 13.0), up(0.0, 13.0), up(0.0, 13.0)].into();
+        let (kind, ev) = evaluate(&policy(), Some(&zero), &r).unwrap();
+        assert_eq!(kind, TriggerKind::Latency);
+        assert!(ev.summary.contains("counted as 10 ms"), "{}", ev.summary);
+        // A sentinel baseline from an old journal judges nothing.
+        let sentinel = HealthSample {
+            error_rate: Some(-50.0),
+            latency_p95_ms: Some(-1.0),
+        };
+        let r: VecDeque<_> = [up(-1.0, -1.0), up(-1.0, -1.0), up(-1.0, -1.0)].into();
+        assert_eq!(evaluate(&policy(), Some(&sentinel), &r), None);
     }
 
     #[test]

@@ -103,12 +103,33 @@ pub fn open(
     plan: Option<ReleasePlan>,
     actor: &str,
 ) -> Result<ReleaseHandle, RuntimeError> {
+    open_accepting(opts, label, plan, actor, false)
+}
+
+/// [`open`], going on with a journal whose hash chain is broken when
+/// `accept_tampered` says so; the acceptance is journaled first, naming `actor`.
+pub fn open_accepting(
+    opts: RuntimeOptions,
+    label: &str,
+    plan: Option<ReleasePlan>,
+    actor: &str,
+    accept_tampered: bool,
+) -> Result<ReleaseHandle, RuntimeError> {
     let mode = if plan.is_some() {
         OpenMode::CreateIfMissing
     } else {
         OpenMode::Existing
     };
-    let opened = store::open(&opts.state_dir, label, mode, opts.clock.now())?;
+    let opened = store::open(
+        &opts.state_dir,
+        label,
+        &store::OpenOptions {
+            mode,
+            accept_tampered,
+            actor,
+            now: opts.clock.now(),
+        },
+    )?;
     let last_at = opened.events.last().map(|e| e.at);
     let clock = match (&opts.clock, last_at) {
         // A drill resumed later continues from where its release time stood.
@@ -148,10 +169,9 @@ pub fn open(
     let store::OpenedRelease {
         lock,
         mut journal,
-        takeover,
+        first: mut already_journaled,
         ..
     } = opened;
-    let mut already_journaled: Vec<Event> = takeover.into_iter().collect();
     let (results_tx, results_rx) = mpsc::unbounded_channel();
     let ports = opts.wiring.ports(
         &state.plan,

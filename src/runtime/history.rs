@@ -5,7 +5,7 @@
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
-use super::journal::{JournalError, read_all};
+use super::journal::JournalError;
 use super::state_dir::StateDir;
 use crate::domain::{CustomerId, ReleaseType, Version};
 use crate::engine::{Event, EventKind, Phase, ReleaseState};
@@ -41,17 +41,29 @@ pub struct DeployRecord {
 
 /// Reads one release's journal (read-only; safe while another process writes it).
 pub fn load_release(dir: &StateDir, label: &str) -> Result<(ReleaseState, Vec<Event>), String> {
+    load_release_accepting(dir, label, false).map(|(s, e, _)| (s, e))
+}
+
+/// [`load_release`], reading a journal with a broken hash chain when
+/// `accept_tampered` says so; returns the chain's report too.
+pub fn load_release_accepting(
+    dir: &StateDir,
+    label: &str,
+    accept_tampered: bool,
+) -> Result<(ReleaseState, Vec<Event>, super::journal::ChainReport), String> {
     let path = dir.journal_path(label);
-    let replay = read_all::<Event>(&path).map_err(|e: JournalError| {
-        if e.is_not_found() {
-            format!("no release {label} in {}", dir.root.display())
-        } else {
-            e.to_string()
-        }
-    })?;
+    let replay =
+        super::release_journal::read(&path, accept_tampered).map_err(|e: JournalError| {
+            if e.is_not_found() {
+                format!("no release {label} in {}", dir.root.display())
+            } else {
+                e.to_string()
+            }
+        })?;
+    let chain = replay.chain.clone();
     let events: Vec<Event> = replay.into_events().collect();
     let state = ReleaseState::fold(&events).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok((state, events))
+    Ok((state, events, chain))
 }
 
 pub fn summaries(dir: &StateDir) -> Vec<ReleaseSummary> {

@@ -11,13 +11,20 @@
 //! Format (`journal.jsonl`), one object per line:
 //!
 //! ```text
-//! {"v":1,"seq":0,"event":{...}}
+//! {"v":2,"seq":0,"prev":"0000…0000","event":{...}}
+//! {"v":2,"seq":1,"prev":"9f2c…e1a0","event":{...}}
 //! ```
 //!
 //! `v` is the line format version (a newer one is refused, never guessed at), `seq`
-//! counts from 0 with no gaps (a gap means lost history and is refused). The
-//! envelope is generic over the event type so that this file knows nothing of the
-//! engine's events; their own versioning lives in their serde enums.
+//! counts from 0 with no gaps (a gap means lost history and is refused), `prev` is
+//! the SHA-256 (hex) of the previous line's bytes (without its newline; 64 zeros on
+//! the first line): a hash chain, so a line edited after it was written (every
+//! actor rewritten to "mallory") breaks the link of the line after it, and replay
+//! refuses the journal with that line number. Version 1 lines (written before the
+//! chain existed) have no `prev`; they are accepted and reported as unchained, but
+//! once a chained line appears every later line must be chained. The envelope is
+//! generic over the event type so that this file knows nothing of the engine's
+//! events; their own versioning lives in their serde enums.
 //!
 //! Crash handling follows from how a crash can damage an append-only file: only the
 //! end can be incomplete, and only in ways a whole JSON line with its newline cannot
@@ -33,7 +40,7 @@
 //! [`ReleaseLock`](super::lock::ReleaseLock) before it opens one. Readers in other
 //! processes use [`read_all`], which never writes.
 
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
@@ -43,8 +50,28 @@ use serde::{Deserialize, Serialize};
 
 use super::state_dir::{create_dir_all_durable, parent_or_dot, sync_dir};
 
-/// The newest line format this build reads and the one it writes.
-pub const FORMAT_VERSION: u32 = 1;
+/// The newest line format this build reads and the one it writes (2: chained).
+pub const FORMAT_VERSION: u32 = 2;
+
+/// The `prev` of a journal's first line.
+pub const GENESIS: [u8; 32] = [0; 32];
+
+fn sha256(bytes: &[u8]) -> [u8; 32] {
+    let digest = ring::digest::digest(&ring::digest::SHA256, bytes);
+    let mut out = [0u8; 32];
+    out.copy_from_slice(digest.as_ref());
+    out
+}
+
+/// Lowercase hex, as `prev` is written.
+pub fn hex(hash: &[u8; 32]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(64);
+    for b in hash {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
 
 /// Read buffer for replay: large enough that a million-line journal is read in a
 /// few thousand syscalls.
@@ -75,6 +102,51 @@ pub struct DroppedTail {
 pub struct Replay<T> {
     pub records: Vec<Record<T>>,
     pub dropped_tail: Option<DroppedTail>,
+    pub chain: ChainReport,
+}
+
+/// A line whose chain link does not match the line before it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChainBreak {
+    /// 1-based line number of the line whose `prev` does not match.
+    pub line: usize,
+    pub reason: String,
+}
+
+/// What the hash chain says about a journal.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct ChainReport {
+    /// Lines written before the chain existed (line format 1), all at the start.
+    pub unchained: usize,
+    /// Lines that carry a link.
+    pub chained: usize,
+    /// Every link that does not match, in file order.
+    pub breaks: Vec<ChainBreak>,
+    /// Breaks an event in the journal records as accepted (`--accept-tampered`).
+    pub accepted: Vec<usize>,
+    /// SHA-256 of the last whole line: what the next line will link to. Kept
+    /// somewhere else, it proves the journal up to here (the last line has no line
+    /// after it to vouch for it).
+    pub head: String,
+}
+
+impl ChainReport {
+    /// Breaks no event has accepted.
+    pub fn unaccepted(&self) -> Vec<&ChainBreak> {
+        self.breaks
+            .iter()
+            .filter(|b| !self.accepted.contains(&b.line))
+            .collect()
+    }
+}
+
+/// Which chain breaks a reader or writer lets through.
+pub enum Accept<'a, T> {
+    /// Only those that events in the journal itself record as accepted; `accepted`
+    /// names the lines an event accepted (none, for most events).
+    Recorded(&'a dyn Fn(&T) -> Vec<usize>),
+    /// All of them (`--accept-tampered`): the caller must journal that it did.
+    All,
 }
 
 impl<T> Replay<T> {
@@ -112,6 +184,17 @@ pub enum JournalError {
         found: u32,
         supported: u32,
     },
+    #[error(
+        "journal {path} has been changed after it was written: line {line}: {reason}{more}. \
+         shipdeck will not build a release on it; restore the file from a backup, or run \
+         with --accept-tampered to go on anyway (that decision is journaled)"
+    )]
+    Tampered {
+        path: PathBuf,
+        line: usize,
+        reason: String,
+        more: String,
+    },
     #[error("cannot serialize event {seq} for the journal: {source}")]
     Serialize { seq: u64, source: serde_json::Error },
     #[error("an empty batch was passed to the journal: there is nothing to append")]
@@ -138,6 +221,7 @@ impl JournalError {
 struct EnvelopeOut<'a, T> {
     v: u32,
     seq: u64,
+    prev: &'a str,
     event: &'a T,
 }
 
@@ -146,6 +230,8 @@ struct EnvelopeOut<'a, T> {
 struct EnvelopeIn<T> {
     v: u32,
     seq: u64,
+    #[serde(default)]
+    prev: Option<String>,
     event: T,
 }
 
@@ -165,6 +251,8 @@ pub struct JournalWriter<T> {
     next_seq: u64,
     /// Bytes of whole lines in the file; where to cut back to if a write fails.
     len: u64,
+    /// SHA-256 of the last whole line: the next line's `prev`.
+    last_hash: [u8; 32],
     /// Reused between batches so steady-state appends do not allocate.
     buf: Vec<u8>,
     poisoned: bool,
@@ -177,6 +265,14 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
     /// durably) if needed, and return what it already holds. A torn last line is
     /// dropped and cut off; any other damage is an error.
     pub fn open(path: &Path) -> Result<(JournalWriter<T>, Replay<T>), JournalError> {
+        Self::open_with(path, Accept::Recorded(&|_| Vec::new()))
+    }
+
+    /// [`JournalWriter::open`], letting through the chain breaks `accept` allows.
+    pub fn open_with(
+        path: &Path,
+        accept: Accept<'_, T>,
+    ) -> Result<(JournalWriter<T>, Replay<T>), JournalError> {
         let io_err = |op: &'static str| {
             let path = path.to_path_buf();
             move |source| JournalError::Io { op, path, source }
@@ -191,6 +287,7 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
         }
 
         let scan = scan::<T>(BufReader::with_capacity(READ_BUFFER, &file), path)?;
+        let chain = judge_chain(path, &scan, accept)?;
         if let Some(tail) = scan.dropped_tail {
             tracing::warn!(
                 path = %path.display(),
@@ -213,6 +310,7 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
             path: path.to_path_buf(),
             next_seq,
             len: scan.good_len,
+            last_hash: scan.last_hash,
             buf: Vec::new(),
             poisoned: false,
             _event: PhantomData,
@@ -222,6 +320,7 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
             Replay {
                 records: scan.records,
                 dropped_tail: scan.dropped_tail,
+                chain,
             },
         ))
     }
@@ -241,14 +340,19 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
             return Err(JournalError::EmptyBatch);
         }
         self.buf.clear();
+        let mut last = self.last_hash;
         for (seq, event) in (self.next_seq..).zip(events) {
+            let prev = hex(&last);
             let envelope = EnvelopeOut {
                 v: FORMAT_VERSION,
                 seq,
+                prev: &prev,
                 event,
             };
+            let start = self.buf.len();
             serde_json::to_writer(&mut self.buf, &envelope)
                 .map_err(|source| JournalError::Serialize { seq, source })?;
+            last = sha256(&self.buf[start..]);
             // serde_json escapes control characters in strings, so this newline is
             // the only one in the line.
             self.buf.push(b'\n');
@@ -280,6 +384,7 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
 
         self.len += self.buf.len() as u64;
         self.next_seq += events.len() as u64;
+        self.last_hash = last;
         if self.buf.capacity() > KEEP_BUFFER {
             self.buf = Vec::new();
         }
@@ -320,12 +425,21 @@ impl<T> JournalWriter<T> {
 /// (it may be a write in progress) and reported in `dropped_tail`; the file is
 /// never changed.
 pub fn read_all<T: DeserializeOwned>(path: &Path) -> Result<Replay<T>, JournalError> {
-    let file = File::open(path).map_err(|source| JournalError::Io {
+    read_all_with(path, Accept::Recorded(&|_| Vec::new()))
+}
+
+/// [`read_all`], letting through the chain breaks `accept` allows.
+pub fn read_all_with<T: DeserializeOwned>(
+    path: &Path,
+    accept: Accept<'_, T>,
+) -> Result<Replay<T>, JournalError> {
+    let file = super::state_dir::open_state_file_read(path).map_err(|source| JournalError::Io {
         op: "open",
         path: path.to_path_buf(),
         source,
     })?;
     let scan = scan::<T>(BufReader::with_capacity(READ_BUFFER, file), path)?;
+    let chain = judge_chain(path, &scan, accept)?;
     if let Some(tail) = scan.dropped_tail {
         tracing::debug!(
             path = %path.display(),
@@ -337,17 +451,49 @@ pub fn read_all<T: DeserializeOwned>(path: &Path) -> Result<Replay<T>, JournalEr
     Ok(Replay {
         records: scan.records,
         dropped_tail: scan.dropped_tail,
+        chain,
     })
 }
 
-fn open_for_append(path: &Path) -> io::Result<(File, bool)> {
-    let mut options = OpenOptions::new();
-    options.read(true).append(true);
-    match options.clone().create_new(true).open(path) {
-        Ok(file) => Ok((file, true)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((options.open(path)?, false)),
-        Err(e) => Err(e),
+/// The chain report of a scan, or the refusal of a journal with a break that
+/// `accept` does not let through.
+fn judge_chain<T>(
+    path: &Path,
+    scan: &Scan<T>,
+    accept: Accept<'_, T>,
+) -> Result<ChainReport, JournalError> {
+    let mut chain = scan.chain.clone();
+    match accept {
+        Accept::All => {}
+        Accept::Recorded(accepted) => {
+            if !chain.breaks.is_empty() {
+                chain.accepted = scan
+                    .records
+                    .iter()
+                    .flat_map(|r| accepted(&r.event))
+                    .collect();
+            }
+            let open = chain.unaccepted();
+            if let Some(first) = open.first() {
+                return Err(JournalError::Tampered {
+                    path: path.to_path_buf(),
+                    line: first.line,
+                    reason: first.reason.clone(),
+                    more: if open.len() > 1 {
+                        format!(" ({} broken links in all)", open.len())
+                    } else {
+                        String::new()
+                    },
+                });
+            }
+        }
     }
+    Ok(chain)
+}
+
+fn open_for_append(path: &Path) -> io::Result<(File, bool)> {
+    // Mode 0600 (or the shared group's), never through a symlink.
+    super::state_dir::open_state_file(path, true)
 }
 
 struct Scan<T> {
@@ -355,6 +501,9 @@ struct Scan<T> {
     /// Length of the prefix made of whole, valid lines.
     good_len: u64,
     dropped_tail: Option<DroppedTail>,
+    chain: ChainReport,
+    /// SHA-256 of the last whole line (GENESIS for an empty journal).
+    last_hash: [u8; 32],
 }
 
 enum LineError {
@@ -386,6 +535,8 @@ fn scan<T: DeserializeOwned>(
     path: &Path,
 ) -> Result<Scan<T>, JournalError> {
     let mut records = Vec::new();
+    let mut chain = ChainReport::default();
+    let mut last_hash = GENESIS;
     let mut good_len: u64 = 0;
     let mut line_no: usize = 0;
     let mut buf = Vec::with_capacity(512);
@@ -416,10 +567,14 @@ fn scan<T: DeserializeOwned>(
                     line: line_no,
                     bytes: n,
                 }),
+                chain: chain.finish(&last_hash),
+                last_hash,
             });
         };
         match parse_line::<T>(content) {
             Ok(envelope) => {
+                chain.link(line_no, envelope.prev.as_deref(), &last_hash);
+                last_hash = sha256(content);
                 let expected = records.len() as u64;
                 if envelope.seq != expected {
                     return Err(corrupt(
@@ -459,6 +614,8 @@ fn scan<T: DeserializeOwned>(
                             line: line_no,
                             bytes: n,
                         }),
+                        chain: chain.finish(&last_hash),
+                        last_hash,
                     });
                 }
                 return Err(corrupt(line_no, reason));
@@ -469,7 +626,46 @@ fn scan<T: DeserializeOwned>(
         records,
         good_len,
         dropped_tail: None,
+        chain: chain.finish(&last_hash),
+        last_hash,
     })
+}
+
+impl ChainReport {
+    fn finish(mut self, last: &[u8; 32]) -> ChainReport {
+        self.head = hex(last);
+        self
+    }
+
+    /// Checks one whole line's link against the line before it.
+    fn link(&mut self, line_no: usize, prev: Option<&str>, before: &[u8; 32]) {
+        match prev {
+            None if self.chained == 0 => self.unchained += 1,
+            None => self.breaks.push(ChainBreak {
+                line: line_no,
+                reason: "a line without a chain link after chained lines (its link was removed, \
+                         or an older shipdeck appended to this journal)"
+                    .to_string(),
+            }),
+            Some(p) => {
+                self.chained += 1;
+                if p != hex(before) {
+                    self.breaks.push(ChainBreak {
+                        line: line_no,
+                        reason: if line_no > 1 {
+                            format!(
+                                "its link does not match line {} as it is now (line {} or this line was edited)",
+                                line_no - 1,
+                                line_no - 1
+                            )
+                        } else {
+                            "the first line's link is not the start of a chain".to_string()
+                        },
+                    });
+                }
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -490,10 +686,11 @@ mod tests {
         let line = serde_json::to_string(&EnvelopeOut {
             v: FORMAT_VERSION,
             seq: 7,
+            prev: "ab",
             event: &Ev { n: 1 },
         })
         .unwrap();
-        assert_eq!(line, r#"{"v":1,"seq":7,"event":{"n":1}}"#);
+        assert_eq!(line, r#"{"v":2,"seq":7,"prev":"ab","event":{"n":1}}"#);
     }
 
     #[test]
@@ -524,11 +721,11 @@ mod tests {
 
     #[test]
     fn newer_version_is_named_even_when_the_event_does_not_read() {
-        let bytes = b"{\"v\":2,\"seq\":0,\"event\":{\"brand_new\":true}}\n";
+        let bytes = b"{\"v\":3,\"seq\":0,\"event\":{\"brand_new\":true}}\n";
         match scan_bytes(bytes) {
             Err(JournalError::NewerVersion {
-                found: 2,
-                supported: 1,
+                found: 3,
+                supported: 2,
                 line: 1,
                 ..
             }) => {}

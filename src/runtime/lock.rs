@@ -16,10 +16,9 @@
 //! different inodes under one name.
 
 use std::fmt;
-use std::fs::{File, OpenOptions};
+use std::fs::File;
 use std::io::{self, Read, Write};
 use std::os::fd::AsRawFd;
-use std::os::unix::fs::OpenOptionsExt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -34,6 +33,33 @@ pub struct Holder {
     pub pid: u32,
     pub host: String,
     pub since: DateTime<Utc>,
+    /// A process that runs the release (deploy, the cockpit) or a short command
+    /// that appends one decision and lets go (pause, approve, …). Lock files
+    /// written before this was recorded read as a runner.
+    #[serde(default)]
+    pub kind: HolderKind,
+    /// What holds it, as a person would type it: `shipdeck deploy`, `shipdeck pause`.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub what: String,
+}
+
+/// Whether a lock holder runs the release or only records one command.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HolderKind {
+    #[default]
+    Runner,
+    Command,
+}
+
+/// What this process is, for the lock files it writes (set once by the CLI).
+static THIS_PROCESS: std::sync::OnceLock<(HolderKind, String)> = std::sync::OnceLock::new();
+
+/// Records what this process is (`shipdeck pause` is a command, `shipdeck deploy`
+/// a runner), so another process that finds the release locked can say what holds
+/// it and whether waiting a moment will do. The first call wins.
+pub fn set_this_process(kind: HolderKind, what: &str) {
+    let _ = THIS_PROCESS.set((kind, what.to_string()));
 }
 
 impl Holder {
@@ -50,10 +76,16 @@ impl Holder {
 
     /// This process, now.
     pub fn current() -> Holder {
+        let (kind, what) = THIS_PROCESS
+            .get()
+            .cloned()
+            .unwrap_or((HolderKind::Runner, String::new()));
         Holder {
             pid: std::process::id(),
             host: hostname(),
             since: Utc::now(),
+            kind,
+            what,
         }
     }
 }
@@ -64,9 +96,13 @@ impl fmt::Display for Holder {
             f,
             "pid {} on host {} since {}",
             self.pid,
-            self.host,
+            crate::domain::escape(&self.host),
             self.since.format("%Y-%m-%d %H:%M:%S UTC")
-        )
+        )?;
+        if !self.what.is_empty() {
+            write!(f, " (`{}`)", crate::domain::escape(&self.what))?;
+        }
+        Ok(())
     }
 }
 
@@ -95,7 +131,7 @@ pub enum LockError {
     )]
     OtherHost {
         release: String,
-        holder: Holder,
+        holder: Box<Holder>,
         here: String,
         path: PathBuf,
     },
@@ -124,6 +160,8 @@ pub struct ReleaseLock {
     file: File,
     path: PathBuf,
     holder: Holder,
+    /// Whether the file names us yet (see `announce`).
+    announced: bool,
 }
 
 /// How often `acquire` re-tries a lock whose holder does not name a live process,
@@ -185,7 +223,7 @@ impl ReleaseLock {
                 // Dropping `file` releases the flock we just took.
                 return Err(LockError::OtherHost {
                     release,
-                    holder: prev.clone(),
+                    holder: Box::new(prev.clone()),
                     here,
                     path: path.to_path_buf(),
                 });
@@ -208,16 +246,34 @@ impl ReleaseLock {
         }
 
         let holder = Holder::current();
-        write_holder(&mut file, &holder).map_err(io_err("write"))?;
-        tracing::debug!(path = %path.display(), %holder, "release lock acquired");
+        let mut lock = ReleaseLock {
+            file,
+            path: path.to_path_buf(),
+            holder,
+            announced: false,
+        };
+        if previous.is_none() {
+            lock.announce().map_err(io_err("write"))?;
+        }
+        // Else the file keeps naming the run that died until the caller has
+        // journaled the takeover and calls `announce`: killed in between, the next
+        // run still finds (and journals) the evidence.
+        tracing::debug!(path = %path.display(), holder = %lock.holder, "release lock acquired");
         Ok(Acquired {
-            lock: ReleaseLock {
-                file,
-                path: path.to_path_buf(),
-                holder,
-            },
+            lock,
             took_over_from: previous,
         })
+    }
+
+    /// Writes this process into the lock file as its holder. Called by `acquire`
+    /// when there was nobody to take over from, and by the caller once a takeover
+    /// is in the journal.
+    pub fn announce(&mut self) -> io::Result<()> {
+        if !self.announced {
+            write_holder(&mut self.file, &self.holder)?;
+            self.announced = true;
+        }
+        Ok(())
     }
 
     /// Who we wrote into the lock file.
@@ -232,6 +288,10 @@ impl ReleaseLock {
 
 impl Drop for ReleaseLock {
     fn drop(&mut self) {
+        if !self.announced {
+            // A takeover never journaled: leave the dead run's name for the next.
+            return;
+        }
         // Empty the file while we still hold the flock, so the next holder can tell
         // a clean handover from a crash. Synced so a power cut right after a clean
         // exit is not later reported as a crash. Failure only costs that accuracy.
@@ -247,7 +307,7 @@ impl Drop for ReleaseLock {
 /// processes (`status`). `None` when nobody holds it, when there is no lock file,
 /// and in the microseconds between a holder locking and writing its name.
 pub fn current_holder(path: &Path) -> Option<Holder> {
-    let mut file = match File::open(path) {
+    let mut file = match super::state_dir::open_state_file_read(path) {
         Ok(file) => file,
         Err(e) => {
             if e.kind() != io::ErrorKind::NotFound {
@@ -280,13 +340,9 @@ fn release_label(path: &Path) -> String {
 /// Open (or create) the lock file without truncating it: its content may be the
 /// previous holder we need to report. Returns whether we created it.
 fn open_lock_file(path: &Path) -> io::Result<(File, bool)> {
-    let mut options = OpenOptions::new();
-    options.read(true).write(true).mode(0o644);
-    match options.clone().create_new(true).open(path) {
-        Ok(file) => Ok((file, true)),
-        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => Ok((options.open(path)?, false)),
-        Err(e) => Err(e),
-    }
+    // Never through a symlink: a link planted here would receive the holder's
+    // details and then be truncated. Mode 0600 (or the shared group's).
+    super::state_dir::open_state_file(path, false)
 }
 
 /// `flock` without blocking: `Ok(true)` got it, `Ok(false)` someone else has it.
@@ -389,6 +445,8 @@ mod tests {
                 pid: 4242,
                 host: "ci-7".into(),
                 since: "2025-05-01T14:30:05Z".parse().unwrap(),
+                kind: HolderKind::Runner,
+                what: String::new(),
             },
         };
         let msg = err.to_string();

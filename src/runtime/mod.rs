@@ -9,5 +9,6 @@ pub mod journal;
 pub mod link;
 pub mod lock;
 pub mod probe_scheduler;
+pub mod release_journal;
 pub mod state_dir;
 pub mod store;

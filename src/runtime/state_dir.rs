@@ -43,6 +43,12 @@ pub enum StateDirError {
     Absolute { path: PathBuf, source: io::Error },
     #[error("cannot read the releases in {path}: {source}")]
     ReadReleases { path: PathBuf, source: io::Error },
+    #[error(
+        "{path} is a symbolic link owned by uid {owner}, not by you (uid {me}) or root: \
+         whoever owns it decides where journals and locks are written, so shipdeck will \
+         not follow it. Point --state-dir at a real directory, or replace the link"
+    )]
+    ForeignSymlink { path: PathBuf, owner: u32, me: u32 },
 }
 
 /// The root of shipdeck's state, and the layout beneath it.
@@ -96,6 +102,17 @@ impl StateDir {
 
     pub fn lock_path(&self, version_label: &str) -> PathBuf {
         self.release_dir(version_label).join(LOCK_FILE)
+    }
+
+    /// Refuses to work under a state dir, `releases/` or release dir that is a
+    /// symbolic link owned by another user (see [`check_not_foreign_symlink`]).
+    pub fn check(&self, label: Option<&str>) -> Result<(), StateDirError> {
+        check_not_foreign_symlink(&self.root)?;
+        check_not_foreign_symlink(&self.releases_dir())?;
+        if let Some(label) = label {
+            check_not_foreign_symlink(&self.release_dir(label))?;
+        }
+        Ok(())
     }
 
     /// `root/shipdeck.log`.
@@ -163,6 +180,99 @@ pub fn is_valid_release_label(label: &str) -> bool {
     ) && !label.contains(['/', '\\'])
 }
 
+/// Who may read shipdeck's state: the owner alone (dirs 0700, files 0600), or the
+/// owner and the group when `SHIPDECK_STATE_SHARED=group` says a team shares the
+/// state dir through a group (dirs 0770, files 0660). Never the umask's choice:
+/// journals hold who decided what, and lock files say who runs a release.
+pub const SHARED_ENV: &str = "SHIPDECK_STATE_SHARED";
+
+/// (directory mode, file mode) for everything shipdeck creates in its state dir.
+pub fn state_modes() -> (u32, u32) {
+    match std::env::var(SHARED_ENV).as_deref() {
+        Ok("group") => (0o770, 0o660),
+        _ => (0o700, 0o600),
+    }
+}
+
+/// Opens a state file (journal, lock, log, notices) for reading and appending or
+/// writing, creating it with the state file mode. Never through a symbolic link
+/// (`O_NOFOLLOW`): a link planted at `releases/v1/lock` would make shipdeck write
+/// into whatever it points at. Returns the file and whether it was created.
+pub fn open_state_file(path: &Path, append: bool) -> io::Result<(File, bool)> {
+    use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+    let (_, file_mode) = state_modes();
+    let mut options = fs::OpenOptions::new();
+    options
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC);
+    if append {
+        options.append(true);
+    } else {
+        options.write(true);
+    }
+    let opened = match options.clone().create_new(true).mode(file_mode).open(path) {
+        Ok(file) => {
+            // The umask may have taken bits away from the mode (or, with a
+            // shared group, kept the group out): set it exactly.
+            file.set_permissions(fs::Permissions::from_mode(file_mode))?;
+            Ok((file, true))
+        }
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => {
+            options.open(path).map(|file| (file, false))
+        }
+        Err(e) => Err(e),
+    };
+    opened.map_err(|e| explain_symlink(path, e))
+}
+
+/// Opens a state file for reading only, never through a symbolic link.
+pub fn open_state_file_read(path: &Path) -> io::Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    fs::OpenOptions::new()
+        .read(true)
+        .custom_flags(libc::O_NOFOLLOW | libc::O_CLOEXEC)
+        .open(path)
+        .map_err(|e| explain_symlink(path, e))
+}
+
+/// `O_NOFOLLOW` on a symlink fails with ELOOP, which reads as "too many levels of
+/// symbolic links": say what it really means.
+fn explain_symlink(path: &Path, e: io::Error) -> io::Error {
+    if e.raw_os_error() == Some(libc::ELOOP) {
+        return io::Error::new(
+            e.kind(),
+            format!(
+                "{} is a symbolic link; shipdeck opens its state files only directly, never through a link (it could send writes anywhere). Remove the link",
+                path.display()
+            ),
+        );
+    }
+    e
+}
+
+/// Refuses a directory of the state (the state dir, `releases/`, a release dir)
+/// that is a symbolic link owned by someone other than this user (or root): whoever
+/// owns the link decides where journals and locks are written.
+pub fn check_not_foreign_symlink(dir: &Path) -> Result<(), StateDirError> {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(meta) = fs::symlink_metadata(dir) else {
+        return Ok(()); // Not there yet: it will be created as a real directory.
+    };
+    if !meta.file_type().is_symlink() {
+        return Ok(());
+    }
+    // SAFETY: geteuid has no preconditions and cannot fail.
+    let me = unsafe { libc::geteuid() };
+    if meta.uid() == me || meta.uid() == 0 {
+        return Ok(());
+    }
+    Err(StateDirError::ForeignSymlink {
+        path: dir.to_path_buf(),
+        owner: meta.uid(),
+        me,
+    })
+}
+
 /// fsync a directory, so that entries created or removed in it survive a crash.
 pub fn sync_dir(dir: &Path) -> io::Result<()> {
     File::open(dir)?.sync_all()
@@ -187,8 +297,17 @@ pub fn create_dir_all_durable(dir: &Path) -> io::Result<()> {
             None => break,
         }
     }
+    let (dir_mode, _) = state_modes();
     for created in missing.into_iter().rev() {
-        match fs::create_dir(created) {
+        let made = {
+            use std::os::unix::fs::{DirBuilderExt, PermissionsExt};
+            fs::DirBuilder::new()
+                .mode(dir_mode)
+                .create(created)
+                // Exactly the mode, whatever the umask took away or let through.
+                .and_then(|()| fs::set_permissions(created, fs::Permissions::from_mode(dir_mode)))
+        };
+        match made {
             Ok(()) => {}
             // Another process (a second shipdeck starting) may win the race; the
             // directory existing is all we need.

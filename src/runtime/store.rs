@@ -1,25 +1,30 @@
 //! Opening a release's storage: the one way in, for the loop that runs a release and
 //! for the offline commands alike.
 //!
-//! Order matters: the lock first (one writer per journal), then the journal is
-//! replayed, then a takeover from a holder that died is journaled before anything
-//! else, so that even a process killed right after leaves a trace of it.
+//! Order matters:
+//! 1. the state and release dirs are checked (no one else's symlink), and a release
+//!    that does not exist is refused before anything is created;
+//! 2. the lock (one writer per journal);
+//! 3. the journal is replayed and its hash chain judged;
+//! 4. an accepted tamper and a takeover from a holder that died are journaled before
+//!    anything else, so that even a process killed right after leaves their trace;
+//! 5. only then does the lock file stop naming the run that died.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, Utc};
 
 use super::journal::{JournalError, JournalWriter};
 use super::lock::{Acquired, LockError, ReleaseLock};
 use super::state_dir::{StateDir, create_dir_all_durable};
-use crate::engine::{Event, ReleaseState, state::FoldError};
+use crate::engine::{Event, EventKind, ReleaseState, state::FoldError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
     Journal(#[from] JournalError),
     #[error(transparent)]
-    Lock(#[from] LockError),
+    Lock(Box<LockError>),
     #[error("journal {path}: {source}")]
     Fold { path: PathBuf, source: FoldError },
     #[error(
@@ -31,6 +36,14 @@ pub enum StoreError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    StateDirRefused(String),
+}
+
+impl From<LockError> for StoreError {
+    fn from(e: LockError) -> StoreError {
+        StoreError::Lock(Box::new(e))
+    }
 }
 
 /// A release's storage, held: its lock, its journal open for appending, and what the
@@ -38,14 +51,15 @@ pub enum StoreError {
 pub struct OpenedRelease {
     pub lock: ReleaseLock,
     pub journal: JournalWriter<Event>,
-    /// Every event replayed, takeover included when there was one.
+    /// Every event, including those this open journaled (`first`).
     pub events: Vec<Event>,
-    /// Events that were on disk before this open (the takeover is not among them).
+    /// Events that were on disk before this open.
     pub replayed: usize,
     /// The journal's last line was torn by a crash and dropped.
     pub dropped_tail: bool,
-    /// The takeover event journaled because the last holder died, if it did.
-    pub takeover: Option<Event>,
+    /// What this open journaled before anything else: an accepted tamper, a lock
+    /// takeover from a holder that died.
+    pub first: Vec<Event>,
     pub journal_path: PathBuf,
 }
 
@@ -73,17 +87,45 @@ pub enum OpenMode {
     CreateIfMissing,
 }
 
-/// Takes the lock, replays the journal and journals a takeover (stamped `now`, or
-/// the last event's instant if that is later).
+#[derive(Debug, Clone)]
+pub struct OpenOptions<'a> {
+    pub mode: OpenMode,
+    /// Go on with a journal whose hash chain is broken; the acceptance is journaled
+    /// first, naming `actor`.
+    pub accept_tampered: bool,
+    pub actor: &'a str,
+    /// Release time now: stamps what this open journals (never before the last event).
+    pub now: DateTime<Utc>,
+}
+
+/// Opens with the lock taken by [`ReleaseLock::acquire`].
 pub fn open(
     dir: &StateDir,
     label: &str,
-    mode: OpenMode,
-    now: DateTime<Utc>,
+    opts: &OpenOptions<'_>,
 ) -> Result<OpenedRelease, StoreError> {
+    open_with(dir, label, opts, |path| {
+        ReleaseLock::acquire(path).map_err(StoreError::from)
+    })
+}
+
+/// Opens with the lock taken by `acquire` (an offline command waits briefly for
+/// another command; a runner does not wait).
+pub fn open_with<E>(
+    dir: &StateDir,
+    label: &str,
+    opts: &OpenOptions<'_>,
+    acquire: impl FnOnce(&Path) -> Result<Acquired, E>,
+) -> Result<OpenedRelease, E>
+where
+    E: From<StoreError>,
+{
+    dir.check(Some(label))
+        .map_err(|e| StoreError::StateDirRefused(e.to_string()))?;
     let journal_path = dir.journal_path(label);
-    if mode == OpenMode::Existing && !journal_path.exists() {
-        return Err(StoreError::NoSuchRelease(label.to_string()));
+    // Resuming a release that does not exist creates nothing: no directory, no lock.
+    if opts.mode == OpenMode::Existing && !journal_path.is_file() {
+        return Err(StoreError::NoSuchRelease(label.to_string()).into());
     }
     let release_dir = dir.release_dir(label);
     create_dir_all_durable(&release_dir).map_err(|source| StoreError::StateDir {
@@ -91,31 +133,54 @@ pub fn open(
         source,
     })?;
     let Acquired {
-        lock,
+        mut lock,
         took_over_from,
-    } = ReleaseLock::acquire(&dir.lock_path(label))?;
-    let (mut journal, replay) = JournalWriter::<Event>::open(&journal_path)?;
+    } = acquire(&dir.lock_path(label))?;
+    let (mut journal, replay, tampered) =
+        super::release_journal::open(&journal_path, opts.accept_tampered)
+            .map_err(StoreError::from)?;
     let dropped_tail = replay.dropped_tail.is_some();
     let mut events: Vec<Event> = replay.into_events().collect();
     let replayed = events.len();
-    let takeover = match took_over_from {
-        // A takeover of a release with no event yet has nothing to be recorded in.
-        Some(holder) if !events.is_empty() => {
-            let at = events.last().map_or(now, |e| e.at.max(now));
-            let e = holder.taken_over(at);
-            journal.append_batch(std::slice::from_ref(&e))?;
-            events.push(e.clone());
-            Some(e)
-        }
-        _ => None,
-    };
+    if opts.mode == OpenMode::Existing && events.is_empty() {
+        // The journal was there a moment ago and is empty: an empty journal is no
+        // release. It is left as found.
+        return Err(StoreError::NoSuchRelease(label.to_string()).into());
+    }
+    let at = events.last().map_or(opts.now, |e| e.at.max(opts.now));
+    let mut first = Vec::new();
+    if !tampered.is_empty() {
+        first.push(Event {
+            at,
+            event: EventKind::TamperAccepted {
+                lines: tampered,
+                actor: opts.actor.to_string(),
+            },
+        });
+    }
+    // A takeover of a release with no event yet has nothing to be recorded in.
+    if let Some(holder) = took_over_from.filter(|_| !events.is_empty()) {
+        first.push(holder.taken_over(at));
+    }
+    if !first.is_empty() {
+        journal.append_batch(&first).map_err(StoreError::from)?;
+        events.extend(first.iter().cloned());
+    }
+    // Only now may the lock file stop naming the run that died.
+    lock.announce().map_err(|source| {
+        StoreError::from(LockError::Io {
+            op: "write",
+            path: lock.path().to_path_buf(),
+            source,
+        })
+    })?;
     Ok(OpenedRelease {
         lock,
         journal,
         events,
         replayed,
         dropped_tail,
-        takeover,
+        first,
         journal_path,
     })
 }

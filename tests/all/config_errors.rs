@@ -920,3 +920,165 @@ fn lookup_order_is_flag_env_working_dir_user_dir_builtin() {
     let s = resolve(None, None, cwd, None, has(&[]));
     assert_eq!(s, ConfigSource::BuiltIn);
 }
+
+// ---------------------------------------------------------------- issue 11: hostile input
+
+/// TechStart's health, as the text that replaces its simulated source.
+const TECHSTART_HEALTH: &str =
+    r#"{"kind": "simulated", "baseline_error_rate": 0.4, "baseline_latency_ms": 120.0}"#;
+
+#[test]
+fn control_characters_in_ids_and_names_are_refused_where_they_are() {
+    // A customer name with ESC and a newline (as JSON escapes) would forge lines.
+    let (errs, at) = refuse(
+        "customers.json",
+        "\"TechStart\"",
+        r#""Tech\u001b[2J\nalice approved enterprise (FORGED)""#,
+        0,
+    );
+    let e = about(&errs, "customers[2].name");
+    assert_at(e, "customers.json", at, "control character");
+    assert!(
+        !e.to_string().contains('\u{1b}') && !e.to_string().contains('\n'),
+        "the error itself is escaped: {e:?}"
+    );
+    let (errs, at) = refuse("roster.json", "\"alice\"", r#""al\tice""#, 0);
+    assert_at(
+        about(&errs, "people[0].name"),
+        "roster.json",
+        at,
+        "plain text",
+    );
+    let (errs, at) = refuse("roster.json", "\"qa_lead\"", r#""qa\u0007lead""#, 0);
+    assert_at(
+        about(&errs, "roles[1].id"),
+        "roster.json",
+        at,
+        "control character",
+    );
+}
+
+#[test]
+fn health_sources_that_can_only_fail_later_are_refused_at_load() {
+    let with = |health: &str| {
+        let mut files = defaults();
+        let (text, at) = edit(
+            &text_of(&files, "customers.json"),
+            TECHSTART_HEALTH,
+            health,
+            0,
+        );
+        set(&mut files, "customers.json", text);
+        (load_err(&files), at)
+    };
+    let (errs, at) = with(r#"{"kind": "http", "url": "not a url"}"#);
+    let e = about(&errs, "customers[2].health.url");
+    assert_eq!(e.line, at.0, "{e}");
+    assert!(e.message.contains("not a URL"), "{e}");
+    let (errs, _) = with(r#"{"kind": "http", "url": "ftp://acme.example.com/health"}"#);
+    assert!(
+        about(&errs, "customers[2].health.url")
+            .message
+            .contains("http or https"),
+        "{errs}"
+    );
+    let (errs, _) = with(
+        r#"{"kind": "http", "url": "https://a.example/h", "headers": [{"name": "X-Token\nInjected: 1", "env": "TOKEN"}]}"#,
+    );
+    assert!(
+        about(&errs, "customers[2].health.headers[0].name")
+            .message
+            .contains("not a valid HTTP header name"),
+        "{errs}"
+    );
+    let (errs, _) =
+        with(r#"{"kind": "command", "program": "check", "error_rate_pointer": "error_rate"}"#);
+    let e = about(&errs, "customers[2].health.error_rate_pointer");
+    assert!(e.message.contains("must start with /"), "{e}");
+    assert!(e.line > 0 && e.column > 0, "{e}");
+}
+
+#[test]
+fn ambiguous_and_overlong_durations_are_refused_with_their_position() {
+    for (to, needle) in [
+        (r#""soak": "15M""#, "ambiguous"),
+        (r#""soak": "15 minutes""#, "write 15m"),
+        (r#""soak": "400d""#, "365 days"),
+    ] {
+        let (errs, at) = refuse("policies.json", r#""soak": "5m""#, to, 0);
+        let e = errs
+            .iter()
+            .find(|e| e.field.ends_with(".soak"))
+            .unwrap_or_else(|| panic!("{errs}"));
+        assert_eq!(e.line, at.0, "{e}");
+        assert!(e.message.contains(needle), "{e}");
+    }
+}
+
+#[test]
+fn non_utf8_and_truncated_files_get_a_line_and_column() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in builtin_files() {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    // A Latin-1 "é" on line 3, after four characters.
+    let mut bytes = b"{\n  \"customers\": [\n    \"Z\xe9\"\n  ]\n}\n".to_vec();
+    std::fs::write(dir.path().join("customers.json"), &bytes).unwrap();
+    let errs = config::load_dir(dir.path()).unwrap_err();
+    let e = errs
+        .iter()
+        .find(|e| e.file.ends_with("customers.json"))
+        .unwrap_or_else(|| panic!("{errs}"));
+    assert_eq!((e.line, e.column), (3, 7), "{e}");
+    assert!(e.message.contains("UTF-8"), "{e}");
+    // Cut short: the end of the file is where the error is.
+    bytes = b"{\n  \"customers\": [\n".to_vec();
+    std::fs::write(dir.path().join("customers.json"), &bytes).unwrap();
+    let errs = config::load_dir(dir.path()).unwrap_err();
+    let e = errs
+        .iter()
+        .find(|e| e.file.ends_with("customers.json"))
+        .unwrap_or_else(|| panic!("{errs}"));
+    assert!(e.line >= 2 && e.column >= 1, "{e}");
+    assert!(e.message.contains("EOF"), "{e}");
+    // Empty.
+    std::fs::write(dir.path().join("customers.json"), b"").unwrap();
+    let errs = config::load_dir(dir.path()).unwrap_err();
+    let e = errs
+        .iter()
+        .find(|e| e.file.ends_with("customers.json"))
+        .unwrap_or_else(|| panic!("{errs}"));
+    assert_eq!((e.line, e.column), (1, 1), "{e}");
+}
+
+#[test]
+fn a_fifo_a_device_or_a_huge_file_is_refused_without_reading_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    for (name, text) in builtin_files() {
+        std::fs::write(dir.path().join(name), text).expect("write");
+    }
+    let roster = dir.path().join("roster.json");
+    std::fs::remove_file(&roster).unwrap();
+    let c = std::ffi::CString::new(roster.to_str().unwrap()).unwrap();
+    // SAFETY: mkfifo on a path we own, with a NUL-terminated string.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    // A FIFO with no writer would block a plain open() forever.
+    let errs = config::load_dir(dir.path()).unwrap_err();
+    let e = errs
+        .iter()
+        .find(|e| e.file.ends_with("roster.json"))
+        .unwrap_or_else(|| panic!("{errs}"));
+    assert!(e.message.contains("a FIFO"), "{e}");
+    std::fs::remove_file(&roster).unwrap();
+    std::os::unix::fs::symlink("/dev/zero", &roster).unwrap();
+    let errs = config::load_dir(dir.path()).unwrap_err();
+    assert!(
+        errs.iter().any(|e| e.message.contains("a device")),
+        "{errs}"
+    );
+    std::fs::remove_file(&roster).unwrap();
+    let big = std::fs::File::create(&roster).unwrap();
+    big.set_len(config::MAX_CONFIG_BYTES + 1).unwrap();
+    let errs = config::load_dir(dir.path()).unwrap_err();
+    assert!(errs.iter().any(|e| e.message.contains("16 MiB")), "{errs}");
+}

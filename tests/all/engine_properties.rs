@@ -332,6 +332,8 @@ struct Checker {
     started: Vec<Option<DateTime<Utc>>>,
     completed: Vec<bool>,
     skipped: Vec<bool>,
+    /// Customers an operator let deploy outside their maintenance window.
+    window_skipped: BTreeSet<CustomerId>,
     approvals: Vec<Vec<(Role, String)>>,
     ticks: BTreeSet<(String, String)>,
     validation_started: bool,
@@ -368,6 +370,7 @@ impl Checker {
             started: vec![None; n],
             completed: vec![false; n],
             skipped: vec![false; n],
+            window_skipped: BTreeSet::new(),
             approvals: vec![Vec::new(); n],
             ticks: BTreeSet::new(),
             validation_started: false,
@@ -556,6 +559,20 @@ impl Checker {
                 );
                 self.skipped[wi] = true;
             }
+            EventKind::WindowWaitSkipped {
+                wave,
+                customers,
+                reason,
+                ..
+            } => {
+                let wi = self.wave(wave)?;
+                prop_assert!(
+                    self.started[wi].is_some(),
+                    "skipped window waits of {wave} before it started"
+                );
+                prop_assert!(!reason.trim().is_empty(), "a window skip without a reason");
+                self.window_skipped.extend(customers.iter().cloned());
+            }
             EventKind::CustomerWaitingForWindow { customer, opens_at } => {
                 prop_assert!(*opens_at > t, "{customer} waits for a window already open");
                 self.set(customer, Seen::Window)?;
@@ -579,7 +596,7 @@ impl Checker {
                 if let Some(cp) = cp {
                     let windowed =
                         matches!(wave.approval, Approval::MaintenanceWindow) || cp.window_only;
-                    if windowed && !self.emergency {
+                    if windowed && !self.emergency && !self.window_skipped.contains(customer) {
                         if let Some(win) = &cp.window {
                             prop_assert!(
                                 win.is_open(t),

@@ -1063,3 +1063,232 @@ fn a_window_bound_demo_customer_holds_later_waves_unless_the_wait_is_skipped() {
     .expect("skip accepted");
     assert_eq!(d.wave_started("startup"), Some(d.now));
 }
+
+/// Issue 11, item 1: a config where TechStart (startup) deploys only inside a
+/// one-minute daily window at 11:00 UTC, with only the demo customers besides.
+fn one_minute_window_drill() -> Drill {
+    let mut cfg = config::load_builtin().expect("built-in config");
+    let techstart = CustomerId::new("techstart");
+    cfg.customers
+        .retain(|c| c.tier.as_str() == "demo" || c.id == techstart);
+    let window = serde_json::from_value(serde_json::json!({
+        "timezone": "UTC",
+        "days": ["mon", "tue", "wed", "thu", "fri", "sat", "sun"],
+        "start": "11:00",
+        "duration": "1m"
+    }))
+    .expect("a window");
+    cfg.customers
+        .iter_mut()
+        .find(|c| c.id == techstart)
+        .expect("techstart")
+        .maintenance_window = Some(window);
+    let mut over = cfg
+        .deployment
+        .overrides
+        .get(&techstart)
+        .cloned()
+        .unwrap_or_default();
+    over.window_only = true;
+    cfg.deployment.overrides.insert(techstart, over);
+    let mut d = Drill::start_with(cfg, ReleaseType::Security, "v1.0.1", false, "alice");
+    d.tick_gating_items();
+    d
+}
+
+fn techstart(d: &Drill) -> &engine::state::CustomerState {
+    d.state.customer(&CustomerId::new("techstart")).unwrap()
+}
+
+#[test]
+fn a_one_minute_window_at_real_speed_deploys_inside_it() {
+    // Given TechStart waits for its one-minute window at 11:00
+    let mut d = one_minute_window_drill();
+    d.run_until(t0() + minutes(40));
+    assert_eq!(techstart(&d).status, engine::CustomerStatus::WaitingWindow);
+    let opens: DateTime<Utc> = "2026-11-16T11:00:00Z".parse().unwrap();
+    assert_eq!(techstart(&d).window_opens_at, Some(opens));
+    // When the clock runs at real speed, ticking every second, through the window
+    while d.now < opens + minutes(2) {
+        d.now += TimeDelta::seconds(1);
+        let (due, rest): (Vec<_>, Vec<_>) = d.queue.drain(..).partition(|(t, _)| *t <= d.now);
+        d.queue = rest;
+        for (_, r) in due {
+            d.input(Input::Result(r)).unwrap();
+        }
+        d.input(Input::Tick).unwrap();
+    }
+    // Then it deployed inside the window, and nothing was reported missed
+    let deployed = d
+        .at_of(|e| matches!(e, EventKind::DeployStarted { customer, .. } if customer.as_str() == "techstart"))
+        .expect("techstart deployed");
+    assert!(
+        deployed >= opens && deployed < opens + minutes(1),
+        "{deployed}"
+    );
+    assert_eq!(
+        d.at_of(|e| matches!(e, EventKind::CustomerWindowMissed { .. })),
+        None
+    );
+    d.assert_replay_matches();
+}
+
+#[test]
+fn a_window_the_clock_jumps_over_is_missed_and_waits_for_a_person() {
+    // Given TechStart waits for its one-minute window at 11:00
+    let mut d = one_minute_window_drill();
+    d.run_until(t0() + minutes(59));
+    assert_eq!(techstart(&d).status, engine::CustomerStatus::WaitingWindow);
+    let opens: DateTime<Utc> = "2026-11-16T11:00:00Z".parse().unwrap();
+    // When the release clock jumps over the window (a stalled process, or none)
+    d.now = opens + minutes(5);
+    d.input(Input::Tick).unwrap();
+    // Then the window is reported missed, the customer is held (not deployed, not
+    // waiting for a window that is over), and the next opening is known
+    let tomorrow = opens + TimeDelta::days(1);
+    assert!(d.log.iter().any(|e| matches!(
+        &e.event,
+        EventKind::CustomerWindowMissed { customer, missed, next }
+            if customer.as_str() == "techstart" && *missed == opens && *next == Some(tomorrow)
+    )));
+    assert_eq!(techstart(&d).window_missed, Some(opens));
+    assert_eq!(engine::next_deadline(&d.state, d.now), None);
+    assert!(engine::waiting_on_people(&d.state, d.now));
+    // and what would move it is named: confirm, or skip its window wait
+    let awaited = engine::awaited(&d.state, d.now);
+    assert!(
+        awaited.iter().any(|a| matches!(
+            a,
+            engine::Awaited::MissedWindow { customer, next, .. }
+                if customer.as_str() == "techstart" && *next == Some(tomorrow)
+        )),
+        "{awaited:?}"
+    );
+    assert!(!awaited.contains(&engine::Awaited::Decide), "{awaited:?}");
+    // A tick an hour later changes nothing: it never waits for the window that passed
+    d.now += TimeDelta::hours(1);
+    let before = d.log.len();
+    d.input(Input::Tick).unwrap();
+    assert_eq!(d.log.len(), before);
+    d.assert_replay_matches();
+
+    // When a person confirms, it waits for the next window and deploys inside it
+    let mut confirmed = Drill {
+        cfg: d.cfg.clone(),
+        state: ReleaseState::fold(&d.log).unwrap(),
+        now: d.now,
+        queue: d.queue.clone(),
+        log: d.log.clone(),
+        deploys: d.deploys.clone(),
+        failing: Vec::new(),
+        notices: Vec::new(),
+    };
+    confirmed
+        .cmd("bob", Command::ConfirmOverdue)
+        .expect("confirm accepted");
+    assert_eq!(techstart(&confirmed).window_missed, None);
+    assert_eq!(
+        engine::next_deadline(&confirmed.state, confirmed.now),
+        Some(tomorrow)
+    );
+    confirmed.run_until(tomorrow + minutes(30));
+    let deployed = confirmed
+        .at_of(|e| matches!(e, EventKind::DeployStarted { customer, .. } if customer.as_str() == "techstart"))
+        .expect("deployed in the next window");
+    assert_eq!(deployed, tomorrow);
+    confirmed.assert_replay_matches();
+
+    // Or: the operator skips the window wait with a reason, and it deploys now
+    assert_eq!(
+        d.cmd(
+            "bob",
+            Command::SkipWait {
+                wave: Some(TierName::new("startup")),
+                reason: String::new()
+            }
+        ),
+        Err(Rejected::ReasonRequired("skipping a wait"))
+    );
+    d.cmd(
+        "bob",
+        Command::SkipWait {
+            wave: Some(TierName::new("startup")),
+            reason: "customer agreed to an out-of-window deploy".into(),
+        },
+    )
+    .expect("skipping a window wait is accepted on a started wave");
+    assert!(d.log.iter().any(|e| matches!(
+        &e.event,
+        EventKind::WindowWaitSkipped { customers, .. }
+            if customers.iter().any(|c| c.as_str() == "techstart")
+    )));
+    assert_eq!(
+        d.at_of(|e| matches!(e, EventKind::DeployStarted { customer, .. } if customer.as_str() == "techstart")),
+        Some(d.now)
+    );
+    d.assert_replay_matches();
+}
+
+#[test]
+fn a_window_skip_is_accepted_before_the_window_too() {
+    // The operator can always skip a window wait with a reason, not only a missed one.
+    let mut d = one_minute_window_drill();
+    d.run_until(t0() + minutes(40));
+    assert_eq!(techstart(&d).status, engine::CustomerStatus::WaitingWindow);
+    d.cmd(
+        "bob",
+        Command::SkipWait {
+            wave: None,
+            reason: "urgent".into(),
+        },
+    )
+    .expect("skip accepted");
+    assert_eq!(techstart(&d).status, engine::CustomerStatus::Deploying);
+}
+
+#[test]
+fn sentinel_figures_are_no_data_and_never_roll_back_a_healthy_customer() {
+    // Given demo-main reports the "no data" sentinel p95 of -1 ms and -50 % errors,
+    // before its deploy and after it, every time
+    let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
+    let demo = CustomerId::new("demo-main");
+    let sentinel = |d: &mut Drill| {
+        d.input(Input::Result(EffectResult::Probed {
+            customer: demo.clone(),
+            outcome: ProbeOutcome::Up {
+                sample: HealthSample {
+                    error_rate: Some(-50.0),
+                    latency_p95_ms: Some(-1.0),
+                },
+            },
+        }))
+        .unwrap();
+    };
+    for _ in 0..5 {
+        sentinel(&mut d);
+    }
+    d.tick_gating_items();
+    d.run_until(t0() + minutes(7));
+    for _ in 0..6 {
+        sentinel(&mut d);
+    }
+    // Then no trigger fired, nothing paused, and no sentinel became a baseline
+    assert_eq!(
+        d.at_of(|e| matches!(e, EventKind::TriggerFired { .. })),
+        None
+    );
+    assert!(!d.state.is_paused());
+    let c = d.state.customer(&demo).unwrap();
+    assert!(c.health.baseline.is_none_or(|b| b.latency_p95_ms.is_none()));
+    // and each check is journaled as inconclusive, with the reason
+    assert!(d.log.iter().any(|e| matches!(
+        &e.event,
+        EventKind::HealthSampled { outcome: ProbeOutcome::Inconclusive { reason }, .. }
+            if reason.contains("error rate -50 is not a percentage")
+    )));
+    assert!(matches!(
+        c.health.last,
+        Some(ProbeOutcome::Inconclusive { .. })
+    ));
+    d.assert_replay_matches();
+}

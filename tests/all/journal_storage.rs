@@ -54,7 +54,7 @@ fn assert_file_is_clean(path: &Path) {
     for (i, l) in text.lines().enumerate() {
         let v: serde_json::Value = serde_json::from_str(l)
             .unwrap_or_else(|e| panic!("line {} is not JSON ({e}): {l:?}", i + 1));
-        assert_eq!(v["v"], 1);
+        assert!(v["v"] == 1 || v["v"] == 2, "line {}: {l}", i + 1);
         assert_eq!(v["seq"], i as u64);
     }
 }
@@ -109,7 +109,10 @@ mod journal_tests {
             .unwrap();
         assert_eq!(
             fs::read_to_string(&path).unwrap(),
-            "{\"v\":1,\"seq\":0,\"event\":{\"kind\":\"approved\",\"by\":\"alice\",\"wave\":\"startup\"}}\n"
+            format!(
+                "{{\"v\":2,\"seq\":0,\"prev\":\"{}\",\"event\":{{\"kind\":\"approved\",\"by\":\"alice\",\"wave\":\"startup\"}}}}\n",
+                "0".repeat(64)
+            )
         );
     }
 
@@ -242,7 +245,7 @@ mod journal_tests {
             &path,
             &[
                 line(0, "a"),
-                "{\"v\":2,\"seq\":1,\"event\":{\"kind\":\"note\",\"text\":\"b\"}}\n".to_string(),
+                "{\"v\":3,\"seq\":1,\"event\":{\"kind\":\"note\",\"text\":\"b\"}}\n".to_string(),
             ],
         );
         let before = fs::read(&path).unwrap();
@@ -252,8 +255,8 @@ mod journal_tests {
                 err,
                 JournalError::NewerVersion {
                     line: 2,
-                    found: 2,
-                    supported: 1,
+                    found: 3,
+                    supported: 2,
                     ..
                 }
             ),
@@ -373,6 +376,114 @@ mod journal_tests {
     }
 }
 
+mod chain_tests {
+    use super::*;
+    use shipdeck::runtime::journal::Accept;
+
+    fn approvals(n: usize) -> Vec<Ev> {
+        (0..n)
+            .map(|i| Ev::Approved {
+                by: "alice".into(),
+                wave: format!("w{i}"),
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_line_links_to_the_one_before() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        let (mut writer, _) = JournalWriter::<Ev>::open(&path).unwrap();
+        writer.append_batch(&approvals(2)).unwrap();
+        writer.append(&approvals(1)[0]).unwrap();
+        drop(writer);
+        let text = fs::read_to_string(&path).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (i, l) in lines.iter().enumerate() {
+            let v: serde_json::Value = serde_json::from_str(l).unwrap();
+            let expected = if i == 0 {
+                "0".repeat(64)
+            } else {
+                let d = ring::digest::digest(&ring::digest::SHA256, lines[i - 1].as_bytes());
+                d.as_ref().iter().map(|b| format!("{b:02x}")).collect()
+            };
+            assert_eq!(v["prev"], expected.as_str(), "line {}", i + 1);
+        }
+        let replay = journal::read_all::<Ev>(&path).unwrap();
+        assert_eq!(replay.chain.chained, 3);
+        assert_eq!(replay.chain.unchained, 0);
+        assert!(replay.chain.breaks.is_empty());
+    }
+
+    #[test]
+    fn a_rewritten_actor_breaks_the_chain_at_the_next_line_and_is_refused() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        let (mut writer, _) = JournalWriter::<Ev>::open(&path).unwrap();
+        writer.append_batch(&approvals(4)).unwrap();
+        drop(writer);
+        // Every actor rewritten to "mallory", as the hostile run did.
+        let text = fs::read_to_string(&path)
+            .unwrap()
+            .replace("alice", "mallory");
+        fs::write(&path, &text).unwrap();
+        for err in [
+            JournalWriter::<Ev>::open(&path).map(|_| ()).unwrap_err(),
+            journal::read_all::<Ev>(&path).map(|_| ()).unwrap_err(),
+        ] {
+            match &err {
+                JournalError::Tampered { line, .. } => assert_eq!(*line, 2),
+                other => panic!("expected Tampered, got {other:?}"),
+            }
+            let msg = err.to_string();
+            assert!(
+                msg.contains("line 2") && msg.contains("--accept-tampered"),
+                "{msg}"
+            );
+        }
+        assert_eq!(
+            fs::read_to_string(&path).unwrap(),
+            text,
+            "refused, not repaired"
+        );
+        // Accepted on request, with every break listed.
+        let replay = journal::read_all_with::<Ev>(&path, Accept::All).unwrap();
+        let lines: Vec<usize> = replay.chain.breaks.iter().map(|b| b.line).collect();
+        assert_eq!(lines, vec![2, 3, 4]);
+        // A journal whose own events accept those lines opens.
+        let accept_all = |_: &Ev| vec![2, 3, 4];
+        assert!(JournalWriter::<Ev>::open_with(&path, Accept::Recorded(&accept_all)).is_ok());
+        let accept_some = |_: &Ev| vec![2];
+        assert!(matches!(
+            JournalWriter::<Ev>::open_with(&path, Accept::Recorded(&accept_some)),
+            Err(JournalError::Tampered { line: 3, .. })
+        ));
+    }
+
+    #[test]
+    fn an_old_unchained_journal_is_accepted_and_continues_chained() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        write_lines(&path, &[line(0, "a"), line(1, "b")]);
+        let (mut writer, replay) = JournalWriter::<Ev>::open(&path).unwrap();
+        assert_eq!(replay.chain.unchained, 2);
+        assert_eq!(replay.chain.chained, 0);
+        writer.append_batch(&approvals(2)).unwrap();
+        drop(writer);
+        let replay = journal::read_all::<Ev>(&path).unwrap();
+        assert_eq!((replay.chain.unchained, replay.chain.chained), (2, 2));
+        assert!(replay.chain.breaks.is_empty());
+        // An unchained line after chained ones is a removed link.
+        let mut text = fs::read_to_string(&path).unwrap();
+        text.push_str(&line(4, "c"));
+        fs::write(&path, text).unwrap();
+        assert!(matches!(
+            journal::read_all::<Ev>(&path),
+            Err(JournalError::Tampered { line: 5, .. })
+        ));
+    }
+}
+
 mod lock_tests {
     use super::*;
 
@@ -423,15 +534,121 @@ mod lock_tests {
             pid: dead_pid,
             host: lock::hostname(),
             since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind: lock::HolderKind::Runner,
+            what: "shipdeck deploy".into(),
         };
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(&path, serde_json::to_vec(&stale).unwrap()).unwrap();
 
-        let acquired = ReleaseLock::acquire(&path).unwrap();
-        assert_eq!(acquired.took_over_from, Some(stale));
+        let mut acquired = ReleaseLock::acquire(&path).unwrap();
+        assert_eq!(acquired.took_over_from, Some(stale.clone()));
+        // Until the takeover is journaled, the file keeps naming the dead run: a
+        // process killed now leaves the evidence for the next one.
+        let written: Holder = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
+        assert_eq!(written, stale);
+        acquired.lock.announce().unwrap();
         let written: Holder = serde_json::from_slice(&fs::read(&path).unwrap()).unwrap();
         assert_eq!(&written, acquired.lock.holder());
         assert_eq!(written.pid, std::process::id());
+    }
+
+    #[test]
+    fn a_takeover_never_announced_leaves_the_dead_run_named() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = lock_in(&tmp);
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let dead_pid = child.id();
+        child.wait().unwrap();
+        let stale = Holder {
+            pid: dead_pid,
+            host: lock::hostname(),
+            since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind: lock::HolderKind::Runner,
+            what: String::new(),
+        };
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(&path, serde_json::to_vec(&stale).unwrap()).unwrap();
+        // A run that takes over and stops before journaling it (here: drops the lock)
+        drop(ReleaseLock::acquire(&path).unwrap());
+        // leaves the next run the same takeover to journal.
+        let again = ReleaseLock::acquire(&path).unwrap();
+        assert_eq!(again.took_over_from, Some(stale));
+    }
+
+    /// Holds the lock at `path` from another open file, naming `holder`.
+    fn squat(path: &Path, holder: &Holder) -> fs::File {
+        use std::os::fd::AsRawFd;
+        fs::create_dir_all(path.parent().unwrap()).unwrap();
+        fs::write(path, serde_json::to_vec(holder).unwrap()).unwrap();
+        let f = fs::File::open(path).unwrap();
+        // SAFETY: flock on an fd we own.
+        assert_eq!(
+            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
+            0
+        );
+        f
+    }
+
+    fn live(kind: lock::HolderKind, what: &str) -> Holder {
+        Holder {
+            pid: std::process::id(),
+            host: lock::hostname(),
+            since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind,
+            what: what.into(),
+        }
+    }
+
+    #[test]
+    fn an_offline_command_waits_briefly_for_another_command_but_not_for_a_runner() {
+        use shipdeck::cli::offline::acquire_waiting;
+        use std::time::Duration;
+        let tmp = tempfile::tempdir().unwrap();
+        let path = lock_in(&tmp);
+        // Another short command holds it, and lets go while we wait.
+        let mut held = Some(squat(
+            &path,
+            &live(lock::HolderKind::Command, "shipdeck pause"),
+        ));
+        let mut pauses = 0;
+        let got = acquire_waiting(&path, "v1.0.1", Duration::from_secs(2), || {
+            pauses += 1;
+            held = None;
+        });
+        assert!(got.is_ok(), "{:?}", got.err());
+        assert_eq!(pauses, 1, "waited once, then got it");
+        drop(got);
+
+        // A command that does not let go within the budget is named.
+        let _held = squat(&path, &live(lock::HolderKind::Command, "shipdeck approve"));
+        let mut pauses = 0;
+        let err = acquire_waiting(&path, "v1.0.1", Duration::from_millis(100), || pauses += 1)
+            .unwrap_err();
+        assert!(pauses >= 1);
+        assert!(
+            err.message.contains("`shipdeck approve`"),
+            "{}",
+            err.message
+        );
+        assert!(!err.message.contains("cockpit"), "{}", err.message);
+        drop(_held);
+
+        // A runner is refused at once, saying where to act.
+        let _held = squat(&path, &live(lock::HolderKind::Runner, "shipdeck cockpit"));
+        let mut pauses = 0;
+        let err =
+            acquire_waiting(&path, "v1.0.1", Duration::from_secs(2), || pauses += 1).unwrap_err();
+        assert_eq!(pauses, 0, "no waiting for a runner");
+        assert!(
+            err.message.contains("act in its cockpit there"),
+            "{}",
+            err.message
+        );
+        assert!(
+            err.message.contains("`shipdeck cockpit`"),
+            "{}",
+            err.message
+        );
     }
 
     #[test]
@@ -442,6 +659,8 @@ mod lock_tests {
             pid: 4242,
             host: format!("{}-elsewhere", lock::hostname()),
             since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind: lock::HolderKind::Runner,
+            what: String::new(),
         };
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         let content = serde_json::to_vec(&foreign).unwrap();
@@ -449,7 +668,7 @@ mod lock_tests {
 
         let err = ReleaseLock::acquire(&path).unwrap_err();
         assert!(
-            matches!(&err, LockError::OtherHost { holder, .. } if *holder == foreign),
+            matches!(&err, LockError::OtherHost { holder, .. } if **holder == foreign),
             "{err:?}"
         );
         assert!(err.to_string().contains("delete"), "{err}");

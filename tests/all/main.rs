@@ -13,6 +13,7 @@ mod engine_properties;
 mod engine_scenarios;
 mod fleet_scenario;
 mod fleet_serve;
+mod hardening_cli;
 mod health_command;
 mod health_http_edges;
 mod health_probe;

@@ -157,15 +157,27 @@ impl Prober {
         let outcome = self.check(Some(customer), source).await;
         match &outcome {
             ProbeOutcome::Up { sample } => tracing::debug!(%customer, ?sample, "probe up"),
-            ProbeOutcome::Down { reason } => tracing::info!(%customer, %reason, "probe down"),
+            // Reasons quote stderr and HTTP reason phrases: escaped in the log file.
+            ProbeOutcome::Down { reason } => {
+                tracing::info!(%customer, reason = %crate::domain::escape(reason), "probe down")
+            }
             ProbeOutcome::Inconclusive { reason } => {
-                tracing::info!(%customer, %reason, "probe inconclusive")
+                tracing::info!(%customer, reason = %crate::domain::escape(reason), "probe inconclusive")
             }
         }
         outcome
     }
 
     async fn check(&self, customer: Option<&CustomerId>, source: &HealthSource) -> ProbeOutcome {
+        // Sentinel figures (-1, NaN, 150 %) are no data, whatever the source.
+        self.check_raw(customer, source).await.judged()
+    }
+
+    async fn check_raw(
+        &self,
+        customer: Option<&CustomerId>,
+        source: &HealthSource,
+    ) -> ProbeOutcome {
         let timeout = self.timeout_for(source);
         match source {
             HealthSource::Simulated {

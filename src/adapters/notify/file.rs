@@ -13,29 +13,29 @@ pub struct FileNotifier {
 }
 
 impl FileNotifier {
-    /// The line written for `notice` (no newline).
+    /// The line written for `notice` (no newline). One line per notice, whatever a
+    /// name or reason holds: control characters are escaped, so a name with a
+    /// newline cannot forge a line.
     pub fn line(notice: &Notice) -> String {
         format!(
             "{} {:?} {} {}",
             notice.at.format("%Y-%m-%dT%H:%M:%SZ"),
             notice.kind,
-            notice
-                .customer
-                .as_ref()
-                .map(|c| c.as_str())
-                .or(notice.wave.as_ref().map(|w| w.as_str()))
-                .unwrap_or("all"),
-            notice.message,
+            crate::domain::escape(
+                notice
+                    .customer
+                    .as_ref()
+                    .map(|c| c.as_str())
+                    .or(notice.wave.as_ref().map(|w| w.as_str()))
+                    .unwrap_or("all")
+            ),
+            crate::domain::escape(&notice.message),
         )
     }
 
     fn append(&self, line: &str) -> std::io::Result<()> {
-        use std::os::unix::fs::OpenOptionsExt;
-        let mut f = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .mode(0o600)
-            .open(&self.path)?;
+        // Mode 0600, never through a symlink.
+        let (mut f, _) = crate::runtime::state_dir::open_state_file(&self.path, true)?;
         f.write_all(format!("{line}\n").as_bytes())
     }
 }
