@@ -7,7 +7,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 
 use chrono::{DateTime, TimeDelta, Utc};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::event::{Decision, Event, EventKind, PauseCause};
 use super::plan::ReleasePlan;
@@ -16,7 +16,7 @@ use crate::domain::{
     CheckCommand, CustomerId, GatedPhase, HealthSample, ProbeOutcome, Role, TierName, Version,
 };
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Phase {
     Planned,
@@ -46,7 +46,7 @@ impl Phase {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum WaveStatus {
     Waiting,
@@ -58,7 +58,7 @@ pub enum WaveStatus {
     Cancelled,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CustomerStatus {
     Pending,
@@ -100,7 +100,7 @@ impl CustomerStatus {
     }
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct WaveState {
     pub tier: TierName,
     pub status: WaveStatus,
@@ -114,7 +114,7 @@ pub struct WaveState {
     pub gate_notice_sent: bool,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct HealthTrack {
     /// Pre-deploy samples that form the baseline.
     pub baseline_samples: Vec<HealthSample>,
@@ -128,7 +128,7 @@ pub struct HealthTrack {
 
 pub const SPARK_LEN: usize = 32;
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct CustomerState {
     pub id: CustomerId,
     pub name: String,
@@ -140,10 +140,10 @@ pub struct CustomerState {
     pub window_opens_at: Option<DateTime<Utc>>,
     /// A maintenance window that opened and closed without a deploy: held until a
     /// person confirms (then it waits for the next window) or skips the wait.
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window_missed: Option<DateTime<Utc>>,
     /// An operator let this customer deploy outside its window.
-    #[serde(skip_serializing_if = "std::ops::Not::not")]
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
     pub window_skipped: bool,
     pub deploy_started_at: Option<DateTime<Utc>>,
     pub soak_until: Option<DateTime<Utc>>,
@@ -153,7 +153,7 @@ pub struct CustomerState {
     pub health: HealthTrack,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pause {
     pub since: DateTime<Utc>,
     pub actor: String,
@@ -161,21 +161,23 @@ pub struct Pause {
     pub cause: PauseCause,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub enum CheckStatus {
     Running,
     Passed(String),
     Failed(String),
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TickRecord {
     pub actor: String,
     pub at: DateTime<Utc>,
     pub on_word: bool,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// Serializable whole (for checkpoints); read back through
+/// [`ReleaseState::reindexed`], which rebuilds what serialization skips.
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReleaseState {
     pub plan: ReleasePlan,
     pub started_by: String,
@@ -303,6 +305,17 @@ impl ReleaseState {
             state.apply(e);
         }
         Ok(state)
+    }
+
+    /// The state as read back from a checkpoint, with its customer index rebuilt.
+    pub fn reindexed(mut self) -> ReleaseState {
+        self.index = self
+            .customers
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (c.id.clone(), i))
+            .collect();
+        self
     }
 
     pub fn customer_index(&self, id: &CustomerId) -> Option<usize> {

@@ -130,7 +130,7 @@ pub fn open_accepting(
             now: opts.clock.now(),
         },
     )?;
-    let last_at = opened.events.last().map(|e| e.at);
+    let last_at = opened.last_at();
     let clock = match (&opts.clock, last_at) {
         // A drill resumed later continues from where its release time stood.
         (Clock::Scaled { speed, .. }, Some(_)) => Clock::with_speed(Some(*speed), last_at),
@@ -222,6 +222,13 @@ pub fn open_accepting(
     let mut driver = Driver {
         state: Arc::unwrap_or_clone(state),
         journal: Arc::new(Mutex::new(journal)),
+        checkpoints: Checkpoints {
+            path: super::checkpoint::path(&opts.state_dir, label),
+            // What was replayed counts: a resume from a long tail checkpoints soon.
+            last_seq: next_seq.saturating_sub(replayed as u64),
+            last_at: tokio::time::Instant::now(),
+            writing: None,
+        },
         next_seq,
         clock: clock.clone(),
         executor,
@@ -248,6 +255,41 @@ pub fn open_accepting(
     })
 }
 
+/// When the last checkpoint was taken, and the one being written.
+struct Checkpoints {
+    path: std::path::PathBuf,
+    last_seq: u64,
+    last_at: tokio::time::Instant,
+    /// At most one write at a time, on the blocking pool.
+    writing: Option<tokio::task::JoinHandle<()>>,
+}
+
+/// A checkpoint is also taken after this long with events since the last one.
+const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_secs(600);
+
+impl Checkpoints {
+    /// Writes a checkpoint of `state` at `position` when enough happened since the
+    /// last one. The write runs on the blocking pool and is never waited for: a
+    /// crash mid-write leaves the previous checkpoint, which only costs replay time.
+    fn maybe_write(&mut self, position: super::journal::Position, state: &ReleaseState) {
+        let events = position.seq.saturating_sub(self.last_seq);
+        let due = events >= super::checkpoint::EVERY_EVENTS
+            || (events > 0 && self.last_at.elapsed() >= CHECKPOINT_EVERY);
+        if !due || self.writing.as_ref().is_some_and(|w| !w.is_finished()) {
+            return;
+        }
+        self.last_seq = position.seq;
+        self.last_at = tokio::time::Instant::now();
+        let state = state.clone();
+        let path = self.path.clone();
+        self.writing = Some(tokio::task::spawn_blocking(move || {
+            if let Err(e) = super::checkpoint::write(&path, &position, &state) {
+                tracing::warn!(path = %path.display(), "cannot write a checkpoint: {e}");
+            }
+        }));
+    }
+}
+
 /// How long notices still being delivered may take when the loop stops.
 const NOTICE_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
 
@@ -271,6 +313,7 @@ struct Driver {
     journal: Arc<Mutex<JournalWriter<Event>>>,
     /// Sequence number of the next event journaled.
     next_seq: u64,
+    checkpoints: Checkpoints,
     clock: Clock,
     executor: Executor,
     events: broadcast::Sender<Committed>,
@@ -371,7 +414,7 @@ impl Driver {
         let events = batch.events;
         let (events, written) = tokio::task::spawn_blocking(move || {
             let written = match journal.lock() {
-                Ok(mut j) => j.append_batch(&events),
+                Ok(mut j) => j.append_batch(&events).map(|_| j.position()),
                 // A panic mid-append poisons the mutex; the writer's own poisoning
                 // rules say the same: nothing may be assumed written.
                 Err(_) => Err(JournalError::Poisoned {
@@ -382,7 +425,7 @@ impl Driver {
         })
         .await
         .map_err(|_| RuntimeError::WriterGone)?;
-        written?;
+        let position = written?;
         for e in events {
             if e.event.is_loggable() {
                 tracing::info!(target: "shipdeck::event", "{}", crate::engine::event::describe(&e));
@@ -398,6 +441,7 @@ impl Driver {
             self.executor.spawn(eff);
         }
         self.publish(self.last_now);
+        self.checkpoints.maybe_write(position, &self.state);
         Ok(())
     }
 

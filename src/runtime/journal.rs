@@ -206,6 +206,8 @@ pub enum JournalError {
          what is on disk is unknown; reopen the journal to recover"
     )]
     Poisoned { path: PathBuf },
+    #[error("journal {path} does not match its checkpoint: {why}")]
+    StalePosition { path: PathBuf, why: String },
 }
 
 impl JournalError {
@@ -325,6 +327,75 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
         ))
     }
 
+    /// [`JournalWriter::open_with`], replaying only the lines after `from` (a
+    /// checkpoint's position). The line that ends at `from` must hash to its head,
+    /// else [`JournalError::StalePosition`]: the file is not the one the checkpoint
+    /// was taken of, and the caller replays it whole. The records returned are the
+    /// tail only; their breaks are judged against acceptances in the tail.
+    pub fn open_after(
+        path: &Path,
+        from: &Position,
+        accept: Accept<'_, T>,
+    ) -> Result<(JournalWriter<T>, Replay<T>), JournalError> {
+        use std::io::{Seek, SeekFrom};
+        let io_err = |op: &'static str| {
+            let path = path.to_path_buf();
+            move |source| JournalError::Io { op, path, source }
+        };
+        let stale = |why: &str| JournalError::StalePosition {
+            path: path.to_path_buf(),
+            why: why.to_string(),
+        };
+        if !path.is_file() {
+            return Err(stale("the journal is gone"));
+        }
+        let (mut file, _) = open_for_append(path).map_err(io_err("open"))?;
+        let head = parse_hash(&from.head).ok_or_else(|| stale("its head is not a hash"))?;
+        let size = file.metadata().map_err(io_err("read"))?.len();
+        if size < from.len {
+            return Err(stale("the journal is shorter than the checkpoint"));
+        }
+        if from.seq > 0 {
+            let last = line_ending_at(&mut file, from.len).map_err(io_err("read"))?;
+            if last.map(|l| sha256(&l)) != Some(head) {
+                return Err(stale("the line it ends on is not the one it recorded"));
+            }
+        }
+        file.seek(SeekFrom::Start(from.len))
+            .map_err(io_err("read"))?;
+        let start = ScanStart {
+            seq: from.seq,
+            len: from.len,
+            hash: head,
+        };
+        let scan = scan_from::<T>(BufReader::with_capacity(READ_BUFFER, &file), path, start)?;
+        let chain = judge_chain(path, &scan, accept)?;
+        if scan.dropped_tail.is_some() {
+            file.set_len(scan.good_len)
+                .map_err(io_err("cut the torn last line from"))?;
+            file.sync_data()
+                .map_err(io_err("cut the torn last line from"))?;
+        }
+        let writer = JournalWriter {
+            file,
+            path: path.to_path_buf(),
+            next_seq: from.seq + scan.records.len() as u64,
+            len: scan.good_len,
+            last_hash: scan.last_hash,
+            buf: Vec::new(),
+            poisoned: false,
+            _event: PhantomData,
+        };
+        Ok((
+            writer,
+            Replay {
+                records: scan.records,
+                dropped_tail: scan.dropped_tail,
+                chain,
+            },
+        ))
+    }
+
     /// Append `events` as one group commit: serialize all, one write, one
     /// `fdatasync`. Returns the seq of the last event. When this returns `Ok`, the
     /// events are durable and their effects may run; when it returns an I/O error,
@@ -409,7 +480,28 @@ impl<T> std::fmt::Debug for JournalWriter<T> {
     }
 }
 
+/// Where a journal stands after its last whole line: what a checkpoint records so
+/// that a later open can replay only what follows.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Events before this point (the next line's seq).
+    pub seq: u64,
+    /// Bytes before this point.
+    pub len: u64,
+    /// SHA-256 (hex) of the line that ends here: the next line's `prev`.
+    pub head: String,
+}
+
 impl<T> JournalWriter<T> {
+    /// Where the journal stands now.
+    pub fn position(&self) -> Position {
+        Position {
+            seq: self.next_seq,
+            len: self.len,
+            head: hex(&self.last_hash),
+        }
+    }
+
     /// The seq the next appended event will get (= number of events in the journal).
     pub fn next_seq(&self) -> u64 {
         self.next_seq
@@ -491,6 +583,55 @@ fn judge_chain<T>(
     Ok(chain)
 }
 
+fn parse_hash(text: &str) -> Option<[u8; 32]> {
+    if text.len() != 64 {
+        return None;
+    }
+    let mut out = [0u8; 32];
+    for (i, byte) in out.iter_mut().enumerate() {
+        *byte = u8::from_str_radix(text.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}
+
+/// The bytes of the line that ends (with its newline) at byte `end`, without the
+/// newline; `None` when no newline ends there. Reads backwards in chunks, so a
+/// checkpoint near the end of a large journal costs a few reads.
+fn line_ending_at(file: &mut File, end: u64) -> io::Result<Option<Vec<u8>>> {
+    use std::io::{Read, Seek, SeekFrom};
+    const CHUNK: u64 = 64 * 1024;
+    /// A line longer than this is not a line a checkpoint ends on (a plan of a very
+    /// large fleet is the longest, far below it).
+    const MAX_LINE: u64 = 256 * 1024 * 1024;
+    if end == 0 {
+        return Ok(None);
+    }
+    let mut newline = [0u8; 1];
+    file.seek(SeekFrom::Start(end - 1))?;
+    file.read_exact(&mut newline)?;
+    if newline[0] != b'\n' {
+        return Ok(None);
+    }
+    let content_end = end - 1;
+    let mut start = content_end;
+    let mut tail: Vec<u8> = Vec::new();
+    while start > 0 && content_end - start < MAX_LINE {
+        let from = start.saturating_sub(CHUNK);
+        let mut chunk = vec![0u8; usize::try_from(start - from).unwrap_or(0)];
+        file.seek(SeekFrom::Start(from))?;
+        file.read_exact(&mut chunk)?;
+        if let Some(i) = chunk.iter().rposition(|b| *b == b'\n') {
+            chunk.drain(..=i);
+            chunk.extend_from_slice(&tail);
+            return Ok(Some(chunk));
+        }
+        chunk.extend_from_slice(&tail);
+        tail = chunk;
+        start = from;
+    }
+    Ok((start == 0).then_some(tail))
+}
+
 fn open_for_append(path: &Path) -> io::Result<(File, bool)> {
     // Mode 0600 (or the shared group's), never through a symlink.
     super::state_dir::open_state_file(path, true)
@@ -528,17 +669,41 @@ fn parse_line<T: DeserializeOwned>(line: &[u8]) -> Result<EnvelopeIn<T>, LineErr
     }
 }
 
+/// Where a scan starts: the top of the file, or just after a checkpoint's position.
+#[derive(Debug, Clone, Copy)]
+struct ScanStart {
+    seq: u64,
+    len: u64,
+    hash: [u8; 32],
+}
+
+const TOP: ScanStart = ScanStart {
+    seq: 0,
+    len: 0,
+    hash: GENESIS,
+};
+
 /// Read every line, check the envelope and the sequence, and find where the valid
 /// prefix ends. Shared by the writer (which then cuts the tail) and readers.
-fn scan<T: DeserializeOwned>(
+fn scan<T: DeserializeOwned>(reader: impl BufRead, path: &Path) -> Result<Scan<T>, JournalError> {
+    scan_from(reader, path, TOP)
+}
+
+/// [`scan`] of what follows `start` (the reader is positioned there).
+fn scan_from<T: DeserializeOwned>(
     mut reader: impl BufRead,
     path: &Path,
+    start: ScanStart,
 ) -> Result<Scan<T>, JournalError> {
     let mut records = Vec::new();
     let mut chain = ChainReport::default();
-    let mut last_hash = GENESIS;
-    let mut good_len: u64 = 0;
-    let mut line_no: usize = 0;
+    if start.seq > 0 {
+        // The lines before were checked when the checkpoint was taken.
+        chain.chained = 1;
+    }
+    let mut last_hash = start.hash;
+    let mut good_len: u64 = start.len;
+    let mut line_no: usize = usize::try_from(start.seq).unwrap_or(usize::MAX);
     let mut buf = Vec::with_capacity(512);
     let io_err = |source| JournalError::Io {
         op: "read",
@@ -575,7 +740,7 @@ fn scan<T: DeserializeOwned>(
             Ok(envelope) => {
                 chain.link(line_no, envelope.prev.as_deref(), &last_hash);
                 last_hash = sha256(content);
-                let expected = records.len() as u64;
+                let expected = start.seq + records.len() as u64;
                 if envelope.seq != expected {
                     return Err(corrupt(
                         line_no,

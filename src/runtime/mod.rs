@@ -1,6 +1,7 @@
 //! The tokio shell around the pure engine: the clock, the journal and lock, the
 //! effect executor, and the loop that owns a release's state.
 
+pub mod checkpoint;
 pub mod clock;
 pub mod driver;
 pub mod effects;

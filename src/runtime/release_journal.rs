@@ -34,6 +34,22 @@ pub fn open(path: &Path, accept_tampered: bool) -> Result<Opened, JournalError> 
     Ok((w, r, newly))
 }
 
+/// [`open`], replaying only what follows a checkpoint's position (see
+/// [`JournalWriter::open_after`]).
+pub fn open_after(
+    path: &Path,
+    from: &super::journal::Position,
+    accept_tampered: bool,
+) -> Result<Opened, JournalError> {
+    if !accept_tampered {
+        let (w, r) = JournalWriter::open_after(path, from, Accept::Recorded(&accepted_lines))?;
+        return Ok((w, r, Vec::new()));
+    }
+    let (w, mut r) = JournalWriter::open_after(path, from, Accept::All)?;
+    let newly = newly_accepted(&mut r);
+    Ok((w, r, newly))
+}
+
 /// Reads a release's journal. With `accept_tampered`, a broken chain is read all
 /// the same (nothing is recorded: readers never write); the breaks are in the
 /// replay's chain report.

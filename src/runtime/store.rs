@@ -51,9 +51,12 @@ impl From<LockError> for StoreError {
 pub struct OpenedRelease {
     pub lock: ReleaseLock,
     pub journal: JournalWriter<Event>,
-    /// Every event, including those this open journaled (`first`).
+    /// The state as of the checkpoint the open started from, if it used one.
+    pub base: Option<ReleaseState>,
+    /// The events after `base` (all of them without a checkpoint), including those
+    /// this open journaled (`first`).
     pub events: Vec<Event>,
-    /// Events that were on disk before this open.
+    /// Events that were on disk before this open (checkpointed ones included).
     pub replayed: usize,
     /// The journal's last line was torn by a crash and dropped.
     pub dropped_tail: bool,
@@ -66,6 +69,13 @@ pub struct OpenedRelease {
 impl OpenedRelease {
     /// The state the journal describes (`None` for a journal with no event yet).
     pub fn fold(&self) -> Result<Option<ReleaseState>, StoreError> {
+        if let Some(base) = &self.base {
+            let mut state = base.clone();
+            for e in &self.events {
+                state.apply(e);
+            }
+            return Ok(Some(state));
+        }
         if self.events.is_empty() {
             return Ok(None);
         }
@@ -75,6 +85,14 @@ impl OpenedRelease {
                 path: self.journal_path.clone(),
                 source,
             })
+    }
+
+    /// When the last event on disk happened.
+    pub fn last_at(&self) -> Option<DateTime<Utc>> {
+        self.events
+            .last()
+            .map(|e| e.at)
+            .or(self.base.as_ref().map(|s| s.last_event_at))
     }
 }
 
@@ -136,18 +154,21 @@ where
         mut lock,
         took_over_from,
     } = acquire(&dir.lock_path(label))?;
-    let (mut journal, replay, tampered) =
-        super::release_journal::open(&journal_path, opts.accept_tampered)
-            .map_err(StoreError::from)?;
+    let (base, (mut journal, replay, tampered)) =
+        open_journal(dir, label, &journal_path, opts.accept_tampered)?;
     let dropped_tail = replay.dropped_tail.is_some();
     let mut events: Vec<Event> = replay.into_events().collect();
-    let replayed = events.len();
-    if opts.mode == OpenMode::Existing && events.is_empty() {
+    let replayed = events.len() + base.as_ref().map_or(0, |s| s.events_applied as usize);
+    if opts.mode == OpenMode::Existing && events.is_empty() && base.is_none() {
         // The journal was there a moment ago and is empty: an empty journal is no
         // release. It is left as found.
         return Err(StoreError::NoSuchRelease(label.to_string()).into());
     }
-    let at = events.last().map_or(opts.now, |e| e.at.max(opts.now));
+    let last_at = events
+        .last()
+        .map(|e| e.at)
+        .or(base.as_ref().map(|s| s.last_event_at));
+    let at = last_at.map_or(opts.now, |t| t.max(opts.now));
     let mut first = Vec::new();
     if !tampered.is_empty() {
         first.push(Event {
@@ -159,7 +180,7 @@ where
         });
     }
     // A takeover of a release with no event yet has nothing to be recorded in.
-    if let Some(holder) = took_over_from.filter(|_| !events.is_empty()) {
+    if let Some(holder) = took_over_from.filter(|_| last_at.is_some()) {
         first.push(holder.taken_over(at));
     }
     if !first.is_empty() {
@@ -177,10 +198,40 @@ where
     Ok(OpenedRelease {
         lock,
         journal,
+        base,
         events,
         replayed,
         dropped_tail,
         first,
         journal_path,
     })
+}
+
+/// The journal, from the newest usable checkpoint when there is one, else whole. A
+/// checkpoint that does not read or does not match the journal is set aside with a
+/// warning: the journal is the truth, the checkpoint only saves time.
+fn open_journal(
+    dir: &StateDir,
+    label: &str,
+    journal_path: &Path,
+    accept_tampered: bool,
+) -> Result<(Option<ReleaseState>, super::release_journal::Opened), StoreError> {
+    let at = super::checkpoint::path(dir, label);
+    match super::checkpoint::read(&at) {
+        Ok(Some((position, state))) => {
+            match super::release_journal::open_after(journal_path, &position, accept_tampered) {
+                Ok(opened) => return Ok((Some(state), opened)),
+                Err(JournalError::StalePosition { why, .. }) => {
+                    tracing::warn!(checkpoint = %at.display(), "checkpoint set aside, replaying the whole journal: {why}");
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Ok(None) => {}
+        Err(e) => tracing::warn!("{e}; replaying the whole journal"),
+    }
+    Ok((
+        None,
+        super::release_journal::open(journal_path, accept_tampered)?,
+    ))
 }

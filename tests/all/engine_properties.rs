@@ -40,6 +40,8 @@ use shipdeck::engine::{
     RollbackScope, Selection,
 };
 use shipdeck::runtime::journal::{JournalWriter, read_all};
+use shipdeck::runtime::state_dir::StateDir;
+use shipdeck::runtime::{checkpoint, store};
 
 // ---------------------------------------------------------------------------------
 // What a case is made of (generated independently of the state; indices are
@@ -1352,6 +1354,17 @@ impl World {
         let prefix = bounds.get(half).map_or(self.log.len(), |b| b.start);
         prop_assert_eq!(replay.records.len(), prefix, "reopen lost events");
         prop_assert!(replay.dropped_tail.is_none());
+        // A checkpoint of the state at the reopen point, as the runtime takes them.
+        if prefix > 0 {
+            let at_prefix = ReleaseState::fold(&self.log[..prefix]).expect("prefix folds");
+            let state_dir = StateDir::at(dir.path());
+            checkpoint::write(
+                &checkpoint::path(&state_dir, "v"),
+                &w.position(),
+                &at_prefix,
+            )
+            .expect("write a checkpoint");
+        }
         for b in &bounds[half..] {
             w.append_batch(&self.log[b.clone()]).expect("append");
         }
@@ -1371,6 +1384,26 @@ impl World {
         prop_assert!(
             difference.is_none(),
             "the journal read back does not rebuild the live state: replayed vs live {}",
+            difference.unwrap_or_default()
+        );
+        // Checkpoint + tail == full replay, through the store as a resume opens it.
+        let opened = store::open(
+            &StateDir::at(dir.path()),
+            "v",
+            &store::OpenOptions {
+                mode: store::OpenMode::Existing,
+                accept_tampered: false,
+                actor: "prop",
+                now: self.now,
+            },
+        )
+        .expect("the store opens the release");
+        prop_assert_eq!(opened.base.is_some(), prefix > 0, "the checkpoint was used");
+        let resumed = json(&opened.fold().expect("folds").expect("a release"));
+        let difference = first_diff(&resumed, &live, "state");
+        prop_assert!(
+            difference.is_none(),
+            "checkpoint + tail does not rebuild the live state: resumed vs live {}",
             difference.unwrap_or_default()
         );
         Ok(())

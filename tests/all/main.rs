@@ -5,6 +5,7 @@
 
 mod support;
 
+mod checkpoints;
 mod cli;
 mod config_errors;
 mod crash_resume;
