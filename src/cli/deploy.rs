@@ -8,6 +8,7 @@
 use std::io::{BufRead, IsTerminal};
 use std::sync::Arc;
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::args::DeployArgs;
@@ -15,7 +16,7 @@ use super::context::{Context, out};
 use super::dry_run;
 use super::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
 use super::plan;
-use crate::engine::{self, Command, Event, EventKind, Gate, PauseCause, Phase, WaveStatus};
+use crate::engine::{self, Awaited, Command, Event, EventKind, PauseCause, Phase, ReleaseState};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions, SendError};
 
@@ -33,18 +34,35 @@ fn print_event(ctx: &Context, w: &mut dyn std::io::Write, e: &Event) -> Result<(
     out(w, &format!("{line}\n"))
 }
 
-async fn ask(question: String) -> bool {
+/// What the operator answered at a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Yes,
+    No,
+    /// Ctrl-C while the question was asked.
+    Interrupted,
+}
+
+/// Asks a yes/no question on the terminal (No without one). Ctrl-C while asking
+/// is an answer of its own: the caller pauses the release and exits 130, as
+/// Ctrl-C does anywhere else in a headless run.
+async fn ask(question: String, sigint: &mut Signal) -> Answer {
     if !std::io::stdin().is_terminal() {
-        return false;
+        return Answer::No;
     }
     eprint!("{question} [y/N] ");
-    tokio::task::spawn_blocking(|| {
+    let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
         matches!(line.trim(), "y" | "Y" | "yes")
-    })
-    .await
-    .unwrap_or(false)
+    });
+    tokio::select! {
+        yes = read => if yes.unwrap_or(false) { Answer::Yes } else { Answer::No },
+        Some(()) = sigint.recv() => {
+            eprintln!();
+            Answer::Interrupted
+        }
+    }
 }
 
 async fn send(handle: &ReleaseHandle, actor: &str, c: Command) -> Result<(), CliError> {
@@ -77,6 +95,10 @@ pub async fn run(
             .to_string()
     });
     plan.emergency = false;
+    // Ctrl-C is ours from here on: at a prompt as anywhere else, it pauses the
+    // release, journals that, releases the lock and exits 130.
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| CliError::error(format!("cannot watch for Ctrl-C: {e}")))?;
     let dir = ctx.state_dir()?;
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
@@ -120,6 +142,7 @@ pub async fn run(
         args,
         emergency_reason.as_deref(),
         &actor,
+        &mut sigint,
         w,
     )
     .await;
@@ -144,6 +167,8 @@ pub async fn run(
     code
 }
 
+// The run's inputs, one per argument: a struct would only move the list.
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     ctx: &Context,
     handle: &ReleaseHandle,
@@ -151,6 +176,7 @@ async fn drive(
     args: &DeployArgs,
     emergency_reason: Option<&str>,
     actor: &str,
+    sigint: &mut Signal,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
     let state = handle.snapshot().state;
@@ -179,6 +205,7 @@ async fn drive(
         }
     }
     let mut snapshots = handle.snapshots.clone();
+    let mut announced: Vec<String> = Vec::new();
     loop {
         // Drain what happened before looking at where things stand.
         loop {
@@ -199,10 +226,15 @@ async fn drive(
                 EXIT_WAITING
             });
         }
+        // What only a person can give is asked for (or announced) the moment it
+        // blocks, whatever deadlines lie further ahead.
+        match act_on_gates(ctx, handle, args, actor, sigint, &mut announced, w).await? {
+            Step::Acted => continue,
+            Step::Exit(code) => return Ok(code),
+            Step::Nothing => {}
+        }
         if engine::waiting_on_people(s, snap.now) {
-            if let Some(code) = unblock(ctx, handle, args, actor, w).await? {
-                return Ok(code);
-            }
+            return waiting_on_people(ctx, s, snap.now, w);
         }
         tokio::select! {
             e = events.recv() => match e {
@@ -211,95 +243,181 @@ async fn drive(
                 Err(RecvError::Closed) => return Ok(EXIT_WAITING),
             },
             changed = snapshots.changed() => if changed.is_err() { return Ok(EXIT_WAITING) },
-            _ = tokio::signal::ctrl_c() => {
-                let _ = handle.send(actor, Command::Pause { reason: INTERRUPT_REASON.into() }).await;
-                out(w, "paused: interrupted (Ctrl-C); run the same command again to resume\n")?;
-                return Ok(EXIT_INTERRUPTED);
-            }
+            Some(()) = sigint.recv() => return interrupted(handle, actor, w).await,
         }
     }
 }
 
-/// The release waits on a person. Ticks gating items or confirms overdue waves when
-/// the operator agrees (`--yes` or the prompt); otherwise says what is awaited and
-/// returns the exit code.
-async fn unblock(
+/// Ctrl-C: pause (journaled), say how to go on, exit 130.
+async fn interrupted(handle: &ReleaseHandle, actor: &str, w: &mut dyn std::io::Write) -> CliResult {
+    let _ = handle
+        .send(
+            actor,
+            Command::Pause {
+                reason: INTERRUPT_REASON.into(),
+            },
+        )
+        .await;
+    out(
+        w,
+        "paused: interrupted (Ctrl-C); run the same command again to resume\n",
+    )?;
+    Ok(EXIT_INTERRUPTED)
+}
+
+/// What [`act_on_gates`] did.
+enum Step {
+    /// Sent a command: look again.
+    Acted,
+    Exit(i32),
+    Nothing,
+}
+
+/// Acts on the person-gates holding the release now: ticks gating items and
+/// confirms overdue waves when the operator agrees (`--yes` or the prompt), and
+/// announces a gate that waits for signatures the moment it blocks.
+async fn act_on_gates(
     ctx: &Context,
     handle: &ReleaseHandle,
     args: &DeployArgs,
     actor: &str,
+    sigint: &mut Signal,
+    announced: &mut Vec<String>,
     w: &mut dyn std::io::Write,
-) -> Result<Option<i32>, CliError> {
+) -> Result<Step, CliError> {
     let snap = handle.snapshot();
     let s = snap.state.clone();
-    let phase_items: Vec<String> = match s.phase {
-        Phase::Planned => s.unticked_gating(crate::domain::GatedPhase::Validation),
-        Phase::Rollout => (0..s.waves.len())
-            .find_map(|i| match engine::gate(&s, i, snap.now) {
-                Gate::Items(items) => Some(items),
-                _ => None,
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    if !phase_items.is_empty() && !s.is_paused() {
-        for key in phase_items {
-            let ok = args.yes || ask(format!("tick {key}?")).await;
-            if !ok {
+    for awaited in engine::awaiting(&s, snap.now) {
+        match awaited {
+            Awaited::Items { items, .. } if !s.is_paused() => {
+                for key in items {
+                    let answer = if args.yes {
+                        Answer::Yes
+                    } else {
+                        ask(format!("tick {key}?"), sigint).await
+                    };
+                    match answer {
+                        Answer::Yes => send(handle, actor, Command::tick(&key, args.yes)).await?,
+                        Answer::Interrupted => {
+                            return interrupted(handle, actor, w).await.map(Step::Exit);
+                        }
+                        Answer::No => {
+                            let tick = ctx
+                                .command_line(&format!("tick --version {} {key}", s.plan.version));
+                            out(
+                                w,
+                                &format!(
+                                    "waiting for checklist item {key}; tick it with `{tick}` or run again with --yes\n"
+                                ),
+                            )?;
+                            return Ok(Step::Exit(EXIT_WAITING));
+                        }
+                    }
+                }
+                return Ok(Step::Acted);
+            }
+            Awaited::Overdue { waves } => {
+                let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
                 out(
                     w,
                     &format!(
-                        "waiting for checklist item {key}; tick it with `shipdeck tick --version {} {key}` or run with --yes\n",
-                        s.plan.version
+                        "waves that came due while shipdeck was not running: {}\n",
+                        names.join(", ")
                     ),
                 )?;
-                return Ok(Some(EXIT_WAITING));
+                let answer = if args.yes {
+                    Answer::Yes
+                } else {
+                    ask("start them now?".into(), sigint).await
+                };
+                match answer {
+                    Answer::Yes => {
+                        send(handle, actor, Command::ConfirmOverdue).await?;
+                        return Ok(Step::Acted);
+                    }
+                    Answer::Interrupted => {
+                        return interrupted(handle, actor, w).await.map(Step::Exit);
+                    }
+                    Answer::No => {
+                        out(
+                            w,
+                            "not started; run again with --yes (or answer y) to start them\n",
+                        )?;
+                        return Ok(Step::Exit(EXIT_WAITING));
+                    }
+                }
             }
-            send(handle, actor, Command::tick(&key, args.yes)).await?;
+            Awaited::Approval { wave, missing } => {
+                let key = format!("approval {wave}");
+                if announced.contains(&key) || engine::waiting_on_people(&s, snap.now) {
+                    // Said in full below, when this run stops for it.
+                    continue;
+                }
+                let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
+                out(
+                    w,
+                    &format!(
+                        "waiting on people: wave {wave} needs approval by {}; this run stops for it once what is under way has finished, and says how to sign\n",
+                        names.join(" + ")
+                    ),
+                )?;
+                announced.push(key);
+            }
+            _ => {}
         }
-        return Ok(None);
     }
-    if s.waves.iter().any(|w| w.status == WaveStatus::HeldOverdue) {
-        let names: Vec<&str> = s
-            .waves
-            .iter()
-            .filter(|w| w.status == WaveStatus::HeldOverdue)
-            .map(|w| w.tier.as_str())
-            .collect();
-        out(
-            w,
-            &format!(
-                "waves that came due while shipdeck was not running: {}\n",
-                names.join(", ")
-            ),
-        )?;
-        if args.yes || ask("start them now?".into()).await {
-            send(handle, actor, Command::ConfirmOverdue).await?;
-            return Ok(None);
-        }
-        out(
-            w,
-            "not started; run again with --yes (or answer y) to start them\n",
-        )?;
-        return Ok(Some(EXIT_WAITING));
-    }
+    Ok(Step::Nothing)
+}
+
+/// Only people can move the release on: say exactly what is awaited and how to
+/// give it (commands that work when pasted), and exit 1.
+fn waiting_on_people(
+    ctx: &Context,
+    s: &ReleaseState,
+    now: chrono::DateTime<chrono::Utc>,
+    w: &mut dyn std::io::Write,
+) -> CliResult {
+    let version = &s.plan.version;
     let mut why = Vec::new();
-    if let Some(p) = &s.pause {
-        why.push(format!(
-            "paused by {}: {} — resume with `shipdeck resume --version {} --reason …`",
-            p.actor, p.reason, s.plan.version
-        ));
-    }
-    for i in 0..s.waves.len() {
-        if let Gate::Approval { missing } = engine::gate(&s, i, snap.now) {
-            let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
-            why.push(format!(
-                "wave {} needs approval by {} — `shipdeck approve --version {} --wave {} --as NAME`",
-                s.waves[i].tier,
-                names.join(" + "),
-                s.plan.version,
-                s.waves[i].tier
-            ));
+    for awaited in engine::awaiting(s, now) {
+        match awaited {
+            Awaited::Paused { actor, reason, .. } => why.push(format!(
+                "paused by {actor}: {reason} — resume with `{}`",
+                ctx.command_line(&format!(
+                    "resume --version {version} --reason 'say why it is safe to go on'"
+                ))
+            )),
+            Awaited::Approval { wave, missing } => {
+                for role in &missing {
+                    let signers = engine::awaiting::eligible_signers(s, &wave, role);
+                    match signers.first() {
+                        Some(first) => why.push(format!(
+                            "wave {wave} needs approval by {role} ({}) — `{}`",
+                            signers.join(" or "),
+                            ctx.command_line(&format!(
+                                "approve --version {version} --wave {wave} --role {role} --as {first}"
+                            ))
+                        )),
+                        None => why.push(format!(
+                            "wave {wave} needs approval by {role}, and nobody in roster.json may sign it for this release"
+                        )),
+                    }
+                }
+            }
+            Awaited::Items { phase, items, .. } => why.push(format!(
+                "checklist items hold {}: {} — `{}`",
+                phase.as_str(),
+                items.join(", "),
+                ctx.command_line(&format!("tick --version {version} {}", items.join(" ")))
+            )),
+            Awaited::Overdue { waves } => {
+                let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
+                why.push(format!(
+                    "waves {} came due while shipdeck was not running — `{}`",
+                    names.join(", "),
+                    ctx.command_line(&format!("confirm --version {version}"))
+                ));
+            }
         }
     }
     if why.is_empty() {
@@ -308,7 +426,6 @@ async fn unblock(
             s.phase.as_str()
         ));
     }
-    let _ = ctx;
     out(
         w,
         &format!(
@@ -316,5 +433,5 @@ async fn unblock(
             why.join("\n  ")
         ),
     )?;
-    Ok(Some(EXIT_WAITING))
+    Ok(EXIT_WAITING)
 }

@@ -5,6 +5,7 @@
 //! does I/O, reads a clock or knows about tokio: the runtime feeds inputs with the
 //! time and carries out the effects; tests drive it on a manual clock.
 
+pub mod awaiting;
 pub mod decide;
 pub mod effect;
 pub mod event;
@@ -16,6 +17,7 @@ pub mod triggers;
 
 use chrono::{DateTime, Utc};
 
+pub use awaiting::{Awaited, awaiting, waiting_on_people};
 pub use decide::{Decision, Gate, decide, gate};
 pub use effect::{Effect, in_flight};
 pub use event::{Event, EventKind, PauseCause, RollbackScope};
@@ -69,6 +71,16 @@ pub fn step(
 /// changes something; the runtime sleeps until then, or until a command or result
 /// arrives. None: only people or results can move the release.
 pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    deadline(state, now, true)
+}
+
+/// Like [`next_deadline`], without deadlines that only send a notice (a gate's
+/// approval timeout): the next instant at which time alone moves the release on.
+pub fn next_progress(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    deadline(state, now, false)
+}
+
+fn deadline(state: &ReleaseState, now: DateTime<Utc>, notices: bool) -> Option<DateTime<Utc>> {
     let mut next: Option<DateTime<Utc>> = None;
     let mut consider = |t: Option<DateTime<Utc>>| {
         if let Some(t) = t.filter(|t| *t > now) {
@@ -82,12 +94,18 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
                     WaveStatus::Waiting if !state.is_paused() && !w.wait_skipped => {
                         // Only a wave held by the clock alone wakes anyone; one held
                         // by people or by the wave before it moves on their events.
-                        if matches!(gate(state, wi, now), Gate::Time { .. }) {
+                        let g = gate(state, wi, now);
+                        if matches!(g, Gate::Time { .. }) {
                             consider(state.due_at(wi));
                         }
-                        if let (Some(timeout), Some(due)) =
-                            (state.plan.policy.approvals.timeout, state.due_at(wi))
-                        {
+                        // The approval timeout only notifies, and only about a
+                        // wave whose turn has come (not one waiting behind another).
+                        if let (true, Gate::Approval { .. }, Some(timeout), Some(due)) = (
+                            notices,
+                            &g,
+                            state.plan.policy.approvals.timeout,
+                            state.due_at(wi),
+                        ) {
                             if !w.gate_notice_sent {
                                 consider(Some(due + timeout.to_delta()));
                             }
@@ -112,13 +130,4 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
         _ => {}
     }
     next
-}
-
-/// Whether the release can only move on when a person acts: nothing in flight, no
-/// deadline ahead, not finished.
-pub fn waiting_on_people(state: &ReleaseState, now: DateTime<Utc>) -> bool {
-    !state.phase.is_final()
-        && next_deadline(state, now).is_none()
-        && in_flight(state).is_empty()
-        && !(state.phase == Phase::Validating && state.running_checks().next().is_some())
 }

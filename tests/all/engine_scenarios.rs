@@ -1063,3 +1063,80 @@ fn a_window_bound_demo_customer_holds_later_waves_unless_the_wait_is_skipped() {
     .expect("skip accepted");
     assert_eq!(d.wave_started("startup"), Some(d.now));
 }
+
+/// Ticks the manual items that gate `phase`, on the operator's word.
+fn tick_phase(d: &mut Drill, phase: shipdeck::domain::GatedPhase) {
+    for key in d.state.unticked_gating(phase) {
+        d.cmd("alice", Command::tick(&key, true)).unwrap();
+    }
+}
+
+/// Issue 10, item 1: with a policy that has an approval timeout (minor), a later
+/// wave's timeout deadline must not hide the gate that blocks now.
+#[test]
+fn a_gate_waiting_on_a_person_is_known_the_moment_it_blocks() {
+    use shipdeck::domain::GatedPhase;
+    let mut d = Drill::start(ReleaseType::Minor, "v1.1.0", false);
+    tick_phase(&mut d, GatedPhase::Validation);
+    tick_phase(&mut d, GatedPhase::Demo);
+    d.run_until(t0() + TimeDelta::hours(2));
+    let anchor = d.demo_done();
+    // Startup's turn has come (signing ahead of its delay is allowed).
+    assert_eq!(
+        engine::awaiting(&d.state, d.now),
+        vec![engine::Awaited::Approval {
+            wave: TierName::new("startup"),
+            missing: vec![Role::new("qa_lead")]
+        }]
+    );
+    assert!(
+        engine::waiting_on_people(&d.state, d.now),
+        "only a person can move it on now"
+    );
+    // The runtime still wakes for startup's own timeout notice, and only for it:
+    // waves waiting behind startup have no timeout running.
+    assert_eq!(
+        engine::next_deadline(&d.state, d.now),
+        Some(anchor + TimeDelta::hours(24) + TimeDelta::hours(4))
+    );
+    assert_eq!(engine::next_progress(&d.state, d.now), None);
+    // Who may sign it: the QA leads, never the starter.
+    assert_eq!(
+        engine::awaiting::eligible_signers(
+            &d.state,
+            &TierName::new("startup"),
+            &Role::new("qa_lead")
+        ),
+        ["bob", "frank"]
+    );
+    d.cmd(
+        "bob",
+        Command::Approve {
+            wave: Some(TierName::new("startup")),
+            role: None,
+        },
+    )
+    .unwrap();
+    // Signed: the items gating customers hold it now, at once, not when a later
+    // wave's timeout has passed days from now.
+    let awaited = engine::awaiting(&d.state, d.now);
+    assert!(
+        matches!(
+            awaited.as_slice(),
+            [engine::Awaited::Items { phase: GatedPhase::Customers, wave: Some(w), items }]
+                if w.as_str() == "startup" && items.iter().any(|i| i.ends_with("/release-notes"))
+        ),
+        "{awaited:?}"
+    );
+    assert!(engine::waiting_on_people(&d.state, d.now));
+    tick_phase(&mut d, GatedPhase::Customers);
+    // Only the clock holds startup now: not waiting on people.
+    assert!(engine::awaiting(&d.state, d.now).is_empty());
+    assert!(!engine::waiting_on_people(&d.state, d.now));
+    d.run_until(anchor + TimeDelta::hours(25));
+    assert_eq!(
+        d.wave_started("startup"),
+        Some(anchor + TimeDelta::hours(24))
+    );
+    d.assert_replay_matches();
+}

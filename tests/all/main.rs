@@ -6,6 +6,7 @@
 mod support;
 
 mod cli;
+mod cli_gates;
 mod config_errors;
 mod crash_resume;
 mod demo_e2e;

@@ -1,0 +1,139 @@
+//! The headless commands at gates, end to end on the real binary: a deploy that
+//! stops for a person says so at once with hints that work when pasted; which
+//! gate `approve` signs; the version check before a release starts; emergency
+//! mode and customers held to their maintenance windows.
+
+use std::time::Duration;
+
+use shipdeck::engine::{EventKind, ReleaseState};
+use shipdeck::runtime::history;
+use shipdeck::runtime::state_dir::StateDir;
+
+use crate::support::process::{Bounded, hint, paste, run_bounded, shipdeck_command};
+
+/// Generous bound for a run that should stop on its own within seconds.
+const BOUND: Duration = Duration::from_secs(60);
+
+fn run(state: &std::path::Path, args: &[&str]) -> Bounded {
+    run_bounded(shipdeck_command(state, args), BOUND)
+}
+
+fn journal(state: &std::path::Path, label: &str) -> (ReleaseState, Vec<shipdeck::engine::Event>) {
+    history::load_release(&StateDir::at(state), label).expect("journal")
+}
+
+/// Issue 10, item 1. A minor release: its approval gates time out into a notice
+/// after 4 h, and the waves behind startup have timeouts days ahead. The deploy
+/// must stop for startup's signature the moment the demo wave is done (not days of
+/// release time later), print who may sign with a command that works pasted, and
+/// on the next run tick the items gating customers at once with `--yes`.
+#[test]
+fn a_deploy_stops_for_a_signature_at_once_and_its_hint_works_pasted() {
+    let dir = tempfile::tempdir().unwrap();
+    let deploy = [
+        "deploy",
+        "--version",
+        "v1.1.0",
+        "--type",
+        "minor",
+        "--speed",
+        "3000",
+        "--yes",
+    ];
+    let o = run(dir.path(), &deploy);
+    assert!(
+        !o.timed_out,
+        "deploy went silent at the gate:\n{}",
+        o.text()
+    );
+    assert_eq!(o.code, Some(1), "{}", o.text());
+    let text = o.text();
+    assert!(
+        text.contains("wave startup needs approval by qa_lead (bob or frank)"),
+        "{text}"
+    );
+    let (s, events) = journal(dir.path(), "v1.1.0");
+    let anchor = s.anchor.expect("demo completed");
+    // Stopped as soon as the gate blocked: nothing but health samples after the
+    // demo wave, and no timeout notice.
+    let after: Vec<_> = events
+        .iter()
+        .filter(|e| e.at > anchor && !matches!(e.event, EventKind::HealthSampled { .. }))
+        .collect();
+    assert!(
+        after.is_empty(),
+        "the run went on after the gate blocked: {after:?}"
+    );
+    let approve = hint(&text, "approve").expect("an approve hint");
+    assert!(approve.contains("--state-dir"), "{approve}");
+    assert!(approve.contains("--as bob"), "{approve}");
+    let signed = paste(&approve, BOUND);
+    assert_eq!(signed.code, Some(0), "{approve}: {}", signed.text());
+    assert!(
+        signed
+            .text()
+            .contains("bob approved wave startup as qa_lead"),
+        "{}",
+        signed.text()
+    );
+    // Again, fast: the items gating customers are ticked the moment the gate is
+    // signed, long before startup is due, and the next gate stops the run.
+    let mut again = deploy;
+    again[6] = "50000";
+    let o = run(dir.path(), &again);
+    assert!(!o.timed_out, "{}", o.text());
+    assert_eq!(o.code, Some(1), "{}", o.text());
+    assert!(
+        o.text().contains("wave standard needs approval by qa_lead"),
+        "{}",
+        o.text()
+    );
+    let (s, events) = journal(dir.path(), "v1.1.0");
+    let due = s.due_at(1).expect("startup due");
+    let ticked: Vec<_> = events
+        .iter()
+        .filter(
+            |e| matches!(&e.event, EventKind::ItemTicked { item, .. } if item == "release-notes"),
+        )
+        .collect();
+    assert_eq!(ticked.len(), 1, "{ticked:?}");
+    assert!(
+        ticked[0].at < due,
+        "ticked at {}, startup due at {due}",
+        ticked[0].at
+    );
+}
+
+/// Issue 10, item 1, the dry run: approvals are assumed the moment a gate
+/// blocks, not after a later wave's approval timeout.
+#[test]
+fn the_dry_run_assumes_a_signature_when_the_gate_blocks() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = run(
+        dir.path(),
+        &[
+            "deploy",
+            "--version",
+            "v1.1.0",
+            "--type",
+            "minor",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    let line = o
+        .stdout
+        .lines()
+        .find(|l| l.contains("approved wave startup"))
+        .unwrap_or_else(|| panic!("{}", o.stdout));
+    assert!(line.contains("assumed approved at once"), "{line}");
+    // `+  H:MM:SS`: startup's gate blocks when the demo wave is done, within hours.
+    let hours: i64 = line
+        .trim_start_matches('+')
+        .trim()
+        .split(':')
+        .next()
+        .and_then(|h| h.trim().parse().ok())
+        .unwrap_or_else(|| panic!("{line}"));
+    assert!(hours < 24, "{line}");
+}
