@@ -146,6 +146,19 @@ pub fn missing_roles(state: &ReleaseState, wave: usize) -> Vec<Role> {
         .collect()
 }
 
+/// Waves whose gate still waits for signatures (started or not yet due alike:
+/// signing ahead is allowed), with the roles missing, in rollout order.
+pub fn pending_gates(state: &ReleaseState) -> Vec<(TierName, Vec<Role>)> {
+    state
+        .waves
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue))
+        .map(|(i, w)| (w.tier.clone(), missing_roles(state, i)))
+        .filter(|(_, missing)| !missing.is_empty())
+        .collect()
+}
+
 /// Start what is due. Called on every tick and after every other decision, until it
 /// returns nothing.
 fn advance(s: &ReleaseState, now: DateTime<Utc>) -> Vec<EventKind> {
@@ -672,9 +685,13 @@ fn approve(
 ) -> Result<Vec<EventKind>, Rejected> {
     let wi = match wave {
         Some(t) => wave_by_name(s, t)?,
-        None => (0..s.waves.len())
-            .find(|&i| s.waves[i].status == WaveStatus::Waiting && !missing_roles(s, i).is_empty())
-            .ok_or(Rejected::NoPendingGate)?,
+        // No wave named: only when exactly one gate waits for signatures, so that
+        // nobody signs a gate they did not mean to.
+        None => match pending_gates(s).as_slice() {
+            [] => return Err(Rejected::NoPendingGate),
+            [(t, _)] => wave_by_name(s, t)?,
+            several => return Err(Rejected::WhichGate(several.to_vec())),
+        },
     };
     let w = &s.waves[wi];
     if !matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue) {
@@ -698,6 +715,48 @@ fn approve(
             actor: actor.to_string(),
         });
     }
+    let missing = missing_roles(s, wi);
+    let needed = || {
+        missing
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    // A named role: first whether the gate needs it and the person holds it, so
+    // the refusal names the real obstacle.
+    if let Some(r) = role {
+        if !roles.contains(r) {
+            return Err(Rejected::RoleNotNeeded {
+                wave: w.tier.clone(),
+                role: r.clone(),
+                needed: roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+            });
+        }
+        if !person.roles.contains(r) {
+            return Err(Rejected::DoesNotHoldRole {
+                actor: actor.to_string(),
+                role: r.clone(),
+                holds: person
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if let Some((_, by)) = w.approvals.iter().find(|(signed, _)| signed == r) {
+            return Err(Rejected::AlreadySigned {
+                wave: w.tier.clone(),
+                role: r.clone(),
+                by: by.clone(),
+            });
+        }
+    }
     if !rules.one_person_many_roles {
         if let Some((signed, _)) = w.approvals.iter().find(|(_, by)| by == actor) {
             return Err(Rejected::OnePersonOneRole {
@@ -707,32 +766,8 @@ fn approve(
             });
         }
     }
-    let missing = missing_roles(s, wi);
-    let needed = || {
-        missing
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(" + ")
-    };
     let role = match role {
-        Some(r) => {
-            if let Some((_, by)) = w.approvals.iter().find(|(signed, _)| signed == r) {
-                return Err(Rejected::AlreadySigned {
-                    wave: w.tier.clone(),
-                    role: r.clone(),
-                    by: by.clone(),
-                });
-            }
-            if !missing.contains(r) || !person.roles.contains(r) {
-                return Err(Rejected::LacksRole {
-                    actor: actor.to_string(),
-                    wave: w.tier.clone(),
-                    needed: needed(),
-                });
-            }
-            r.clone()
-        }
+        Some(r) => r.clone(),
         None => missing
             .iter()
             .find(|r| person.roles.contains(r))

@@ -10,7 +10,7 @@ use crate::engine::Command;
 
 /// The key map shown in the help overlay and the README: (keys, what they do).
 pub const KEY_HELP: &[(&str, &str)] = &[
-    ("a", "approve the selected wave, or the next pending gate"),
+    ("a", "sign the selected wave's gate, or pick a pending one"),
     (
         "p",
         "pause at once / resume (asks why; required after a stop)",
@@ -161,8 +161,12 @@ pub fn quit_question(running: bool) -> Vec<String> {
 pub fn accepted(command: &Command) -> String {
     match command {
         Command::TickItem { item, .. } => format!("ticked {item}"),
-        Command::Approve { wave: Some(w), .. } => format!("approval of wave {w} recorded"),
-        Command::Approve { wave: None, .. } => "approval recorded for the next pending gate".into(),
+        Command::Approve {
+            wave: Some(w),
+            role: Some(r),
+        } => format!("signed wave {w} as {r}"),
+        Command::Approve { wave: Some(w), .. } => format!("signed wave {w}"),
+        Command::Approve { wave: None, .. } => "signed the pending gate".into(),
         Command::SkipWait { .. } => "wait skipped; recorded with your reason".into(),
         Command::Pause { .. } => "paused: no new deploys start until you resume (p)".into(),
         Command::Resume { .. } => "resumed: deploys start again as their gates allow".into(),
@@ -193,6 +197,10 @@ pub fn key_name(command: &Command) -> &'static str {
 }
 
 pub const DIALOG_ROLLBACK: &str = " Roll back ";
+pub const DIALOG_APPROVE: &str = " Sign a gate ";
+pub const BUTTON_APPROVE: &str = "Sign";
+pub const LABEL_CHOICE: &str = "Gate (j/k):";
+pub const LABEL_OVERRIDE: &str = "Override the window of (space ticks):";
 pub const DIALOG_ISSUE: &str = " Report a critical issue ";
 pub const DIALOG_EMERGENCY: &str = " Declare an emergency ";
 pub const DIALOG_SKIP: &str = " Skip the wait ";

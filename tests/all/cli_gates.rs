@@ -137,3 +137,80 @@ fn the_dry_run_assumes_a_signature_when_the_gate_blocks() {
         .unwrap_or_else(|| panic!("{line}"));
     assert!(hours < 24, "{line}");
 }
+
+/// Starts a minor release (all customers) and runs it to its first gate.
+fn minor_at_its_first_gate(state: &std::path::Path) {
+    let o = run(
+        state,
+        &[
+            "deploy",
+            "--version",
+            "v1.1.0",
+            "--type",
+            "minor",
+            "--speed",
+            "3000",
+            "--yes",
+        ],
+    );
+    assert_eq!(o.code, Some(1), "{}", o.text());
+}
+
+/// Issue 10, item 3: `approve` without `--wave` signs only when exactly one gate
+/// waits; else it lists them with the command that signs each and exits 2. A role
+/// the person does not hold is refused as such.
+#[test]
+fn approve_without_a_wave_lists_the_pending_gates_and_exits_2() {
+    let dir = tempfile::tempdir().unwrap();
+    minor_at_its_first_gate(dir.path());
+    let o = run(
+        dir.path(),
+        &["approve", "--version", "v1.1.0", "--as", "frank"],
+    );
+    assert_eq!(o.code, Some(2), "{}", o.text());
+    let text = o.text();
+    for line in [
+        "3 gates wait for signatures; say which one with --wave:",
+        "wave startup needs qa_lead",
+        "wave standard needs qa_lead + product_owner",
+        "wave enterprise needs qa_lead + product_owner",
+    ] {
+        assert!(text.contains(line), "{line:?} in\n{text}");
+    }
+    let (s, _) = journal(dir.path(), "v1.1.0");
+    assert!(
+        s.waves.iter().all(|w| w.approvals.is_empty()),
+        "nothing signed"
+    );
+    let sign = hint(&text, "--wave enterprise").expect("a hint per gate");
+    let o = paste(&sign, BOUND);
+    assert_eq!(o.code, Some(0), "{sign}: {}", o.text());
+    assert!(
+        o.text()
+            .contains("frank approved wave enterprise as qa_lead"),
+        "{}",
+        o.text()
+    );
+    let o = run(
+        dir.path(),
+        &[
+            "approve",
+            "--version",
+            "v1.1.0",
+            "--wave",
+            "enterprise",
+            "--role",
+            "product_owner",
+            "--as",
+            "frank",
+        ],
+    );
+    assert_eq!(o.code, Some(1), "{}", o.text());
+    assert!(
+        o.text().contains(
+            "frank does not hold the role product_owner (roster.json gives frank: qa_lead, on_call)"
+        ),
+        "{}",
+        o.text()
+    );
+}

@@ -477,77 +477,36 @@ fn approvals_need_the_right_roles_and_different_people() {
     let wi = to_manual_gate(&mut d);
     let roles = d.state.plan.waves[wi].manual_roles().to_vec();
     assert!(roles.contains(&Role::new("qa_lead")));
+    let approve = |wave: &str, role: Option<&str>| Command::Approve {
+        wave: Some(TierName::new(wave)),
+        role: role.map(Role::new),
+    };
     // The starter may not approve.
     assert!(matches!(
-        d.cmd(
-            "alice",
-            Command::Approve {
-                wave: None,
-                role: None
-            }
-        ),
+        d.cmd("alice", approve("startup", None)),
         Err(Rejected::StarterMayNotApprove { .. })
     ));
     // Someone without a needed role is refused, naming the roles still needed.
-    let err = d
-        .cmd(
-            "dave",
-            Command::Approve {
-                wave: None,
-                role: None,
-            },
-        )
-        .unwrap_err();
+    let err = d.cmd("dave", approve("startup", None)).unwrap_err();
     assert!(err.to_string().contains("qa_lead"), "{err}");
     // Unknown person.
     assert!(matches!(
-        d.cmd(
-            "mallory",
-            Command::Approve {
-                wave: None,
-                role: None
-            }
-        ),
+        d.cmd("mallory", approve("startup", None)),
         Err(Rejected::UnknownPerson(_))
     ));
-    d.cmd(
-        "bob",
-        Command::Approve {
-            wave: None,
-            role: Some(Role::new("qa_lead")),
-        },
-    )
-    .unwrap();
+    d.cmd("bob", approve("startup", Some("qa_lead"))).unwrap();
     // grace holds product_owner; frank holds qa_lead (taken) and on_call.
     assert!(matches!(
-        d.cmd(
-            "frank",
-            Command::Approve {
-                wave: Some(TierName::new("startup")),
-                role: Some(Role::new("qa_lead"))
-            }
-        ),
+        d.cmd("frank", approve("startup", Some("qa_lead"))),
         Err(Rejected::AlreadySigned { .. })
     ));
     // bob may not sign a second role of the same gate.
+    d.cmd("bob", approve("standard", Some("qa_lead"))).unwrap();
     assert!(matches!(
-        d.cmd(
-            "bob",
-            Command::Approve {
-                wave: None,
-                role: Some(Role::new("product_owner"))
-            }
-        ),
-        Err(Rejected::OnePersonOneRole { .. }) | Err(Rejected::LacksRole { .. })
+        d.cmd("bob", approve("standard", None)),
+        Err(Rejected::OnePersonOneRole { .. })
     ));
-    d.cmd(
-        "carol",
-        Command::Approve {
-            wave: None,
-            role: None,
-        },
-    )
-    .unwrap();
+    d.cmd("carol", approve("standard", None)).unwrap();
     let anchor = d.demo_done();
     d.run_until(anchor + TimeDelta::hours(25));
     assert_eq!(
@@ -1139,4 +1098,84 @@ fn a_gate_waiting_on_a_person_is_known_the_moment_it_blocks() {
         Some(anchor + TimeDelta::hours(24))
     );
     d.assert_replay_matches();
+}
+
+/// Issue 10, item 3: an approval without a wave signs only when exactly one gate
+/// waits; a named role the person lacks is refused as such.
+#[test]
+fn approving_without_a_wave_signs_only_the_one_pending_gate() {
+    let mut d = Drill::start(ReleaseType::Minor, "v1.1.0", false);
+    to_manual_gate(&mut d);
+    // Three gates wait for signatures: nobody signs one by accident.
+    let before = d.log.len();
+    let err = d
+        .cmd(
+            "frank",
+            Command::Approve {
+                wave: None,
+                role: None,
+            },
+        )
+        .unwrap_err();
+    let Rejected::WhichGate(pending) = &err else {
+        panic!("{err:?}");
+    };
+    let waves: Vec<&str> = pending.iter().map(|(w, _)| w.as_str()).collect();
+    assert_eq!(waves, ["startup", "standard", "enterprise"]);
+    assert!(
+        err.to_string()
+            .contains("startup needs qa_lead, standard needs qa_lead + product_owner"),
+        "{err}"
+    );
+    assert_eq!(d.log.len(), before, "a refusal changes nothing");
+    // frank signs enterprise as QA lead, then names a role he does not hold: the
+    // refusal says so (not that he already signed).
+    let sign = |wave: &str, role: Option<&str>| Command::Approve {
+        wave: Some(TierName::new(wave)),
+        role: role.map(Role::new),
+    };
+    d.cmd("frank", sign("enterprise", None)).unwrap();
+    let err = d
+        .cmd("frank", sign("enterprise", Some("product_owner")))
+        .unwrap_err();
+    assert!(matches!(err, Rejected::DoesNotHoldRole { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "frank does not hold the role product_owner (roster.json gives frank: qa_lead, on_call)"
+    );
+    let err = d
+        .cmd("grace", sign("startup", Some("product_owner")))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "wave startup does not need product_owner (its gate needs qa_lead)"
+    );
+    // Down to one pending gate once the others are signed: no wave needed.
+    for (who, wave) in [
+        ("bob", "startup"),
+        ("bob", "standard"),
+        ("carol", "standard"),
+    ] {
+        d.cmd(who, sign(wave, None)).unwrap();
+    }
+    d.cmd(
+        "grace",
+        Command::Approve {
+            wave: None,
+            role: None,
+        },
+    )
+    .unwrap();
+    let last = d.state.decisions.last().unwrap();
+    assert_eq!(last.what, "approved wave enterprise as product_owner");
+    assert_eq!(
+        d.cmd(
+            "carol",
+            Command::Approve {
+                wave: None,
+                role: None
+            }
+        ),
+        Err(Rejected::NoPendingGate)
+    );
 }

@@ -20,6 +20,7 @@ mod health_probe;
 mod health_triggers;
 mod journal_storage;
 mod runtime_batching;
+mod tui_gates;
 mod tui_snapshots;
 mod tui_start;
 mod tui_terminal;

@@ -23,6 +23,7 @@ fn title_and_confirm(d: &Dialog) -> (&'static str, &'static str) {
             (strings::DIALOG_ROLLBACK, strings::BUTTON_FORCE_ROLLBACK)
         }
         DialogKind::Rollback => (strings::DIALOG_ROLLBACK, strings::BUTTON_ROLLBACK),
+        DialogKind::Approve => (strings::DIALOG_APPROVE, strings::BUTTON_APPROVE),
         DialogKind::ReportIssue { .. } => (strings::DIALOG_ISSUE, strings::BUTTON_REPORT),
         DialogKind::Emergency => (strings::DIALOG_EMERGENCY, strings::BUTTON_EMERGENCY),
         DialogKind::Abort => (strings::DIALOG_ABORT, strings::BUTTON_ABORT),
@@ -53,7 +54,36 @@ pub fn render(
     };
     let cursor = |f: Field| if d.field == f { "_" } else { "" };
     let mut lines: Vec<Line<'static>> = Vec::new();
+    let width = area.width.saturating_sub(4).min(70);
+    let text_w = usize::from(width.saturating_sub(4));
     match &d.kind {
+        DialogKind::Approve => {
+            for note in &d.notes {
+                lines.push(Line::raw(note.clone()));
+            }
+            if d.choices.len() > 1 {
+                lines.push(Line::styled(
+                    strings::LABEL_CHOICE,
+                    field_style(Field::Choice),
+                ));
+            }
+            for (i, c) in d.choices.iter().enumerate() {
+                let sel = i == d.choice_sel;
+                let style = if sel && d.field == Field::Choice {
+                    theme.selected
+                } else {
+                    Style::new()
+                };
+                let mark = if sel { sym.pointer } else { " " };
+                for (n, chunk) in wrap(&c.label, text_w.saturating_sub(4))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let lead = if n == 0 { mark } else { " " };
+                    lines.push(Line::from(Span::styled(format!("  {lead} {chunk}"), style)));
+                }
+            }
+        }
         DialogKind::Rollback => {
             if d.force {
                 lines.push(Line::styled(strings::FORCE_INTRO, theme.warning));
@@ -90,7 +120,7 @@ pub fn render(
             }
         }
     }
-    if !matches!(d.kind, DialogKind::Quit { .. }) {
+    if d.kind.has_reason() {
         let label = if d.kind.reason_required() {
             strings::LABEL_REASON
         } else {
@@ -108,7 +138,6 @@ pub fn render(
             Span::raw(format!("{}{}", d.version, cursor(Field::Version))),
         ]));
     }
-    let width = area.width.saturating_sub(4).min(70);
     if let Some(e) = &d.error {
         // Errors (the engine's refusal, for a forced rollback) can be long: wrap.
         let text = format!("{} {e}", sym.warning);

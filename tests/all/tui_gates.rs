@@ -1,0 +1,124 @@
+//! The cockpit at gates, through its real loop: a runtime on paused tokio time,
+//! scripted keys, a `TestBackend`. Which gate `a` signs (and that it asks first),
+//! the checklists that hold a wave, and an emergency's effect on customers held to
+//! their maintenance windows.
+
+use chrono::{DateTime, Utc};
+use crossterm::event::{KeyCode, KeyEvent};
+use ratatui::Terminal;
+use ratatui::backend::TestBackend;
+use shipdeck::config;
+use shipdeck::domain::{Configuration, ReleaseType};
+use shipdeck::engine::{ReleasePlan, Selection};
+use shipdeck::runtime::clock::Clock;
+use shipdeck::runtime::driver::{self, ReleaseHandle, RuntimeOptions};
+use shipdeck::runtime::state_dir::StateDir;
+use shipdeck::tui::cockpit::{self, CockpitOptions};
+use shipdeck::tui::input::{key, scripted_keys, typed};
+use shipdeck::tui::theme::Theme;
+
+pub fn t0() -> DateTime<Utc> {
+    "2026-11-16T10:00:00Z".parse().expect("time")
+}
+
+pub fn open_with(
+    dir: &std::path::Path,
+    cfg: &Configuration,
+    t: ReleaseType,
+    version: &str,
+    starter: &str,
+) -> ReleaseHandle {
+    let plan = ReleasePlan::build(cfg, version.parse().expect("v"), t, Selection::All, false)
+        .expect("plan");
+    let opts = RuntimeOptions {
+        state_dir: StateDir::at(dir),
+        clock: Clock::scaled(t0(), 60.0),
+        customers: cfg.customers.clone(),
+        fleet: None,
+    };
+    driver::open(opts, version, Some(plan), starter).expect("open")
+}
+
+pub async fn drive(
+    handle: &ReleaseHandle,
+    operator: &str,
+    keys: Vec<KeyEvent>,
+    size: (u16, u16),
+) -> String {
+    let mut term = Terminal::new(TestBackend::new(size.0, size.1)).expect("t");
+    let opts = CockpitOptions {
+        operator: operator.into(),
+        readonly: false,
+        theme: Theme::monochrome(),
+        demo: None,
+    };
+    cockpit::run_with(
+        handle,
+        opts,
+        &mut term,
+        scripted_keys(keys),
+        std::future::pending(),
+    )
+    .await
+    .expect("run");
+    term.backend().to_string()
+}
+
+/// Issue 10, item 3: `a` with nothing selected that needs a signature lists the
+/// pending gates; the operator picks one; the gate signed is that one, as the
+/// role shown, and the message line names both.
+#[tokio::test(start_paused = true)]
+async fn a_lets_the_operator_pick_the_gate_and_names_wave_and_role() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = config::load_builtin().expect("config");
+    let handle = open_with(dir.path(), &cfg, ReleaseType::Minor, "v1.1.0", "alice");
+    // Demo is selected on the timeline: it needs no signature.
+    let mut keys = typed("a");
+    keys.extend(typed("jj"));
+    keys.extend([key(KeyCode::Enter), key(KeyCode::Right)]);
+    let screen = drive(&handle, "bob", keys, (100, 30)).await;
+    assert!(screen.contains(" Sign a gate "), "{screen}");
+    for wave in ["startup", "standard", "enterprise"] {
+        assert!(
+            screen.contains(&format!("wave {wave} as qa_lead (QA lead)")),
+            "{wave}: {screen}"
+        );
+    }
+    assert!(
+        handle
+            .snapshot()
+            .state
+            .waves
+            .iter()
+            .all(|w| w.approvals.is_empty()),
+        "nothing signed before the confirm button"
+    );
+    let mut keys = typed("a");
+    keys.extend(typed("jj"));
+    keys.extend([
+        key(KeyCode::Enter),
+        key(KeyCode::Right),
+        key(KeyCode::Enter),
+    ]);
+    let screen = drive(&handle, "bob", keys, (100, 30)).await;
+    let s = handle.snapshot().state;
+    let signed: Vec<(String, usize)> = s
+        .waves
+        .iter()
+        .map(|w| (w.tier.to_string(), w.approvals.len()))
+        .collect();
+    assert_eq!(
+        signed,
+        [
+            ("demo".to_string(), 0),
+            ("startup".to_string(), 0),
+            ("standard".to_string(), 0),
+            ("enterprise".to_string(), 1)
+        ]
+    );
+    assert!(
+        screen.contains("signed wave enterprise as qa_lead"),
+        "{screen}"
+    );
+    handle.stop().await.expect("stop");
+}
