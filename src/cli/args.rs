@@ -253,10 +253,16 @@ pub enum Cmd {
     Cockpit {
         #[command(flatten)]
         release: ReleaseArgs,
+        /// Seconds of release time per real second (drills); default real time.
         #[arg(long)]
         speed: Option<f64>,
+        /// Observer mode: every action key is refused.
         #[arg(long)]
         readonly: bool,
+        /// Start even though the version fails the checks `validate` runs; the
+        /// reason and every problem are recorded in the journal.
+        #[arg(long, value_name = "REASON")]
+        force_version: Option<String>,
     },
     /// Configuration tools.
     #[command(subcommand)]
@@ -276,6 +282,10 @@ pub struct DeployArgs {
     /// Tick gating checklist items and confirm overdue waves on the operator's word.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Start even though the version fails the checks `validate` runs; the reason
+    /// and every problem are recorded in the journal.
+    #[arg(long, value_name = "REASON")]
+    pub force_version: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

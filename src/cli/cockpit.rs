@@ -168,10 +168,22 @@ pub async fn run_release(
     release: &ReleaseArgs,
     speed: Option<f64>,
     readonly: bool,
+    force_version: Option<&str>,
 ) -> CliResult {
-    let cfg = ctx.config()?;
-    let plan = plan::build(&cfg, release)?;
     let dir = ctx.state_dir()?;
+    let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
+    let mut plan = plan::build(&cfg, release)?;
+    if !dir.journal_path(&plan.version.to_string()).exists() {
+        // Printed before the screen takes over, so a forced start is seen.
+        plan.version_override = super::deploy::version_gate(
+            ctx,
+            &cfg,
+            &dir,
+            &plan,
+            force_version,
+            &mut std::io::stderr(),
+        )?;
+    }
     super::logging::init(&dir);
     open_in_cockpit(
         ctx,
@@ -199,7 +211,7 @@ pub async fn run_current(ctx: &Context) -> CliResult {
         .max_by_key(|s| s.started_at)
         .map(|s| s.label.clone());
     if let Some(label) = active {
-        let cfg = ctx.config()?;
+        let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
         super::logging::init(&dir);
         return open_in_cockpit(ctx, &cfg, dir, &label, None, None, false, None).await;
     }
@@ -208,7 +220,8 @@ pub async fn run_current(ctx: &Context) -> CliResult {
         print_no_active(&summaries);
         return Ok(EXIT_OK);
     }
-    let cfg = ctx.config()?;
+    // The form counts versions and plans rollbacks from what customers run now.
+    let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
     // Signals first: once the terminal is raw, a SIGTERM must still find a handler.
     let mut signals = terminal::shutdown_signals().map_err(terminal_error)?;
     let mut session = TerminalSession::enter().map_err(terminal_error)?;

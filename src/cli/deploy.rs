@@ -16,6 +16,7 @@ use super::context::{Context, out};
 use super::dry_run;
 use super::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
 use super::plan;
+use super::version_check;
 use crate::engine::{self, Awaited, Command, Event, EventKind, PauseCause, Phase, ReleaseState};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions, SendError};
@@ -79,10 +80,18 @@ pub async fn run(
     emergency_reason: Option<&str>,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
-    let cfg = ctx.config()?;
+    let dir = ctx.state_dir()?;
+    // Customers as the journals left them: the plan rolls back to what they run.
+    let cfg = version_check::with_current_versions(ctx.config()?, Some(&dir));
     let mut release = args.release.clone();
     release.emergency |= emergency_reason.is_some();
     let mut plan = plan::build(&cfg, &release)?;
+    if !dir.journal_path(&plan.version.to_string()).exists() {
+        // A new release: the version passes what `validate` checks, or the
+        // starter overrides that on the record.
+        plan.version_override =
+            version_gate(ctx, &cfg, &dir, &plan, args.force_version.as_deref(), w)?;
+    }
     if args.dry_run {
         return dry_run::run(ctx, &cfg, plan, w);
     }
@@ -99,7 +108,6 @@ pub async fn run(
     // release, journals that, releases the lock and exits 130.
     let mut sigint = signal(SignalKind::interrupt())
         .map_err(|e| CliError::error(format!("cannot watch for Ctrl-C: {e}")))?;
-    let dir = ctx.state_dir()?;
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
     let actor = ctx.operator();
@@ -434,4 +442,52 @@ fn waiting_on_people(
         ),
     )?;
     Ok(EXIT_WAITING)
+}
+
+/// Before a release starts: the checks `validate` runs. Any problem refuses the
+/// start with every reason (exit 2), unless `force` gives a reason to go ahead,
+/// which the release's first event records. None: nothing to record.
+pub fn version_gate(
+    ctx: &Context,
+    cfg: &crate::domain::Configuration,
+    dir: &crate::runtime::state_dir::StateDir,
+    plan: &crate::engine::ReleasePlan,
+    force: Option<&str>,
+    w: &mut dyn std::io::Write,
+) -> Result<Option<crate::engine::VersionOverride>, CliError> {
+    let found = version_check::check(cfg, Some(dir), &plan.version, plan.release_type, None);
+    if found.problems.is_empty() {
+        return Ok(None);
+    }
+    let listed: String = found
+        .problems
+        .iter()
+        .map(|p| format!("\n  - {p}"))
+        .collect();
+    match force.map(str::trim) {
+        Some(reason) if !reason.is_empty() => {
+            if !ctx.global.json {
+                out(
+                    w,
+                    &format!(
+                        "version check overridden (--force-version, recorded in the journal):{listed}\n"
+                    ),
+                )?;
+            }
+            Ok(Some(crate::engine::VersionOverride {
+                problems: found.problems,
+                reason: reason.to_string(),
+            }))
+        }
+        Some(_) => Err(CliError::error(
+            "--force-version needs a reason: say why this version goes out anyway (it is journaled)",
+        )),
+        None => Err(CliError::error(format!(
+            "not starting {} {}: the version fails the checks `validate` runs ({} problem{}):{listed}\nfix the version, or override with --force-version \"REASON\" (journaled)",
+            plan.version,
+            plan.release_type,
+            found.problems.len(),
+            if found.problems.len() == 1 { "" } else { "s" }
+        ))),
+    }
 }

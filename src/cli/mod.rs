@@ -15,6 +15,7 @@ pub mod plan;
 pub mod probing;
 pub mod read;
 pub mod validate;
+pub mod version_check;
 
 use std::io::Write;
 
@@ -167,7 +168,8 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             release,
             speed,
             readonly,
-        } => cockpit::run_release(&ctx, &release, speed, readonly).await,
+            force_version,
+        } => cockpit::run_release(&ctx, &release, speed, readonly, force_version.as_deref()).await,
         Cmd::Config(ConfigCmd::Check) => {
             let source = crate::config::discover(ctx.global.config.as_deref());
             let cfg = ctx.config_from(&source)?;

@@ -230,16 +230,29 @@ impl Event {
             })
         };
         match &self.event {
-            EventKind::ReleasePlanned { plan, actor } => d(
-                actor,
-                format!(
-                    "started {} {}{}",
-                    plan.version,
-                    plan.release_type,
-                    if plan.emergency { " (emergency)" } else { "" }
+            EventKind::ReleasePlanned { plan, actor } => match &plan.version_override {
+                None => d(
+                    actor,
+                    format!(
+                        "started {} {}{}",
+                        plan.version,
+                        plan.release_type,
+                        if plan.emergency { " (emergency)" } else { "" }
+                    ),
+                    "",
                 ),
-                "",
-            ),
+                Some(o) => d(
+                    actor,
+                    format!(
+                        "started {} {}{} past the version check (override: {})",
+                        plan.version,
+                        plan.release_type,
+                        if plan.emergency { " (emergency)" } else { "" },
+                        o.problems.join("; ")
+                    ),
+                    &o.reason,
+                ),
+            },
             EventKind::ItemTicked {
                 checklist,
                 item,
@@ -359,12 +372,20 @@ impl EventKind {
 pub fn describe(e: &Event) -> String {
     let what = match &e.event {
         EventKind::ReleasePlanned { plan, actor } => format!(
-            "{actor} started {} {}{} for {} customers in {} waves",
+            "{actor} started {} {}{} for {} customers in {} waves{}",
             plan.version,
             plan.release_type,
             if plan.emergency { " (EMERGENCY)" } else { "" },
             plan.customer_count(),
-            plan.waves.len()
+            plan.waves.len(),
+            plan.version_override
+                .as_ref()
+                .map(|o| format!(
+                    "; version check OVERRIDDEN ({}): {}",
+                    o.problems.join("; "),
+                    o.reason
+                ))
+                .unwrap_or_default()
         ),
         EventKind::ItemTicked {
             checklist,

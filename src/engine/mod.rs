@@ -22,7 +22,7 @@ pub use decide::{Decision, Gate, decide, gate};
 pub use effect::{Effect, in_flight};
 pub use event::{Event, EventKind, PauseCause, RollbackScope};
 pub use input::{Command, EffectResult, Input};
-pub use plan::{ReleasePlan, Selection};
+pub use plan::{ReleasePlan, Selection, VersionOverride};
 pub use rejected::Rejected;
 pub use state::{CustomerStatus, Phase, ReleaseState, WaveStatus};
 

@@ -112,6 +112,18 @@ pub struct ReleasePlan {
     pub roster: Roster,
     /// Seeds the simulated world so a drill can be replayed exactly.
     pub seed: u64,
+    /// The version failed the checks `validate` runs, and the starter overrode
+    /// them (`--force-version`): what was wrong and why it went ahead anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_override: Option<VersionOverride>,
+}
+
+/// A start past the version checks, recorded in the release's first event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionOverride {
+    /// Every problem the checks found, as `validate` words them.
+    pub problems: Vec<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -240,6 +252,7 @@ impl ReleasePlan {
             checklists,
             roster: cfg.roster.clone(),
             seed,
+            version_override: None,
         })
     }
 

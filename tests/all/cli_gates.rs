@@ -214,3 +214,108 @@ fn approve_without_a_wave_lists_the_pending_gates_and_exits_2() {
         o.text()
     );
 }
+
+/// Issue 10, item 4: starting a release runs the checks `validate` runs; in a
+/// fresh state dir the bump counts from the versions customers run (config), then
+/// from the history; `--force-version REASON` goes ahead on the record; `plan`
+/// shows each customer's version as the journals left it.
+#[test]
+fn a_release_starts_only_with_a_version_that_passes_validate() {
+    let dir = tempfile::tempdir().unwrap();
+    let fast = ["--customers", "startup", "--speed", "500000", "--yes"];
+    let deploy = |version: &str, extra: &[&str]| {
+        let mut args = vec!["deploy", "--version", version, "--type", "bug_fix"];
+        args.extend_from_slice(&fast);
+        args.extend_from_slice(extra);
+        run(dir.path(), &args)
+    };
+    // Fresh: customers run v1.0.0 (config), so a bug fix is v1.0.1.
+    let o = deploy("v1.0.9", &[]);
+    assert_eq!(o.code, Some(2), "{}", o.text());
+    let text = o.text();
+    assert!(text.contains("not starting v1.0.9 bug_fix"), "{text}");
+    assert!(text.contains("must be v1.0.1"), "{text}");
+    assert!(text.contains("the version customers run: v1.0.0"), "{text}");
+    assert!(text.contains("--force-version"), "{text}");
+    assert!(
+        history::summaries(&StateDir::at(dir.path())).is_empty(),
+        "nothing started"
+    );
+    // The dry run refuses the same.
+    let o = run(
+        dir.path(),
+        &[
+            "deploy",
+            "--version",
+            "v1.0.9",
+            "--type",
+            "bug_fix",
+            "--dry-run",
+        ],
+    );
+    assert_eq!(o.code, Some(2), "{}", o.text());
+    let o = deploy("v1.0.1", &[]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    // v1.0.9 after v1.0.1: refused with every reason, counting from the history.
+    let o = deploy("v1.0.9", &[]);
+    assert_eq!(o.code, Some(2), "{}", o.text());
+    assert!(o.text().contains("must be v1.0.2"), "{}", o.text());
+    assert!(
+        o.text().contains("the release history: v1.0.1"),
+        "{}",
+        o.text()
+    );
+    // The plan shows what customers run now: TechStart got v1.0.1, Globex did not.
+    let o = run(
+        dir.path(),
+        &["--json", "plan", "--version", "v1.0.2", "--type", "bug_fix"],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    let doc: serde_json::Value = serde_json::from_str(&o.stdout).unwrap();
+    let from = |id: &str| {
+        doc["waves"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .flat_map(|w| w["customers"].as_array().unwrap().iter())
+            .find(|c| c["id"] == id)
+            .map(|c| c["from_version"].as_str().unwrap().to_string())
+            .unwrap()
+    };
+    assert_eq!(from("techstart"), "v1.0.1");
+    assert_eq!(from("globex"), "v1.0.0");
+    let o = run(
+        dir.path(),
+        &[
+            "plan",
+            "--version",
+            "v1.0.2",
+            "--type",
+            "bug_fix",
+            "--customers",
+            "startup",
+        ],
+    );
+    assert!(o.stdout.contains("v1.0.1 → v1.0.2"), "{}", o.stdout);
+    // Forced, with a reason: it runs, and the journal says who overrode what, why.
+    let o = deploy(
+        "v1.0.9",
+        &["--force-version", "customer contract pins v1.0.9"],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    let (s, _) = journal(dir.path(), "v1.0.9");
+    let first = &s.decisions[0];
+    assert_eq!(first.actor, "alice");
+    assert!(
+        first.what.contains("past the version check") && first.what.contains("must be v1.0.2"),
+        "{first:?}"
+    );
+    assert_eq!(first.reason, "customer contract pins v1.0.9");
+    // A customer rolled back goes back to what it ran before this release.
+    let techstart = s
+        .customers
+        .iter()
+        .find(|c| c.id.as_str() == "techstart")
+        .unwrap();
+    assert_eq!(techstart.from_version.to_string(), "v1.0.1");
+}

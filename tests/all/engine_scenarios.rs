@@ -1179,3 +1179,72 @@ fn approving_without_a_wave_signs_only_the_one_pending_gate() {
         Err(Rejected::NoPendingGate)
     );
 }
+
+/// Issue 10, item 4: a release planned from the versions customers run now (as
+/// the journals say) rolls them back to those; a start past the version checks
+/// is in the first event, and so in the decision log, with who and why.
+#[test]
+fn a_version_override_and_current_versions_are_in_the_plan() {
+    let mut cfg = config::load_builtin().unwrap();
+    for c in &mut cfg.customers {
+        if c.tier.as_str() != "enterprise" {
+            c.version = "v1.0.1".parse().unwrap();
+        }
+    }
+    let mut plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.9".parse().unwrap(),
+        ReleaseType::Security,
+        Selection::All,
+        false,
+    )
+    .unwrap();
+    plan.version_override = Some(engine::VersionOverride {
+        problems: vec![
+            "v1.0.1 → v1.0.9: a security release moves PATCH by one: must be v1.0.2".into(),
+        ],
+        reason: "the build for v1.0.2 was burnt".into(),
+    });
+    let first = engine::plan_event(plan, "alice", t0());
+    let state = ReleaseState::fold([&first]).unwrap();
+    let mut d = Drill {
+        cfg,
+        state,
+        now: t0(),
+        queue: Vec::new(),
+        log: vec![first],
+        deploys: HashMap::new(),
+        failing: Vec::new(),
+        notices: Vec::new(),
+    };
+    let started = d.state.decisions[0].clone();
+    assert_eq!(started.actor, "alice");
+    assert!(
+        started
+            .what
+            .starts_with("started v1.0.9 security past the version check (override: "),
+        "{started:?}"
+    );
+    assert_eq!(started.reason, "the build for v1.0.2 was burnt");
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::hours(1));
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::Customer(CustomerId::new("demo-main")),
+            reason: "smoke test failed".into(),
+            force: false,
+        },
+    )
+    .unwrap();
+    let to = d.log.iter().find_map(|e| match &e.event {
+        EventKind::RollbackStarted { customer, to } if customer.as_str() == "demo-main" => {
+            Some(to.to_string())
+        }
+        _ => None,
+    });
+    assert_eq!(to.as_deref(), Some("v1.0.1"), "back to what it ran");
+    let acme = d.state.customer(&CustomerId::new("acme-corp")).unwrap();
+    assert_eq!(acme.from_version.to_string(), "v1.0.0");
+    d.assert_replay_matches();
+}
