@@ -286,6 +286,10 @@ pub struct DeployArgs {
     /// and every problem are recorded in the journal.
     #[arg(long, value_name = "REASON")]
     pub force_version: Option<String>,
+    /// Emergency only: customers held to their maintenance window ("Contoso
+    /// Bank,umbrella-health") to deploy outside it; the others keep their windows.
+    #[arg(long, value_name = "CUSTOMERS")]
+    pub override_windows: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

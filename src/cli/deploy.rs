@@ -17,6 +17,7 @@ use super::dry_run;
 use super::error::{CliError, CliResult, EXIT_INTERRUPTED, EXIT_OK, EXIT_WAITING};
 use super::plan;
 use super::version_check;
+use crate::domain::CustomerId;
 use crate::engine::{self, Awaited, Command, Event, EventKind, PauseCause, Phase, ReleaseState};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions, SendError};
@@ -92,8 +93,24 @@ pub async fn run(
         plan.version_override =
             version_gate(ctx, &cfg, &dir, &plan, args.force_version.as_deref(), w)?;
     }
+    let overrides = window_overrides(&plan, args.override_windows.as_deref())?;
+    if overrides.is_some() && !release.emergency {
+        return Err(CliError::error(
+            "--override-windows applies to an emergency only (shipdeck emergency, or deploy --emergency)",
+        ));
+    }
+    let overrides = overrides.unwrap_or_default();
     if args.dry_run {
-        return dry_run::run(ctx, &cfg, plan, w);
+        let emergency = release.emergency.then(|| {
+            (
+                emergency_reason
+                    .unwrap_or("emergency declared with deploy --emergency")
+                    .to_string(),
+                overrides,
+            )
+        });
+        plan.emergency = false;
+        return dry_run::run(ctx, &cfg, plan, emergency, w);
     }
     // Emergency mode is declared through the engine as the run's first command,
     // not baked into the plan, so the journal records who declared it, why, and
@@ -149,6 +166,7 @@ pub async fn run(
         &mut events,
         args,
         emergency_reason.as_deref(),
+        &overrides,
         &actor,
         &mut sigint,
         w,
@@ -183,18 +201,24 @@ async fn drive(
     events: &mut tokio::sync::broadcast::Receiver<Arc<Event>>,
     args: &DeployArgs,
     emergency_reason: Option<&str>,
+    overrides: &[CustomerId],
     actor: &str,
     sigint: &mut Signal,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
-    let state = handle.snapshot().state;
+    let snap = handle.snapshot();
+    let state = snap.state.clone();
     if let Some(reason) = emergency_reason {
         if !state.emergency {
+            if !ctx.global.json {
+                out(w, &emergency_impact(&state, overrides, snap.now))?;
+            }
             send(
                 handle,
                 actor,
                 Command::Emergency {
                     reason: reason.to_string(),
+                    override_windows: overrides.to_vec(),
                 },
             )
             .await?;
@@ -490,4 +514,65 @@ pub fn version_gate(
             if found.problems.len() == 1 { "" } else { "s" }
         ))),
     }
+}
+
+/// `--override-windows`: names or ids of the plan's customers, resolved to ids.
+/// None when the flag was not given.
+pub fn window_overrides(
+    plan: &crate::engine::ReleasePlan,
+    text: Option<&str>,
+) -> Result<Option<Vec<CustomerId>>, CliError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let mut ids = Vec::new();
+    for key in text.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        let found =
+            plan.waves.iter().flat_map(|w| &w.customers).find(|c| {
+                c.id.as_str().eq_ignore_ascii_case(key) || c.name.eq_ignore_ascii_case(key)
+            });
+        let Some(c) = found else {
+            return Err(CliError::error(format!(
+                "--override-windows: no customer `{key}` in this release"
+            )));
+        };
+        if !c.window_only {
+            return Err(CliError::error(format!(
+                "--override-windows: {} is not held to a maintenance window; there is nothing to override",
+                c.name
+            )));
+        }
+        ids.push(c.id.clone());
+    }
+    Ok(Some(ids))
+}
+
+/// What an emergency does to customers' windows and notices, as the lines
+/// printed before it is declared (and by the dry run).
+pub fn emergency_impact(
+    state: &ReleaseState,
+    overrides: &[CustomerId],
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let affected = engine::emergency::impact(state, overrides, now);
+    let mut text = String::from(
+        "emergency: every tier right after the demo wave, approvals and delays skipped\n",
+    );
+    if affected.is_empty() {
+        text.push_str("  no customer's maintenance window or notice is affected\n");
+    }
+    for a in affected {
+        text.push_str(&format!("  {}\n", a.describe()));
+    }
+    if engine::emergency::impact(state, &[], now).iter().any(|a| {
+        matches!(
+            a.consequence,
+            engine::emergency::Consequence::KeepsWindow { .. }
+        )
+    }) {
+        text.push_str(
+            "  (to deploy a window-bound customer now, name it: --override-windows \"NAME,…\")\n",
+        );
+    }
+    text
 }

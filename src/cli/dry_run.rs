@@ -9,7 +9,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::context::{Context, out};
 use super::error::{CliError, CliResult, EXIT_OK};
-use crate::domain::{Configuration, DeployTarget};
+use crate::domain::{Configuration, CustomerId, DeployTarget};
 use crate::engine::{
     self, Awaited, Command, Effect, EffectResult, Event, EventKind, Input, ReleasePlan,
     ReleaseState,
@@ -22,16 +22,26 @@ pub fn run(
     ctx: &Context,
     cfg: &Configuration,
     plan: ReleasePlan,
+    emergency: Option<(String, Vec<CustomerId>)>,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
     let start = Utc::now();
-    let events = simulate(cfg, plan, start, &ctx.operator())?;
+    let emergency_shown = emergency.clone();
+    let events = simulate(cfg, plan, start, &ctx.operator(), emergency)?;
     // JSON lines are events only: a plain-text line would break a reader.
     let mut text = if ctx.global.json {
         String::new()
     } else {
         String::from("dry run: nothing is deployed, nothing is written\n")
     };
+    if let (false, Some((_, overrides)), Some((first, _))) =
+        (ctx.global.json, &emergency_shown, events.first())
+    {
+        if let EventKind::ReleasePlanned { plan, actor } = &first.event {
+            let state = ReleaseState::new((**plan).clone(), actor, start);
+            text += &super::deploy::emergency_impact(&state, overrides, start);
+        }
+    }
     for (e, note) in &events {
         if matches!(e.event, EventKind::HealthSampled { .. }) {
             continue;
@@ -57,11 +67,14 @@ pub fn run(
 }
 
 /// Plays the release; each event comes with a note where an assumption was made.
+/// `emergency`: declared through the engine first, as `deploy --emergency` does
+/// (reason, and the window-bound customers named to deploy outside their windows).
 pub fn simulate(
     cfg: &Configuration,
     plan: ReleasePlan,
     start: DateTime<Utc>,
     actor: &str,
+    emergency: Option<(String, Vec<CustomerId>)>,
 ) -> Result<Vec<(Event, Option<String>)>, CliError> {
     let first = engine::plan_event(plan, actor, start);
     let mut state = ReleaseState::fold([&first]).map_err(|e| CliError::error(e.to_string()))?;
@@ -119,6 +132,16 @@ pub fn simulate(
         }
         Ok(())
     };
+    if let Some((reason, override_windows)) = emergency {
+        let cmd = Input::Command {
+            actor: actor.into(),
+            command: Command::Emergency {
+                reason,
+                override_windows,
+            },
+        };
+        feed(&mut state, cmd, now, None, &mut log, &mut queue)?;
+    }
     feed(&mut state, Input::Tick, now, None, &mut log, &mut queue)?;
     for _ in 0..MAX_STEPS {
         if state.phase.is_final() {

@@ -320,7 +320,10 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                         continue;
                     }
                     let cp = &plan.customers[offset];
-                    let windowed = (plan.in_windows() || cp.window_only) && !s.emergency;
+                    // An emergency skips the tier's windows, never a customer held to
+                    // its own (`window_only`) unless the operator named it.
+                    let windowed = (plan.in_windows() && !s.emergency)
+                        || (cp.window_only && !s.windows_overridden.contains(&c.id));
                     if windowed {
                         if let Some(win) = &cp.window {
                             if !win.is_open(now) {
@@ -597,8 +600,25 @@ fn command_events(
                 reason: reason.clone(),
             }])
         }
-        Command::Emergency { reason } => {
+        Command::Emergency {
+            reason,
+            override_windows,
+        } => {
             require_reason(reason, "emergency mode")?;
+            for id in override_windows {
+                let c = s
+                    .customer(id)
+                    .ok_or_else(|| Rejected::UnknownCustomer(id.clone()))?;
+                let bound = s
+                    .plan
+                    .waves
+                    .get(c.wave)
+                    .and_then(|w| w.customers.iter().find(|p| &p.id == id))
+                    .is_some_and(|p| p.window_only);
+                if !bound {
+                    return Err(Rejected::NotWindowBound(id.clone()));
+                }
+            }
             if s.emergency {
                 return Err(Rejected::AlreadyEmergency);
             }
@@ -626,6 +646,7 @@ fn command_events(
                     actor: actor.to_string(),
                     reason: reason.clone(),
                     approvals_skipped,
+                    windows_overridden: override_windows.clone(),
                 },
                 EventKind::Notified {
                     kind: NoticeKind::Emergency,

@@ -178,6 +178,10 @@ pub enum EventKind {
         actor: String,
         reason: String,
         approvals_skipped: Vec<TierName>,
+        /// Window-bound customers the operator named to deploy outside their
+        /// windows; the others keep them, emergency or not.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        windows_overridden: Vec<CustomerId>,
     },
     Notified {
         kind: NoticeKind,
@@ -336,16 +340,20 @@ impl Event {
                 actor,
                 reason,
                 approvals_skipped,
+                windows_overridden,
             } => {
-                let what = if approvals_skipped.is_empty() {
-                    "declared emergency".to_string()
-                } else {
+                let mut what = "declared emergency".to_string();
+                if !approvals_skipped.is_empty() {
                     let names: Vec<&str> = approvals_skipped.iter().map(|w| w.as_str()).collect();
-                    format!(
-                        "declared emergency; approvals skipped for {}",
+                    what.push_str(&format!("; approvals skipped for {}", names.join(", ")));
+                }
+                if !windows_overridden.is_empty() {
+                    let names: Vec<&str> = windows_overridden.iter().map(|c| c.as_str()).collect();
+                    what.push_str(&format!(
+                        "; maintenance windows overridden for {}",
                         names.join(", ")
-                    )
-                };
+                    ));
+                }
                 d(actor, what, reason)
             }
             EventKind::Aborted { actor, reason } => {
@@ -512,8 +520,19 @@ pub fn describe(e: &Event) -> String {
                 format!(": {reason}")
             }
         ),
-        EventKind::EmergencyDeclared { actor, reason, .. } => {
-            format!("{actor} declared EMERGENCY: {reason}")
+        EventKind::EmergencyDeclared {
+            actor,
+            reason,
+            windows_overridden,
+            ..
+        } => {
+            let overridden = if windows_overridden.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = windows_overridden.iter().map(|c| c.as_str()).collect();
+                format!(" (maintenance windows overridden for {})", names.join(", "))
+            };
+            format!("{actor} declared EMERGENCY: {reason}{overridden}")
         }
         EventKind::Notified { kind, message, .. } => format!("notice ({kind:?}): {message}"),
         EventKind::RolloutCompleted {

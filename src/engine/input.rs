@@ -52,6 +52,10 @@ pub enum Command {
     },
     Emergency {
         reason: String,
+        /// Customers held to their maintenance window (`window_only`) that the
+        /// operator names to deploy outside it; every other keeps its window.
+        #[serde(default)]
+        override_windows: Vec<CustomerId>,
     },
     ReportIssue {
         customer: CustomerId,

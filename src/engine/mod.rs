@@ -8,6 +8,7 @@
 pub mod awaiting;
 pub mod decide;
 pub mod effect;
+pub mod emergency;
 pub mod event;
 pub mod input;
 pub mod plan;

@@ -72,9 +72,14 @@ pub struct CustomerPlan {
     /// The window this customer deploys in, when its wave or its override asks for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<MaintenanceWindow>,
-    /// Deploy only inside `window`, whatever the wave's approval mode says.
+    /// Deploy only inside `window`, whatever the wave's approval mode says (an
+    /// emergency too, unless the operator overrides it by name).
     pub window_only: bool,
     pub notify: Notify,
+    /// Why this customer's policy differs (deployment-policies.json), e.g. a
+    /// contract's notice or a regulator's change window.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -204,6 +209,7 @@ impl ReleasePlan {
                         notify: ov
                             .and_then(|o| o.notify.clone())
                             .unwrap_or_else(|| row.notify.clone()),
+                        note: ov.map(|o| o.note.clone()).unwrap_or_default(),
                     }
                 })
                 .collect();

@@ -84,6 +84,8 @@ pub enum Rejected {
     EmergencyNotPatch,
     #[error("every wave has already started; emergency mode would change nothing")]
     EmergencyTooLate,
+    #[error("{0} is not held to a maintenance window; there is no window to override")]
+    NotWindowBound(CustomerId),
     #[error("{0} has not been deployed in this release; nothing to report against")]
     NotDeployed(CustomerId),
     #[error("no wave is waiting for confirmation")]

@@ -189,6 +189,8 @@ pub struct ReleaseState {
     /// Paused time after the anchor: waiting waves move by this much.
     pub shift: TimeDelta,
     pub rolling_back_all: bool,
+    /// Window-bound customers an emergency deploys outside their windows.
+    pub windows_overridden: BTreeSet<CustomerId>,
     pub rollout_completed_at: Option<DateTime<Utc>>,
     pub monitoring_until: Option<DateTime<Utc>>,
     pub rollback_window_until: Option<DateTime<Utc>>,
@@ -267,6 +269,7 @@ impl ReleaseState {
             anchor: None,
             shift: TimeDelta::zero(),
             rolling_back_all: false,
+            windows_overridden: BTreeSet::new(),
             rollout_completed_at: None,
             monitoring_until: None,
             rollback_window_until: None,
@@ -622,7 +625,13 @@ impl ReleaseState {
                         .retain(|_, s| !matches!(s, CheckStatus::Failed(_)));
                 }
             }
-            EventKind::EmergencyDeclared { .. } => self.emergency = true,
+            EventKind::EmergencyDeclared {
+                windows_overridden, ..
+            } => {
+                self.emergency = true;
+                self.windows_overridden
+                    .extend(windows_overridden.iter().cloned());
+            }
             EventKind::Notified { wave, .. } => {
                 if let Some(w) = wave.as_ref().and_then(|t| self.wave_index(t)) {
                     self.waves[w].gate_notice_sent = true;

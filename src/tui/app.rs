@@ -536,7 +536,15 @@ impl App {
                 };
                 return self.open(kind);
             }
-            Action::Emergency => return self.open(DialogKind::Emergency),
+            Action::Emergency => {
+                if self.runtime_stopped {
+                    self.refuse(strings::RUNTIME_STOPPED);
+                    return None;
+                }
+                // What it does to customers' windows and notices is shown before
+                // anyone confirms; window-bound customers are overridden by name.
+                self.dialog = Some(super::choices::emergency_dialog(state, now));
+            }
             Action::Abort => return self.open(DialogKind::Abort),
             Action::Rollback => {
                 if self.runtime_stopped {
@@ -769,7 +777,15 @@ impl App {
                     role: c.role.clone(),
                 }
             }
-            DialogKind::Emergency => Command::Emergency { reason },
+            DialogKind::Emergency => Command::Emergency {
+                reason,
+                override_windows: d
+                    .choices
+                    .iter()
+                    .filter(|c| c.checked)
+                    .filter_map(|c| c.customer.clone())
+                    .collect(),
+            },
             DialogKind::Abort => Command::Abort { reason },
             DialogKind::SkipWait { wave } => Command::SkipWait {
                 wave: wave.clone(),

@@ -108,3 +108,35 @@ fn when(state: &ReleaseState, wave: &TierName, now: DateTime<Utc>) -> String {
         parts.join(", ")
     }
 }
+
+/// The emergency dialog: what declaring one would do to customers (notices cut
+/// short, tiers deployed outside their windows), and the customers held to their
+/// own windows as a list to tick (space) for the ones to deploy outside them.
+pub fn emergency_dialog(state: &ReleaseState, now: DateTime<Utc>) -> Dialog {
+    use crate::engine::emergency::{Consequence, impact};
+    let mut d = Dialog::new(DialogKind::Emergency);
+    let mut skipped: Vec<(TierName, usize)> = Vec::new();
+    for a in impact(state, &[], now) {
+        match &a.consequence {
+            Consequence::KeepsWindow { window, .. } => d.choices.push(Choice {
+                label: format!("{} ({}) · window {window}", a.name, a.wave),
+                checked: false,
+                wave: None,
+                role: None,
+                customer: Some(a.customer.clone()),
+            }),
+            Consequence::TierWindowSkipped { .. } => match skipped.last_mut() {
+                Some((w, n)) if *w == a.wave => *n += 1,
+                _ => skipped.push((a.wave.clone(), 1)),
+            },
+            _ => d.notes.push(a.describe()),
+        }
+    }
+    for (wave, n) in skipped {
+        d.notes.push(format!(
+            "wave {wave}: {n} customer{} deployed outside their maintenance windows",
+            if n == 1 { "" } else { "s" }
+        ));
+    }
+    d
+}

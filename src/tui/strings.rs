@@ -175,7 +175,18 @@ pub fn accepted(command: &Command) -> String {
         } => format!("forced rollback of {scope} requested"),
         Command::Rollback { scope, .. } => format!("rollback of {scope} requested"),
         Command::Abort { .. } => "release aborted: no more deploys start".into(),
-        Command::Emergency { .. } => "emergency declared: every tier follows the demo wave".into(),
+        Command::Emergency {
+            override_windows, ..
+        } if !override_windows.is_empty() => {
+            let names: Vec<&str> = override_windows.iter().map(|c| c.as_str()).collect();
+            format!(
+                "emergency declared; windows overridden for {}",
+                names.join(", ")
+            )
+        }
+        Command::Emergency { .. } => {
+            "emergency declared; window-bound customers keep their windows".into()
+        }
         Command::ReportIssue { customer, .. } => format!("issue on {customer} reported"),
         Command::ConfirmOverdue => "overdue waves confirmed; they start now".into(),
     }
@@ -200,7 +211,10 @@ pub const DIALOG_ROLLBACK: &str = " Roll back ";
 pub const DIALOG_APPROVE: &str = " Sign a gate ";
 pub const BUTTON_APPROVE: &str = "Sign";
 pub const LABEL_CHOICE: &str = "Gate (j/k):";
-pub const LABEL_OVERRIDE: &str = "Override the window of (space ticks):";
+pub const LABEL_OVERRIDE: &str =
+    "Held to their own windows (shift-tab here, space ticks to deploy now):";
+pub const OVERRIDE_ON: &str = "deploys NOW, outside it";
+pub const OVERRIDE_OFF: &str = "keeps it";
 pub const DIALOG_ISSUE: &str = " Report a critical issue ";
 pub const DIALOG_EMERGENCY: &str = " Declare an emergency ";
 pub const DIALOG_SKIP: &str = " Skip the wait ";

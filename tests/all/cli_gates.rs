@@ -319,3 +319,113 @@ fn a_release_starts_only_with_a_version_that_passes_validate() {
         .unwrap();
     assert_eq!(techstart.from_version.to_string(), "v1.0.1");
 }
+
+/// Issue 10, item 5: `emergency` keeps window-bound customers in their windows
+/// unless `--override-windows` names them; what it does to windows and notices is
+/// printed before it is declared, and `--dry-run` prints the same.
+#[test]
+fn emergency_names_every_window_and_notice_it_affects_and_overrides_only_named_ones() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = [
+        "emergency",
+        "--version",
+        "v1.0.1",
+        "--type",
+        "bug_fix",
+        "--reason",
+        "checkout data loss",
+    ];
+    let with = |extra: &[&str]| {
+        let mut args = base.to_vec();
+        args.extend_from_slice(extra);
+        run(dir.path(), &args)
+    };
+    let o = with(&["--dry-run"]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    for line in [
+        "Umbrella Health (standard): keeps its maintenance window",
+        "Contoso Bank (enterprise): keeps its maintenance window",
+        "ACME Corp (enterprise): 72h pre-deploy notice cut short — Contract requires notice",
+        "--override-windows",
+    ] {
+        assert!(o.stdout.contains(line), "{line:?} in\n{}", o.stdout);
+    }
+    let o = with(&["--dry-run", "--override-windows", "Umbrella Health"]);
+    assert!(
+        o.stdout
+            .contains("Umbrella Health (standard): deploys OUTSIDE its maintenance window"),
+        "{}",
+        o.stdout
+    );
+    let o = with(&["--dry-run", "--override-windows", "techstart"]);
+    assert_eq!(o.code, Some(2), "{}", o.text());
+    assert!(
+        o.text().contains("not held to a maintenance window"),
+        "{}",
+        o.text()
+    );
+    let o = run(
+        dir.path(),
+        &[
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "bug_fix",
+            "--dry-run",
+            "--override-windows",
+            "umbrella-health",
+        ],
+    );
+    assert_eq!(o.code, Some(2), "{}", o.text());
+    // For real: Umbrella Health named, Contoso Bank not.
+    let o = with(&[
+        "--speed",
+        "500000",
+        "--yes",
+        "--override-windows",
+        "umbrella-health",
+    ]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    assert!(
+        o.stdout
+            .contains("Contoso Bank (enterprise): keeps its maintenance window"),
+        "{}",
+        o.stdout
+    );
+    let (s, events) = journal(dir.path(), "v1.0.1");
+    let deployed = |id: &str| {
+        events
+            .iter()
+            .find(|e| matches!(&e.event, EventKind::DeployStarted { customer, .. } if customer.as_str() == id))
+            .map(|e| e.at)
+            .unwrap_or_else(|| panic!("{id} never deployed"))
+    };
+    assert_eq!(
+        Some(deployed("umbrella-health")),
+        s.waves[2].started_at,
+        "named: deployed as its wave started, window or not"
+    );
+    let contoso = deployed("contoso-bank");
+    let window = s.plan.waves[3]
+        .customers
+        .iter()
+        .find(|c| c.id.as_str() == "contoso-bank")
+        .and_then(|c| c.window.clone())
+        .expect("window");
+    assert!(
+        window.is_open(contoso),
+        "contoso deployed at {contoso}, outside its window"
+    );
+    let declared = s
+        .decisions
+        .iter()
+        .find(|d| d.what.starts_with("declared emergency"))
+        .expect("declared");
+    assert!(
+        declared
+            .what
+            .contains("maintenance windows overridden for umbrella-health"),
+        "{declared:?}"
+    );
+}

@@ -142,7 +142,8 @@ enum CmdSpec {
         force: bool,
     },
     Abort(Reason),
-    Emergency(Reason),
+    /// The flag: name every window-bound customer to deploy outside its window.
+    Emergency(Reason, bool),
     ReportIssue {
         customer: usize,
         reason: Reason,
@@ -248,7 +249,7 @@ fn cmd() -> impl Strategy<Value = CmdSpec> {
             .prop_map(|(scope, reason, force)| CmdSpec::Rollback { scope, reason, force }),
         1 => prop_oneof![Just(Reason::Empty), Just(Reason::Blank), Just(Reason::Given)]
             .prop_map(CmdSpec::Abort),
-        2 => reason().prop_map(CmdSpec::Emergency),
+        2 => (reason(), any::<bool>()).prop_map(|(r, o)| CmdSpec::Emergency(r, o)),
         2 => (idx(), reason()).prop_map(|(customer, reason)| CmdSpec::ReportIssue { customer, reason }),
         4 => Just(CmdSpec::ConfirmOverdue),
     ]
@@ -328,6 +329,8 @@ struct Checker {
     emergency: bool,
     /// EmergencyDeclared named the wave's approvals as skipped.
     approvals_skipped: Vec<bool>,
+    /// EmergencyDeclared named these window-bound customers to deploy outside.
+    windows_overridden: BTreeSet<CustomerId>,
     demo_done: Option<DateTime<Utc>>,
     started: Vec<Option<DateTime<Utc>>>,
     completed: Vec<bool>,
@@ -364,6 +367,7 @@ impl Checker {
             starter: actor.clone(),
             emergency: plan.emergency,
             approvals_skipped: vec![false; n],
+            windows_overridden: BTreeSet::new(),
             demo_done: None,
             started: vec![None; n],
             completed: vec![false; n],
@@ -577,9 +581,12 @@ impl Checker {
                 let wave = &self.plan.waves[wi];
                 let cp = wave.customers.iter().find(|c| &c.id == customer);
                 if let Some(cp) = cp {
-                    let windowed =
-                        matches!(wave.approval, Approval::MaintenanceWindow) || cp.window_only;
-                    if windowed && !self.emergency {
+                    // An emergency skips a tier's windows, but a window-bound
+                    // customer keeps its own unless the operator named it.
+                    let windowed = (matches!(wave.approval, Approval::MaintenanceWindow)
+                        && !self.emergency)
+                        || (cp.window_only && !self.windows_overridden.contains(customer));
+                    if windowed {
                         if let Some(win) = &cp.window {
                             prop_assert!(
                                 win.is_open(t),
@@ -612,8 +619,12 @@ impl Checker {
                 self.paused = false;
             }
             EventKind::EmergencyDeclared {
-                approvals_skipped, ..
+                approvals_skipped,
+                windows_overridden,
+                ..
             } => {
+                self.windows_overridden
+                    .extend(windows_overridden.iter().cloned());
                 prop_assert!(!self.emergency, "emergency declared twice");
                 prop_assert!(
                     self.plan.release_type.is_patch(),
@@ -756,6 +767,7 @@ struct View<'a> {
     anchor: &'a Option<DateTime<Utc>>,
     shift: &'a TimeDelta,
     rolling_back_all: &'a bool,
+    windows_overridden: &'a BTreeSet<CustomerId>,
     rollout_completed_at: &'a Option<DateTime<Utc>>,
     monitoring_until: &'a Option<DateTime<Utc>>,
     rollback_window_until: &'a Option<DateTime<Utc>>,
@@ -780,6 +792,7 @@ fn view(s: &ReleaseState) -> View<'_> {
         anchor: &s.anchor,
         shift: &s.shift,
         rolling_back_all: &s.rolling_back_all,
+        windows_overridden: &s.windows_overridden,
         rollout_completed_at: &s.rollout_completed_at,
         monitoring_until: &s.monitoring_until,
         rollback_window_until: &s.rollback_window_until,
@@ -1090,6 +1103,18 @@ impl World {
         ids
     }
 
+    /// The plan's customers held to their own maintenance window.
+    fn window_bound(&self) -> Vec<CustomerId> {
+        self.state
+            .plan
+            .waves
+            .iter()
+            .flat_map(|w| &w.customers)
+            .filter(|c| c.window_only)
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
     fn any_customer(&self, i: usize) -> CustomerId {
         // Customers of this plan mostly; sometimes configured ones outside it.
         let mut ids = self.customers();
@@ -1296,7 +1321,14 @@ impl World {
                         force: *force,
                     },
                     CmdSpec::Abort(r) => Command::Abort { reason: r.text() },
-                    CmdSpec::Emergency(r) => Command::Emergency { reason: r.text() },
+                    CmdSpec::Emergency(r, override_all) => Command::Emergency {
+                        reason: r.text(),
+                        override_windows: if *override_all {
+                            self.window_bound()
+                        } else {
+                            Vec::new()
+                        },
+                    },
                     CmdSpec::ReportIssue { customer, reason } => Command::ReportIssue {
                         customer: self.any_customer(*customer),
                         reason: reason.text(),

@@ -769,10 +769,16 @@ fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
         "erin",
         Command::Emergency {
             reason: "data loss in checkout".into(),
+            override_windows: vec![CustomerId::new("umbrella-health")],
         },
     )
     .unwrap();
     assert!(d.state.emergency);
+    let declared = d.state.decisions.last().unwrap();
+    assert_eq!(
+        declared.what,
+        "declared emergency; maintenance windows overridden for umbrella-health"
+    );
     d.tick_gating_items(); // the hotfix checklist now gates phases too
     d.run_until(t0() + TimeDelta::days(3));
     let anchor = d.demo_done();
@@ -783,10 +789,106 @@ fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
             "{tier} right after demo"
         );
     }
-    // Windows are skipped too: umbrella-health (window only) deployed at once.
+    // Named by the operator: umbrella-health (window only) deployed at once.
     let umbrella = d.at_of(|e| matches!(e, EventKind::DeployStarted { customer, .. } if customer.as_str() == "umbrella-health"));
     assert_eq!(umbrella, Some(anchor));
     assert!(d.notices.iter().any(|n| n.contains("emergency")));
+    d.assert_nobody_deployed_twice();
+    d.assert_replay_matches();
+}
+
+/// Issue 10, item 5: an emergency skips approvals and delays, but a customer
+/// held to its own window keeps it unless the operator names it; what it
+/// affects (windows kept, notices cut) is known before anyone confirms.
+#[test]
+fn emergency_keeps_window_bound_customers_in_their_windows_unless_named() {
+    use engine::emergency::{Consequence, impact};
+    let mut d = Drill::start(ReleaseType::BugFix, "v1.0.1", false);
+    d.tick_gating_items();
+    d.run_until(t0() + minutes(5));
+    let before = impact(&d.state, &[], d.now);
+    let find = |list: &[engine::emergency::Affected], id: &str| {
+        list.iter()
+            .filter(|a| a.customer.as_str() == id)
+            .map(|a| a.consequence.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(matches!(
+        find(&before, "umbrella-health").as_slice(),
+        [Consequence::KeepsWindow { .. }]
+    ));
+    assert!(matches!(
+        find(&before, "contoso-bank").as_slice(),
+        [Consequence::KeepsWindow { .. }]
+    ));
+    assert_eq!(
+        find(&before, "acme-corp"),
+        [Consequence::NoticeCut { lead: "72h".into() }]
+    );
+    let acme = before
+        .iter()
+        .find(|a| a.customer.as_str() == "acme-corp")
+        .unwrap()
+        .describe();
+    assert!(
+        acme.starts_with("ACME Corp (enterprise): 72h pre-deploy notice cut short — Contract"),
+        "{acme}"
+    );
+    assert!(
+        find(&before, "techstart").is_empty(),
+        "nothing of TechStart's is affected"
+    );
+    let named = impact(&d.state, &[CustomerId::new("contoso-bank")], d.now);
+    assert!(matches!(
+        find(&named, "contoso-bank").as_slice(),
+        [Consequence::WindowOverridden { .. }]
+    ));
+    // Naming a customer that has no window of its own is refused.
+    assert_eq!(
+        d.cmd(
+            "erin",
+            Command::Emergency {
+                reason: "data loss".into(),
+                override_windows: vec![CustomerId::new("techstart")],
+            },
+        ),
+        Err(Rejected::NotWindowBound(CustomerId::new("techstart")))
+    );
+    d.cmd(
+        "erin",
+        Command::Emergency {
+            reason: "data loss".into(),
+            override_windows: Vec::new(),
+        },
+    )
+    .unwrap();
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::days(8));
+    let anchor = d.demo_done();
+    assert_eq!(d.wave_started("standard"), Some(anchor));
+    for id in ["umbrella-health", "contoso-bank"] {
+        let (at, window) = d
+            .log
+            .iter()
+            .find_map(|e| match &e.event {
+                EventKind::DeployStarted { customer, .. } if customer.as_str() == id => {
+                    let c = d.state.customer(customer).unwrap();
+                    let plan = d.state.plan.waves[c.wave]
+                        .customers
+                        .iter()
+                        .find(|p| &p.id == customer)
+                        .unwrap();
+                    Some((e.at, plan.window.clone().unwrap()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{id} never deployed"));
+        assert!(at > anchor, "{id} deployed at {at}, the emergency's start");
+        assert!(
+            window.is_open(at),
+            "{id} deployed outside its window at {at}"
+        );
+    }
     d.assert_nobody_deployed_twice();
     d.assert_replay_matches();
 }
@@ -796,7 +898,13 @@ fn emergency_on_a_manual_gate_records_the_skip() {
     let mut d = Drill::start(ReleaseType::Minor, "v1.1.0", false);
     d.tick_gating_items();
     assert_eq!(
-        d.cmd("erin", Command::Emergency { reason: "x".into() }),
+        d.cmd(
+            "erin",
+            Command::Emergency {
+                reason: "x".into(),
+                override_windows: Vec::new()
+            }
+        ),
         Err(Rejected::EmergencyNotPatch)
     );
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", true);

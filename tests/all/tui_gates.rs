@@ -122,3 +122,59 @@ async fn a_lets_the_operator_pick_the_gate_and_names_wave_and_role() {
     );
     handle.stop().await.expect("stop");
 }
+
+/// Issue 10, item 5: `e` shows, before anyone confirms, every customer whose
+/// window or contractual notice an emergency affects; window-bound customers keep
+/// their windows unless ticked in the dialog, and only the ticked one is
+/// overridden (journaled with the reason).
+#[tokio::test(start_paused = true)]
+async fn emergency_dialog_lists_windows_and_notices_and_overrides_only_what_is_ticked() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = config::load_builtin().expect("config");
+    let handle = open_with(dir.path(), &cfg, ReleaseType::BugFix, "v1.0.1", "alice");
+    let screen = drive(&handle, "erin", typed("e"), (80, 24)).await;
+    for text in [
+        " Declare an emergency ",
+        "ACME Corp (enterprise): 72h pre-deploy notice cut short",
+        "[ ] Umbrella Health (standard)",
+        "[ ] Contoso Bank (enterprise)",
+        "keeps it",
+    ] {
+        assert!(screen.contains(text), "{text:?} in\n{screen}");
+    }
+    // Shift-Tab to the list, space ticks Umbrella Health; the reason; confirm.
+    let mut keys = typed("e");
+    keys.push(KeyEvent::new(
+        KeyCode::BackTab,
+        crossterm::event::KeyModifiers::SHIFT,
+    ));
+    keys.push(key(KeyCode::Char(' ')));
+    keys.push(key(KeyCode::Tab));
+    keys.extend(typed("clinical data exposed"));
+    keys.extend([key(KeyCode::Enter), key(KeyCode::Right)]);
+    let screen = drive(&handle, "erin", keys.clone(), (80, 24)).await;
+    assert!(
+        screen.contains("[x] Umbrella Health (standard)") && screen.contains("deploys NOW"),
+        "{screen}"
+    );
+    assert!(!handle.snapshot().state.emergency, "not before the confirm");
+    keys.push(key(KeyCode::Enter));
+    let screen = drive(&handle, "erin", keys, (80, 24)).await;
+    let s = handle.snapshot().state;
+    assert!(s.emergency, "{screen}");
+    let overridden: Vec<&str> = s.windows_overridden.iter().map(|c| c.as_str()).collect();
+    assert_eq!(overridden, ["umbrella-health"]);
+    let d = s
+        .decisions
+        .iter()
+        .find(|d| d.what.starts_with("declared emergency"))
+        .expect("decision");
+    assert_eq!(d.actor, "erin");
+    assert_eq!(d.reason, "clinical data exposed");
+    assert!(d.what.contains("overridden for umbrella-health"), "{d:?}");
+    assert!(
+        screen.contains("windows overridden for umbrella-health"),
+        "{screen}"
+    );
+    handle.stop().await.expect("stop");
+}

@@ -105,7 +105,38 @@ pub fn render(
             lines.push(Line::raw(""));
         }
         DialogKind::ReportIssue { name, .. } => lines.push(Line::raw(strings::issue_intro(name))),
-        DialogKind::Emergency => lines.push(Line::raw(strings::EMERGENCY_INTRO)),
+        DialogKind::Emergency => {
+            lines.push(Line::raw(strings::EMERGENCY_INTRO));
+            for note in &d.notes {
+                for chunk in wrap(&format!("{} {note}", sym.warning), text_w) {
+                    lines.push(Line::styled(chunk, theme.warning));
+                }
+            }
+            if !d.choices.is_empty() {
+                lines.push(Line::styled(
+                    strings::LABEL_OVERRIDE,
+                    field_style(Field::Choice),
+                ));
+            }
+            for (i, c) in d.choices.iter().enumerate() {
+                let sel = i == d.choice_sel && d.field == Field::Choice;
+                let style = if sel { theme.selected } else { Style::new() };
+                let mark = if sel { sym.pointer } else { " " };
+                let (box_, what) = if c.checked {
+                    ("[x]", strings::OVERRIDE_ON)
+                } else {
+                    ("[ ]", strings::OVERRIDE_OFF)
+                };
+                let text = format!("{box_} {}: {what}", c.label);
+                for (n, chunk) in wrap(&text, text_w.saturating_sub(2))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let lead = if n == 0 { mark } else { " " };
+                    lines.push(Line::from(Span::styled(format!("{lead} {chunk}"), style)));
+                }
+            }
+        }
         DialogKind::Abort => lines.push(Line::raw(strings::ABORT_INTRO)),
         DialogKind::SkipWait { wave } => lines.push(Line::raw(strings::skip_intro(
             wave.as_ref().map(|w| w.as_str()),
