@@ -50,10 +50,21 @@ fn theme(ctx: &Context) -> Theme {
     Theme::from_env(ctx.global.no_color, |k| std::env::var(k).ok())
 }
 
+/// Where the release's journal lives once the cockpit closes: what the last line
+/// may promise.
+enum Kept {
+    /// In the state dir: `status` finds it (with the same global flags).
+    StateDir,
+    /// In the demo's temporary state dir, removed as the demo ends.
+    Temporary,
+}
+
 async fn run_cockpit(
+    ctx: &Context,
     handle: ReleaseHandle,
     opts: CockpitOptions,
     shared: Option<SharedTerminal>,
+    kept: Kept,
 ) -> CliResult {
     let result = match shared {
         Some(mut t) => {
@@ -74,13 +85,20 @@ async fn run_cockpit(
     let stopped = handle.stop().await;
     let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
     let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
-    // Printed after the terminal is restored: where the release stands.
+    // Printed after the terminal is restored: where the release stands, and a
+    // command that works when pasted (or none, when nothing is kept).
+    let where_ = match kept {
+        Kept::StateDir => format!(
+            "journal kept; `{}`",
+            ctx.command_line(&format!("status --version {}", state.plan.version))
+        ),
+        Kept::Temporary => "the demo ran in a temporary state dir, removed now; to keep a demo's journal, run `shipdeck demo --state-dir ./shipdeck-demo`".to_string(),
+    };
     println!(
-        "{} {}: {} (journal kept; `shipdeck status --version {}`)",
+        "{} {}: {} ({where_})",
         state.plan.version,
         state.plan.release_type,
         state.phase.as_str(),
-        state.plan.version
     );
     Ok(match exit {
         CockpitExit::Signal(sig) => sig.exit_code(),
@@ -150,7 +168,12 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         theme: theme(ctx),
         demo: Some(demo),
     };
-    let code = run_cockpit(handle, opts, None).await;
+    let kept = if _tmp.is_some() {
+        Kept::Temporary
+    } else {
+        Kept::StateDir
+    };
+    let code = run_cockpit(ctx, handle, opts, None, kept).await;
     if let Some(p) = probing {
         p.abort();
     }
@@ -217,7 +240,7 @@ pub async fn run_current(ctx: &Context) -> CliResult {
     }
     if !std::io::stdout().is_terminal() {
         // A pipe or a file: no screen to draw on, so say it in words.
-        print_no_active(&summaries);
+        print_no_active(ctx, &dir, &summaries);
         return Ok(EXIT_OK);
     }
     // The form counts versions and plans rollbacks from what customers run now.
@@ -270,7 +293,8 @@ pub async fn run_current(ctx: &Context) -> CliResult {
             .map(|s| format!(" by {} ({})", s.started_by, s.phase.as_str()))
             .unwrap_or_default();
         return Err(CliError::refused(format!(
-            "{label} was started{who} while the start screen was open; nothing was started. Run `shipdeck` to open it, or start another version"
+            "{label} was started{who} while the start screen was open; nothing was started. Run `{}` to open it, or start another version",
+            ctx.command_line("")
         )));
     }
     super::logging::init(&dir);
@@ -293,7 +317,7 @@ pub async fn run_current(ctx: &Context) -> CliResult {
 }
 
 /// What bare `shipdeck` says when it cannot draw (stdout is not a terminal).
-fn print_no_active(summaries: &[history::ReleaseSummary]) {
+fn print_no_active(ctx: &Context, dir: &StateDir, summaries: &[history::ReleaseSummary]) {
     let mut recent: Vec<&history::ReleaseSummary> = summaries.iter().collect();
     recent.sort_by_key(|s| std::cmp::Reverse(s.started_at));
     let recent: Vec<String> = recent
@@ -301,13 +325,22 @@ fn print_no_active(summaries: &[history::ReleaseSummary]) {
         .take(5)
         .map(|s| format!("  {} {} — {}", s.version, s.release_type, s.phase.as_str()))
         .collect();
+    // A version that would pass the checks, so the line works when pasted.
+    let next = ctx
+        .config()
+        .ok()
+        .map(|cfg| super::version_check::with_current_versions(cfg, Some(dir)))
+        .and_then(|cfg| super::version_check::base(&cfg, Some(dir)))
+        .map_or(Version::new(1, 0, 1), |(v, _)| v.next_patch());
     println!(
-        "No active release.{}\nStart one:  shipdeck (in a terminal), or shipdeck cockpit --version vX.Y.Z --type bug_fix\nTry it:     shipdeck demo",
+        "No active release.{}\nStart one:  {} (in a terminal), or {}\nTry it:     shipdeck demo",
         if recent.is_empty() {
             String::new()
         } else {
             format!("\nRecent releases:\n{}", recent.join("\n"))
-        }
+        },
+        ctx.command_line(""),
+        ctx.command_line(&format!("cockpit --version {next} --type bug_fix"))
     );
 }
 
@@ -354,6 +387,7 @@ async fn open_in_cockpit(
     .map_err(|e| CliError::error(e.to_string()))?;
     let probing = super::probing::start(&handle, &cfg.customers, None);
     let code = run_cockpit(
+        ctx,
         handle,
         CockpitOptions {
             operator,
@@ -362,6 +396,7 @@ async fn open_in_cockpit(
             demo: None,
         },
         shared,
+        Kept::StateDir,
     )
     .await;
     if let Some(p) = probing {

@@ -244,7 +244,13 @@ async fn drive(
             match events.try_recv() {
                 Ok(e) => print_event(ctx, w, &e)?,
                 Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
-                    out(w, &format!("({n} events not shown; see `shipdeck log`)\n"))?;
+                    out(
+                        w,
+                        &format!(
+                            "({n} events not shown; see `{}`)\n",
+                            ctx.command_line("log")
+                        ),
+                    )?;
                 }
                 Err(_) => break,
             }
@@ -271,7 +277,7 @@ async fn drive(
         tokio::select! {
             e = events.recv() => match e {
                 Ok(e) => print_event(ctx, w, &e)?,
-                Err(RecvError::Lagged(n)) => out(w, &format!("({n} events not shown; see `shipdeck log`)\n"))?,
+                Err(RecvError::Lagged(n)) => out(w, &format!("({n} events not shown; see `{}`)\n", ctx.command_line("log")))?,
                 Err(RecvError::Closed) => return Ok(EXIT_WAITING),
             },
             changed = snapshots.changed() => if changed.is_err() { return Ok(EXIT_WAITING) },

@@ -116,8 +116,11 @@ pub fn run(
     }
     if effects > 0 && !ctx.global.json {
         text += &format!(
-            "recorded; {effects} action(s) run when the release runs again: `shipdeck deploy --version {} --type {}`\n",
-            state.plan.version, state.plan.release_type
+            "recorded; {effects} action(s) run when the release runs again: `{}`\n",
+            ctx.command_line(&format!(
+                "deploy --version {} --type {}",
+                state.plan.version, state.plan.release_type
+            ))
         );
     }
     out(w, &text)?;

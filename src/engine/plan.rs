@@ -135,7 +135,7 @@ pub struct VersionOverride {
 pub enum PlanError {
     #[error("no policy for release type `{0}` in policies.json")]
     NoPolicy(ReleaseType),
-    #[error("unknown customer `{0}` (see `shipdeck deployments` or config/customers.json)")]
+    #[error("unknown customer `{0}` (customers are in config/customers.json, by id or name)")]
     UnknownCustomer(String),
     #[error("the selection {0} matches no customer")]
     Empty(String),

@@ -29,9 +29,7 @@ pub enum RuntimeError {
     Lock(#[from] LockError),
     #[error("journal {path}: {source}")]
     Fold { path: PathBuf, source: FoldError },
-    #[error(
-        "no release {0} in the state dir; start it with `shipdeck deploy --version {0} --type …`"
-    )]
+    #[error("no release {0} in the state dir (`shipdeck deploy --help` says how to start one)")]
     NoSuchRelease(String),
     #[error("release {label} in the state dir is {found}, not {asked}; use a new version number")]
     PlanMismatch {

@@ -7,6 +7,8 @@ mod support;
 
 mod cli;
 mod cli_gates;
+mod cli_terminal;
+mod cli_words;
 mod config_errors;
 mod crash_resume;
 mod demo_e2e;
