@@ -507,7 +507,11 @@ fn command_events(
     // A completed release can still be rolled back inside its window; nothing else.
     let rollback_after_completion =
         s.phase == Phase::Completed && matches!(command, Command::Rollback { .. });
-    if s.phase.is_final() && !rollback_after_completion {
+    // Follow-up items (the rollback checklist after a rollback) stay tickable.
+    if s.phase.is_final()
+        && !rollback_after_completion
+        && !super::checklists::allowed_after_end(s, command)
+    {
         return Err(Rejected::Final(s.phase.as_str()));
     }
     match command {
@@ -538,6 +542,11 @@ fn command_events(
                 on_word: *on_word,
             }])
         }
+        Command::UntickItem {
+            checklist,
+            item,
+            reason,
+        } => super::checklists::untick(s, actor, checklist.as_deref(), item, reason),
         Command::Approve { wave, role } => approve(s, actor, wave.as_ref(), role.as_ref()),
         Command::SkipWait { wave, reason } => {
             require_reason(reason, "skipping a wait")?;

@@ -73,6 +73,13 @@ pub enum EventKind {
         /// Ticked on the operator's word (`--yes`), not checked item by item.
         on_word: bool,
     },
+    /// A tick taken back: it was given by mistake.
+    ItemUnticked {
+        checklist: String,
+        item: String,
+        actor: String,
+        reason: String,
+    },
     ValidationStarted,
     CheckStarted {
         item: String,
@@ -277,6 +284,12 @@ impl Event {
             EventKind::ApprovalSigned { wave, role, actor } => {
                 d(actor, format!("approved wave {wave} as {role}"), "")
             }
+            EventKind::ItemUnticked {
+                checklist,
+                item,
+                actor,
+                reason,
+            } => d(actor, format!("unticked {checklist}/{item}"), reason),
             EventKind::WaitSkipped {
                 wave,
                 actor,
@@ -408,6 +421,12 @@ pub fn describe(e: &Event) -> String {
                 ""
             }
         ),
+        EventKind::ItemUnticked {
+            checklist,
+            item,
+            actor,
+            reason,
+        } => format!("{actor} unticked {checklist}/{item}: {reason}"),
         EventKind::ValidationStarted => "validation started".into(),
         EventKind::CheckStarted { item } => format!("check {item} started"),
         EventKind::CheckFinished { item, ok, detail } => {

@@ -26,6 +26,13 @@ pub enum Command {
         item: String,
         on_word: bool,
     },
+    /// Untick an item ticked by mistake (a reason is required), while the phase
+    /// it gates has not started.
+    UntickItem {
+        checklist: Option<String>,
+        item: String,
+        reason: String,
+    },
     /// Sign a wave's gate; `wave` None = the next wave with a pending gate, `role`
     /// None = the first unsigned role the actor holds.
     Approve {

@@ -6,6 +6,7 @@
 //! time and carries out the effects; tests drive it on a manual clock.
 
 pub mod awaiting;
+pub mod checklists;
 pub mod decide;
 pub mod effect;
 pub mod emergency;

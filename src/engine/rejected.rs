@@ -17,6 +17,10 @@ pub enum Rejected {
     AutomaticItem(String),
     #[error("`{0}` is already ticked")]
     AlreadyTicked(String),
+    #[error("`{0}` is not ticked")]
+    NotTicked(String),
+    #[error("`{item}` gates {phase}, which has already started; it can no longer be unticked")]
+    PhaseStarted { item: String, phase: &'static str },
     #[error("no wave `{0}` in this release")]
     UnknownWave(TierName),
     #[error("no wave is waiting for an approval")]

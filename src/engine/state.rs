@@ -425,6 +425,13 @@ impl ReleaseState {
                 );
                 self.held_phases.clear();
             }
+            EventKind::ItemUnticked {
+                checklist, item, ..
+            } => {
+                self.ticks.remove(&item_key(checklist, item));
+                // Held phases are announced again with what they wait for now.
+                self.held_phases.clear();
+            }
             EventKind::ValidationStarted => self.phase = Phase::Validating,
             EventKind::CheckStarted { item } => {
                 self.checks.insert(item.clone(), CheckStatus::Running);

@@ -65,6 +65,11 @@ pub enum DialogKind {
     Rollback,
     /// Sign a gate: the one chosen in the dialog's list, as the role shown there.
     Approve,
+    /// Take back a checklist tick given by mistake (asks why).
+    Untick {
+        checklist: String,
+        item: String,
+    },
     ReportIssue {
         customer: CustomerId,
         name: String,
@@ -289,6 +294,9 @@ pub struct App {
     pub filter: String,
     pub filter_editing: bool,
     pub sort_by_status: bool,
+    /// The checklist view the operator picked with `[`/`]`; None follows
+    /// `checklists::default_view`.
+    pub checklist_view: Option<super::checklists::ListView>,
     pub dialog: Option<Dialog>,
     /// The rollback dialog last submitted, kept until the engine's verdict: if it
     /// refuses because the rollback window closed, the dialog comes back offering
@@ -318,6 +326,7 @@ impl App {
             filter: String::new(),
             filter_editing: false,
             sort_by_status: false,
+            checklist_view: None,
             dialog: None,
             submitted_rollback: None,
             help: false,
@@ -507,22 +516,47 @@ impl App {
                     self.refuse(strings::TICK_NEEDS_FOCUS);
                     return None;
                 }
-                let Some(list) = current_checklist(state) else {
-                    self.refuse(strings::NO_ITEM);
-                    return None;
-                };
-                // The list shown can change under the selection (pre-release, then
-                // deployment, then rollback): tick the row the view highlights.
-                self.item_sel = self.item_sel.min(list.items.len().saturating_sub(1));
-                let Some(item) = list.items.get(self.item_sel) else {
+                // The rows shown can change under the selection (an item ticked
+                // leaves the gating view): tick the row the view highlights.
+                let rows = super::checklists::rows(state, self.list_view(state));
+                self.item_sel = self.item_sel.min(rows.len().saturating_sub(1));
+                let Some(row) = rows.get(self.item_sel) else {
                     self.refuse(strings::NO_ITEM);
                     return None;
                 };
                 return self.command(Command::TickItem {
-                    checklist: Some(list.id.clone()),
-                    item: item.id.clone(),
+                    checklist: Some(row.list.id.clone()),
+                    item: row.item.id.clone(),
                     on_word: false,
                 });
+            }
+            Action::Untick => {
+                if self.focus != Focus::Checklist {
+                    self.refuse(strings::TICK_NEEDS_FOCUS);
+                    return None;
+                }
+                let rows = super::checklists::rows(state, self.list_view(state));
+                self.item_sel = self.item_sel.min(rows.len().saturating_sub(1));
+                let Some(row) = rows.get(self.item_sel) else {
+                    self.refuse(strings::NO_ITEM);
+                    return None;
+                };
+                if !state.ticks.contains_key(&row.key()) {
+                    self.refuse(strings::NO_TICK);
+                    return None;
+                }
+                let kind = DialogKind::Untick {
+                    checklist: row.list.id.clone(),
+                    item: row.item.id.clone(),
+                };
+                return self.open(kind);
+            }
+            Action::NextList | Action::PrevList => {
+                let now_view = self.list_view(state);
+                let forward = action == Action::NextList;
+                self.checklist_view = Some(super::checklists::step(state, now_view, forward));
+                self.focus = Focus::Checklist;
+                self.item_sel = 0;
             }
             Action::ConfirmOverdue => return self.command(Command::ConfirmOverdue),
             Action::ReportIssue => {
@@ -770,6 +804,11 @@ impl App {
                 customer: customer.clone(),
                 reason,
             },
+            DialogKind::Untick { checklist, item } => Command::UntickItem {
+                checklist: Some(checklist.clone()),
+                item: item.clone(),
+                reason,
+            },
             DialogKind::Approve => {
                 let c = d.selected_choice()?;
                 Command::Approve {
@@ -817,7 +856,7 @@ impl App {
         match self.focus {
             Focus::Timeline => self.wave_sel = step(self.wave_sel, state.waves.len()),
             Focus::Checklist => {
-                let len = current_checklist(state).map_or(0, |c| c.items.len());
+                let len = super::checklists::rows(state, self.list_view(state)).len();
                 self.item_sel = step(self.item_sel, len);
             }
             Focus::Health => {
@@ -856,6 +895,12 @@ impl App {
             });
         }
         out
+    }
+
+    /// The checklist view on screen: the operator's pick, else the default.
+    pub fn list_view(&self, state: &ReleaseState) -> super::checklists::ListView {
+        self.checklist_view
+            .unwrap_or_else(|| super::checklists::default_view(state))
     }
 
     pub fn selected_customer<'a>(&self, state: &'a ReleaseState) -> Option<&'a CustomerState> {
@@ -1683,16 +1728,16 @@ mod tests {
         let (s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
         app.focus = Focus::Checklist;
-        let list = current_checklist(&s).expect("a checklist");
+        let rows = crate::tui::checklists::rows(&s, app.list_view(&s));
         // A selection left far down a longer list the view no longer shows.
-        app.item_sel = list.items.len() + 5;
-        let last = list.items.last().expect("items").id.clone();
+        app.item_sel = rows.len() + 5;
+        let last = rows.last().expect("rows");
         let out = press(&mut app, &s, now, KeyCode::Char('x'));
         assert_eq!(
             out,
             Some(Outgoing::Command(Command::TickItem {
-                checklist: Some(list.id.clone()),
-                item: last,
+                checklist: Some(last.list.id.clone()),
+                item: last.item.id.clone(),
                 on_word: false
             }))
         );
@@ -1702,7 +1747,9 @@ mod tests {
     fn ticking_an_item_twice_is_refused_by_the_engine() {
         let (mut s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
-        app.focus = Focus::Checklist;
+        // The first list itself (the gating view moves a ticked item down).
+        press(&mut app, &s, now, KeyCode::Char(']'));
+        assert_eq!(app.focus, Focus::Checklist);
         let out = press(&mut app, &s, now, KeyCode::Char('x'));
         assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
         assert_eq!(message(&app).0, MessageKind::Info);
@@ -1712,6 +1759,48 @@ mod tests {
         let (kind, text) = message(&app);
         assert_eq!(kind, MessageKind::Refused);
         assert!(text.contains("already ticked"), "{text}");
+    }
+
+    /// Issue 10, item 2: the gating view lists every open item that holds what
+    /// comes next, whichever list; x works through them; u takes one back (asks
+    /// why).
+    #[test]
+    fn the_gating_view_works_through_open_items_and_u_takes_one_back() {
+        let (mut s, now) = state(ReleaseType::Security);
+        let mut app = App::new("alice", false, false);
+        app.focus = Focus::Checklist;
+        let open = s.unticked_gating_all();
+        for _ in 0..open.len() {
+            let out = press(&mut app, &s, now, KeyCode::Char('x'));
+            assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        }
+        assert!(
+            s.unticked_gating_all().is_empty(),
+            "every gating item ticked"
+        );
+        // The first row now is a ticked one: u asks why, then takes it back.
+        let rows = crate::tui::checklists::rows(&s, crate::tui::checklists::ListView::Gating);
+        assert!(rows.iter().all(|r| r.holds.is_none()));
+        app.checklist_view = Some(crate::tui::checklists::ListView::Gating);
+        app.item_sel = rows.len() - 1;
+        let key = rows[rows.len() - 1].key();
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('u')), None);
+        assert!(matches!(dialog(&app).kind, DialogKind::Untick { .. }));
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert_eq!(
+            dialog(&app).error.as_deref(),
+            Some(strings::REASON_REQUIRED)
+        );
+        typ(&mut app, &s, now, "ticked the wrong row");
+        let out = press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        assert_eq!(s.unticked_gating_all(), vec![key]);
+        let d = s.decisions.last().expect("decision");
+        assert_eq!(d.reason, "ticked the wrong row");
+        // u on an open item says there is nothing to take back.
+        app.item_sel = 0;
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('u')), None);
+        assert_eq!(message(&app).1, strings::NO_TICK);
     }
 
     #[test]

@@ -21,6 +21,11 @@ pub enum Action {
     Emergency,
     ConfirmOverdue,
     InjectFault,
+    /// Take back the tick of the selected checklist item (asks why).
+    Untick,
+    /// The next / previous checklist view (gating items, then each list).
+    NextList,
+    PrevList,
     FocusNext,
     FocusPrev,
     Down,
@@ -50,6 +55,7 @@ impl Action {
                 | Action::Emergency
                 | Action::ConfirmOverdue
                 | Action::InjectFault
+                | Action::Untick
         )
     }
 }
@@ -68,6 +74,9 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('e'), Action::Emergency),
     (KeyCode::Char('c'), Action::ConfirmOverdue),
     (KeyCode::Char('f'), Action::InjectFault),
+    (KeyCode::Char('u'), Action::Untick),
+    (KeyCode::Char(']'), Action::NextList),
+    (KeyCode::Char('['), Action::PrevList),
     (KeyCode::Tab, Action::FocusNext),
     (KeyCode::BackTab, Action::FocusPrev),
     (KeyCode::Char('j'), Action::Down),
@@ -141,6 +150,9 @@ mod tests {
             ('e', Action::Emergency),
             ('c', Action::ConfirmOverdue),
             ('f', Action::InjectFault),
+            ('u', Action::Untick),
+            (']', Action::NextList),
+            ('[', Action::PrevList),
             ('j', Action::Down),
             ('k', Action::Up),
             ('g', Action::Top),
@@ -185,6 +197,8 @@ mod tests {
                     | Action::Bottom
                     | Action::Filter
                     | Action::Sort
+                    | Action::NextList
+                    | Action::PrevList
                     | Action::Back
                     | Action::Help
                     | Action::Quit

@@ -24,7 +24,14 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "abort the release (asks why and the version, confirms)",
     ),
     ("s", "skip the wait of the selected / next wave (asks why)"),
-    ("x  space", "tick the selected checklist item"),
+    (
+        "x space  u",
+        "tick / untick (asks why) the selected checklist item",
+    ),
+    (
+        "[  ]",
+        "checklist: previous / next list (gating items first)",
+    ),
     (
         "i",
         "report a critical issue on the selected customer (confirms)",
@@ -39,10 +46,9 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("j k  up down", "move the selection, scroll"),
     ("g  G", "first / last"),
     (
-        "/",
-        "filter customers by name or tier (enter keeps, esc clears)",
+        "/  o",
+        "filter customers (enter keeps, esc clears) / sort by status",
     ),
-    ("o", "sort customers by status / by plan order"),
     ("esc", "close a dialog, clear the filter or the message"),
     ("?", "show / hide this help"),
     ("q  ctrl-c", "quit (asks while the release is running)"),
@@ -62,6 +68,7 @@ pub const PANE_LOG: &str = "Decision log";
 
 pub const LOG_EMPTY: &str = "no decisions yet";
 pub const CHECKLIST_NONE: &str = "no checklist applies now";
+pub const CHECKLIST_NO_GATES: &str = "nothing gates what comes next; ] for the lists";
 pub const HEALTH_NO_MATCH: &str = "no customer matches the filter";
 pub const VALIDATION: &str = "validation";
 
@@ -73,7 +80,7 @@ pub const FOOTER_GLOBAL_SHORT: &[&str] = &["? help", "q quit"];
 pub const FOOTER_TIMELINE: &[&str] = &["a approve", "p pause", "r rollback", "s skip", "A abort"];
 pub const FOOTER_TIMELINE_PAUSED: &[&str] =
     &["a approve", "p resume", "r rollback", "s skip", "A abort"];
-pub const FOOTER_CHECKLIST: &[&str] = &["x tick", "j/k move", "p pause"];
+pub const FOOTER_CHECKLIST: &[&str] = &["x tick", "[ ] lists", "u untick", "j/k move"];
 pub const FOOTER_HEALTH: &[&str] = &["/ filter", "o sort", "i issue", "r rollback"];
 pub const FOOTER_HEALTH_DEMO: &[&str] = &["/ filter", "o sort", "i issue", "f fault", "r rollback"];
 pub const FOOTER_LOG: &[&str] = &["j/k scroll", "g/G newest/oldest"];
@@ -98,6 +105,7 @@ pub const PAUSE_REASON: &str = "paused from the cockpit";
 pub const REASON_REQUIRED: &str = "a reason is required: say why, it goes in the decision log";
 pub const NO_CUSTOMER: &str = "no customer selected (tab to Health, j/k to pick one)";
 pub const NO_ITEM: &str = "no checklist item selected";
+pub const NO_TICK: &str = "the selected item is not ticked; u takes back a tick";
 pub const TICK_NEEDS_FOCUS: &str =
     "x ticks the selected checklist item: tab to the Checklist first";
 pub const FAULT_DEMO_ONLY: &str = "f injects faults only in `shipdeck demo`";
@@ -121,6 +129,9 @@ pub fn action_name(action: Action) -> &'static str {
         Action::Emergency => "e emergency",
         Action::ConfirmOverdue => "c confirm overdue",
         Action::InjectFault => "f fault",
+        Action::Untick => "u untick",
+        Action::NextList => "] next list",
+        Action::PrevList => "[ previous list",
         Action::FocusNext => "tab",
         Action::FocusPrev => "shift-tab",
         Action::Down => "j down",
@@ -161,6 +172,7 @@ pub fn quit_question(running: bool) -> Vec<String> {
 pub fn accepted(command: &Command) -> String {
     match command {
         Command::TickItem { item, .. } => format!("ticked {item}"),
+        Command::UntickItem { item, .. } => format!("unticked {item}; recorded with your reason"),
         Command::Approve {
             wave: Some(w),
             role: Some(r),
@@ -196,6 +208,7 @@ pub fn accepted(command: &Command) -> String {
 pub fn key_name(command: &Command) -> &'static str {
     match command {
         Command::TickItem { .. } => "x tick",
+        Command::UntickItem { .. } => "u untick",
         Command::Approve { .. } => "a approve",
         Command::SkipWait { .. } => "s skip wait",
         Command::Pause { .. } | Command::Resume { .. } => "p pause/resume",
@@ -208,6 +221,11 @@ pub fn key_name(command: &Command) -> &'static str {
 }
 
 pub const DIALOG_ROLLBACK: &str = " Roll back ";
+pub const DIALOG_UNTICK: &str = " Untick ";
+pub const BUTTON_UNTICK: &str = "Untick";
+pub fn untick_intro(key: &str) -> String {
+    format!("Take back the tick of {key}: what it gates waits for it again.")
+}
 pub const DIALOG_APPROVE: &str = " Sign a gate ";
 pub const BUTTON_APPROVE: &str = "Sign";
 pub const LABEL_CHOICE: &str = "Gate (j/k):";

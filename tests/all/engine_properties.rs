@@ -126,6 +126,11 @@ enum CmdSpec {
     },
     /// The operator ticks every gating item on their word (`--yes`).
     TickAll,
+    /// Takes back a tick given by mistake (issue 10).
+    Untick {
+        item: ItemPick,
+        reason: Reason,
+    },
     Approve {
         wave: Option<usize>,
         role: Option<usize>,
@@ -236,9 +241,10 @@ fn cmd() -> impl Strategy<Value = CmdSpec> {
         1 => Just(ScopeSpec::All),
     ];
     prop_oneof![
-        20 => (item, list, any::<bool>())
+        20 => (item.clone(), list, any::<bool>())
             .prop_map(|(item, list, on_word)| CmdSpec::TickItem { item, list, on_word }),
         3 => Just(CmdSpec::TickAll),
+        3 => (item, reason()).prop_map(|(item, reason)| CmdSpec::Untick { item, reason }),
         12 => (proptest::option::of(idx()), proptest::option::of(idx()))
             .prop_map(|(wave, role)| CmdSpec::Approve { wave, role }),
         4 => (proptest::option::of(idx()), reason())
@@ -485,6 +491,38 @@ impl Checker {
                     "ticked {checklist}/{item}, not a manual item of this plan"
                 );
                 self.ticks.insert(key);
+            }
+            EventKind::ItemUnticked {
+                checklist, item, ..
+            } => {
+                let key = (checklist.clone(), item.clone());
+                prop_assert!(
+                    self.ticks.remove(&key),
+                    "{checklist}/{item} unticked but never ticked"
+                );
+                // Its phase must not have started (this test's own reading).
+                let gates = self
+                    .plan
+                    .checklists
+                    .iter()
+                    .find(|l| &l.id == checklist)
+                    .filter(|l| match l.kind {
+                        ChecklistKind::PreRelease | ChecklistKind::Deployment => true,
+                        ChecklistKind::Hotfix => self.emergency,
+                        ChecklistKind::Rollback => false,
+                    })
+                    .and_then(|l| l.items.iter().find(|i| &i.id == item))
+                    .and_then(|i| i.gates);
+                let started = match gates {
+                    Some(GatedPhase::Validation) => self.validation_started,
+                    Some(GatedPhase::Demo) => self.started[0].is_some(),
+                    Some(GatedPhase::Customers) => self.started.iter().skip(1).any(|s| s.is_some()),
+                    None => false,
+                };
+                prop_assert!(
+                    !started,
+                    "{checklist}/{item} unticked after its phase started"
+                );
             }
             EventKind::ValidationStarted => {
                 prop_assert!(!self.validation_started, "validation started twice");
@@ -1282,6 +1320,27 @@ impl World {
                         list,
                         on_word,
                     } => self.tick_command(*item, *list, *on_word),
+                    CmdSpec::Untick { item, reason } => {
+                        // Mostly an item the log has ticked; sometimes none.
+                        let ticked: Vec<(String, String)> =
+                            self.checker.ticks.iter().cloned().collect();
+                        let (checklist, item) = match (item, ticked.len()) {
+                            (ItemPick::Garbage, _) | (_, 0) => (None, "no-such-item".to_string()),
+                            (ItemPick::Next, n) => {
+                                let (l, i) = ticked[n - 1].clone();
+                                (Some(l), i)
+                            }
+                            (ItemPick::Gating(k) | ItemPick::Any(k), n) => {
+                                let (l, i) = ticked[*k % n].clone();
+                                (Some(l), i)
+                            }
+                        };
+                        Command::UntickItem {
+                            checklist,
+                            item,
+                            reason: reason.text(),
+                        }
+                    }
                     CmdSpec::TickAll => {
                         for (list, item) in self.gating_items() {
                             self.command(

@@ -1356,3 +1356,89 @@ fn a_version_override_and_current_versions_are_in_the_plan() {
     assert_eq!(acme.from_version.to_string(), "v1.0.0");
     d.assert_replay_matches();
 }
+
+/// Issue 10, item 2: a tick given by mistake is taken back with a reason (a
+/// decision), while the phase it gates has not started; it holds that phase
+/// again. After a rollback ended the release, its checklist is still tickable.
+#[test]
+fn a_mistaken_tick_is_taken_back_with_a_reason_until_its_phase_starts() {
+    use shipdeck::domain::GatedPhase;
+    let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
+    tick_phase(&mut d, GatedPhase::Validation);
+    tick_phase(&mut d, GatedPhase::Demo);
+    tick_phase(&mut d, GatedPhase::Customers);
+    let untick = |item: &str, reason: &str| Command::UntickItem {
+        checklist: Some("deployment".into()),
+        item: item.into(),
+        reason: reason.into(),
+    };
+    assert_eq!(
+        d.cmd("alice", untick("backup", " ")),
+        Err(Rejected::ReasonRequired("unticking an item"))
+    );
+    d.cmd(
+        "alice",
+        untick("backup", "the snapshot job failed after all"),
+    )
+    .unwrap();
+    let last = d.state.decisions.last().unwrap();
+    assert_eq!(
+        (
+            last.actor.as_str(),
+            last.what.as_str(),
+            last.reason.as_str()
+        ),
+        (
+            "alice",
+            "unticked deployment/backup",
+            "the snapshot job failed after all"
+        )
+    );
+    assert_eq!(
+        d.cmd("alice", untick("backup", "again")),
+        Err(Rejected::NotTicked("deployment/backup".into()))
+    );
+    d.run_until(t0() + TimeDelta::hours(2));
+    let anchor = d.demo_done();
+    // The customers' phase waits for it again.
+    assert_eq!(d.wave_started("startup"), None);
+    assert_eq!(
+        engine::gate(&d.state, 1, d.now),
+        Gate::Items(vec!["deployment/backup".into()])
+    );
+    // The demo wave has started: its items can no longer be taken back.
+    assert_eq!(
+        d.cmd("alice", untick("window-scheduled", "wrong window")),
+        Err(Rejected::PhaseStarted {
+            item: "deployment/window-scheduled".into(),
+            phase: "demo"
+        })
+    );
+    d.cmd("alice", Command::tick("deployment/backup", false))
+        .unwrap();
+    d.run_until(anchor + TimeDelta::hours(3));
+    assert!(d.wave_started("startup").is_some());
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::All,
+            reason: "data corruption".into(),
+            force: false,
+        },
+    )
+    .unwrap();
+    d.run_until(d.now + TimeDelta::hours(1));
+    assert_eq!(d.state.phase, Phase::RolledBack);
+    // The rollback checklist's follow-ups stay tickable after the end; nothing
+    // that holds a phase does.
+    d.cmd("alice", Command::tick("rollback/rollback-announced", false))
+        .unwrap();
+    assert_eq!(
+        d.cmd(
+            "alice",
+            Command::tick("pre-release-security/no-new-vulns", false)
+        ),
+        Err(Rejected::Final("rolled back"))
+    );
+    d.assert_replay_matches();
+}

@@ -178,3 +178,45 @@ async fn emergency_dialog_lists_windows_and_notices_and_overrides_only_what_is_t
     );
     handle.stop().await.expect("stop");
 }
+
+/// Issue 10, item 2: in emergency mode the waves wait on *deployment* items
+/// while the hotfix list is the one that matters; from the cockpit (no offline
+/// `shipdeck tick`) the operator sees and ticks them.
+#[tokio::test(start_paused = true)]
+async fn in_an_emergency_the_items_holding_the_waves_are_tickable_from_the_cockpit() {
+    use shipdeck::engine::Command;
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = config::load_builtin().expect("config");
+    let handle = open_with(dir.path(), &cfg, ReleaseType::Security, "v1.0.1", "alice");
+    handle
+        .send(
+            "alice",
+            Command::Emergency {
+                reason: "exploited".into(),
+                override_windows: Vec::new(),
+            },
+        )
+        .await
+        .expect("emergency");
+    // Everything but the deployment checklist, ticked elsewhere.
+    for key in handle.snapshot().state.unticked_gating_all() {
+        if !key.starts_with("deployment/") {
+            handle
+                .send("alice", Command::tick(&key, false))
+                .await
+                .expect("tick");
+        }
+    }
+    let open = handle.snapshot().state.unticked_gating_all();
+    assert!(!open.is_empty() && open.iter().all(|k| k.starts_with("deployment/")));
+    let screen = drive(&handle, "alice", vec![key(KeyCode::Tab)], (100, 30)).await;
+    assert!(screen.contains("Deployment window"), "{screen}");
+    let mut keys = vec![key(KeyCode::Tab)];
+    keys.extend(std::iter::repeat_n(key(KeyCode::Char('x')), open.len()));
+    let screen = drive(&handle, "alice", keys, (100, 30)).await;
+    assert!(
+        handle.snapshot().state.unticked_gating_all().is_empty(),
+        "{screen}"
+    );
+    handle.stop().await.expect("stop");
+}

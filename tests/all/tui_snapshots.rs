@@ -340,7 +340,7 @@ fn help_overlay_screen() {
     a.on_key(key(KeyCode::Char('?')), &d.state, d.now);
     let shown = text(&d.state, d.now, &a);
     assert!(
-        shown.contains("tick the selected checklist item"),
+        shown.contains("tick / untick (asks why) the selected checklist item"),
         "{shown}"
     );
     insta::assert_snapshot!("help_overlay", shown);
@@ -855,4 +855,86 @@ mod cockpit_loop {
         let _ = HashMap::<u8, u8>::new();
         handle.stop().await.expect("stop");
     }
+}
+
+/// Issue 10, item 2: the demo wave waits on a *deployment* item while the
+/// pre-release list still has an item open for later: the pane shows both, with
+/// the wave each holds, instead of the pre-release list alone.
+#[test]
+fn the_checklist_pane_shows_what_holds_the_next_wave_whichever_list() {
+    let mut d = Drill::start(ReleaseType::Security);
+    for item in [
+        "vuln-confirmed",
+        "fix-complete",
+        "no-new-vulns",
+        "emergency-comms",
+    ] {
+        d.cmd(
+            "alice",
+            Command::tick(&format!("pre-release-security/{item}"), false),
+        )
+        .expect("tick");
+    }
+    d.run_until(t0() + TimeDelta::minutes(5));
+    assert_eq!(d.state.phase, engine::Phase::Rollout, "validated");
+    assert_eq!(d.state.waves[0].status, WaveStatus::Waiting, "demo held");
+    let shown = text(&d.state, d.now, &app());
+    let row = |needle: &str| {
+        shown
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not shown:\n{shown}"))
+            .to_string()
+    };
+    // The checklist pane is the left column: what each row holds ends it.
+    let holds = |needle: &str| {
+        row(needle)
+            .split('│')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    assert!(holds("Deployment wind").ends_with("demo"), "{shown}");
+    assert!(holds("Enhanced monito").ends_with("startup"), "{shown}");
+    assert!(shown.contains("gating next 2/6"), "{shown}");
+    insta::assert_snapshot!("checklist_gating_view", shown);
+}
+
+/// Issue 10, item 2: after a rollback ended the release, the rollback
+/// checklist is on screen and its items can still be ticked.
+#[test]
+fn the_rollback_checklist_stays_reachable_after_the_release_rolled_back() {
+    let mut d = rolling_out();
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::All,
+            reason: "data corruption".into(),
+            force: false,
+        },
+    )
+    .expect("rollback");
+    d.run_until(d.now + TimeDelta::hours(1));
+    assert_eq!(d.state.phase, engine::Phase::RolledBack);
+    let mut a = app();
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("Rollback checklist 0/7"), "{shown}");
+    a.on_key(key(KeyCode::Tab), &d.state, d.now);
+    let out = a.on_key(key(KeyCode::Char('x')), &d.state, d.now);
+    let Some(shipdeck::tui::app::Outgoing::Command(cmd)) = out else {
+        panic!("no command: {out:?}");
+    };
+    d.cmd("alice", cmd)
+        .expect("a follow-up item is tickable after the end");
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("Rollback checklist 1/7"), "{shown}");
+    // And every list is a key away: ] cycles through them.
+    a.on_key(key(KeyCode::Char(']')), &d.state, d.now);
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("gating next 0/0"), "{shown}");
+    assert!(shown.contains("nothing gates what comes next"), "{shown}");
+    a.on_key(key(KeyCode::Char(']')), &d.state, d.now);
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("Pre-release: security patch"), "{shown}");
 }

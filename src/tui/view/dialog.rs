@@ -24,6 +24,7 @@ fn title_and_confirm(d: &Dialog) -> (&'static str, &'static str) {
         }
         DialogKind::Rollback => (strings::DIALOG_ROLLBACK, strings::BUTTON_ROLLBACK),
         DialogKind::Approve => (strings::DIALOG_APPROVE, strings::BUTTON_APPROVE),
+        DialogKind::Untick { .. } => (strings::DIALOG_UNTICK, strings::BUTTON_UNTICK),
         DialogKind::ReportIssue { .. } => (strings::DIALOG_ISSUE, strings::BUTTON_REPORT),
         DialogKind::Emergency => (strings::DIALOG_EMERGENCY, strings::BUTTON_EMERGENCY),
         DialogKind::Abort => (strings::DIALOG_ABORT, strings::BUTTON_ABORT),
@@ -105,6 +106,14 @@ pub fn render(
             lines.push(Line::raw(""));
         }
         DialogKind::ReportIssue { name, .. } => lines.push(Line::raw(strings::issue_intro(name))),
+        DialogKind::Untick { checklist, item } => {
+            for chunk in wrap(
+                &strings::untick_intro(&format!("{checklist}/{item}")),
+                text_w,
+            ) {
+                lines.push(Line::raw(chunk));
+            }
+        }
         DialogKind::Emergency => {
             lines.push(Line::raw(strings::EMERGENCY_INTRO));
             for note in &d.notes {
