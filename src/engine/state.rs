@@ -180,6 +180,8 @@ pub struct ReleaseState {
     pub ticks: BTreeMap<String, TickRecord>,
     pub checks: BTreeMap<String, CheckStatus>,
     pub held_phases: BTreeSet<GatedPhase>,
+    /// When validation passed (its checks all green), if it did.
+    pub validated_at: Option<DateTime<Utc>>,
     pub waves: Vec<WaveState>,
     pub customers: Vec<CustomerState>,
     #[serde(skip)]
@@ -263,6 +265,7 @@ impl ReleaseState {
             ticks: BTreeMap::new(),
             checks: BTreeMap::new(),
             held_phases: BTreeSet::new(),
+            validated_at: None,
             waves,
             customers,
             index,
@@ -444,7 +447,10 @@ impl ReleaseState {
                 };
                 self.checks.insert(item.clone(), status);
             }
-            EventKind::ValidationPassed => self.phase = Phase::Rollout,
+            EventKind::ValidationPassed => {
+                self.phase = Phase::Rollout;
+                self.validated_at = Some(at);
+            }
             EventKind::ValidationFailed { .. } => {}
             EventKind::PhaseHeld { phase, .. } => {
                 self.held_phases.insert(*phase);

@@ -938,3 +938,138 @@ fn the_rollback_checklist_stays_reachable_after_the_release_rolled_back() {
     let shown = text(&d.state, d.now, &a);
     assert!(shown.contains("Pre-release: security patch"), "{shown}");
 }
+
+/// The timeline row of a wave (column 0 holds the selection mark).
+fn wave_line(shown: &str, tier: &str) -> String {
+    shown
+        .lines()
+        .find(|l| {
+            l.get(2..)
+                .is_some_and(|rest| rest.starts_with(&format!("{tier} ")))
+        })
+        .unwrap_or_else(|| panic!("no {tier} row:\n{shown}"))
+        .to_string()
+}
+
+/// Issue 10, item 7: words that said the wrong thing.
+#[test]
+fn labels_say_what_is_happening() {
+    // Validation passed, the demo wave held by an item: "passed", not "stopped".
+    let mut d = Drill::start(ReleaseType::Security);
+    for item in ["vuln-confirmed", "fix-complete"] {
+        d.cmd(
+            "alice",
+            Command::tick(&format!("pre-release-security/{item}"), false),
+        )
+        .expect("tick");
+    }
+    d.run_until(t0() + TimeDelta::minutes(5));
+    let shown = text(&d.state, d.now, &app());
+    assert!(
+        wave_line(&shown, "validation").contains("+ passed"),
+        "{shown}"
+    );
+
+    // Soaking, not "deploying": the demo wave's deploys are done at +6m and it
+    // soaks 5 minutes.
+    let mut d = Drill::start(ReleaseType::Security);
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::minutes(8));
+    let shown = text(&d.state, d.now, &app());
+    let demo = wave_line(&shown, "demo");
+    assert!(
+        demo.contains("0/2 healthy · 2 soaking, 3:00 left"),
+        "{demo}"
+    );
+
+    // Rolling back is not deploying; reverted is not waiting; a reverted
+    // customer shows no figures of the version it left.
+    let mut d = rolling_out();
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::Wave(shipdeck::domain::TierName::new("startup")),
+            reason: "p95 up".into(),
+            force: false,
+        },
+    )
+    .expect("rollback");
+    d.now += TimeDelta::seconds(30);
+    let shown = text(&d.state, d.now, &app());
+    let startup = wave_line(&shown, "startup");
+    assert!(
+        startup.contains("0/4 healthy · 4 rolling back"),
+        "{startup}"
+    );
+    assert!(!startup.contains("deploying"), "{startup}");
+    d.run_until(d.now + TimeDelta::minutes(5));
+    let mut a = app();
+    a.focus = shipdeck::tui::app::Focus::Health;
+    let shown = screen(&d.state, d.now, &a, &Theme::ansi16(), 100, 30)
+        .backend()
+        .to_string();
+    let gauge = shown
+        .lines()
+        .find(|l| l.contains("ok 0") && l.contains("back 4"))
+        .unwrap_or_else(|| panic!("no `back 4` in the gauges:\n{shown}"));
+    assert!(gauge.contains("wait 0"), "{gauge}");
+    let techstart = shown
+        .lines()
+        .find(|l| l.contains("TechStart"))
+        .expect("TechStart row");
+    assert!(techstart.contains("reverted"), "{techstart}");
+    assert!(
+        !techstart.contains('%') && !techstart.contains("ms"),
+        "figures of the failed version: {techstart}"
+    );
+}
+
+/// Issue 10, item 7: a paused release's planned bars stay at or after now.
+#[test]
+fn planned_bars_are_never_drawn_in_the_past_while_paused() {
+    let mut d = rolling_out();
+    d.cmd(
+        "alice",
+        Command::Pause {
+            reason: "long call".into(),
+        },
+    )
+    .expect("pause");
+    d.now += TimeDelta::hours(3);
+    let shown = text(&d.state, d.now, &app());
+    let axis = shown.lines().find(|l| l.contains('▼')).expect("axis line");
+    let now_col = axis.chars().position(|c| c == '▼').expect("now");
+    for tier in ["standard", "enterprise"] {
+        let row = wave_line(&shown, tier);
+        let bar = row.chars().position(|c| c == '░').expect("a planned bar");
+        assert!(bar >= now_col, "{tier} drawn before now:\n{shown}");
+    }
+}
+
+/// Issue 10, item 7: monitoring says until when; after completion the footer
+/// offers only keys that still work.
+#[test]
+fn monitoring_says_until_when_and_a_completed_footer_offers_working_keys() {
+    let mut d = Drill::start(ReleaseType::Security);
+    d.tick_gating_items();
+    // Contoso Bank deploys in its Sunday window (Saturday 14:00 UTC).
+    d.run_until(t0() + TimeDelta::days(6));
+    let until = d.state.monitoring_until;
+    assert_eq!(d.state.phase, engine::Phase::Monitoring, "{until:?}");
+    let shown = screen(&d.state, d.now, &app(), &Theme::ansi16(), 120, 30)
+        .backend()
+        .to_string();
+    let want = format!(
+        "MONITORING until {} UTC",
+        until.expect("until").format("%a %H:%M")
+    );
+    assert!(shown.contains(&want), "{want} in\n{shown}");
+    d.run_until(t0() + TimeDelta::days(10));
+    assert_eq!(d.state.phase, engine::Phase::Completed);
+    let shown = text(&d.state, d.now, &app());
+    let footer = shown.lines().last().expect("footer");
+    assert!(footer.contains("r rollback"), "{footer}");
+    for dead in ["a approve", "p pause", "s skip", "A abort"] {
+        assert!(!footer.contains(dead), "{dead} offered: {footer}");
+    }
+}

@@ -26,7 +26,13 @@ pub fn render(
     if state.emergency {
         parts.push("EMERGENCY".into());
     }
-    parts.push(state.phase.as_str().to_uppercase());
+    match (state.phase, state.monitoring_until) {
+        // Monitoring ends on its own: say when.
+        (crate::engine::Phase::Monitoring, Some(until)) => {
+            parts.push(format!("MONITORING until {} UTC", until.format("%a %H:%M")))
+        }
+        (phase, _) => parts.push(phase.as_str().to_uppercase()),
+    }
     if state.is_paused() {
         parts.push("PAUSED".into());
     }
