@@ -916,7 +916,9 @@ fn fire_trigger(
         });
         return out;
     }
-    let reason = format!("{}: {summary}", trigger.describe());
+    // The evidence names the rule with its figures first ("error rate 12.0% >
+    // limit 5.4% …"): that is the reason, read whole in banners and logs.
+    let reason = summary.clone();
     match s.plan.policy.triggers.action {
         TriggerAction::RollbackCustomerAndPause => {
             if let Ok(events) = rollback(

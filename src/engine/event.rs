@@ -313,7 +313,15 @@ impl Event {
                 evidence,
             } => d(
                 SYSTEM,
-                format!("trigger fired on {customer}: {}", trigger.describe()),
+                // The evidence (the reason) names the rule with its figures first.
+                format!(
+                    "trigger fired on {customer}{}",
+                    if *trigger == TriggerKind::CustomerReported {
+                        ": customer-reported issue"
+                    } else {
+                        ""
+                    }
+                ),
                 &evidence.summary,
             ),
             EventKind::RollbackRequested {

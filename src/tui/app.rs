@@ -303,6 +303,8 @@ pub struct App {
     /// to force it, with the operator's reason and choices intact.
     pub submitted_rollback: Option<Dialog>,
     pub help: bool,
+    /// The decision-log line shown in full (index into `state.decisions`).
+    pub log_detail: Option<usize>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
@@ -330,6 +332,7 @@ impl App {
             dialog: None,
             submitted_rollback: None,
             help: false,
+            log_detail: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
@@ -426,6 +429,9 @@ impl App {
             return None;
         }
         let action = keys::action_for(&key)?;
+        if self.log_detail.is_some() {
+            return self.log_detail_key(action, state);
+        }
         if self.help {
             match action {
                 Action::Help | Action::Back => self.help = false,
@@ -550,6 +556,14 @@ impl App {
                     item: row.item.id.clone(),
                 };
                 return self.open(kind);
+            }
+            Action::Open => {
+                // Enter on the decision log: its selected (top) line in full.
+                if self.focus == Focus::Log && !state.decisions.is_empty() {
+                    let n = state.decisions.len();
+                    self.log_scroll = self.log_scroll.min(n - 1);
+                    self.log_detail = Some(n - 1 - self.log_scroll);
+                }
             }
             Action::NextList | Action::PrevList => {
                 let now_view = self.list_view(state);
@@ -895,6 +909,27 @@ impl App {
             });
         }
         out
+    }
+
+    /// Keys while a decision is shown in full: j/k step to the next older / newer
+    /// one, Enter or Esc close it, q quits; nothing else acts behind it.
+    fn log_detail_key(&mut self, action: Action, state: &ReleaseState) -> Option<Outgoing> {
+        let n = state.decisions.len();
+        match action {
+            Action::Back | Action::Open => self.log_detail = None,
+            Action::Quit => {
+                self.log_detail = None;
+                return self.quit(state);
+            }
+            Action::Down | Action::Up if n > 0 => {
+                // The log lists newest first: down is older.
+                self.move_sel(state, if action == Action::Down { 1 } else { -1 });
+                self.log_scroll = self.log_scroll.min(n - 1);
+                self.log_detail = Some(n - 1 - self.log_scroll);
+            }
+            _ => {}
+        }
+        None
     }
 
     /// The checklist view on screen: the operator's pick, else the default.

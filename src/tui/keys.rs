@@ -26,6 +26,8 @@ pub enum Action {
     /// The next / previous checklist view (gating items, then each list).
     NextList,
     PrevList,
+    /// Enter: the selected decision-log line in full.
+    Open,
     FocusNext,
     FocusPrev,
     Down,
@@ -77,6 +79,7 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('u'), Action::Untick),
     (KeyCode::Char(']'), Action::NextList),
     (KeyCode::Char('['), Action::PrevList),
+    (KeyCode::Enter, Action::Open),
     (KeyCode::Tab, Action::FocusNext),
     (KeyCode::BackTab, Action::FocusPrev),
     (KeyCode::Char('j'), Action::Down),
@@ -199,6 +202,7 @@ mod tests {
                     | Action::Sort
                     | Action::NextList
                     | Action::PrevList
+                    | Action::Open
                     | Action::Back
                     | Action::Help
                     | Action::Quit
@@ -251,6 +255,7 @@ mod tests {
                 KeyCode::Down => "down".into(),
                 KeyCode::Up => "up".into(),
                 KeyCode::Esc => "esc".into(),
+                KeyCode::Enter => "enter".into(),
                 KeyCode::Home => "g".into(),
                 KeyCode::End => "G".into(),
                 other => panic!("unnamed binding {other:?}"),

@@ -49,7 +49,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "/  o",
         "filter customers (enter keeps, esc clears) / sort by status",
     ),
-    ("esc", "close a dialog, clear the filter or the message"),
+    (
+        "esc  enter",
+        "close a dialog, filter, message; enter: a log line in full",
+    ),
     ("?", "show / hide this help"),
     ("q  ctrl-c", "quit (asks while the release is running)"),
     (
@@ -83,7 +86,10 @@ pub const FOOTER_TIMELINE_PAUSED: &[&str] =
 pub const FOOTER_CHECKLIST: &[&str] = &["x tick", "[ ] lists", "u untick", "j/k move"];
 pub const FOOTER_HEALTH: &[&str] = &["/ filter", "o sort", "i issue", "r rollback"];
 pub const FOOTER_HEALTH_DEMO: &[&str] = &["/ filter", "o sort", "i issue", "f fault", "r rollback"];
-pub const FOOTER_LOG: &[&str] = &["j/k scroll", "g/G newest/oldest"];
+pub const FOOTER_LOG: &[&str] = &["enter in full", "j/k scroll", "g/G newest/oldest"];
+pub const FOOTER_LOG_DETAIL: &[&str] = &["j/k previous/next", "enter/esc close"];
+pub const LOG_DETAIL_TITLE: &str = " Decision ";
+pub const LOG_DETAIL_HINT: &str = "j/k: newer / older · enter or esc closes";
 pub const FOOTER_TIMELINE_COMPLETED: &[&str] = &["r rollback", "[ ] lists"];
 pub const FOOTER_HEALTH_COMPLETED: &[&str] = &["/ filter", "o sort", "r rollback"];
 pub const FOOTER_HEALTH_ENDED: &[&str] = &["/ filter", "o sort"];
@@ -137,6 +143,7 @@ pub fn action_name(action: Action) -> &'static str {
         Action::Untick => "u untick",
         Action::NextList => "] next list",
         Action::PrevList => "[ previous list",
+        Action::Open => "enter",
         Action::FocusNext => "tab",
         Action::FocusPrev => "shift-tab",
         Action::Down => "j down",

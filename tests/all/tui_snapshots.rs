@@ -1073,3 +1073,76 @@ fn monitoring_says_until_when_and_a_completed_footer_offers_working_keys() {
         assert!(!footer.contains(dead), "{dead} offered: {footer}");
     }
 }
+
+/// Issue 10, item 8: at 120 columns the pause banner and the log lines were cut
+/// mid-figure. The banner wraps; the log keeps the figures near the start of the
+/// line, and Enter shows a line in full.
+#[test]
+fn long_reasons_are_read_whole_at_120_columns() {
+    let mut d = rolling_out();
+    d.run_until(d.demo_done() + TimeDelta::minutes(22));
+    let techstart = shipdeck::domain::CustomerId::new("techstart");
+    assert_eq!(
+        d.state.customer(&techstart).expect("techstart").status,
+        engine::CustomerStatus::Verifying
+    );
+    for _ in 0..3 {
+        d.input(Input::Result(EffectResult::Probed {
+            customer: techstart.clone(),
+            outcome: ProbeOutcome::Up {
+                sample: HealthSample {
+                    error_rate: Some(12.0),
+                    latency_p95_ms: Some(120.0),
+                },
+            },
+        }))
+        .expect("probe");
+    }
+    let pause = d.state.pause.clone().expect("paused by the rollback lock");
+    assert!(pause.reason.contains("on 3 checks"), "{pause:?}");
+    let mut a = app();
+    let shown = screen(&d.state, d.now, &a, &Theme::ansi16(), 120, 40)
+        .backend()
+        .to_string();
+    // The banner, every row of it, says the whole reason.
+    let banner: String = shown
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.contains("Timeline"))
+        .map(|l| l.trim_matches('"').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(banner.contains("= PAUSED by shipdeck"), "{shown}");
+    assert!(banner.contains("on 3 checks"), "{banner}");
+    assert!(banner.ends_with("— p resumes"), "{banner}");
+    let log_line = shown
+        .lines()
+        .find(|l| l.contains("trigger fired on techstart"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(log_line.contains("error rate 12.0% > limit"), "{log_line}");
+    // Enter on the selected line: the whole decision.
+    a.focus = shipdeck::tui::app::Focus::Log;
+    let index = d.state.decisions.len() - 1;
+    // Newest first: step down to the trigger's line.
+    while d.state.decisions[index - a.log_scroll].what != "trigger fired on techstart" {
+        a.on_key(key(KeyCode::Char('j')), &d.state, d.now);
+    }
+    a.on_key(key(KeyCode::Enter), &d.state, d.now);
+    assert!(a.log_detail.is_some());
+    let shown = screen(&d.state, d.now, &a, &Theme::ansi16(), 120, 40)
+        .backend()
+        .to_string();
+    assert!(shown.contains(" Decision "), "{shown}");
+    let why: String = shown
+        .lines()
+        .skip_while(|l| !l.contains(" why "))
+        .take(3)
+        .collect();
+    assert!(
+        why.contains("points)") && why.contains("on 3 checks"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("decision_in_full_120x40", shown);
+    a.on_key(key(KeyCode::Esc), &d.state, d.now);
+    assert!(a.log_detail.is_none());
+}

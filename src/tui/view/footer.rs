@@ -42,6 +42,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         }
     } else if app.help {
         strings::FOOTER_HELP
+    } else if app.log_detail.is_some() {
+        strings::FOOTER_LOG_DETAIL
     } else if app.filter_editing {
         strings::FOOTER_FILTER
     } else {
@@ -57,7 +59,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         }
     };
     // A dialog or the help has its own way out: no global keys there.
-    let modal = app.dialog.is_some() || app.help || app.filter_editing;
+    let modal = app.dialog.is_some() || app.help || app.filter_editing || app.log_detail.is_some();
     let mut status = state.phase.as_str().to_string();
     if state.is_paused() {
         status.push_str(" · paused");

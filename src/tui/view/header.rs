@@ -75,6 +75,35 @@ pub fn render(
     }
 }
 
+/// The banner wrapped to `width`, at most `max_rows` rows (the last one cut if it
+/// must be): a figure in a pause reason is never cut mid-number at any width
+/// where it fits in those rows.
+pub fn banner_lines(
+    state: &ReleaseState,
+    theme: &Theme,
+    width: u16,
+    max_rows: usize,
+) -> Vec<Line<'static>> {
+    let Some(line) = banner(state, theme) else {
+        return Vec::new();
+    };
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let rows = super::wrap_words(&text, usize::from(width).saturating_sub(2));
+    let n = rows.len();
+    rows.into_iter()
+        .take(max_rows)
+        .enumerate()
+        .map(|(i, r)| {
+            let r = if i + 1 == max_rows && n > max_rows {
+                fit(&format!("{r} …"), usize::from(width).saturating_sub(1))
+            } else {
+                r
+            };
+            Line::from(Span::styled(format!(" {r}"), theme.banner))
+        })
+        .collect()
+}
+
 /// The banner line, when there is something to shout about.
 pub fn banner(state: &ReleaseState, theme: &Theme) -> Option<Line<'static>> {
     let mut text = String::new();
