@@ -241,8 +241,7 @@ pub fn untick_intro(key: &str) -> String {
 pub const DIALOG_APPROVE: &str = " Sign a gate ";
 pub const BUTTON_APPROVE: &str = "Sign";
 pub const LABEL_CHOICE: &str = "Gate (j/k):";
-pub const LABEL_OVERRIDE: &str =
-    "Held to their own windows (shift-tab here, space ticks to deploy now):";
+pub const LABEL_OVERRIDE: &str = "Held to their own windows (shift-tab, space ticks):";
 pub const OVERRIDE_ON: &str = "deploys NOW, outside it";
 pub const OVERRIDE_OFF: &str = "keeps it";
 pub const DIALOG_ISSUE: &str = " Report a critical issue ";
