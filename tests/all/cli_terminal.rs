@@ -2,8 +2,6 @@
 //! prompt answered with Ctrl-C, and the line `shipdeck demo` leaves behind. Every
 //! wait polls the screen with a bound; nothing sleeps a fixed time.
 
-use std::path::Path;
-
 use shipdeck::runtime::history;
 use shipdeck::runtime::state_dir::StateDir;
 
@@ -134,5 +132,4 @@ fn the_demo_exit_line_works_when_pasted() {
         left.is_empty(),
         "the temporary state dir was not removed: {left:?}"
     );
-    let _ = Path::new("");
 }
