@@ -87,8 +87,10 @@ pub enum Cmd {
         after_help = "Example: shipdeck validate --version v1.0.2 --type bug_fix --from v1.0.1"
     )]
     Validate {
+        /// The version to check, e.g. v1.0.2.
         #[arg(long)]
         version: String,
+        /// security, bug_fix, performance, documentation, minor or major.
         #[arg(long = "type", value_name = "TYPE")]
         release_type: String,
         /// The last released version (else the release history in the state dir).
@@ -109,6 +111,7 @@ pub enum Cmd {
     Emergency {
         #[command(flatten)]
         deploy: DeployArgs,
+        /// Why; goes into the decision log.
         #[arg(long, default_value = "emergency declared from the command line")]
         reason: String,
     },
@@ -121,6 +124,7 @@ pub enum Cmd {
     /// Tick checklist items before or during a release.
     #[command(after_help = "Example: shipdeck tick --version v1.0.1 vuln-confirmed fix-complete")]
     Tick {
+        /// The release whose items to tick, e.g. v1.0.1.
         #[arg(long)]
         version: String,
         /// Item ids (`item` or `checklist/item`).
@@ -130,10 +134,14 @@ pub enum Cmd {
     /// Sign a wave's approval gate (as --as).
     #[command(after_help = "Example: shipdeck approve --version v1.1.0 --wave enterprise --as bob")]
     Approve {
+        /// The release, e.g. v1.1.0 (default: the most recent one).
         #[arg(long)]
         version: Option<String>,
+        /// The wave whose gate to sign (a tier: startup, standard, enterprise).
+        /// Needed when more than one gate waits for signatures.
         #[arg(long)]
         wave: Option<String>,
+        /// The role to sign as (default: the first unsigned role you hold).
         #[arg(long)]
         role: Option<String>,
     },
@@ -162,6 +170,7 @@ pub enum Cmd {
     SkipWait {
         #[command(flatten)]
         version: VersionArg,
+        /// The wave whose wait to skip (default: the next wave waiting on the clock).
         #[arg(long)]
         wave: Option<String>,
         #[command(flatten)]
@@ -198,6 +207,7 @@ pub enum Cmd {
     ReportIssue {
         #[command(flatten)]
         version: VersionArg,
+        /// The customer with the issue, by id or name.
         #[arg(long)]
         customer: String,
         #[command(flatten)]
@@ -214,6 +224,7 @@ pub enum Cmd {
         after_help = "Example: shipdeck deployments --customer acme-corp"
     )]
     Deployments {
+        /// Only this customer, by id or name.
         #[arg(long)]
         customer: Option<String>,
     },
@@ -231,19 +242,27 @@ pub enum Cmd {
     /// One health probe round now, a line per customer.
     #[command(
         visible_alias = "check-health",
-        after_help = "Example: shipdeck health --customer acme-corp"
+        after_help = "Examples:\n  shipdeck health\n  shipdeck health techstart\n  shipdeck health --customer acme-corp --json"
     )]
     Health {
+        /// Only this customer, by id or name (any case).
+        #[arg(value_name = "CUSTOMER", conflicts_with = "customer")]
+        name: Option<String>,
+        /// Only this customer, by id or name (same as the positional CUSTOMER).
         #[arg(long)]
         customer: Option<String>,
     },
     /// Serve the simulated fleet alone on loopback, for drills and benchmarks.
     #[command(after_help = "Example: shipdeck fleet --customers 1000 --port 8700")]
     Fleet {
+        /// How many simulated customers to serve.
         #[arg(long, default_value_t = 100)]
         customers: usize,
+        /// The port on 127.0.0.1 (0 picks a free one).
         #[arg(long, default_value_t = 0)]
         port: u16,
+        /// A scenario from assets/demo (default, flaky, outage) that changes
+        /// customers' health over time.
         #[arg(long)]
         scenario: Option<String>,
     },
@@ -265,11 +284,16 @@ pub enum Cmd {
     Cockpit {
         #[command(flatten)]
         release: ReleaseArgs,
-        /// Seconds of release time per real second (drills); 0.01 to 1000000.
+        /// Seconds of release time per real second (drills), 0.01 to 1000000; default real time.
         #[arg(long, value_parser = crate::runtime::clock::parse_speed)]
         speed: Option<f64>,
+        /// Observer mode: every action key is refused.
         #[arg(long)]
         readonly: bool,
+        /// Start even though the version fails the checks `validate` runs; the
+        /// reason and every problem are recorded in the journal.
+        #[arg(long, value_name = "REASON")]
+        force_version: Option<String>,
     },
     /// Configuration tools.
     #[command(subcommand)]
@@ -289,6 +313,14 @@ pub struct DeployArgs {
     /// Tick gating checklist items and confirm overdue waves on the operator's word.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Start even though the version fails the checks `validate` runs; the reason
+    /// and every problem are recorded in the journal.
+    #[arg(long, value_name = "REASON")]
+    pub force_version: Option<String>,
+    /// Emergency only: customers held to their maintenance window ("Contoso
+    /// Bank,umbrella-health") to deploy outside it; the others keep their windows.
+    #[arg(long, value_name = "CUSTOMERS")]
+    pub override_windows: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]

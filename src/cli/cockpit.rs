@@ -32,10 +32,21 @@ fn theme(ctx: &Context) -> Theme {
     Theme::from_env(ctx.global.no_color, |k| std::env::var(k).ok())
 }
 
+/// Where the release's journal lives once the cockpit closes: what the last line
+/// may promise.
+enum Kept {
+    /// In the state dir: `status` finds it (with the same global flags).
+    StateDir,
+    /// In the demo's temporary state dir, removed as the demo ends.
+    Temporary,
+}
+
 async fn run_cockpit(
+    ctx: &Context,
     handle: ReleaseHandle,
     opts: CockpitOptions,
     shared: Option<SharedTerminal>,
+    kept: Kept,
 ) -> CliResult {
     let result = match shared {
         Some(mut t) => {
@@ -59,13 +70,20 @@ async fn run_cockpit(
     if let Some(w) = super::logging::take_warning() {
         eprintln!("shipdeck: {w}");
     }
-    // Printed after the terminal is restored: where the release stands.
+    // Printed after the terminal is restored: where the release stands, and a
+    // command that works when pasted (or none, when nothing is kept).
+    let where_ = match kept {
+        Kept::StateDir => format!(
+            "journal kept; `{}`",
+            ctx.command_line(&format!("status --version {}", state.plan.version))
+        ),
+        Kept::Temporary => "the demo ran in a temporary state dir, removed now; to keep a demo's journal, run `shipdeck demo --state-dir ./shipdeck-demo`".to_string(),
+    };
     println!(
-        "{} {}: {} (journal kept; `shipdeck status --version {}`)",
+        "{} {}: {} ({where_})",
         state.plan.version,
         state.plan.release_type,
         state.phase.as_str(),
-        state.plan.version
     );
     Ok(match exit {
         CockpitExit::Signal(sig) => sig.exit_code(),
@@ -136,7 +154,12 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         theme: theme(ctx),
         demo: Some(demo),
     };
-    let code = run_cockpit(handle, opts, None).await;
+    let kept = if _tmp.is_some() {
+        Kept::Temporary
+    } else {
+        Kept::StateDir
+    };
+    let code = run_cockpit(ctx, handle, opts, None, kept).await;
     if let Some(p) = probing {
         p.abort();
     }
@@ -154,10 +177,22 @@ pub async fn run_release(
     release: &ReleaseArgs,
     speed: Option<f64>,
     readonly: bool,
+    force_version: Option<&str>,
 ) -> CliResult {
-    let cfg = ctx.config()?;
-    let plan = plan::build(&cfg, release)?;
     let dir = ctx.state_dir()?;
+    let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
+    let mut plan = plan::build(&cfg, release)?;
+    if !dir.journal_path(&plan.version.to_string()).exists() {
+        // Printed before the screen takes over, so a forced start is seen.
+        plan.version_override = super::deploy::version_gate(
+            ctx,
+            &cfg,
+            &dir,
+            &plan,
+            force_version,
+            &mut std::io::stderr(),
+        )?;
+    }
     super::logging::init(&dir);
     open_in_cockpit(
         ctx,
@@ -185,16 +220,17 @@ pub async fn run_current(ctx: &Context) -> CliResult {
         .max_by_key(|s| s.started_at)
         .map(|s| s.label.clone());
     if let Some(label) = active {
-        let cfg = ctx.config()?;
+        let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
         super::logging::init(&dir);
         return open_in_cockpit(ctx, &cfg, dir, &label, None, None, false, None).await;
     }
     if !std::io::stdout().is_terminal() {
         // A pipe or a file: no screen to draw on, so say it in words.
-        print_no_active(&summaries);
+        print_no_active(ctx, &dir, &summaries);
         return Ok(EXIT_OK);
     }
-    let cfg = ctx.config()?;
+    // The form counts versions and plans rollbacks from what customers run now.
+    let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
     // Signals first: once the terminal is raw, a SIGTERM must still find a handler.
     let mut signals = terminal::shutdown_signals().map_err(terminal_error)?;
     let mut session = TerminalSession::enter().map_err(terminal_error)?;
@@ -243,7 +279,8 @@ pub async fn run_current(ctx: &Context) -> CliResult {
             .map(|s| format!(" by {} ({})", s.started_by, s.phase.as_str()))
             .unwrap_or_default();
         return Err(CliError::refused(format!(
-            "{label} was started{who} while the start screen was open; nothing was started. Run `shipdeck` to open it, or start another version"
+            "{label} was started{who} while the start screen was open; nothing was started. Run `{}` to open it, or start another version",
+            ctx.command_line("")
         )));
     }
     // The terminal is raw here: a log-file warning waits until it is restored.
@@ -267,7 +304,7 @@ pub async fn run_current(ctx: &Context) -> CliResult {
 }
 
 /// What bare `shipdeck` says when it cannot draw (stdout is not a terminal).
-fn print_no_active(summaries: &[history::ReleaseSummary]) {
+fn print_no_active(ctx: &Context, dir: &StateDir, summaries: &[history::ReleaseSummary]) {
     let mut recent: Vec<&history::ReleaseSummary> = summaries.iter().collect();
     recent.sort_by_key(|s| std::cmp::Reverse(s.started_at));
     let recent: Vec<String> = recent
@@ -275,13 +312,22 @@ fn print_no_active(summaries: &[history::ReleaseSummary]) {
         .take(5)
         .map(|s| format!("  {} {} — {}", s.version, s.release_type, s.phase.as_str()))
         .collect();
+    // A version that would pass the checks, so the line works when pasted.
+    let next = ctx
+        .config()
+        .ok()
+        .map(|cfg| super::version_check::with_current_versions(cfg, Some(dir)))
+        .and_then(|cfg| super::version_check::base(&cfg, Some(dir)))
+        .map_or(Version::new(1, 0, 1), |(v, _)| v.next_patch());
     println!(
-        "No active release.{}\nStart one:  shipdeck (in a terminal), or shipdeck cockpit --version vX.Y.Z --type bug_fix\nTry it:     shipdeck demo",
+        "No active release.{}\nStart one:  {} (in a terminal), or {}\nTry it:     shipdeck demo",
         if recent.is_empty() {
             String::new()
         } else {
             format!("\nRecent releases:\n{}", recent.join("\n"))
-        }
+        },
+        ctx.command_line(""),
+        ctx.command_line(&format!("cockpit --version {next} --type bug_fix"))
     );
 }
 
@@ -332,6 +378,7 @@ async fn open_in_cockpit(
     }
     let probing = wiring.start_probing(&handle);
     let code = run_cockpit(
+        ctx,
         handle,
         CockpitOptions {
             operator,
@@ -340,6 +387,7 @@ async fn open_in_cockpit(
             demo: None,
         },
         shared,
+        Kept::StateDir,
     )
     .await;
     if let Some(p) = probing {

@@ -31,6 +31,30 @@ impl Context {
         StateDir::resolve(self.global.state_dir.clone()).map_err(|e| CliError::error(e.to_string()))
     }
 
+    /// A `shipdeck` command line to print as a hint: the global flags this run was
+    /// given that change what a command sees (`--config`, `--state-dir`), then
+    /// `args`, so the hint works when pasted into the same shell.
+    pub fn command_line(&self, args: &str) -> String {
+        let mut line = String::from("shipdeck");
+        if let Some(c) = &self.global.config {
+            line.push_str(&format!(
+                " --config {}",
+                shell_word(&c.display().to_string())
+            ));
+        }
+        if let Some(d) = &self.global.state_dir {
+            line.push_str(&format!(
+                " --state-dir {}",
+                shell_word(&d.display().to_string())
+            ));
+        }
+        if !args.is_empty() {
+            line.push(' ');
+            line.push_str(args);
+        }
+        line
+    }
+
     /// `--as`, else the OS user, else "operator".
     pub fn operator(&self) -> String {
         self.global
@@ -57,4 +81,17 @@ pub fn parse_type(s: &str) -> Result<ReleaseType, CliError> {
 pub fn out(w: &mut dyn std::io::Write, text: &str) -> Result<(), CliError> {
     w.write_all(text.as_bytes())
         .map_err(|e| CliError::error(format!("cannot write output: {e}")))
+}
+
+/// `text` as one shell word: as is when it is plain, else in single quotes.
+pub fn shell_word(text: &str) -> String {
+    let plain = !text.is_empty()
+        && text
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "-_./:=@+,".contains(c));
+    if plain {
+        text.to_string()
+    } else {
+        format!("'{}'", text.replace('\'', r"'\''"))
+    }
 }

@@ -7,6 +7,7 @@
 
 use std::io::{BufRead, IsTerminal};
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::broadcast::error::RecvError;
 
 use super::args::DeployArgs;
@@ -16,10 +17,16 @@ use super::error::{
     CliError, CliResult, EXIT_HANGUP, EXIT_INTERRUPTED, EXIT_OK, EXIT_TERMINATED, EXIT_WAITING,
 };
 use super::plan;
+use super::version_check;
 use super::wiring::CliWiring;
-use crate::engine::{self, Command, Event, EventKind, Gate, PauseCause, Phase, WaveStatus};
+use crate::domain::{CustomerId, escape};
+use crate::engine::{self, Awaited, Command, Event, EventKind, PauseCause, Phase, ReleaseState};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, Committed, ReleaseHandle, RuntimeOptions, SendError};
+
+fn when(t: chrono::DateTime<chrono::Utc>) -> String {
+    t.format("%Y-%m-%d %H:%M UTC").to_string()
+}
 
 pub const INTERRUPT_REASON: &str = "interrupted (Ctrl-C); run the same command again to resume";
 
@@ -38,7 +45,7 @@ fn is_interrupt_reason(reason: &str) -> bool {
 }
 
 /// Waits for the next delivery of a Unix signal; never, if it could not be set up.
-async fn next(sig: &mut Option<tokio::signal::unix::Signal>) {
+async fn next(sig: &mut Option<Signal>) {
     match sig {
         Some(s) => {
             s.recv().await;
@@ -59,18 +66,35 @@ fn print_event(ctx: &Context, w: &mut dyn std::io::Write, e: &Event) -> Result<(
     out(w, &format!("{line}\n"))
 }
 
-async fn ask(question: String) -> bool {
+/// What the operator answered at a prompt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Answer {
+    Yes,
+    No,
+    /// Ctrl-C while the question was asked.
+    Interrupted,
+}
+
+/// Asks a yes/no question on the terminal (No without one). Ctrl-C while asking
+/// is an answer of its own: the caller pauses the release and exits 130, as
+/// Ctrl-C does anywhere else in a headless run.
+async fn ask(question: String, sigint: &mut Signal) -> Answer {
     if !std::io::stdin().is_terminal() {
-        return false;
+        return Answer::No;
     }
     eprint!("{question} [y/N] ");
-    tokio::task::spawn_blocking(|| {
+    let read = tokio::task::spawn_blocking(|| {
         let mut line = String::new();
         let _ = std::io::stdin().lock().read_line(&mut line);
         matches!(line.trim(), "y" | "Y" | "yes")
-    })
-    .await
-    .unwrap_or(false)
+    });
+    tokio::select! {
+        yes = read => if yes.unwrap_or(false) { Answer::Yes } else { Answer::No },
+        Some(()) = sigint.recv() => {
+            eprintln!();
+            Answer::Interrupted
+        }
+    }
 }
 
 async fn send(handle: &ReleaseHandle, actor: &str, c: Command) -> Result<(), CliError> {
@@ -87,12 +111,36 @@ pub async fn run(
     emergency_reason: Option<&str>,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
-    let cfg = ctx.config()?;
+    let dir = ctx.state_dir()?;
+    // Customers as the journals left them: the plan rolls back to what they run.
+    let cfg = version_check::with_current_versions(ctx.config()?, Some(&dir));
     let mut release = args.release.clone();
     release.emergency |= emergency_reason.is_some();
     let mut plan = plan::build(&cfg, &release)?;
+    if !dir.journal_path(&plan.version.to_string()).exists() {
+        // A new release: the version passes what `validate` checks, or the
+        // starter overrides that on the record.
+        plan.version_override =
+            version_gate(ctx, &cfg, &dir, &plan, args.force_version.as_deref(), w)?;
+    }
+    let overrides = window_overrides(&plan, args.override_windows.as_deref())?;
+    if overrides.is_some() && !release.emergency {
+        return Err(CliError::error(
+            "--override-windows applies to an emergency only (shipdeck emergency, or deploy --emergency)",
+        ));
+    }
+    let overrides = overrides.unwrap_or_default();
     if args.dry_run {
-        return dry_run::run(ctx, &cfg, plan, w);
+        let emergency = release.emergency.then(|| {
+            (
+                emergency_reason
+                    .unwrap_or("emergency declared with deploy --emergency")
+                    .to_string(),
+                overrides,
+            )
+        });
+        plan.emergency = false;
+        return dry_run::run(ctx, &cfg, plan, emergency, w);
     }
     // Emergency mode is declared through the engine as the run's first command,
     // not baked into the plan, so the journal records who declared it, why, and
@@ -103,7 +151,10 @@ pub async fn run(
             .to_string()
     });
     plan.emergency = false;
-    let dir = ctx.state_dir()?;
+    // Ctrl-C is ours from here on: at a prompt as anywhere else, it pauses the
+    // release, journals that, releases the lock and exits 130.
+    let mut sigint = signal(SignalKind::interrupt())
+        .map_err(|e| CliError::error(format!("cannot watch for Ctrl-C: {e}")))?;
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
     let actor = ctx.operator();
@@ -136,13 +187,13 @@ pub async fn run(
             )?;
         }
     }
+    for e in &handle.opened {
+        print_event(ctx, w, e)?;
+    }
     if handle.replayed > 0 && !ctx.global.json {
         for line in wiring.drift(&handle.snapshot().state.plan) {
             out(w, &format!("note: {line}\n"))?;
         }
-    }
-    for e in &handle.opened {
-        print_event(ctx, w, e)?;
     }
     let probing = wiring.start_probing(&handle);
     let code = drive(
@@ -151,7 +202,9 @@ pub async fn run(
         &mut events,
         args,
         emergency_reason.as_deref(),
+        &overrides,
         &actor,
+        &mut sigint,
         w,
     )
     .await;
@@ -177,23 +230,32 @@ pub async fn run(
     code
 }
 
+// The run's inputs, one per argument: a struct would only move the list.
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     ctx: &Context,
     handle: &ReleaseHandle,
     events: &mut tokio::sync::broadcast::Receiver<Committed>,
     args: &DeployArgs,
     emergency_reason: Option<&str>,
+    overrides: &[CustomerId],
     actor: &str,
+    sigint: &mut Signal,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
-    let state = handle.snapshot().state;
+    let snap = handle.snapshot();
+    let state = snap.state.clone();
     if let Some(reason) = emergency_reason {
         if !state.emergency {
+            if !ctx.global.json {
+                out(w, &emergency_impact(&state, overrides, snap.now))?;
+            }
             send(
                 handle,
                 actor,
                 Command::Emergency {
                     reason: reason.to_string(),
+                    override_windows: overrides.to_vec(),
                 },
             )
             .await?;
@@ -214,16 +276,22 @@ async fn drive(
     let mut snapshots = handle.snapshots();
     // SIGTERM (systemd, kill) and SIGHUP (the ssh session dropped) stop a headless
     // run the way Ctrl-C does: paused and journaled, exit 128 + the signal.
-    use tokio::signal::unix::{SignalKind, signal};
     let mut term = signal(SignalKind::terminate()).ok();
     let mut hup = signal(SignalKind::hangup()).ok();
+    let mut announced: Vec<String> = Vec::new();
     loop {
         // Drain what happened before looking at where things stand.
         loop {
             match events.try_recv() {
                 Ok(e) => print_event(ctx, w, &e.event)?,
                 Err(tokio::sync::broadcast::error::TryRecvError::Lagged(n)) => {
-                    out(w, &format!("({n} events not shown; see `shipdeck log`)\n"))?;
+                    out(
+                        w,
+                        &format!(
+                            "({n} events not shown; see `{}`)\n",
+                            ctx.command_line("log")
+                        ),
+                    )?;
                 }
                 Err(_) => break,
             }
@@ -237,23 +305,33 @@ async fn drive(
                 EXIT_WAITING
             });
         }
+        // What only a person can give is asked for (or announced) the moment it
+        // blocks, whatever deadlines lie further ahead.
+        match act_on_gates(ctx, handle, args, actor, sigint, &mut announced, w).await? {
+            Step::Acted => continue,
+            Step::Exit(code) => return Ok(code),
+            Step::Nothing => {}
+        }
         if engine::waiting_on_people(s, snap.now) {
-            if let Some(code) = unblock(ctx, handle, args, actor, w).await? {
-                return Ok(code);
-            }
+            return waiting_on_people(ctx, s, snap.now, w);
         }
         tokio::select! {
             e = events.recv() => match e {
                 Ok(e) => print_event(ctx, w, &e.event)?,
-                Err(RecvError::Lagged(n)) => out(w, &format!("({n} events not shown; see `shipdeck log`)\n"))?,
+                Err(RecvError::Lagged(n)) => out(w, &format!("({n} events not shown; see `{}`)\n", ctx.command_line("log")))?,
                 Err(RecvError::Closed) => return Ok(EXIT_WAITING),
             },
             changed = snapshots.changed() => if changed.is_err() { return Ok(EXIT_WAITING) },
-            _ = tokio::signal::ctrl_c() => return stopped(handle, actor, w, "Ctrl-C", EXIT_INTERRUPTED).await,
+            Some(()) = sigint.recv() => return interrupted(handle, actor, w).await,
             _ = next(&mut term) => return stopped(handle, actor, w, "SIGTERM", EXIT_TERMINATED).await,
             _ = next(&mut hup) => return stopped(handle, actor, w, "SIGHUP", EXIT_HANGUP).await,
         }
     }
+}
+
+/// Ctrl-C: pause (journaled), say how to go on, exit 130.
+async fn interrupted(handle: &ReleaseHandle, actor: &str, w: &mut dyn std::io::Write) -> CliResult {
+    stopped(handle, actor, w, "Ctrl-C", EXIT_INTERRUPTED).await
 }
 
 /// A signal stopped the run: pause (journaled) so that nothing starts while no
@@ -279,88 +357,217 @@ async fn stopped(
     Ok(code)
 }
 
-/// The release waits on a person. Ticks gating items or confirms overdue waves when
-/// the operator agrees (`--yes` or the prompt); otherwise says what is awaited and
-/// returns the exit code.
-async fn unblock(
+/// What [`act_on_gates`] did.
+enum Step {
+    /// Sent a command: look again.
+    Acted,
+    Exit(i32),
+    Nothing,
+}
+
+/// Acts on the person-gates holding the release now: ticks gating items and
+/// confirms overdue waves when the operator agrees (`--yes` or the prompt), and
+/// announces a gate that waits for signatures the moment it blocks.
+async fn act_on_gates(
     ctx: &Context,
     handle: &ReleaseHandle,
     args: &DeployArgs,
     actor: &str,
+    sigint: &mut Signal,
+    announced: &mut Vec<String>,
     w: &mut dyn std::io::Write,
-) -> Result<Option<i32>, CliError> {
+) -> Result<Step, CliError> {
     let snap = handle.snapshot();
     let s = snap.state.clone();
-    let phase_items: Vec<String> = match s.phase {
-        Phase::Planned => s.unticked_gating(crate::domain::GatedPhase::Validation),
-        Phase::Rollout => (0..s.waves.len())
-            .find_map(|i| match engine::gate(&s, i, snap.now) {
-                Gate::Items(items) => Some(items),
-                _ => None,
-            })
-            .unwrap_or_default(),
-        _ => Vec::new(),
-    };
-    if !phase_items.is_empty() && !s.is_paused() {
-        for key in phase_items {
-            let ok = args.yes || ask(format!("tick {key}?")).await;
-            if !ok {
+    for awaited in engine::awaiting(&s, snap.now) {
+        match awaited {
+            Awaited::Items { items, .. } if !s.is_paused() => {
+                for key in items {
+                    let answer = if args.yes {
+                        Answer::Yes
+                    } else {
+                        ask(format!("tick {key}?"), sigint).await
+                    };
+                    match answer {
+                        Answer::Yes => send(handle, actor, Command::tick(&key, args.yes)).await?,
+                        Answer::Interrupted => {
+                            return interrupted(handle, actor, w).await.map(Step::Exit);
+                        }
+                        Answer::No => {
+                            let tick = ctx
+                                .command_line(&format!("tick --version {} {key}", s.plan.version));
+                            out(
+                                w,
+                                &format!(
+                                    "waiting for checklist item {key}; tick it with `{tick}` or run again with --yes\n"
+                                ),
+                            )?;
+                            return Ok(Step::Exit(EXIT_WAITING));
+                        }
+                    }
+                }
+                return Ok(Step::Acted);
+            }
+            Awaited::Overdue { waves } => {
+                let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
                 out(
                     w,
                     &format!(
-                        "waiting for checklist item {key}; tick it with `shipdeck tick --version {} {key}` or run with --yes\n",
-                        s.plan.version
+                        "waves that came due while shipdeck was not running: {}\n",
+                        names.join(", ")
                     ),
                 )?;
-                return Ok(Some(EXIT_WAITING));
+                let answer = if args.yes {
+                    Answer::Yes
+                } else {
+                    ask("start them now?".into(), sigint).await
+                };
+                match answer {
+                    Answer::Yes => {
+                        send(handle, actor, Command::ConfirmOverdue).await?;
+                        return Ok(Step::Acted);
+                    }
+                    Answer::Interrupted => {
+                        return interrupted(handle, actor, w).await.map(Step::Exit);
+                    }
+                    Answer::No => {
+                        out(
+                            w,
+                            "not started; run again with --yes (or answer y) to start them\n",
+                        )?;
+                        return Ok(Step::Exit(EXIT_WAITING));
+                    }
+                }
             }
-            send(handle, actor, Command::tick(&key, args.yes)).await?;
+            Awaited::MissedWindow { .. } => {
+                let missed: Vec<String> = s
+                    .customers
+                    .iter()
+                    .filter(|c| c.window_missed.is_some())
+                    .map(|c| escape(c.id.as_str()).into_owned())
+                    .collect();
+                out(
+                    w,
+                    &format!(
+                        "maintenance windows that came and went while shipdeck was not watching: {} (confirming makes each wait for its next window)\n",
+                        missed.join(", ")
+                    ),
+                )?;
+                let answer = if args.yes {
+                    Answer::Yes
+                } else {
+                    ask("confirm them now?".into(), sigint).await
+                };
+                match answer {
+                    Answer::Yes => {
+                        send(handle, actor, Command::ConfirmOverdue).await?;
+                        return Ok(Step::Acted);
+                    }
+                    Answer::Interrupted => {
+                        return interrupted(handle, actor, w).await.map(Step::Exit);
+                    }
+                    // Said in full, with every way out, when this run stops for it.
+                    Answer::No => continue,
+                }
+            }
+            Awaited::Approval { wave, missing } => {
+                let key = format!("approval {wave}");
+                if announced.contains(&key) || engine::waiting_on_people(&s, snap.now) {
+                    // Said in full below, when this run stops for it.
+                    continue;
+                }
+                let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
+                out(
+                    w,
+                    &format!(
+                        "waiting on people: wave {wave} needs approval by {}; this run stops for it once what is under way has finished, and says how to sign\n",
+                        names.join(" + ")
+                    ),
+                )?;
+                announced.push(key);
+            }
+            _ => {}
         }
-        return Ok(None);
     }
-    let missed: Vec<&str> = s
-        .customers
-        .iter()
-        .filter(|c| c.window_missed.is_some())
-        .map(|c| c.id.as_str())
-        .collect();
-    if s.waves.iter().any(|w| w.status == WaveStatus::HeldOverdue) || !missed.is_empty() {
-        let names: Vec<&str> = s
-            .waves
-            .iter()
-            .filter(|w| w.status == WaveStatus::HeldOverdue)
-            .map(|w| w.tier.as_str())
-            .collect();
-        if !names.is_empty() {
-            out(
-                w,
-                &format!(
-                    "waves that came due while shipdeck was not running: {}\n",
-                    names.join(", ")
-                ),
-            )?;
+    Ok(Step::Nothing)
+}
+
+/// Only people can move the release on: say exactly what is awaited and how to
+/// give it (commands that work when pasted), and exit 1.
+fn waiting_on_people(
+    ctx: &Context,
+    s: &ReleaseState,
+    now: chrono::DateTime<chrono::Utc>,
+    w: &mut dyn std::io::Write,
+) -> CliResult {
+    let version = &s.plan.version;
+    let mut why = Vec::new();
+    // Never empty before the end: every line names the person-action that would
+    // move the release on.
+    for awaited in engine::awaited(s, now) {
+        match awaited {
+            Awaited::Paused { actor, reason, .. } => why.push(format!(
+                "paused by {}: {} — resume with `{}`",
+                escape(&actor),
+                escape(&reason),
+                ctx.command_line(&format!(
+                    "resume --version {version} --reason 'say why it is safe to go on'"
+                ))
+            )),
+            Awaited::Approval { wave, missing } => {
+                for role in &missing {
+                    let signers = engine::awaiting::eligible_signers(s, &wave, role);
+                    match signers.first() {
+                        Some(first) => why.push(format!(
+                            "wave {wave} needs approval by {role} ({}) — `{}`",
+                            signers.join(" or "),
+                            ctx.command_line(&format!(
+                                "approve --version {version} --wave {wave} --role {role} --as {first}"
+                            ))
+                        )),
+                        None => why.push(format!(
+                            "wave {wave} needs approval by {role}, and nobody in roster.json may sign it for this release"
+                        )),
+                    }
+                }
+            }
+            Awaited::Items { phase, items, .. } => why.push(format!(
+                "checklist items hold {}: {} — `{}`",
+                phase.as_str(),
+                items.join(", "),
+                ctx.command_line(&format!("tick --version {version} {}", items.join(" ")))
+            )),
+            Awaited::Overdue { waves } => {
+                let names: Vec<&str> = waves.iter().map(|w| w.as_str()).collect();
+                why.push(format!(
+                    "waves {} came due while shipdeck was not running — `{}`",
+                    names.join(", "),
+                    ctx.command_line(&format!("confirm --version {version}"))
+                ));
+            }
+            Awaited::MissedWindow {
+                customer,
+                wave,
+                missed,
+                next,
+            } => why.push(format!(
+                "{}'s maintenance window at {} came and went while shipdeck was not watching — confirm with `{}` to wait for its next window{}, or deploy it now outside its window with `{}`",
+                escape(customer.as_str()),
+                when(missed),
+                ctx.command_line(&format!("confirm --version {version}")),
+                next.map_or_else(String::new, |t| format!(" ({})", when(t))),
+                ctx.command_line(&format!(
+                    "skip-wait --version {version} --wave {wave} --reason 'say why'"
+                )),
+            )),
+            Awaited::Decide => why.push(format!(
+                "nothing is scheduled ({}): end it with `{}` or `{}`",
+                s.phase.as_str(),
+                ctx.command_line(&format!("rollback --version {version} --reason 'say why'")),
+                ctx.command_line(&format!("abort --version {version} --reason 'say why'")),
+            )),
         }
-        if !missed.is_empty() {
-            out(
-                w,
-                &format!(
-                    "maintenance windows that came and went while shipdeck was not watching: {} (confirming makes each wait for its next window)\n",
-                    crate::domain::escape(&missed.join(", "))
-                ),
-            )?;
-        }
-        if args.yes || ask("confirm them now?".into()).await {
-            send(handle, actor, Command::ConfirmOverdue).await?;
-            return Ok(None);
-        }
-        out(
-            w,
-            "not confirmed; run again with --yes (or answer y), or `shipdeck confirm`, to confirm them\n",
-        )?;
     }
-    // Every line names the person-action that would move the release on.
-    let why = super::waiting::lines(&s, snap.now);
-    let _ = ctx;
     out(
         w,
         &format!(
@@ -368,5 +575,114 @@ async fn unblock(
             why.join("\n  ")
         ),
     )?;
-    Ok(Some(EXIT_WAITING))
+    Ok(EXIT_WAITING)
+}
+
+/// Before a release starts: the checks `validate` runs. Any problem refuses the
+/// start with every reason (exit 2), unless `force` gives a reason to go ahead,
+/// which the release's first event records. None: nothing to record.
+pub fn version_gate(
+    ctx: &Context,
+    cfg: &crate::domain::Configuration,
+    dir: &crate::runtime::state_dir::StateDir,
+    plan: &crate::engine::ReleasePlan,
+    force: Option<&str>,
+    w: &mut dyn std::io::Write,
+) -> Result<Option<crate::engine::VersionOverride>, CliError> {
+    let found = version_check::check(cfg, Some(dir), &plan.version, plan.release_type, None);
+    if found.problems.is_empty() {
+        return Ok(None);
+    }
+    let listed: String = found
+        .problems
+        .iter()
+        .map(|p| format!("\n  - {p}"))
+        .collect();
+    match force.map(str::trim) {
+        Some(reason) if !reason.is_empty() => {
+            if !ctx.global.json {
+                out(
+                    w,
+                    &format!(
+                        "version check overridden (--force-version, recorded in the journal):{listed}\n"
+                    ),
+                )?;
+            }
+            Ok(Some(crate::engine::VersionOverride {
+                problems: found.problems,
+                reason: reason.to_string(),
+            }))
+        }
+        Some(_) => Err(CliError::error(
+            "--force-version needs a reason: say why this version goes out anyway (it is journaled)",
+        )),
+        None => Err(CliError::error(format!(
+            "not starting {} {}: the version fails the checks `validate` runs ({} problem{}):{listed}\nfix the version, or override with --force-version \"REASON\" (journaled)",
+            plan.version,
+            plan.release_type,
+            found.problems.len(),
+            if found.problems.len() == 1 { "" } else { "s" }
+        ))),
+    }
+}
+
+/// `--override-windows`: names or ids of the plan's customers, resolved to ids.
+/// None when the flag was not given.
+pub fn window_overrides(
+    plan: &crate::engine::ReleasePlan,
+    text: Option<&str>,
+) -> Result<Option<Vec<CustomerId>>, CliError> {
+    let Some(text) = text else {
+        return Ok(None);
+    };
+    let mut ids = Vec::new();
+    for key in text.split(',').map(str::trim).filter(|k| !k.is_empty()) {
+        let found =
+            plan.waves.iter().flat_map(|w| &w.customers).find(|c| {
+                c.id.as_str().eq_ignore_ascii_case(key) || c.name.eq_ignore_ascii_case(key)
+            });
+        let Some(c) = found else {
+            return Err(CliError::error(format!(
+                "--override-windows: no customer `{key}` in this release"
+            )));
+        };
+        if !c.window_only {
+            return Err(CliError::error(format!(
+                "--override-windows: {} is not held to a maintenance window; there is nothing to override",
+                c.name
+            )));
+        }
+        ids.push(c.id.clone());
+    }
+    Ok(Some(ids))
+}
+
+/// What an emergency does to customers' windows and notices, as the lines
+/// printed before it is declared (and by the dry run).
+pub fn emergency_impact(
+    state: &ReleaseState,
+    overrides: &[CustomerId],
+    now: chrono::DateTime<chrono::Utc>,
+) -> String {
+    let affected = engine::emergency::impact(state, overrides, now);
+    let mut text = String::from(
+        "emergency: every tier right after the demo wave, approvals and delays skipped\n",
+    );
+    if affected.is_empty() {
+        text.push_str("  no customer's maintenance window or notice is affected\n");
+    }
+    for a in affected {
+        text.push_str(&format!("  {}\n", a.describe()));
+    }
+    if engine::emergency::impact(state, &[], now).iter().any(|a| {
+        matches!(
+            a.consequence,
+            engine::emergency::Consequence::KeepsWindow { .. }
+        )
+    }) {
+        text.push_str(
+            "  (to deploy a window-bound customer now, name it: --override-windows \"NAME,…\")\n",
+        );
+    }
+    text
 }

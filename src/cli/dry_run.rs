@@ -9,9 +9,10 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::context::{Context, out};
 use super::error::{CliError, CliResult, EXIT_OK};
-use crate::domain::{Configuration, DeployTarget};
+use crate::domain::{Configuration, CustomerId, DeployTarget};
 use crate::engine::{
-    self, Command, Effect, EffectResult, Event, EventKind, Gate, Input, ReleasePlan, ReleaseState,
+    self, Awaited, Command, Effect, EffectResult, Event, EventKind, Input, ReleasePlan,
+    ReleaseState,
 };
 
 /// Bound on simulated steps, far above any real plan (each step is progress).
@@ -21,11 +22,26 @@ pub fn run(
     ctx: &Context,
     cfg: &Configuration,
     plan: ReleasePlan,
+    emergency: Option<(String, Vec<CustomerId>)>,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
     let start = Utc::now();
-    let events = simulate(cfg, plan, start, &ctx.operator())?;
-    let mut text = String::from("dry run: nothing is deployed, nothing is written\n");
+    let emergency_shown = emergency.clone();
+    let events = simulate(cfg, plan, start, &ctx.operator(), emergency)?;
+    // JSON lines are events only: a plain-text line would break a reader.
+    let mut text = if ctx.global.json {
+        String::new()
+    } else {
+        String::from("dry run: nothing is deployed, nothing is written\n")
+    };
+    if let (false, Some((_, overrides)), Some((first, _))) =
+        (ctx.global.json, &emergency_shown, events.first())
+    {
+        if let EventKind::ReleasePlanned { plan, actor } = &first.event {
+            let state = ReleaseState::new((**plan).clone(), actor, start);
+            text += &super::deploy::emergency_impact(&state, overrides, start);
+        }
+    }
     for (e, note) in &events {
         if matches!(e.event, EventKind::HealthSampled { .. }) {
             continue;
@@ -51,13 +67,15 @@ pub fn run(
 }
 
 /// Plays the release; each event comes with a note where an assumption was made.
+/// `emergency`: declared through the engine first, as `deploy --emergency` does
+/// (reason, and the window-bound customers named to deploy outside their windows).
 pub fn simulate(
     cfg: &Configuration,
     plan: ReleasePlan,
     start: DateTime<Utc>,
     actor: &str,
+    emergency: Option<(String, Vec<CustomerId>)>,
 ) -> Result<Vec<(Event, Option<String>)>, CliError> {
-    let roster = plan.roster.clone();
     let first = engine::plan_event(plan, actor, start);
     let mut state = ReleaseState::fold([&first]).map_err(|e| CliError::error(e.to_string()))?;
     let mut log = vec![(first, None)];
@@ -114,59 +132,61 @@ pub fn simulate(
         }
         Ok(())
     };
+    if let Some((reason, override_windows)) = emergency {
+        let cmd = Input::Command {
+            actor: actor.into(),
+            command: Command::Emergency {
+                reason,
+                override_windows,
+            },
+        };
+        feed(&mut state, cmd, now, None, &mut log, &mut queue)?;
+    }
     feed(&mut state, Input::Tick, now, None, &mut log, &mut queue)?;
     for _ in 0..MAX_STEPS {
         if state.phase.is_final() {
             break;
         }
-        // A person is needed: assume they act now, and say so.
-        if engine::next_deadline(&state, now).is_none() && queue.is_empty() {
+        // A gate waits on a person: assume they act the moment it blocks, and say
+        // so (a later deadline, such as an approval-timeout notice, is no reason
+        // to wait for them).
+        let gates: Vec<Awaited> = engine::awaiting(&state, now)
+            .into_iter()
+            .filter(|a| !matches!(a, Awaited::Paused { .. }))
+            .collect();
+        if !gates.is_empty() {
             let mut acted = false;
-            let items = state.unticked_gating(crate::domain::GatedPhase::Validation);
-            let items = if items.is_empty() {
-                (0..state.waves.len())
-                    .find_map(|i| match engine::gate(&state, i, now) {
-                        Gate::Items(items) => Some(items),
-                        _ => None,
-                    })
-                    .unwrap_or_default()
-            } else {
-                items
-            };
-            for key in items {
-                let cmd = Input::Command {
-                    actor: actor.into(),
-                    command: Command::tick(&key, true),
-                };
-                feed(
-                    &mut state,
-                    cmd,
-                    now,
-                    Some("assumed ticked".into()),
-                    &mut log,
-                    &mut queue,
-                )?;
-                acted = true;
-            }
-            if !acted {
-                for i in 0..state.waves.len() {
-                    if let Gate::Approval { missing } = engine::gate(&state, i, now) {
+            for awaited in gates {
+                match awaited {
+                    Awaited::Items { items, .. } => {
+                        for key in items {
+                            let cmd = Input::Command {
+                                actor: actor.into(),
+                                command: Command::tick(&key, true),
+                            };
+                            feed(
+                                &mut state,
+                                cmd,
+                                now,
+                                Some("assumed ticked".into()),
+                                &mut log,
+                                &mut queue,
+                            )?;
+                            acted = true;
+                        }
+                    }
+                    Awaited::Approval { wave, missing } => {
                         for role in missing {
-                            let signer = roster.people.iter().find(|p| {
-                                p.roles.contains(&role)
-                                    && p.name != state.started_by
-                                    && !state.waves[i].approvals.iter().any(|(_, by)| by == &p.name)
-                            });
-                            let Some(signer) = signer else {
+                            let signers = engine::awaiting::eligible_signers(&state, &wave, &role);
+                            let Some(signer) = signers.first() else {
                                 return Err(CliError::refused(format!(
-                                    "wave {} needs {role}, and nobody else in the roster holds it",
-                                    state.waves[i].tier
+                                    "wave {wave} needs {role}, and nobody in the roster may sign it for this release"
                                 )));
                             };
                             let cmd = Input::Command {
-                                actor: signer.name.clone(),
+                                actor: signer.clone(),
                                 command: Command::Approve {
-                                    wave: Some(state.waves[i].tier.clone()),
+                                    wave: Some(wave.clone()),
                                     role: Some(role.clone()),
                                 },
                             };
@@ -181,12 +201,15 @@ pub fn simulate(
                             acted = true;
                         }
                     }
+                    Awaited::Overdue { .. }
+                    | Awaited::Paused { .. }
+                    | Awaited::MissedWindow { .. }
+                    | Awaited::Decide => {}
                 }
             }
-            if !acted {
-                break;
+            if acted {
+                continue;
             }
-            continue;
         }
         let next_result = queue.keys().next().map(|(t, _)| *t);
         let next = match (engine::next_deadline(&state, now), next_result) {

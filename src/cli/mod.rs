@@ -14,7 +14,7 @@ pub mod offline;
 pub mod plan;
 pub mod read;
 pub mod validate;
-pub mod waiting;
+pub mod version_check;
 pub mod wiring;
 
 use std::io::Write;
@@ -172,9 +172,9 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             Box::new(|_| Ok(vec![Command::ConfirmOverdue])),
             w,
         ),
-        Cmd::Health { customer } => {
+        Cmd::Health { name, customer } => {
             let cfg = ctx.config()?;
-            health_cmd(&cfg, customer.as_deref(), ctx.global.json, w).await
+            health_cmd(&cfg, name.or(customer).as_deref(), ctx.global.json, w).await
         }
         Cmd::Fleet {
             customers,
@@ -190,16 +190,59 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             release,
             speed,
             readonly,
-        } => cockpit::run_release(&ctx, &release, speed, readonly).await,
-        Cmd::Config(ConfigCmd::Check) => {
-            let source = crate::config::discover(ctx.global.config.as_deref());
-            let cfg = ctx.config_from(&source)?;
-            out(
-                w,
-                &format!("ok: {} ({source})\n", crate::config::summary(&cfg)),
-            )?;
-            Ok(EXIT_OK)
-        }
+            force_version,
+        } => cockpit::run_release(&ctx, &release, speed, readonly, force_version.as_deref()).await,
+        Cmd::Config(ConfigCmd::Check) => config_check(&ctx, w),
+    }
+}
+
+/// `config check`: a summary, or every error; with `--json` one JSON document
+/// either way (`ok`, the source, the counts or the errors with their positions).
+fn config_check(ctx: &Context, w: &mut dyn Write) -> CliResult {
+    let source = crate::config::discover(ctx.global.config.as_deref());
+    if !ctx.global.json {
+        let cfg = ctx.config_from(&source)?;
+        out(
+            w,
+            &format!("ok: {} ({source})\n", crate::config::summary(&cfg)),
+        )?;
+        return Ok(EXIT_OK);
+    }
+    let doc = match crate::config::load(&source) {
+        Ok(cfg) => serde_json::json!({
+            "ok": true,
+            "source": source.to_string(),
+            "tiers": cfg.tiers.len(),
+            "customers": cfg.customers.len(),
+            "policies": cfg.policies.len(),
+            "checklists": cfg.checklists.len(),
+            "people": cfg.roster.people.len(),
+        }),
+        Err(errors) => serde_json::json!({
+            "ok": false,
+            "source": source.to_string(),
+            "errors": errors.iter().map(|e| serde_json::json!({
+                "file": e.file,
+                "line": e.line,
+                "column": e.column,
+                "field": e.field,
+                "message": e.message,
+            })).collect::<Vec<_>>(),
+        }),
+    };
+    let ok = doc["ok"] == serde_json::Value::Bool(true);
+    out(
+        w,
+        &format!(
+            "{}\n",
+            serde_json::to_string_pretty(&doc).unwrap_or_default()
+        ),
+    )?;
+    if ok {
+        Ok(EXIT_OK)
+    } else {
+        // The document said it all; exit 2 without a second message.
+        Err(CliError::error(String::new()))
     }
 }
 

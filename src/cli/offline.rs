@@ -9,7 +9,7 @@ use super::context::{Context, out};
 use super::error::{CliError, CliResult, EXIT_OK};
 use super::read::label_for;
 use crate::domain::{CustomerId, TierName};
-use crate::engine::{self, Command, Event, Input, ReleaseState, RollbackScope};
+use crate::engine::{self, Command, Event, Input, Rejected, ReleaseState, RollbackScope};
 use std::time::Duration;
 
 use crate::runtime::lock::{Acquired, HolderKind, LockError, ReleaseLock};
@@ -99,7 +99,7 @@ pub fn run(
             },
             now,
         )
-        .map_err(|r| CliError::refused(r.to_string()))?;
+        .map_err(|r| refusal(ctx, &state, &actor, r))?;
         for e in &d.events {
             state.apply(e);
         }
@@ -122,8 +122,11 @@ pub fn run(
     }
     if effects > 0 && !ctx.global.json {
         text += &format!(
-            "recorded; {effects} action(s) run when the release runs again: `shipdeck deploy --version {} --type {}`\n",
-            state.plan.version, state.plan.release_type
+            "recorded; {effects} action(s) run when the release runs again: `{}`\n",
+            ctx.command_line(&format!(
+                "deploy --version {} --type {}",
+                state.plan.version, state.plan.release_type
+            ))
         );
     }
     out(w, &text)?;
@@ -171,6 +174,34 @@ pub fn acquire_waiting(
             }
             Err(other) => return Err(CliError::error(other.to_string())),
         }
+    }
+}
+
+/// The engine's refusal as the CLI reports it: exit 1, except an approval that
+/// names no wave while several gates wait, which is an incomplete command line
+/// (exit 2) and lists each gate with the command that signs it.
+fn refusal(ctx: &Context, state: &ReleaseState, actor: &str, r: Rejected) -> CliError {
+    match &r {
+        Rejected::WhichGate(pending) => {
+            let mut text = format!(
+                "{} gates wait for signatures; say which one with --wave:",
+                pending.len()
+            );
+            for (wave, roles) in pending {
+                let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+                text += &format!(
+                    "\n  wave {wave} needs {} — `{}`",
+                    names.join(" + "),
+                    ctx.command_line(&format!(
+                        "approve --version {} --wave {wave} --as {}",
+                        state.plan.version,
+                        super::context::shell_word(actor)
+                    ))
+                );
+            }
+            CliError::error(text)
+        }
+        _ => CliError::refused(r.to_string()),
     }
 }
 

@@ -29,7 +29,10 @@ fn gate_text(plan: &ReleasePlan, wi: usize) -> String {
 }
 
 pub fn run(ctx: &Context, args: &ReleaseArgs, w: &mut dyn std::io::Write) -> CliResult {
-    let cfg = ctx.config()?;
+    // Each customer as the journals left it (else as configured), so the plan
+    // shows what it runs now and what a rollback would go back to.
+    let dir = ctx.state_dir().ok();
+    let cfg = super::version_check::with_current_versions(ctx.config()?, dir.as_ref());
     let plan = build(&cfg, args)?;
     let now = Utc::now();
     let demo = plan.demo_duration(&cfg);

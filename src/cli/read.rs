@@ -18,7 +18,7 @@ pub fn label_for(dir: &StateDir, version: Option<&str>) -> Result<String, CliErr
         Some(v) => Ok(parse_version(v)?.to_string()),
         None => history::current_label(dir).ok_or_else(|| {
             CliError::error(format!(
-                "no releases in {}; start one with `shipdeck deploy --version … --type …`",
+                "no releases in {} (`shipdeck deploy --help` says how to start one)",
                 dir.root.display()
             ))
         }),
@@ -164,7 +164,17 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
     );
     match &holder {
         Some(h) => t += &format!("running: {}\n", escape(&h.to_string())),
-        None => t += "running: no process (resume with `shipdeck deploy` or `shipdeck cockpit`)\n",
+        None => {
+            let args = format!(
+                "--version {} --type {}",
+                s.plan.version, s.plan.release_type
+            );
+            t += &format!(
+                "running: no process (resume with `{}` or `{}`)\n",
+                ctx.command_line(&format!("deploy {args}")),
+                ctx.command_line(&format!("cockpit {args}"))
+            );
+        }
     }
     if let Some(p) = &s.pause {
         t += &format!(
@@ -260,12 +270,31 @@ pub fn deployments(ctx: &Context, customer: Option<&str>, w: &mut dyn std::io::W
     let dir = ctx.state_dir()?;
     let mut records = history::deploy_records(&dir);
     if let Some(key) = customer {
-        // Accept a name from config as well as an id.
-        let id = ctx
-            .config()
-            .ok()
+        // A name or id from config, or an id the journals know (a customer since
+        // removed from config); anything else is a typo, not "no deployments".
+        let cfg = ctx.config().ok();
+        let id = cfg
+            .as_ref()
             .and_then(|cfg| cfg.find_customer(key).map(|c| c.id.to_string()))
-            .unwrap_or_else(|| key.to_string());
+            .or_else(|| {
+                records
+                    .iter()
+                    .find(|r| r.customer.as_str().eq_ignore_ascii_case(key))
+                    .map(|r| r.customer.to_string())
+            });
+        let Some(id) = id else {
+            let mut known: Vec<String> = cfg
+                .iter()
+                .flat_map(|cfg| cfg.customers.iter().map(|c| c.id.to_string()))
+                .chain(records.iter().map(|r| r.customer.to_string()))
+                .collect();
+            known.sort();
+            known.dedup();
+            return Err(CliError::error(format!(
+                "unknown customer `{key}` (known: {})",
+                known.join(", ")
+            )));
+        };
         records.retain(|r| r.customer.as_str().eq_ignore_ascii_case(&id));
     }
     if ctx.global.json {

@@ -5,7 +5,7 @@ use serde_json::json;
 
 use super::context::{Context, out, parse_type, parse_version};
 use super::error::{CliError, CliResult, EXIT_ERROR, EXIT_OK};
-use crate::runtime::history;
+use super::version_check;
 
 pub fn run(
     ctx: &Context,
@@ -24,8 +24,8 @@ pub fn run(
     if let Err(e) = &t {
         problems.push(e.message.clone());
     }
-    let cfg = ctx.config()?;
     let state_dir = ctx.state_dir().ok();
+    let cfg = version_check::with_current_versions(ctx.config()?, state_dir.as_ref());
     let from = match from {
         Some(f) => match parse_version(f) {
             Ok(v) => Some((v, "--from".to_string())),
@@ -34,53 +34,12 @@ pub fn run(
                 None
             }
         },
-        None => state_dir
-            .as_ref()
-            .and_then(history::newest_started)
-            .map(|s| {
-                let source = format!("the release history: {} {}", s.version, s.phase.as_str());
-                (s.version, source)
-            }),
+        None => None,
     };
     if let (Ok(v), Ok(t)) = (&version, &t) {
-        match &from {
-            Some((prev, source)) => match t.check_bump(prev, v) {
-                Ok(()) => notes.push(format!(
-                    "{prev} → {v} is a valid {t} bump (previous release from {source})"
-                )),
-                Err(e) => problems.push(e.to_string()),
-            },
-            None => notes.push(
-                "no previous release known (no --from, no history): the bump was not checked"
-                    .into(),
-            ),
-        }
-        if let Some(dir) = &state_dir {
-            if let Some(prev) = history::summaries(dir)
-                .into_iter()
-                .find(|s| &s.version == v)
-            {
-                problems.push(format!(
-                    "{v} was already started on {} by {} (now {}); use a new version",
-                    prev.started_at.format("%Y-%m-%d %H:%M UTC"),
-                    prev.started_by,
-                    prev.phase.as_str()
-                ));
-            }
-        }
-        match cfg.pre_release_checklist(*t) {
-            Some(c) => notes.push(format!(
-                "pre-release checklist: {} ({} items)",
-                c.title,
-                c.items.len()
-            )),
-            None => problems.push(format!(
-                "no pre-release checklist for {t} in checklists.json"
-            )),
-        }
-        if cfg.policy(*t).is_none() {
-            problems.push(format!("no policy for {t} in policies.json"));
-        }
+        let found = version_check::check(&cfg, state_dir.as_ref(), v, *t, from);
+        problems.extend(found.problems);
+        notes.extend(found.notes);
     }
     let ok = problems.is_empty();
     if ctx.global.json {

@@ -157,7 +157,11 @@ pub fn window_of(
     let plan = s.plan.waves.get(wi)?;
     let cp = plan.customers.get(offset)?;
     let c = s.wave_customers(wi).get(offset)?;
-    let windowed = (plan.in_windows() || cp.window_only) && !s.emergency && !c.window_skipped;
+    // An emergency skips the tier's windows, never a customer held to its own
+    // (`window_only`) unless the operator named it; a skipped wait skips either.
+    let windowed = ((plan.in_windows() && !s.emergency)
+        || (cp.window_only && !s.windows_overridden.contains(&c.id)))
+        && !c.window_skipped;
     if windowed { cp.window.as_ref() } else { None }
 }
 
@@ -210,6 +214,19 @@ pub fn window_waiters(s: &ReleaseState, wi: usize) -> Vec<crate::domain::Custome
             ) && window_of(s, wi, *offset).is_some()
         })
         .map(|(_, c)| c.id.clone())
+        .collect()
+}
+
+/// Waves whose gate still waits for signatures (started or not yet due alike:
+/// signing ahead is allowed), with the roles missing, in rollout order.
+pub fn pending_gates(state: &ReleaseState) -> Vec<(TierName, Vec<Role>)> {
+    state
+        .waves
+        .iter()
+        .enumerate()
+        .filter(|(_, w)| matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue))
+        .map(|(i, w)| (w.tier.clone(), missing_roles(state, i)))
+        .filter(|(_, missing)| !missing.is_empty())
         .collect()
 }
 
@@ -547,7 +564,11 @@ fn command_events(
     // A completed release can still be rolled back inside its window; nothing else.
     let rollback_after_completion =
         s.phase == Phase::Completed && matches!(command, Command::Rollback { .. });
-    if s.phase.is_final() && !rollback_after_completion {
+    // Follow-up items (the rollback checklist after a rollback) stay tickable.
+    if s.phase.is_final()
+        && !rollback_after_completion
+        && !super::checklists::allowed_after_end(s, command)
+    {
         return Err(Rejected::Final(s.phase.as_str()));
     }
     match command {
@@ -578,6 +599,11 @@ fn command_events(
                 on_word: *on_word,
             }])
         }
+        Command::UntickItem {
+            checklist,
+            item,
+            reason,
+        } => super::checklists::untick(s, actor, checklist.as_deref(), item, reason),
         Command::Approve { wave, role } => approve(s, actor, wave.as_ref(), role.as_ref()),
         Command::SkipWait { wave, reason } => {
             require_reason(reason, "skipping a wait")?;
@@ -659,8 +685,25 @@ fn command_events(
                 reason: reason.clone(),
             }])
         }
-        Command::Emergency { reason } => {
+        Command::Emergency {
+            reason,
+            override_windows,
+        } => {
             require_reason(reason, "emergency mode")?;
+            for id in override_windows {
+                let c = s
+                    .customer(id)
+                    .ok_or_else(|| Rejected::UnknownCustomer(id.clone()))?;
+                let bound = s
+                    .plan
+                    .waves
+                    .get(c.wave)
+                    .and_then(|w| w.customers.iter().find(|p| &p.id == id))
+                    .is_some_and(|p| p.window_only);
+                if !bound {
+                    return Err(Rejected::NotWindowBound(id.clone()));
+                }
+            }
             if s.emergency {
                 return Err(Rejected::AlreadyEmergency);
             }
@@ -688,6 +731,7 @@ fn command_events(
                     actor: actor.to_string(),
                     reason: reason.clone(),
                     approvals_skipped,
+                    windows_overridden: override_windows.clone(),
                 },
                 EventKind::Notified {
                     kind: NoticeKind::Emergency,
@@ -754,9 +798,13 @@ fn approve(
 ) -> Result<Vec<EventKind>, Rejected> {
     let wi = match wave {
         Some(t) => wave_by_name(s, t)?,
-        None => (0..s.waves.len())
-            .find(|&i| s.waves[i].status == WaveStatus::Waiting && !missing_roles(s, i).is_empty())
-            .ok_or(Rejected::NoPendingGate)?,
+        // No wave named: only when exactly one gate waits for signatures, so that
+        // nobody signs a gate they did not mean to.
+        None => match pending_gates(s).as_slice() {
+            [] => return Err(Rejected::NoPendingGate),
+            [(t, _)] => wave_by_name(s, t)?,
+            several => return Err(Rejected::WhichGate(several.to_vec())),
+        },
     };
     let w = &s.waves[wi];
     if !matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue) {
@@ -780,6 +828,48 @@ fn approve(
             actor: actor.to_string(),
         });
     }
+    let missing = missing_roles(s, wi);
+    let needed = || {
+        missing
+            .iter()
+            .map(|r| r.as_str())
+            .collect::<Vec<_>>()
+            .join(" + ")
+    };
+    // A named role: first whether the gate needs it and the person holds it, so
+    // the refusal names the real obstacle.
+    if let Some(r) = role {
+        if !roles.contains(r) {
+            return Err(Rejected::RoleNotNeeded {
+                wave: w.tier.clone(),
+                role: r.clone(),
+                needed: roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(" + "),
+            });
+        }
+        if !person.roles.contains(r) {
+            return Err(Rejected::DoesNotHoldRole {
+                actor: actor.to_string(),
+                role: r.clone(),
+                holds: person
+                    .roles
+                    .iter()
+                    .map(|r| r.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        if let Some((_, by)) = w.approvals.iter().find(|(signed, _)| signed == r) {
+            return Err(Rejected::AlreadySigned {
+                wave: w.tier.clone(),
+                role: r.clone(),
+                by: by.clone(),
+            });
+        }
+    }
     if !rules.one_person_many_roles {
         if let Some((signed, _)) = w.approvals.iter().find(|(_, by)| by == actor) {
             return Err(Rejected::OnePersonOneRole {
@@ -789,32 +879,8 @@ fn approve(
             });
         }
     }
-    let missing = missing_roles(s, wi);
-    let needed = || {
-        missing
-            .iter()
-            .map(|r| r.as_str())
-            .collect::<Vec<_>>()
-            .join(" + ")
-    };
     let role = match role {
-        Some(r) => {
-            if let Some((_, by)) = w.approvals.iter().find(|(signed, _)| signed == r) {
-                return Err(Rejected::AlreadySigned {
-                    wave: w.tier.clone(),
-                    role: r.clone(),
-                    by: by.clone(),
-                });
-            }
-            if !missing.contains(r) || !person.roles.contains(r) {
-                return Err(Rejected::LacksRole {
-                    actor: actor.to_string(),
-                    wave: w.tier.clone(),
-                    needed: needed(),
-                });
-            }
-            r.clone()
-        }
+        Some(r) => r.clone(),
         None => missing
             .iter()
             .find(|r| person.roles.contains(r))
@@ -933,7 +999,9 @@ fn fire_trigger(
         });
         return out;
     }
-    let reason = format!("{}: {summary}", trigger.describe());
+    // The evidence names the rule with its figures first ("error rate 12.0% >
+    // limit 5.4% …"): that is the reason, read whole in banners and logs.
+    let reason = summary.clone();
     match s.plan.policy.triggers.action {
         TriggerAction::RollbackCustomerAndPause => {
             if let Ok(events) = rollback(

@@ -73,6 +73,13 @@ pub enum EventKind {
         /// Ticked on the operator's word (`--yes`), not checked item by item.
         on_word: bool,
     },
+    /// A tick taken back: it was given by mistake.
+    ItemUnticked {
+        checklist: String,
+        item: String,
+        actor: String,
+        reason: String,
+    },
     ValidationStarted,
     CheckStarted {
         item: String,
@@ -201,6 +208,10 @@ pub enum EventKind {
         actor: String,
         reason: String,
         approvals_skipped: Vec<TierName>,
+        /// Window-bound customers the operator named to deploy outside their
+        /// windows; the others keep them, emergency or not.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        windows_overridden: Vec<CustomerId>,
     },
     Notified {
         kind: NoticeKind,
@@ -259,16 +270,29 @@ impl Event {
             })
         };
         match &self.event {
-            EventKind::ReleasePlanned { plan, actor } => d(
-                actor,
-                format!(
-                    "started {} {}{}",
-                    plan.version,
-                    plan.release_type,
-                    if plan.emergency { " (emergency)" } else { "" }
+            EventKind::ReleasePlanned { plan, actor } => match &plan.version_override {
+                None => d(
+                    actor,
+                    format!(
+                        "started {} {}{}",
+                        plan.version,
+                        plan.release_type,
+                        if plan.emergency { " (emergency)" } else { "" }
+                    ),
+                    "",
                 ),
-                "",
-            ),
+                Some(o) => d(
+                    actor,
+                    format!(
+                        "started {} {}{} past the version check (override: {})",
+                        plan.version,
+                        plan.release_type,
+                        if plan.emergency { " (emergency)" } else { "" },
+                        o.problems.join("; ")
+                    ),
+                    &o.reason,
+                ),
+            },
             EventKind::ItemTicked {
                 checklist,
                 item,
@@ -289,6 +313,12 @@ impl Event {
             EventKind::ApprovalSigned { wave, role, actor } => {
                 d(actor, format!("approved wave {wave} as {role}"), "")
             }
+            EventKind::ItemUnticked {
+                checklist,
+                item,
+                actor,
+                reason,
+            } => d(actor, format!("unticked {checklist}/{item}"), reason),
             EventKind::WaitSkipped {
                 wave,
                 actor,
@@ -322,7 +352,15 @@ impl Event {
                 evidence,
             } => d(
                 SYSTEM,
-                format!("trigger fired on {customer}: {}", trigger.describe()),
+                // The evidence (the reason) names the rule with its figures first.
+                format!(
+                    "trigger fired on {customer}{}",
+                    if *trigger == TriggerKind::CustomerReported {
+                        ": customer-reported issue"
+                    } else {
+                        ""
+                    }
+                ),
                 &evidence.summary,
             ),
             EventKind::RollbackRequested {
@@ -362,16 +400,20 @@ impl Event {
                 actor,
                 reason,
                 approvals_skipped,
+                windows_overridden,
             } => {
-                let what = if approvals_skipped.is_empty() {
-                    "declared emergency".to_string()
-                } else {
+                let mut what = "declared emergency".to_string();
+                if !approvals_skipped.is_empty() {
                     let names: Vec<&str> = approvals_skipped.iter().map(|w| w.as_str()).collect();
-                    format!(
-                        "declared emergency; approvals skipped for {}",
+                    what.push_str(&format!("; approvals skipped for {}", names.join(", ")));
+                }
+                if !windows_overridden.is_empty() {
+                    let names: Vec<&str> = windows_overridden.iter().map(|c| c.as_str()).collect();
+                    what.push_str(&format!(
+                        "; maintenance windows overridden for {}",
                         names.join(", ")
-                    )
-                };
+                    ));
+                }
                 d(actor, what, reason)
             }
             EventKind::Aborted { actor, reason } => {
@@ -445,12 +487,20 @@ fn confirmed_what(waves: &[TierName], customers: &[CustomerId]) -> String {
 pub fn describe(e: &Event) -> String {
     let what = match &e.event {
         EventKind::ReleasePlanned { plan, actor } => format!(
-            "{actor} started {} {}{} for {} customers in {} waves",
+            "{actor} started {} {}{} for {} customers in {} waves{}",
             plan.version,
             plan.release_type,
             if plan.emergency { " (EMERGENCY)" } else { "" },
             plan.customer_count(),
-            plan.waves.len()
+            plan.waves.len(),
+            plan.version_override
+                .as_ref()
+                .map(|o| format!(
+                    "; version check OVERRIDDEN ({}): {}",
+                    o.problems.join("; "),
+                    o.reason
+                ))
+                .unwrap_or_default()
         ),
         EventKind::ItemTicked {
             checklist,
@@ -465,6 +515,12 @@ pub fn describe(e: &Event) -> String {
                 ""
             }
         ),
+        EventKind::ItemUnticked {
+            checklist,
+            item,
+            actor,
+            reason,
+        } => format!("{actor} unticked {checklist}/{item}: {reason}"),
         EventKind::ValidationStarted => "validation started".into(),
         EventKind::CheckStarted { item } => format!("check {item} started"),
         EventKind::CheckFinished { item, ok, detail } => {
@@ -599,8 +655,19 @@ pub fn describe(e: &Event) -> String {
                 format!(": {reason}")
             }
         ),
-        EventKind::EmergencyDeclared { actor, reason, .. } => {
-            format!("{actor} declared EMERGENCY: {reason}")
+        EventKind::EmergencyDeclared {
+            actor,
+            reason,
+            windows_overridden,
+            ..
+        } => {
+            let overridden = if windows_overridden.is_empty() {
+                String::new()
+            } else {
+                let names: Vec<&str> = windows_overridden.iter().map(|c| c.as_str()).collect();
+                format!(" (maintenance windows overridden for {})", names.join(", "))
+            };
+            format!("{actor} declared EMERGENCY: {reason}{overridden}")
         }
         EventKind::Notified { kind, message, .. } => format!("notice ({kind:?}): {message}"),
         EventKind::RolloutCompleted {

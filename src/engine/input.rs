@@ -26,6 +26,13 @@ pub enum Command {
         item: String,
         on_word: bool,
     },
+    /// Untick an item ticked by mistake (a reason is required), while the phase
+    /// it gates has not started.
+    UntickItem {
+        checklist: Option<String>,
+        item: String,
+        reason: String,
+    },
     /// Sign a wave's gate; `wave` None = the next wave with a pending gate, `role`
     /// None = the first unsigned role the actor holds.
     Approve {
@@ -52,6 +59,10 @@ pub enum Command {
     },
     Emergency {
         reason: String,
+        /// Customers held to their maintenance window (`window_only`) that the
+        /// operator names to deploy outside it; every other keeps its window.
+        #[serde(default)]
+        override_windows: Vec<CustomerId>,
     },
     ReportIssue {
         customer: CustomerId,

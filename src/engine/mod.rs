@@ -6,8 +6,10 @@
 //! time and carries out the effects; tests drive it on a manual clock.
 
 pub mod awaiting;
+pub mod checklists;
 pub mod decide;
 pub mod effect;
+pub mod emergency;
 pub mod event;
 pub mod input;
 pub mod plan;
@@ -19,12 +21,12 @@ pub mod triggers;
 
 use chrono::{DateTime, Utc};
 
-pub use awaiting::{Awaited, awaited};
+pub use awaiting::{Awaited, awaited, awaiting, waiting_on_people};
 pub use decide::{Decision, Gate, decide, gate};
 pub use effect::{Effect, in_flight};
 pub use event::{Event, EventKind, NoticeKind, PauseCause, RollbackScope};
 pub use input::{Command, EffectResult, Input};
-pub use plan::{ReleasePlan, Selection};
+pub use plan::{ReleasePlan, Selection, VersionOverride};
 pub use rejected::Rejected;
 pub use state::{CustomerStatus, Phase, ReleaseState, WaveStatus};
 
@@ -73,6 +75,16 @@ pub fn step(
 /// changes something; the runtime sleeps until then, or until a command or result
 /// arrives. None: only people or results can move the release.
 pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    deadline(state, now, true)
+}
+
+/// Like [`next_deadline`], without deadlines that only send a notice (a gate's
+/// approval timeout): the next instant at which time alone moves the release on.
+pub fn next_progress(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    deadline(state, now, false)
+}
+
+fn deadline(state: &ReleaseState, now: DateTime<Utc>, notices: bool) -> Option<DateTime<Utc>> {
     let mut next: Option<DateTime<Utc>> = None;
     let mut consider = |t: Option<DateTime<Utc>>| {
         if let Some(t) = t.filter(|t| *t > now) {
@@ -86,12 +98,18 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
                     WaveStatus::Waiting if !state.is_paused() && !w.wait_skipped => {
                         // Only a wave held by the clock alone wakes anyone; one held
                         // by people or by the wave before it moves on their events.
-                        if matches!(gate(state, wi, now), Gate::Time { .. }) {
+                        let g = gate(state, wi, now);
+                        if matches!(g, Gate::Time { .. }) {
                             consider(state.due_at(wi));
                         }
-                        if let (Some(timeout), Some(due)) =
-                            (state.plan.policy.approvals.timeout, state.due_at(wi))
-                        {
+                        // The approval timeout only notifies, and only about a
+                        // wave whose turn has come (not one waiting behind another).
+                        if let (true, Gate::Approval { .. }, Some(timeout), Some(due)) = (
+                            notices,
+                            &g,
+                            state.plan.policy.approvals.timeout,
+                            state.due_at(wi),
+                        ) {
                             if !w.gate_notice_sent {
                                 consider(Some(timeout.after(due)));
                             }
@@ -119,13 +137,4 @@ pub fn next_deadline(state: &ReleaseState, now: DateTime<Utc>) -> Option<DateTim
         _ => {}
     }
     next
-}
-
-/// Whether the release can only move on when a person acts: nothing in flight, no
-/// deadline ahead, not finished.
-pub fn waiting_on_people(state: &ReleaseState, now: DateTime<Utc>) -> bool {
-    !state.phase.is_final()
-        && next_deadline(state, now).is_none()
-        && in_flight(state).is_empty()
-        && !(state.phase == Phase::Validating && state.running_checks().next().is_some())
 }

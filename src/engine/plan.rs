@@ -73,7 +73,8 @@ pub struct CustomerPlan {
     /// The window this customer deploys in, when its wave or its override asks for one.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub window: Option<MaintenanceWindow>,
-    /// Deploy only inside `window`, whatever the wave's approval mode says.
+    /// Deploy only inside `window`, whatever the wave's approval mode says (an
+    /// emergency too, unless the operator overrides it by name).
     pub window_only: bool,
     pub notify: Notify,
     /// How a version reaches this customer, as configured when the release was
@@ -84,6 +85,10 @@ pub struct CustomerPlan {
     /// Where its health is read, likewise (secrets by variable name only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthSource>,
+    /// Why this customer's policy differs (deployment-policies.json), e.g. a
+    /// contract's notice or a regulator's change window.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub note: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,13 +126,25 @@ pub struct ReleasePlan {
     pub roster: Roster,
     /// Seeds the simulated world so a drill can be replayed exactly.
     pub seed: u64,
+    /// The version failed the checks `validate` runs, and the starter overrode
+    /// them (`--force-version`): what was wrong and why it went ahead anyway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version_override: Option<VersionOverride>,
+}
+
+/// A start past the version checks, recorded in the release's first event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct VersionOverride {
+    /// Every problem the checks found, as `validate` words them.
+    pub problems: Vec<String>,
+    pub reason: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum PlanError {
     #[error("no policy for release type `{0}` in policies.json")]
     NoPolicy(ReleaseType),
-    #[error("unknown customer `{0}` (see `shipdeck deployments` or config/customers.json)")]
+    #[error("unknown customer `{0}` (customers are in config/customers.json, by id or name)")]
     UnknownCustomer(String),
     #[error("the selection {0} matches no customer")]
     Empty(String),
@@ -203,6 +220,7 @@ impl ReleasePlan {
                             .unwrap_or_else(|| row.notify.clone()),
                         deploy: Some(c.deploy.clone()),
                         health: Some(c.health.clone()),
+                        note: ov.map(|o| o.note.clone()).unwrap_or_default(),
                     }
                 })
                 .collect();
@@ -251,6 +269,7 @@ impl ReleasePlan {
             checklists,
             roster: cfg.roster.clone(),
             seed,
+            version_override: None,
         })
     }
 

@@ -21,10 +21,29 @@ pub enum Rejected {
     AutomaticItem(String),
     #[error("`{0}` is already ticked")]
     AlreadyTicked(String),
+    #[error("`{0}` is not ticked")]
+    NotTicked(String),
+    #[error("`{item}` gates {phase}, which has already started; it can no longer be unticked")]
+    PhaseStarted { item: String, phase: &'static str },
     #[error("no wave `{0}` in this release")]
     UnknownWave(TierName),
     #[error("no wave is waiting for an approval")]
     NoPendingGate,
+    /// No wave named, and more than one gate waits for signatures.
+    #[error("{} gates wait for signatures ({}); name the wave to sign", .0.len(), describe_gates(.0))]
+    WhichGate(Vec<(TierName, Vec<Role>)>),
+    #[error("wave {wave} does not need {role} (its gate needs {needed})")]
+    RoleNotNeeded {
+        wave: TierName,
+        role: Role,
+        needed: String,
+    },
+    #[error("{actor} does not hold the role {role} (roster.json gives {actor}: {holds})")]
+    DoesNotHoldRole {
+        actor: String,
+        role: Role,
+        holds: String,
+    },
     #[error("wave {0} has already started")]
     WaveStarted(TierName),
     #[error("wave {0} needs no approval (its gate is {1})")]
@@ -73,10 +92,24 @@ pub enum Rejected {
     EmergencyNotPatch,
     #[error("every wave has already started; emergency mode would change nothing")]
     EmergencyTooLate,
+    #[error("{0} is not held to a maintenance window; there is no window to override")]
+    NotWindowBound(CustomerId),
     #[error("{0} has not been deployed in this release; nothing to report against")]
     NotDeployed(CustomerId),
     #[error("no wave is waiting for confirmation")]
     NothingOverdue,
+}
+
+/// `startup (qa_lead), standard (qa_lead + product_owner)`.
+pub fn describe_gates(gates: &[(TierName, Vec<Role>)]) -> String {
+    gates
+        .iter()
+        .map(|(wave, roles)| {
+            let names: Vec<&str> = roles.iter().map(|r| r.as_str()).collect();
+            format!("{wave} needs {}", names.join(" + "))
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 /// A refusal as another process receives it: the variant's name as a stable code

@@ -189,6 +189,8 @@ pub struct ReleaseState {
     pub ticks: BTreeMap<String, TickRecord>,
     pub checks: BTreeMap<String, CheckStatus>,
     pub held_phases: BTreeSet<GatedPhase>,
+    /// When validation passed (its checks all green), if it did.
+    pub validated_at: Option<DateTime<Utc>>,
     pub waves: Vec<WaveState>,
     pub customers: Vec<CustomerState>,
     #[serde(skip)]
@@ -198,6 +200,8 @@ pub struct ReleaseState {
     /// Paused time after the anchor: waiting waves move by this much.
     pub shift: TimeDelta,
     pub rolling_back_all: bool,
+    /// Window-bound customers an emergency deploys outside their windows.
+    pub windows_overridden: BTreeSet<CustomerId>,
     pub rollout_completed_at: Option<DateTime<Utc>>,
     pub monitoring_until: Option<DateTime<Utc>>,
     pub rollback_window_until: Option<DateTime<Utc>>,
@@ -272,12 +276,14 @@ impl ReleaseState {
             ticks: BTreeMap::new(),
             checks: BTreeMap::new(),
             held_phases: BTreeSet::new(),
+            validated_at: None,
             waves,
             customers,
             index,
             anchor: None,
             shift: TimeDelta::zero(),
             rolling_back_all: false,
+            windows_overridden: BTreeSet::new(),
             rollout_completed_at: None,
             monitoring_until: None,
             rollback_window_until: None,
@@ -473,6 +479,13 @@ impl ReleaseState {
                 );
                 self.held_phases.clear();
             }
+            EventKind::ItemUnticked {
+                checklist, item, ..
+            } => {
+                self.ticks.remove(&item_key(checklist, item));
+                // Held phases are announced again with what they wait for now.
+                self.held_phases.clear();
+            }
             EventKind::ValidationStarted => self.phase = Phase::Validating,
             EventKind::CheckStarted { item } => {
                 self.checks.insert(item.clone(), CheckStatus::Running);
@@ -485,7 +498,10 @@ impl ReleaseState {
                 };
                 self.checks.insert(item.clone(), status);
             }
-            EventKind::ValidationPassed => self.phase = Phase::Rollout,
+            EventKind::ValidationPassed => {
+                self.phase = Phase::Rollout;
+                self.validated_at = Some(at);
+            }
             EventKind::ValidationFailed { .. } => {}
             EventKind::PhaseHeld { phase, .. } => {
                 self.held_phases.insert(*phase);
@@ -699,7 +715,13 @@ impl ReleaseState {
                         .retain(|_, s| !matches!(s, CheckStatus::Failed(_)));
                 }
             }
-            EventKind::EmergencyDeclared { .. } => self.emergency = true,
+            EventKind::EmergencyDeclared {
+                windows_overridden, ..
+            } => {
+                self.emergency = true;
+                self.windows_overridden
+                    .extend(windows_overridden.iter().cloned());
+            }
             EventKind::Notified { wave, .. } => {
                 if let Some(w) = wave.as_ref().and_then(|t| self.wave_index(t)) {
                     self.waves[w].gate_notice_sent = true;

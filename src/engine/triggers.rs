@@ -106,8 +106,9 @@ pub fn evaluate(
                 let worst = obs.iter().copied().fold(f64::MIN, f64::max);
                 return Some((
                     TriggerKind::ErrorRate,
+                    // The figures first: a line cut short still shows them.
                     evidence(format!(
-                        "error rate {worst:.1}% over {window} checks, baseline {b:.1}% + {:.1} points = {limit:.1}%",
+                        "error rate {worst:.1}% > limit {limit:.1}% (baseline {b:.1}% + {:.1} points) on {window} checks",
                         policy.error_rate_points
                     )),
                 ));
@@ -124,7 +125,7 @@ pub fn evaluate(
                 return Some((
                     TriggerKind::Latency,
                     evidence(format!(
-                        "p95 {worst:.0} ms over {window} checks, baseline {b:.0} ms{} + {:.0}% = {limit:.0} ms",
+                        "p95 {worst:.0} ms > limit {limit:.0} ms (baseline {b:.0} ms{} + {:.0}%) on {window} checks",
                         if b < LATENCY_FLOOR_MS {
                             format!(" (counted as {LATENCY_FLOOR_MS:.0} ms)")
                         } else {

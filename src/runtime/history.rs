@@ -2,6 +2,8 @@
 //! were released, how they ended, and every customer's deploys. The journals are
 //! the truth; there is no second record to drift from them.
 
+use std::collections::BTreeMap;
+
 use chrono::{DateTime, Utc};
 use serde::Serialize;
 
@@ -114,6 +116,26 @@ pub fn current_label(dir: &StateDir) -> Option<String> {
         .max_by_key(|s| s.started_at)
         .or_else(|| all.iter().max_by_key(|s| s.started_at))
         .map(|s| s.label.clone())
+}
+
+/// The version each customer runs as far as the journals know: what the last
+/// release that touched it (deployed to it, or rolled it back) left it on. A
+/// customer no release touched is absent: its version is the configuration's.
+pub fn current_versions(dir: &StateDir) -> BTreeMap<CustomerId, Version> {
+    let mut releases: Vec<ReleaseState> = dir
+        .list_releases()
+        .unwrap_or_default()
+        .iter()
+        .filter_map(|label| load_release(dir, label).ok().map(|(s, _)| s))
+        .collect();
+    releases.sort_by_key(|s| s.started_at);
+    let mut out = BTreeMap::new();
+    for s in releases {
+        for c in s.customers.iter().filter(|c| c.deploys_started > 0) {
+            out.insert(c.id.clone(), c.version.clone());
+        }
+    }
+    out
 }
 
 pub fn deploy_records(dir: &StateDir) -> Vec<DeployRecord> {

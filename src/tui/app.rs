@@ -19,7 +19,7 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 
 use super::keys::{self, Action};
 use super::strings;
-use crate::domain::{Checklist, ChecklistKind, CustomerId, TierName};
+use crate::domain::{Checklist, ChecklistKind, CustomerId, Role, TierName};
 use crate::engine::state::CustomerState;
 use crate::engine::{
     Command, CustomerStatus, PauseCause, Rejected, ReleaseState, RollbackScope, WaveStatus,
@@ -63,6 +63,13 @@ pub struct Message {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum DialogKind {
     Rollback,
+    /// Sign a gate: the one chosen in the dialog's list, as the role shown there.
+    Approve,
+    /// Take back a checklist tick given by mistake (asks why).
+    Untick {
+        checklist: String,
+        item: String,
+    },
     ReportIssue {
         customer: CustomerId,
         name: String,
@@ -101,14 +108,23 @@ impl DialogKind {
     pub fn reason_required(&self) -> bool {
         !matches!(
             self,
-            DialogKind::Quit { .. } | DialogKind::Resume { after_stop: false }
+            DialogKind::Quit { .. }
+                | DialogKind::Resume { after_stop: false }
+                | DialogKind::Approve
         )
+    }
+
+    /// Whether the dialog has a reason field at all.
+    pub fn has_reason(&self) -> bool {
+        !matches!(self, DialogKind::Quit { .. } | DialogKind::Approve)
     }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Field {
     Scope,
+    /// The dialog's list of choices (a gate to sign, customers to override).
+    Choice,
     Reason,
     Version,
     Buttons,
@@ -130,10 +146,27 @@ pub struct Dialog {
     /// the operator is now asked whether to force it.
     pub force: bool,
     pub error: Option<String>,
+    /// A list to choose from (approve: one gate; emergency: the customers whose
+    /// windows to override, ticked with space). Built by `tui::choices`.
+    pub choices: Vec<Choice>,
+    pub choice_sel: usize,
+    /// Lines the dialog shows before its fields (what the action affects).
+    pub notes: Vec<String>,
+}
+
+/// One row of a dialog's list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Choice {
+    pub label: String,
+    /// Multi-choice lists only (space toggles).
+    pub checked: bool,
+    pub wave: Option<TierName>,
+    pub role: Option<Role>,
+    pub customer: Option<CustomerId>,
 }
 
 impl Dialog {
-    fn new(kind: DialogKind) -> Dialog {
+    pub(crate) fn new(kind: DialogKind) -> Dialog {
         let field = match kind {
             DialogKind::Rollback => Field::Scope,
             DialogKind::Quit { .. } => Field::Buttons,
@@ -149,7 +182,15 @@ impl Dialog {
             confirm_focused: false,
             force: false,
             error: None,
+            choices: Vec::new(),
+            choice_sel: 0,
+            notes: Vec::new(),
         }
+    }
+
+    /// The choice under the list's cursor.
+    pub fn selected_choice(&self) -> Option<&Choice> {
+        self.choices.get(self.choice_sel)
     }
 
     pub fn selected_scope(&self) -> Option<&RollbackScope> {
@@ -171,7 +212,12 @@ impl Dialog {
         if self.kind == DialogKind::Rollback {
             f.push(Field::Scope);
         }
-        if !matches!(self.kind, DialogKind::Quit { .. }) {
+        if self.choices.len() > 1
+            || (self.kind == DialogKind::Emergency && !self.choices.is_empty())
+        {
+            f.push(Field::Choice);
+        }
+        if self.kind.has_reason() {
             f.push(Field::Reason);
         }
         if self.needs_version() {
@@ -248,12 +294,17 @@ pub struct App {
     pub filter: String,
     pub filter_editing: bool,
     pub sort_by_status: bool,
+    /// The checklist view the operator picked with `[`/`]`; None follows
+    /// `checklists::default_view`.
+    pub checklist_view: Option<super::checklists::ListView>,
     pub dialog: Option<Dialog>,
     /// The rollback dialog last submitted, kept until the engine's verdict: if it
     /// refuses because the rollback window closed, the dialog comes back offering
     /// to force it, with the operator's reason and choices intact.
     pub submitted_rollback: Option<Dialog>,
     pub help: bool,
+    /// The decision-log line shown in full (index into `state.decisions`).
+    pub log_detail: Option<usize>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
@@ -277,9 +328,11 @@ impl App {
             filter: String::new(),
             filter_editing: false,
             sort_by_status: false,
+            checklist_view: None,
             dialog: None,
             submitted_rollback: None,
             help: false,
+            log_detail: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
@@ -347,14 +400,13 @@ impl App {
         }
     }
 
-    /// Handles one key press against the current snapshot. `_now` is the release
-    /// time; no key reads the clock today (gates are the engine's to judge when the
-    /// command arrives), but the loop has it and a key that shows a countdown would.
+    /// Handles one key press against the current snapshot at release time `now`
+    /// (dialogs that preview an engine decision ask it at that time).
     pub fn on_key(
         &mut self,
         key: KeyEvent,
         state: &ReleaseState,
-        _now: DateTime<Utc>,
+        now: DateTime<Utc>,
     ) -> Option<Outgoing> {
         if self.too_small {
             // Only the too-small screen is visible: an open dialog can be neither
@@ -377,6 +429,9 @@ impl App {
             return None;
         }
         let action = keys::action_for(&key)?;
+        if self.log_detail.is_some() {
+            return self.log_detail_key(action, state);
+        }
         if self.help {
             match action {
                 Action::Help | Action::Back => self.help = false,
@@ -388,10 +443,15 @@ impl App {
             }
             return None;
         }
-        self.on_action(action, state)
+        self.on_action(action, state, now)
     }
 
-    pub fn on_action(&mut self, action: Action, state: &ReleaseState) -> Option<Outgoing> {
+    pub fn on_action(
+        &mut self,
+        action: Action,
+        state: &ReleaseState,
+        now: DateTime<Utc>,
+    ) -> Option<Outgoing> {
         if self.readonly && action.acts() {
             self.refuse(strings::readonly_refusal(strings::action_name(action)));
             return None;
@@ -422,8 +482,18 @@ impl App {
             Action::Help => self.help = true,
             Action::Quit => return self.quit(state),
             Action::Approve => {
-                let wave = self.approvable_selected_wave(state);
-                return self.command(Command::Approve { wave, role: None });
+                // Never a gate the operator did not pick: the selected wave's, or
+                // a list of the pending ones to choose from, each with the role the
+                // engine would record.
+                if self.runtime_stopped {
+                    self.refuse(strings::RUNTIME_STOPPED);
+                    return None;
+                }
+                let selected = (self.focus == Focus::Timeline).then_some(self.wave_sel);
+                match super::choices::approve_dialog(state, &self.operator, selected, now) {
+                    Ok(dialog) => self.dialog = Some(dialog),
+                    Err(text) => self.refuse(strings::refused(&text)),
+                }
             }
             Action::PauseResume => match &state.pause {
                 // Pausing is the brake: one key, at once.
@@ -452,22 +522,55 @@ impl App {
                     self.refuse(strings::TICK_NEEDS_FOCUS);
                     return None;
                 }
-                let Some(list) = current_checklist(state) else {
-                    self.refuse(strings::NO_ITEM);
-                    return None;
-                };
-                // The list shown can change under the selection (pre-release, then
-                // deployment, then rollback): tick the row the view highlights.
-                self.item_sel = self.item_sel.min(list.items.len().saturating_sub(1));
-                let Some(item) = list.items.get(self.item_sel) else {
+                // The rows shown can change under the selection (an item ticked
+                // leaves the gating view): tick the row the view highlights.
+                let rows = super::checklists::rows(state, self.list_view(state));
+                self.item_sel = self.item_sel.min(rows.len().saturating_sub(1));
+                let Some(row) = rows.get(self.item_sel) else {
                     self.refuse(strings::NO_ITEM);
                     return None;
                 };
                 return self.command(Command::TickItem {
-                    checklist: Some(list.id.clone()),
-                    item: item.id.clone(),
+                    checklist: Some(row.list.id.clone()),
+                    item: row.item.id.clone(),
                     on_word: false,
                 });
+            }
+            Action::Untick => {
+                if self.focus != Focus::Checklist {
+                    self.refuse(strings::TICK_NEEDS_FOCUS);
+                    return None;
+                }
+                let rows = super::checklists::rows(state, self.list_view(state));
+                self.item_sel = self.item_sel.min(rows.len().saturating_sub(1));
+                let Some(row) = rows.get(self.item_sel) else {
+                    self.refuse(strings::NO_ITEM);
+                    return None;
+                };
+                if !state.ticks.contains_key(&row.key()) {
+                    self.refuse(strings::NO_TICK);
+                    return None;
+                }
+                let kind = DialogKind::Untick {
+                    checklist: row.list.id.clone(),
+                    item: row.item.id.clone(),
+                };
+                return self.open(kind);
+            }
+            Action::Open => {
+                // Enter on the decision log: its selected (top) line in full.
+                if self.focus == Focus::Log && !state.decisions.is_empty() {
+                    let n = state.decisions.len();
+                    self.log_scroll = self.log_scroll.min(n - 1);
+                    self.log_detail = Some(n - 1 - self.log_scroll);
+                }
+            }
+            Action::NextList | Action::PrevList => {
+                let now_view = self.list_view(state);
+                let forward = action == Action::NextList;
+                self.checklist_view = Some(super::checklists::step(state, now_view, forward));
+                self.focus = Focus::Checklist;
+                self.item_sel = 0;
             }
             Action::ConfirmOverdue => return self.command(Command::ConfirmOverdue),
             Action::ReportIssue => {
@@ -481,7 +584,15 @@ impl App {
                 };
                 return self.open(kind);
             }
-            Action::Emergency => return self.open(DialogKind::Emergency),
+            Action::Emergency => {
+                if self.runtime_stopped {
+                    self.refuse(strings::RUNTIME_STOPPED);
+                    return None;
+                }
+                // What it does to customers' windows and notices is shown before
+                // anyone confirms; window-bound customers are overridden by name.
+                self.dialog = Some(super::choices::emergency_dialog(state, now));
+            }
             Action::Abort => return self.open(DialogKind::Abort),
             Action::Rollback => {
                 if self.runtime_stopped {
@@ -513,23 +624,6 @@ impl App {
             }
         }
         None
-    }
-
-    /// `a` on the timeline: the selected wave when it still needs a signature
-    /// (even if it waits behind an earlier wave: signing ahead is allowed);
-    /// otherwise None, and the engine picks the next wave with a pending gate.
-    fn approvable_selected_wave(&self, state: &ReleaseState) -> Option<TierName> {
-        if self.focus != Focus::Timeline {
-            return None;
-        }
-        let w = state.waves.get(self.wave_sel)?;
-        let plan = state.plan.waves.get(self.wave_sel)?;
-        let unsigned = plan
-            .manual_roles()
-            .iter()
-            .any(|r| !w.approvals.iter().any(|(signed, _)| signed == r));
-        let waiting = matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue);
-        (unsigned && waiting).then(|| w.tier.clone())
     }
 
     fn command(&mut self, command: Command) -> Option<Outgoing> {
@@ -656,6 +750,17 @@ impl App {
             // On the buttons, y is the confirm button (with its checks), n is Cancel.
             KeyCode::Char('y' | 'Y') if on_buttons => return self.submit(state),
             KeyCode::Char('n' | 'N') if on_buttons => return self.close_dialog(),
+            KeyCode::Up | KeyCode::Char('k') if d.field == Field::Choice => {
+                d.choice_sel = d.choice_sel.saturating_sub(1);
+            }
+            KeyCode::Down | KeyCode::Char('j') if d.field == Field::Choice => {
+                d.choice_sel = (d.choice_sel + 1).min(d.choices.len().saturating_sub(1));
+            }
+            KeyCode::Char(' ') if d.field == Field::Choice && d.kind == DialogKind::Emergency => {
+                if let Some(c) = d.choices.get_mut(d.choice_sel) {
+                    c.checked = !c.checked;
+                }
+            }
             KeyCode::Up | KeyCode::Char('k') if d.field == Field::Scope => {
                 d.scope_sel = d.scope_sel.saturating_sub(1);
             }
@@ -713,7 +818,27 @@ impl App {
                 customer: customer.clone(),
                 reason,
             },
-            DialogKind::Emergency => Command::Emergency { reason },
+            DialogKind::Untick { checklist, item } => Command::UntickItem {
+                checklist: Some(checklist.clone()),
+                item: item.clone(),
+                reason,
+            },
+            DialogKind::Approve => {
+                let c = d.selected_choice()?;
+                Command::Approve {
+                    wave: c.wave.clone(),
+                    role: c.role.clone(),
+                }
+            }
+            DialogKind::Emergency => Command::Emergency {
+                reason,
+                override_windows: d
+                    .choices
+                    .iter()
+                    .filter(|c| c.checked)
+                    .filter_map(|c| c.customer.clone())
+                    .collect(),
+            },
             DialogKind::Abort => Command::Abort { reason },
             DialogKind::SkipWait { wave } => Command::SkipWait {
                 wave: wave.clone(),
@@ -745,7 +870,7 @@ impl App {
         match self.focus {
             Focus::Timeline => self.wave_sel = step(self.wave_sel, state.waves.len()),
             Focus::Checklist => {
-                let len = current_checklist(state).map_or(0, |c| c.items.len());
+                let len = super::checklists::rows(state, self.list_view(state)).len();
                 self.item_sel = step(self.item_sel, len);
             }
             Focus::Health => {
@@ -784,6 +909,33 @@ impl App {
             });
         }
         out
+    }
+
+    /// Keys while a decision is shown in full: j/k step to the next older / newer
+    /// one, Enter or Esc close it, q quits; nothing else acts behind it.
+    fn log_detail_key(&mut self, action: Action, state: &ReleaseState) -> Option<Outgoing> {
+        let n = state.decisions.len();
+        match action {
+            Action::Back | Action::Open => self.log_detail = None,
+            Action::Quit => {
+                self.log_detail = None;
+                return self.quit(state);
+            }
+            Action::Down | Action::Up if n > 0 => {
+                // The log lists newest first: down is older.
+                self.move_sel(state, if action == Action::Down { 1 } else { -1 });
+                self.log_scroll = self.log_scroll.min(n - 1);
+                self.log_detail = Some(n - 1 - self.log_scroll);
+            }
+            _ => {}
+        }
+        None
+    }
+
+    /// The checklist view on screen: the operator's pick, else the default.
+    pub fn list_view(&self, state: &ReleaseState) -> super::checklists::ListView {
+        self.checklist_view
+            .unwrap_or_else(|| super::checklists::default_view(state))
     }
 
     pub fn selected_customer<'a>(&self, state: &'a ReleaseState) -> Option<&'a CustomerState> {
@@ -952,6 +1104,7 @@ mod tests {
         let d = dialog(app);
         match (d.field, d.confirm_focused) {
             (Field::Scope, _) => "scope",
+            (Field::Choice, _) => "choice",
             (Field::Reason, _) => "reason",
             (Field::Version, _) => "version",
             (Field::Buttons, false) => "cancel",
@@ -1366,60 +1519,122 @@ mod tests {
     // ---- the keys of the issue, one by one ----
 
     #[test]
-    fn a_approves_the_next_pending_gate_in_any_focus() {
+    fn a_with_no_pending_gate_says_so_in_any_focus() {
         let (s, now) = state(ReleaseType::Security);
         for focus in Focus::ORDER {
             let mut app = App::new("alice", false, false);
             app.focus = focus;
-            let out = press(&mut app, &s, now, KeyCode::Char('a'));
+            assert_eq!(press(&mut app, &s, now, KeyCode::Char('a')), None);
+            assert!(app.dialog.is_none(), "{focus:?}");
             assert_eq!(
-                out,
-                Some(Outgoing::Command(Command::Approve {
-                    wave: None,
-                    role: None
-                })),
+                message(&app),
+                (
+                    MessageKind::Refused,
+                    "refused: no wave is waiting for an approval".to_string()
+                ),
                 "{focus:?}"
             );
         }
     }
 
+    /// Issue 10, item 3: with demo selected, `a` signed enterprise ten hours early
+    /// and said only "approval recorded for the next pending gate".
     #[test]
-    fn a_signs_the_selected_wave_and_a_refusal_shows_the_engines_reason() {
+    fn a_asks_before_signing_and_names_the_wave_and_role() {
         let (mut s, now) = demo_state();
         let mut app = App::new("alice", false, true);
-        // Nothing selected that needs a signature: the engine picks enterprise.
-        let out = press(&mut app, &s, now, KeyCode::Char('a'));
-        assert_eq!(
-            out,
-            Some(Outgoing::Command(Command::Approve {
-                wave: None,
-                role: None
-            }))
+        assert_eq!(app.wave_sel, 0, "demo selected");
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('a')), None);
+        let d = dialog(&app);
+        assert_eq!(d.kind, DialogKind::Approve);
+        assert_eq!(focus_of(&app), "cancel", "nothing is signed by accident");
+        let label = d.choices[0].label.clone();
+        assert!(
+            label.starts_with("wave enterprise as release_captain (Release captain)"),
+            "{label}"
         );
-        press(&mut app, &s, now, KeyCode::Char('G'));
-        let out = press(&mut app, &s, now, KeyCode::Char('a'));
+        assert!(label.ends_with("· after validation"), "{label}");
+        // Enter on Cancel: nothing sent.
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert!(app.dialog.is_none());
+        press(&mut app, &s, now, KeyCode::Char('a'));
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
         assert_eq!(
             out,
             Some(Outgoing::Command(Command::Approve {
                 wave: Some(TierName::new("enterprise")),
-                role: None
+                role: Some(crate::domain::Role::new("release_captain")),
             }))
         );
         assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
-        assert_eq!(message(&app).0, MessageKind::Info);
+        assert_eq!(
+            message(&app),
+            (
+                MessageKind::Info,
+                "signed wave enterprise as release_captain".to_string()
+            )
+        );
         let d = s.decisions.last().expect("decision");
         assert_eq!(d.what, "approved wave enterprise as release_captain");
-        // Again: nothing left to sign, and the engine says so on the message line.
-        press(&mut app, &s, now, KeyCode::Char('g'));
-        let out = press(&mut app, &s, now, KeyCode::Char('a'));
-        let verdict = deliver(&mut app, &mut s, now, out).expect("sent");
-        assert_eq!(verdict, Err(Rejected::NoPendingGate));
+        // Nothing left to sign: the engine's words on the message line.
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('a')), None);
         assert_eq!(
             message(&app),
             (
                 MessageKind::Refused,
                 "refused: no wave is waiting for an approval".to_string()
             )
+        );
+    }
+
+    #[test]
+    fn a_lists_the_pending_gates_when_the_selection_names_none() {
+        let (s, now) = state(ReleaseType::Minor);
+        let mut app = App::new("bob", false, false);
+        app.focus = Focus::Health;
+        press(&mut app, &s, now, KeyCode::Char('a'));
+        let waves: Vec<String> = dialog(&app)
+            .choices
+            .iter()
+            .map(|c| c.label.split(" · ").next().unwrap_or("").to_string())
+            .collect();
+        assert_eq!(
+            waves,
+            [
+                "wave startup as qa_lead (QA lead)",
+                "wave standard as qa_lead (QA lead)",
+                "wave enterprise as qa_lead (QA lead)"
+            ]
+        );
+        assert_eq!(focus_of(&app), "choice");
+        press(&mut app, &s, now, KeyCode::Char('j'));
+        press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(focus_of(&app), "cancel");
+        press(&mut app, &s, now, KeyCode::Right);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Enter),
+            Some(Outgoing::Command(Command::Approve {
+                wave: Some(TierName::new("standard")),
+                role: Some(crate::domain::Role::new("qa_lead")),
+            }))
+        );
+        // The selected wave on the timeline: that gate only.
+        let mut app = App::new("bob", false, false);
+        press(&mut app, &s, now, KeyCode::Char('G'));
+        press(&mut app, &s, now, KeyCode::Char('a'));
+        assert_eq!(dialog(&app).choices.len(), 1);
+        assert_eq!(
+            dialog(&app).choices[0].wave,
+            Some(TierName::new("enterprise"))
+        );
+        // Someone who may not sign: the engine's refusal, no dialog.
+        let mut app = App::new("alice", false, false);
+        press(&mut app, &s, now, KeyCode::Char('a'));
+        assert!(app.dialog.is_none());
+        assert!(
+            message(&app).1.contains("may not approve"),
+            "{:?}",
+            app.message
         );
     }
 
@@ -1548,16 +1763,16 @@ mod tests {
         let (s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
         app.focus = Focus::Checklist;
-        let list = current_checklist(&s).expect("a checklist");
+        let rows = crate::tui::checklists::rows(&s, app.list_view(&s));
         // A selection left far down a longer list the view no longer shows.
-        app.item_sel = list.items.len() + 5;
-        let last = list.items.last().expect("items").id.clone();
+        app.item_sel = rows.len() + 5;
+        let last = rows.last().expect("rows");
         let out = press(&mut app, &s, now, KeyCode::Char('x'));
         assert_eq!(
             out,
             Some(Outgoing::Command(Command::TickItem {
-                checklist: Some(list.id.clone()),
-                item: last,
+                checklist: Some(last.list.id.clone()),
+                item: last.item.id.clone(),
                 on_word: false
             }))
         );
@@ -1567,7 +1782,9 @@ mod tests {
     fn ticking_an_item_twice_is_refused_by_the_engine() {
         let (mut s, now) = state(ReleaseType::Security);
         let mut app = App::new("alice", false, false);
-        app.focus = Focus::Checklist;
+        // The first list itself (the gating view moves a ticked item down).
+        press(&mut app, &s, now, KeyCode::Char(']'));
+        assert_eq!(app.focus, Focus::Checklist);
         let out = press(&mut app, &s, now, KeyCode::Char('x'));
         assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
         assert_eq!(message(&app).0, MessageKind::Info);
@@ -1577,6 +1794,48 @@ mod tests {
         let (kind, text) = message(&app);
         assert_eq!(kind, MessageKind::Refused);
         assert!(text.contains("already ticked"), "{text}");
+    }
+
+    /// Issue 10, item 2: the gating view lists every open item that holds what
+    /// comes next, whichever list; x works through them; u takes one back (asks
+    /// why).
+    #[test]
+    fn the_gating_view_works_through_open_items_and_u_takes_one_back() {
+        let (mut s, now) = state(ReleaseType::Security);
+        let mut app = App::new("alice", false, false);
+        app.focus = Focus::Checklist;
+        let open = s.unticked_gating_all();
+        for _ in 0..open.len() {
+            let out = press(&mut app, &s, now, KeyCode::Char('x'));
+            assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        }
+        assert!(
+            s.unticked_gating_all().is_empty(),
+            "every gating item ticked"
+        );
+        // The first row now is a ticked one: u asks why, then takes it back.
+        let rows = crate::tui::checklists::rows(&s, crate::tui::checklists::ListView::Gating);
+        assert!(rows.iter().all(|r| r.holds.is_none()));
+        app.checklist_view = Some(crate::tui::checklists::ListView::Gating);
+        app.item_sel = rows.len() - 1;
+        let key = rows[rows.len() - 1].key();
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('u')), None);
+        assert!(matches!(dialog(&app).kind, DialogKind::Untick { .. }));
+        assert_eq!(press(&mut app, &s, now, KeyCode::Enter), None);
+        assert_eq!(
+            dialog(&app).error.as_deref(),
+            Some(strings::REASON_REQUIRED)
+        );
+        typ(&mut app, &s, now, "ticked the wrong row");
+        let out = press(&mut app, &s, now, KeyCode::Enter);
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        assert_eq!(s.unticked_gating_all(), vec![key]);
+        let d = s.decisions.last().expect("decision");
+        assert_eq!(d.reason, "ticked the wrong row");
+        // u on an open item says there is nothing to take back.
+        app.item_sel = 0;
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('u')), None);
+        assert_eq!(message(&app).1, strings::NO_TICK);
     }
 
     #[test]
@@ -1729,10 +1988,6 @@ mod tests {
     #[test]
     fn every_key_in_every_focus() {
         let (s, now) = demo_state();
-        let approve = Some(Outgoing::Command(Command::Approve {
-            wave: None,
-            role: None,
-        }));
         let pause = Some(Outgoing::Command(Command::Pause {
             reason: strings::PAUSE_REASON.into(),
         }));
@@ -1743,11 +1998,8 @@ mod tests {
                 app
             };
             let mut app = fresh();
-            assert_eq!(
-                press(&mut app, &s, now, KeyCode::Char('a')),
-                approve,
-                "{focus:?}"
-            );
+            assert_eq!(press(&mut app, &s, now, KeyCode::Char('a')), None);
+            assert_eq!(dialog(&app).kind, DialogKind::Approve, "{focus:?}");
             let mut app = fresh();
             assert_eq!(
                 press(&mut app, &s, now, KeyCode::Char('p')),

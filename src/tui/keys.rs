@@ -21,6 +21,13 @@ pub enum Action {
     Emergency,
     ConfirmOverdue,
     InjectFault,
+    /// Take back the tick of the selected checklist item (asks why).
+    Untick,
+    /// The next / previous checklist view (gating items, then each list).
+    NextList,
+    PrevList,
+    /// Enter: the selected decision-log line in full.
+    Open,
     FocusNext,
     FocusPrev,
     Down,
@@ -50,6 +57,7 @@ impl Action {
                 | Action::Emergency
                 | Action::ConfirmOverdue
                 | Action::InjectFault
+                | Action::Untick
         )
     }
 }
@@ -68,6 +76,10 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('e'), Action::Emergency),
     (KeyCode::Char('c'), Action::ConfirmOverdue),
     (KeyCode::Char('f'), Action::InjectFault),
+    (KeyCode::Char('u'), Action::Untick),
+    (KeyCode::Char(']'), Action::NextList),
+    (KeyCode::Char('['), Action::PrevList),
+    (KeyCode::Enter, Action::Open),
     (KeyCode::Tab, Action::FocusNext),
     (KeyCode::BackTab, Action::FocusPrev),
     (KeyCode::Char('j'), Action::Down),
@@ -141,6 +153,9 @@ mod tests {
             ('e', Action::Emergency),
             ('c', Action::ConfirmOverdue),
             ('f', Action::InjectFault),
+            ('u', Action::Untick),
+            (']', Action::NextList),
+            ('[', Action::PrevList),
             ('j', Action::Down),
             ('k', Action::Up),
             ('g', Action::Top),
@@ -185,6 +200,9 @@ mod tests {
                     | Action::Bottom
                     | Action::Filter
                     | Action::Sort
+                    | Action::NextList
+                    | Action::PrevList
+                    | Action::Open
                     | Action::Back
                     | Action::Help
                     | Action::Quit
@@ -237,6 +255,7 @@ mod tests {
                 KeyCode::Down => "down".into(),
                 KeyCode::Up => "up".into(),
                 KeyCode::Esc => "esc".into(),
+                KeyCode::Enter => "enter".into(),
                 KeyCode::Home => "g".into(),
                 KeyCode::End => "G".into(),
                 other => panic!("unnamed binding {other:?}"),

@@ -7,6 +7,8 @@
 //! views can be tested on a `TestBackend` with scripted input and no terminal.
 
 pub mod app;
+pub mod checklists;
+pub mod choices;
 pub mod cockpit;
 pub mod event_loop;
 pub mod frame_pacer;

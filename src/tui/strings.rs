@@ -10,7 +10,7 @@ use crate::engine::Command;
 
 /// The key map shown in the help overlay and the README: (keys, what they do).
 pub const KEY_HELP: &[(&str, &str)] = &[
-    ("a", "approve the selected wave, or the next pending gate"),
+    ("a", "sign the selected wave's gate, or pick a pending one"),
     (
         "p",
         "pause at once / resume (asks why; required after a stop)",
@@ -24,7 +24,14 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "abort the release (asks why and the version, confirms)",
     ),
     ("s", "skip the wait of the selected / next wave (asks why)"),
-    ("x  space", "tick the selected checklist item"),
+    (
+        "x space  u",
+        "tick / untick (asks why) the selected checklist item",
+    ),
+    (
+        "[  ]",
+        "checklist: previous / next list (gating items first)",
+    ),
     (
         "i",
         "report a critical issue on the selected customer (confirms)",
@@ -39,11 +46,13 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ("j k  up down", "move the selection, scroll"),
     ("g  G", "first / last"),
     (
-        "/",
-        "filter customers by name or tier (enter keeps, esc clears)",
+        "/  o",
+        "filter customers (enter keeps, esc clears) / sort by status",
     ),
-    ("o", "sort customers by status / by plan order"),
-    ("esc", "close a dialog, clear the filter or the message"),
+    (
+        "esc  enter",
+        "close a dialog, filter, message; enter: a log line in full",
+    ),
     ("?", "show / hide this help"),
     ("q  ctrl-c", "quit (asks while the release is running)"),
     (
@@ -62,6 +71,7 @@ pub const PANE_LOG: &str = "Decision log";
 
 pub const LOG_EMPTY: &str = "no decisions yet";
 pub const CHECKLIST_NONE: &str = "no checklist applies now";
+pub const CHECKLIST_NO_GATES: &str = "nothing gates what comes next; ] for the lists";
 pub const HEALTH_NO_MATCH: &str = "no customer matches the filter";
 pub const VALIDATION: &str = "validation";
 
@@ -73,10 +83,18 @@ pub const FOOTER_GLOBAL_SHORT: &[&str] = &["? help", "q quit"];
 pub const FOOTER_TIMELINE: &[&str] = &["a approve", "p pause", "r rollback", "s skip", "A abort"];
 pub const FOOTER_TIMELINE_PAUSED: &[&str] =
     &["a approve", "p resume", "r rollback", "s skip", "A abort"];
-pub const FOOTER_CHECKLIST: &[&str] = &["x tick", "j/k move", "p pause"];
+pub const FOOTER_CHECKLIST: &[&str] = &["x tick", "[ ] lists", "u untick", "j/k move"];
 pub const FOOTER_HEALTH: &[&str] = &["/ filter", "o sort", "i issue", "r rollback"];
 pub const FOOTER_HEALTH_DEMO: &[&str] = &["/ filter", "o sort", "i issue", "f fault", "r rollback"];
-pub const FOOTER_LOG: &[&str] = &["j/k scroll", "g/G newest/oldest"];
+pub const FOOTER_LOG: &[&str] = &["enter in full", "j/k scroll", "g/G newest/oldest"];
+pub const FOOTER_LOG_DETAIL: &[&str] = &["j/k previous/next", "enter/esc close"];
+pub const LOG_DETAIL_TITLE: &str = " Decision ";
+pub const LOG_DETAIL_HINT: &str = "j/k: newer / older · enter or esc closes";
+pub const FOOTER_TIMELINE_COMPLETED: &[&str] = &["r rollback", "[ ] lists"];
+pub const FOOTER_HEALTH_COMPLETED: &[&str] = &["/ filter", "o sort", "r rollback"];
+pub const FOOTER_HEALTH_ENDED: &[&str] = &["/ filter", "o sort"];
+pub const FOOTER_CHECKLIST_ENDED: &[&str] = &["x tick follow-ups", "[ ] lists", "j/k move"];
+pub const FOOTER_ENDED: &[&str] = &["[ ] lists", "j/k move"];
 pub const FOOTER_DIALOG: &[&str] = &["tab move", "enter choose", "esc cancel"];
 pub const FOOTER_QUIT: &[&str] = &["y quit", "n/esc stay", "tab move", "enter choose"];
 pub const FOOTER_FILTER: &[&str] = &["type to filter", "enter keep", "esc clear"];
@@ -98,6 +116,7 @@ pub const PAUSE_REASON: &str = "paused from the cockpit";
 pub const REASON_REQUIRED: &str = "a reason is required: say why, it goes in the decision log";
 pub const NO_CUSTOMER: &str = "no customer selected (tab to Health, j/k to pick one)";
 pub const NO_ITEM: &str = "no checklist item selected";
+pub const NO_TICK: &str = "the selected item is not ticked; u takes back a tick";
 pub const TICK_NEEDS_FOCUS: &str =
     "x ticks the selected checklist item: tab to the Checklist first";
 pub const FAULT_DEMO_ONLY: &str = "f injects faults only in `shipdeck demo`";
@@ -121,6 +140,10 @@ pub fn action_name(action: Action) -> &'static str {
         Action::Emergency => "e emergency",
         Action::ConfirmOverdue => "c confirm overdue",
         Action::InjectFault => "f fault",
+        Action::Untick => "u untick",
+        Action::NextList => "] next list",
+        Action::PrevList => "[ previous list",
+        Action::Open => "enter",
         Action::FocusNext => "tab",
         Action::FocusPrev => "shift-tab",
         Action::Down => "j down",
@@ -161,8 +184,13 @@ pub fn quit_question(running: bool) -> Vec<String> {
 pub fn accepted(command: &Command) -> String {
     match command {
         Command::TickItem { item, .. } => format!("ticked {item}"),
-        Command::Approve { wave: Some(w), .. } => format!("approval of wave {w} recorded"),
-        Command::Approve { wave: None, .. } => "approval recorded for the next pending gate".into(),
+        Command::UntickItem { item, .. } => format!("unticked {item}; recorded with your reason"),
+        Command::Approve {
+            wave: Some(w),
+            role: Some(r),
+        } => format!("signed wave {w} as {r}"),
+        Command::Approve { wave: Some(w), .. } => format!("signed wave {w}"),
+        Command::Approve { wave: None, .. } => "signed the pending gate".into(),
         Command::SkipWait { .. } => "wait skipped; recorded with your reason".into(),
         Command::Pause { .. } => "paused: no new deploys start until you resume (p)".into(),
         Command::Resume { .. } => "resumed: deploys start again as their gates allow".into(),
@@ -171,7 +199,18 @@ pub fn accepted(command: &Command) -> String {
         } => format!("forced rollback of {scope} requested"),
         Command::Rollback { scope, .. } => format!("rollback of {scope} requested"),
         Command::Abort { .. } => "release aborted: no more deploys start".into(),
-        Command::Emergency { .. } => "emergency declared: every tier follows the demo wave".into(),
+        Command::Emergency {
+            override_windows, ..
+        } if !override_windows.is_empty() => {
+            let names: Vec<&str> = override_windows.iter().map(|c| c.as_str()).collect();
+            format!(
+                "emergency declared; windows overridden for {}",
+                names.join(", ")
+            )
+        }
+        Command::Emergency { .. } => {
+            "emergency declared; window-bound customers keep their windows".into()
+        }
         Command::ReportIssue { customer, .. } => format!("issue on {customer} reported"),
         Command::ConfirmOverdue => "overdue waves confirmed; they start now".into(),
     }
@@ -181,6 +220,7 @@ pub fn accepted(command: &Command) -> String {
 pub fn key_name(command: &Command) -> &'static str {
     match command {
         Command::TickItem { .. } => "x tick",
+        Command::UntickItem { .. } => "u untick",
         Command::Approve { .. } => "a approve",
         Command::SkipWait { .. } => "s skip wait",
         Command::Pause { .. } | Command::Resume { .. } => "p pause/resume",
@@ -193,6 +233,17 @@ pub fn key_name(command: &Command) -> &'static str {
 }
 
 pub const DIALOG_ROLLBACK: &str = " Roll back ";
+pub const DIALOG_UNTICK: &str = " Untick ";
+pub const BUTTON_UNTICK: &str = "Untick";
+pub fn untick_intro(key: &str) -> String {
+    format!("Take back the tick of {key}: what it gates waits for it again.")
+}
+pub const DIALOG_APPROVE: &str = " Sign a gate ";
+pub const BUTTON_APPROVE: &str = "Sign";
+pub const LABEL_CHOICE: &str = "Gate (j/k):";
+pub const LABEL_OVERRIDE: &str = "Held to their own windows (shift-tab, space ticks):";
+pub const OVERRIDE_ON: &str = "deploys NOW, outside it";
+pub const OVERRIDE_OFF: &str = "keeps it";
 pub const DIALOG_ISSUE: &str = " Report a critical issue ";
 pub const DIALOG_EMERGENCY: &str = " Declare an emergency ";
 pub const DIALOG_SKIP: &str = " Skip the wait ";

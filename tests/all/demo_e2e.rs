@@ -173,7 +173,13 @@ fn a_person_pauses_resumes_approves_rolls_back_and_quits() {
         !wave_row(&screen, "enterprise").contains("after standard"),
         "{screen}"
     );
+    // `a` asks first, naming the wave and the role (enterprise is selected).
     send(&tmux, &["a"]);
+    wait(&tmux, "the sign dialog", TIMEOUT, |s| {
+        s.contains(" Sign a gate ")
+            && s.contains("wave enterprise as release_captain (Release captain)")
+    });
+    send(&tmux, &["y"]);
     let screen = wait(
         &tmux,
         "the approval and the enterprise wave started",

@@ -128,6 +128,11 @@ enum CmdSpec {
     },
     /// The operator ticks every gating item on their word (`--yes`).
     TickAll,
+    /// Takes back a tick given by mistake (issue 10).
+    Untick {
+        item: ItemPick,
+        reason: Reason,
+    },
     Approve {
         wave: Option<usize>,
         role: Option<usize>,
@@ -144,7 +149,8 @@ enum CmdSpec {
         force: bool,
     },
     Abort(Reason),
-    Emergency(Reason),
+    /// The flag: name every window-bound customer to deploy outside its window.
+    Emergency(Reason, bool),
     ReportIssue {
         customer: usize,
         reason: Reason,
@@ -237,9 +243,10 @@ fn cmd() -> impl Strategy<Value = CmdSpec> {
         1 => Just(ScopeSpec::All),
     ];
     prop_oneof![
-        20 => (item, list, any::<bool>())
+        20 => (item.clone(), list, any::<bool>())
             .prop_map(|(item, list, on_word)| CmdSpec::TickItem { item, list, on_word }),
         3 => Just(CmdSpec::TickAll),
+        3 => (item, reason()).prop_map(|(item, reason)| CmdSpec::Untick { item, reason }),
         12 => (proptest::option::of(idx()), proptest::option::of(idx()))
             .prop_map(|(wave, role)| CmdSpec::Approve { wave, role }),
         4 => (proptest::option::of(idx()), reason())
@@ -250,7 +257,7 @@ fn cmd() -> impl Strategy<Value = CmdSpec> {
             .prop_map(|(scope, reason, force)| CmdSpec::Rollback { scope, reason, force }),
         1 => prop_oneof![Just(Reason::Empty), Just(Reason::Blank), Just(Reason::Given)]
             .prop_map(CmdSpec::Abort),
-        2 => reason().prop_map(CmdSpec::Emergency),
+        2 => (reason(), any::<bool>()).prop_map(|(r, o)| CmdSpec::Emergency(r, o)),
         2 => (idx(), reason()).prop_map(|(customer, reason)| CmdSpec::ReportIssue { customer, reason }),
         4 => Just(CmdSpec::ConfirmOverdue),
     ]
@@ -330,6 +337,8 @@ struct Checker {
     emergency: bool,
     /// EmergencyDeclared named the wave's approvals as skipped.
     approvals_skipped: Vec<bool>,
+    /// EmergencyDeclared named these window-bound customers to deploy outside.
+    windows_overridden: BTreeSet<CustomerId>,
     demo_done: Option<DateTime<Utc>>,
     started: Vec<Option<DateTime<Utc>>>,
     completed: Vec<bool>,
@@ -368,6 +377,7 @@ impl Checker {
             starter: actor.clone(),
             emergency: plan.emergency,
             approvals_skipped: vec![false; n],
+            windows_overridden: BTreeSet::new(),
             demo_done: None,
             started: vec![None; n],
             completed: vec![false; n],
@@ -487,6 +497,38 @@ impl Checker {
                 );
                 self.ticks.insert(key);
             }
+            EventKind::ItemUnticked {
+                checklist, item, ..
+            } => {
+                let key = (checklist.clone(), item.clone());
+                prop_assert!(
+                    self.ticks.remove(&key),
+                    "{checklist}/{item} unticked but never ticked"
+                );
+                // Its phase must not have started (this test's own reading).
+                let gates = self
+                    .plan
+                    .checklists
+                    .iter()
+                    .find(|l| &l.id == checklist)
+                    .filter(|l| match l.kind {
+                        ChecklistKind::PreRelease | ChecklistKind::Deployment => true,
+                        ChecklistKind::Hotfix => self.emergency,
+                        ChecklistKind::Rollback => false,
+                    })
+                    .and_then(|l| l.items.iter().find(|i| &i.id == item))
+                    .and_then(|i| i.gates);
+                let started = match gates {
+                    Some(GatedPhase::Validation) => self.validation_started,
+                    Some(GatedPhase::Demo) => self.started[0].is_some(),
+                    Some(GatedPhase::Customers) => self.started.iter().skip(1).any(|s| s.is_some()),
+                    None => false,
+                };
+                prop_assert!(
+                    !started,
+                    "{checklist}/{item} unticked after its phase started"
+                );
+            }
             EventKind::ValidationStarted => {
                 prop_assert!(!self.validation_started, "validation started twice");
                 prop_assert!(!self.paused, "validation started while paused");
@@ -596,9 +638,14 @@ impl Checker {
                 let wave = &self.plan.waves[wi];
                 let cp = wave.customers.iter().find(|c| &c.id == customer);
                 if let Some(cp) = cp {
-                    let windowed =
-                        matches!(wave.approval, Approval::MaintenanceWindow) || cp.window_only;
-                    if windowed && !self.emergency && !self.window_skipped.contains(customer) {
+                    // An emergency skips a tier's windows, but a window-bound
+                    // customer keeps its own unless the operator named it; a skipped
+                    // wait skips either.
+                    let windowed = ((matches!(wave.approval, Approval::MaintenanceWindow)
+                        && !self.emergency)
+                        || (cp.window_only && !self.windows_overridden.contains(customer)))
+                        && !self.window_skipped.contains(customer);
+                    if windowed {
                         if let Some(win) = &cp.window {
                             prop_assert!(
                                 win.is_open(t),
@@ -631,8 +678,12 @@ impl Checker {
                 self.paused = false;
             }
             EventKind::EmergencyDeclared {
-                approvals_skipped, ..
+                approvals_skipped,
+                windows_overridden,
+                ..
             } => {
+                self.windows_overridden
+                    .extend(windows_overridden.iter().cloned());
                 prop_assert!(!self.emergency, "emergency declared twice");
                 prop_assert!(
                     self.plan.release_type.is_patch(),
@@ -770,11 +821,13 @@ struct View<'a> {
     ticks: &'a BTreeMap<String, TickRecord>,
     checks: &'a BTreeMap<String, CheckStatus>,
     held_phases: &'a BTreeSet<GatedPhase>,
+    validated_at: &'a Option<DateTime<Utc>>,
     waves: &'a Vec<WaveState>,
     customers: &'a Vec<CustomerState>,
     anchor: &'a Option<DateTime<Utc>>,
     shift: &'a TimeDelta,
     rolling_back_all: &'a bool,
+    windows_overridden: &'a BTreeSet<CustomerId>,
     rollout_completed_at: &'a Option<DateTime<Utc>>,
     monitoring_until: &'a Option<DateTime<Utc>>,
     rollback_window_until: &'a Option<DateTime<Utc>>,
@@ -794,11 +847,13 @@ fn view(s: &ReleaseState) -> View<'_> {
         ticks: &s.ticks,
         checks: &s.checks,
         held_phases: &s.held_phases,
+        validated_at: &s.validated_at,
         waves: &s.waves,
         customers: &s.customers,
         anchor: &s.anchor,
         shift: &s.shift,
         rolling_back_all: &s.rolling_back_all,
+        windows_overridden: &s.windows_overridden,
         rollout_completed_at: &s.rollout_completed_at,
         monitoring_until: &s.monitoring_until,
         rollback_window_until: &s.rollback_window_until,
@@ -1109,6 +1164,18 @@ impl World {
         ids
     }
 
+    /// The plan's customers held to their own maintenance window.
+    fn window_bound(&self) -> Vec<CustomerId> {
+        self.state
+            .plan
+            .waves
+            .iter()
+            .flat_map(|w| &w.customers)
+            .filter(|c| c.window_only)
+            .map(|c| c.id.clone())
+            .collect()
+    }
+
     fn any_customer(&self, i: usize) -> CustomerId {
         // Customers of this plan mostly; sometimes configured ones outside it.
         let mut ids = self.customers();
@@ -1276,6 +1343,27 @@ impl World {
                         list,
                         on_word,
                     } => self.tick_command(*item, *list, *on_word),
+                    CmdSpec::Untick { item, reason } => {
+                        // Mostly an item the log has ticked; sometimes none.
+                        let ticked: Vec<(String, String)> =
+                            self.checker.ticks.iter().cloned().collect();
+                        let (checklist, item) = match (item, ticked.len()) {
+                            (ItemPick::Garbage, _) | (_, 0) => (None, "no-such-item".to_string()),
+                            (ItemPick::Next, n) => {
+                                let (l, i) = ticked[n - 1].clone();
+                                (Some(l), i)
+                            }
+                            (ItemPick::Gating(k) | ItemPick::Any(k), n) => {
+                                let (l, i) = ticked[*k % n].clone();
+                                (Some(l), i)
+                            }
+                        };
+                        Command::UntickItem {
+                            checklist,
+                            item,
+                            reason: reason.text(),
+                        }
+                    }
                     CmdSpec::TickAll => {
                         for (list, item) in self.gating_items() {
                             self.command(
@@ -1315,7 +1403,14 @@ impl World {
                         force: *force,
                     },
                     CmdSpec::Abort(r) => Command::Abort { reason: r.text() },
-                    CmdSpec::Emergency(r) => Command::Emergency { reason: r.text() },
+                    CmdSpec::Emergency(r, override_all) => Command::Emergency {
+                        reason: r.text(),
+                        override_windows: if *override_all {
+                            self.window_bound()
+                        } else {
+                            Vec::new()
+                        },
+                    },
                     CmdSpec::ReportIssue { customer, reason } => Command::ReportIssue {
                         customer: self.any_customer(*customer),
                         reason: reason.text(),

@@ -477,77 +477,36 @@ fn approvals_need_the_right_roles_and_different_people() {
     let wi = to_manual_gate(&mut d);
     let roles = d.state.plan.waves[wi].manual_roles().to_vec();
     assert!(roles.contains(&Role::new("qa_lead")));
+    let approve = |wave: &str, role: Option<&str>| Command::Approve {
+        wave: Some(TierName::new(wave)),
+        role: role.map(Role::new),
+    };
     // The starter may not approve.
     assert!(matches!(
-        d.cmd(
-            "alice",
-            Command::Approve {
-                wave: None,
-                role: None
-            }
-        ),
+        d.cmd("alice", approve("startup", None)),
         Err(Rejected::StarterMayNotApprove { .. })
     ));
     // Someone without a needed role is refused, naming the roles still needed.
-    let err = d
-        .cmd(
-            "dave",
-            Command::Approve {
-                wave: None,
-                role: None,
-            },
-        )
-        .unwrap_err();
+    let err = d.cmd("dave", approve("startup", None)).unwrap_err();
     assert!(err.to_string().contains("qa_lead"), "{err}");
     // Unknown person.
     assert!(matches!(
-        d.cmd(
-            "mallory",
-            Command::Approve {
-                wave: None,
-                role: None
-            }
-        ),
+        d.cmd("mallory", approve("startup", None)),
         Err(Rejected::UnknownPerson(_))
     ));
-    d.cmd(
-        "bob",
-        Command::Approve {
-            wave: None,
-            role: Some(Role::new("qa_lead")),
-        },
-    )
-    .unwrap();
+    d.cmd("bob", approve("startup", Some("qa_lead"))).unwrap();
     // grace holds product_owner; frank holds qa_lead (taken) and on_call.
     assert!(matches!(
-        d.cmd(
-            "frank",
-            Command::Approve {
-                wave: Some(TierName::new("startup")),
-                role: Some(Role::new("qa_lead"))
-            }
-        ),
+        d.cmd("frank", approve("startup", Some("qa_lead"))),
         Err(Rejected::AlreadySigned { .. })
     ));
     // bob may not sign a second role of the same gate.
+    d.cmd("bob", approve("standard", Some("qa_lead"))).unwrap();
     assert!(matches!(
-        d.cmd(
-            "bob",
-            Command::Approve {
-                wave: None,
-                role: Some(Role::new("product_owner"))
-            }
-        ),
-        Err(Rejected::OnePersonOneRole { .. }) | Err(Rejected::LacksRole { .. })
+        d.cmd("bob", approve("standard", None)),
+        Err(Rejected::OnePersonOneRole { .. })
     ));
-    d.cmd(
-        "carol",
-        Command::Approve {
-            wave: None,
-            role: None,
-        },
-    )
-    .unwrap();
+    d.cmd("carol", approve("standard", None)).unwrap();
     let anchor = d.demo_done();
     d.run_until(anchor + TimeDelta::hours(25));
     assert_eq!(
@@ -810,10 +769,16 @@ fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
         "erin",
         Command::Emergency {
             reason: "data loss in checkout".into(),
+            override_windows: vec![CustomerId::new("umbrella-health")],
         },
     )
     .unwrap();
     assert!(d.state.emergency);
+    let declared = d.state.decisions.last().unwrap();
+    assert_eq!(
+        declared.what,
+        "declared emergency; maintenance windows overridden for umbrella-health"
+    );
     d.tick_gating_items(); // the hotfix checklist now gates phases too
     d.run_until(t0() + TimeDelta::days(3));
     let anchor = d.demo_done();
@@ -824,10 +789,106 @@ fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
             "{tier} right after demo"
         );
     }
-    // Windows are skipped too: umbrella-health (window only) deployed at once.
+    // Named by the operator: umbrella-health (window only) deployed at once.
     let umbrella = d.at_of(|e| matches!(e, EventKind::DeployStarted { customer, .. } if customer.as_str() == "umbrella-health"));
     assert_eq!(umbrella, Some(anchor));
     assert!(d.notices.iter().any(|n| n.contains("emergency")));
+    d.assert_nobody_deployed_twice();
+    d.assert_replay_matches();
+}
+
+/// Issue 10, item 5: an emergency skips approvals and delays, but a customer
+/// held to its own window keeps it unless the operator names it; what it
+/// affects (windows kept, notices cut) is known before anyone confirms.
+#[test]
+fn emergency_keeps_window_bound_customers_in_their_windows_unless_named() {
+    use engine::emergency::{Consequence, impact};
+    let mut d = Drill::start(ReleaseType::BugFix, "v1.0.1", false);
+    d.tick_gating_items();
+    d.run_until(t0() + minutes(5));
+    let before = impact(&d.state, &[], d.now);
+    let find = |list: &[engine::emergency::Affected], id: &str| {
+        list.iter()
+            .filter(|a| a.customer.as_str() == id)
+            .map(|a| a.consequence.clone())
+            .collect::<Vec<_>>()
+    };
+    assert!(matches!(
+        find(&before, "umbrella-health").as_slice(),
+        [Consequence::KeepsWindow { .. }]
+    ));
+    assert!(matches!(
+        find(&before, "contoso-bank").as_slice(),
+        [Consequence::KeepsWindow { .. }]
+    ));
+    assert_eq!(
+        find(&before, "acme-corp"),
+        [Consequence::NoticeCut { lead: "72h".into() }]
+    );
+    let acme = before
+        .iter()
+        .find(|a| a.customer.as_str() == "acme-corp")
+        .unwrap()
+        .describe();
+    assert!(
+        acme.starts_with("ACME Corp (enterprise): 72h pre-deploy notice cut short — Contract"),
+        "{acme}"
+    );
+    assert!(
+        find(&before, "techstart").is_empty(),
+        "nothing of TechStart's is affected"
+    );
+    let named = impact(&d.state, &[CustomerId::new("contoso-bank")], d.now);
+    assert!(matches!(
+        find(&named, "contoso-bank").as_slice(),
+        [Consequence::WindowOverridden { .. }]
+    ));
+    // Naming a customer that has no window of its own is refused.
+    assert_eq!(
+        d.cmd(
+            "erin",
+            Command::Emergency {
+                reason: "data loss".into(),
+                override_windows: vec![CustomerId::new("techstart")],
+            },
+        ),
+        Err(Rejected::NotWindowBound(CustomerId::new("techstart")))
+    );
+    d.cmd(
+        "erin",
+        Command::Emergency {
+            reason: "data loss".into(),
+            override_windows: Vec::new(),
+        },
+    )
+    .unwrap();
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::days(8));
+    let anchor = d.demo_done();
+    assert_eq!(d.wave_started("standard"), Some(anchor));
+    for id in ["umbrella-health", "contoso-bank"] {
+        let (at, window) = d
+            .log
+            .iter()
+            .find_map(|e| match &e.event {
+                EventKind::DeployStarted { customer, .. } if customer.as_str() == id => {
+                    let c = d.state.customer(customer).unwrap();
+                    let plan = d.state.plan.waves[c.wave]
+                        .customers
+                        .iter()
+                        .find(|p| &p.id == customer)
+                        .unwrap();
+                    Some((e.at, plan.window.clone().unwrap()))
+                }
+                _ => None,
+            })
+            .unwrap_or_else(|| panic!("{id} never deployed"));
+        assert!(at > anchor, "{id} deployed at {at}, the emergency's start");
+        assert!(
+            window.is_open(at),
+            "{id} deployed outside its window at {at}"
+        );
+    }
     d.assert_nobody_deployed_twice();
     d.assert_replay_matches();
 }
@@ -837,7 +898,13 @@ fn emergency_on_a_manual_gate_records_the_skip() {
     let mut d = Drill::start(ReleaseType::Minor, "v1.1.0", false);
     d.tick_gating_items();
     assert_eq!(
-        d.cmd("erin", Command::Emergency { reason: "x".into() }),
+        d.cmd(
+            "erin",
+            Command::Emergency {
+                reason: "x".into(),
+                override_windows: Vec::new()
+            }
+        ),
         Err(Rejected::EmergencyNotPatch)
     );
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", true);
@@ -1290,5 +1357,317 @@ fn sentinel_figures_are_no_data_and_never_roll_back_a_healthy_customer() {
         c.health.last,
         Some(ProbeOutcome::Inconclusive { .. })
     ));
+    d.assert_replay_matches();
+}
+
+/// Ticks the manual items that gate `phase`, on the operator's word.
+fn tick_phase(d: &mut Drill, phase: shipdeck::domain::GatedPhase) {
+    for key in d.state.unticked_gating(phase) {
+        d.cmd("alice", Command::tick(&key, true)).unwrap();
+    }
+}
+
+/// Issue 10, item 1: with a policy that has an approval timeout (minor), a later
+/// wave's timeout deadline must not hide the gate that blocks now.
+#[test]
+fn a_gate_waiting_on_a_person_is_known_the_moment_it_blocks() {
+    use shipdeck::domain::GatedPhase;
+    let mut d = Drill::start(ReleaseType::Minor, "v1.1.0", false);
+    tick_phase(&mut d, GatedPhase::Validation);
+    tick_phase(&mut d, GatedPhase::Demo);
+    d.run_until(t0() + TimeDelta::hours(2));
+    let anchor = d.demo_done();
+    // Startup's turn has come (signing ahead of its delay is allowed).
+    assert_eq!(
+        engine::awaiting(&d.state, d.now),
+        vec![engine::Awaited::Approval {
+            wave: TierName::new("startup"),
+            missing: vec![Role::new("qa_lead")]
+        }]
+    );
+    assert!(
+        engine::waiting_on_people(&d.state, d.now),
+        "only a person can move it on now"
+    );
+    // The runtime still wakes for startup's own timeout notice, and only for it:
+    // waves waiting behind startup have no timeout running.
+    assert_eq!(
+        engine::next_deadline(&d.state, d.now),
+        Some(anchor + TimeDelta::hours(24) + TimeDelta::hours(4))
+    );
+    assert_eq!(engine::next_progress(&d.state, d.now), None);
+    // Who may sign it: the QA leads, never the starter.
+    assert_eq!(
+        engine::awaiting::eligible_signers(
+            &d.state,
+            &TierName::new("startup"),
+            &Role::new("qa_lead")
+        ),
+        ["bob", "frank"]
+    );
+    d.cmd(
+        "bob",
+        Command::Approve {
+            wave: Some(TierName::new("startup")),
+            role: None,
+        },
+    )
+    .unwrap();
+    // Signed: the items gating customers hold it now, at once, not when a later
+    // wave's timeout has passed days from now.
+    let awaited = engine::awaiting(&d.state, d.now);
+    assert!(
+        matches!(
+            awaited.as_slice(),
+            [engine::Awaited::Items { phase: GatedPhase::Customers, wave: Some(w), items }]
+                if w.as_str() == "startup" && items.iter().any(|i| i.ends_with("/release-notes"))
+        ),
+        "{awaited:?}"
+    );
+    assert!(engine::waiting_on_people(&d.state, d.now));
+    tick_phase(&mut d, GatedPhase::Customers);
+    // Only the clock holds startup now: not waiting on people.
+    assert!(engine::awaiting(&d.state, d.now).is_empty());
+    assert!(!engine::waiting_on_people(&d.state, d.now));
+    d.run_until(anchor + TimeDelta::hours(25));
+    assert_eq!(
+        d.wave_started("startup"),
+        Some(anchor + TimeDelta::hours(24))
+    );
+    d.assert_replay_matches();
+}
+
+/// Issue 10, item 3: an approval without a wave signs only when exactly one gate
+/// waits; a named role the person lacks is refused as such.
+#[test]
+fn approving_without_a_wave_signs_only_the_one_pending_gate() {
+    let mut d = Drill::start(ReleaseType::Minor, "v1.1.0", false);
+    to_manual_gate(&mut d);
+    // Three gates wait for signatures: nobody signs one by accident.
+    let before = d.log.len();
+    let err = d
+        .cmd(
+            "frank",
+            Command::Approve {
+                wave: None,
+                role: None,
+            },
+        )
+        .unwrap_err();
+    let Rejected::WhichGate(pending) = &err else {
+        panic!("{err:?}");
+    };
+    let waves: Vec<&str> = pending.iter().map(|(w, _)| w.as_str()).collect();
+    assert_eq!(waves, ["startup", "standard", "enterprise"]);
+    assert!(
+        err.to_string()
+            .contains("startup needs qa_lead, standard needs qa_lead + product_owner"),
+        "{err}"
+    );
+    assert_eq!(d.log.len(), before, "a refusal changes nothing");
+    // frank signs enterprise as QA lead, then names a role he does not hold: the
+    // refusal says so (not that he already signed).
+    let sign = |wave: &str, role: Option<&str>| Command::Approve {
+        wave: Some(TierName::new(wave)),
+        role: role.map(Role::new),
+    };
+    d.cmd("frank", sign("enterprise", None)).unwrap();
+    let err = d
+        .cmd("frank", sign("enterprise", Some("product_owner")))
+        .unwrap_err();
+    assert!(matches!(err, Rejected::DoesNotHoldRole { .. }), "{err:?}");
+    assert_eq!(
+        err.to_string(),
+        "frank does not hold the role product_owner (roster.json gives frank: qa_lead, on_call)"
+    );
+    let err = d
+        .cmd("grace", sign("startup", Some("product_owner")))
+        .unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "wave startup does not need product_owner (its gate needs qa_lead)"
+    );
+    // Down to one pending gate once the others are signed: no wave needed.
+    for (who, wave) in [
+        ("bob", "startup"),
+        ("bob", "standard"),
+        ("carol", "standard"),
+    ] {
+        d.cmd(who, sign(wave, None)).unwrap();
+    }
+    d.cmd(
+        "grace",
+        Command::Approve {
+            wave: None,
+            role: None,
+        },
+    )
+    .unwrap();
+    let last = d.state.decisions.last().unwrap();
+    assert_eq!(last.what, "approved wave enterprise as product_owner");
+    assert_eq!(
+        d.cmd(
+            "carol",
+            Command::Approve {
+                wave: None,
+                role: None
+            }
+        ),
+        Err(Rejected::NoPendingGate)
+    );
+}
+
+/// Issue 10, item 4: a release planned from the versions customers run now (as
+/// the journals say) rolls them back to those; a start past the version checks
+/// is in the first event, and so in the decision log, with who and why.
+#[test]
+fn a_version_override_and_current_versions_are_in_the_plan() {
+    let mut cfg = config::load_builtin().unwrap();
+    for c in &mut cfg.customers {
+        if c.tier.as_str() != "enterprise" {
+            c.version = "v1.0.1".parse().unwrap();
+        }
+    }
+    let mut plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.9".parse().unwrap(),
+        ReleaseType::Security,
+        Selection::All,
+        false,
+    )
+    .unwrap();
+    plan.version_override = Some(engine::VersionOverride {
+        problems: vec![
+            "v1.0.1 → v1.0.9: a security release moves PATCH by one: must be v1.0.2".into(),
+        ],
+        reason: "the build for v1.0.2 was burnt".into(),
+    });
+    let first = engine::plan_event(plan, "alice", t0());
+    let state = ReleaseState::fold([&first]).unwrap();
+    let mut d = Drill {
+        cfg,
+        state,
+        now: t0(),
+        queue: Vec::new(),
+        log: vec![first],
+        deploys: HashMap::new(),
+        failing: Vec::new(),
+        notices: Vec::new(),
+    };
+    let started = d.state.decisions[0].clone();
+    assert_eq!(started.actor, "alice");
+    assert!(
+        started
+            .what
+            .starts_with("started v1.0.9 security past the version check (override: "),
+        "{started:?}"
+    );
+    assert_eq!(started.reason, "the build for v1.0.2 was burnt");
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::hours(1));
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::Customer(CustomerId::new("demo-main")),
+            reason: "smoke test failed".into(),
+            force: false,
+        },
+    )
+    .unwrap();
+    let to = d.log.iter().find_map(|e| match &e.event {
+        EventKind::RollbackStarted { customer, to } if customer.as_str() == "demo-main" => {
+            Some(to.to_string())
+        }
+        _ => None,
+    });
+    assert_eq!(to.as_deref(), Some("v1.0.1"), "back to what it ran");
+    let acme = d.state.customer(&CustomerId::new("acme-corp")).unwrap();
+    assert_eq!(acme.from_version.to_string(), "v1.0.0");
+    d.assert_replay_matches();
+}
+
+/// Issue 10, item 2: a tick given by mistake is taken back with a reason (a
+/// decision), while the phase it gates has not started; it holds that phase
+/// again. After a rollback ended the release, its checklist is still tickable.
+#[test]
+fn a_mistaken_tick_is_taken_back_with_a_reason_until_its_phase_starts() {
+    use shipdeck::domain::GatedPhase;
+    let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
+    tick_phase(&mut d, GatedPhase::Validation);
+    tick_phase(&mut d, GatedPhase::Demo);
+    tick_phase(&mut d, GatedPhase::Customers);
+    let untick = |item: &str, reason: &str| Command::UntickItem {
+        checklist: Some("deployment".into()),
+        item: item.into(),
+        reason: reason.into(),
+    };
+    assert_eq!(
+        d.cmd("alice", untick("backup", " ")),
+        Err(Rejected::ReasonRequired("unticking an item"))
+    );
+    d.cmd(
+        "alice",
+        untick("backup", "the snapshot job failed after all"),
+    )
+    .unwrap();
+    let last = d.state.decisions.last().unwrap();
+    assert_eq!(
+        (
+            last.actor.as_str(),
+            last.what.as_str(),
+            last.reason.as_str()
+        ),
+        (
+            "alice",
+            "unticked deployment/backup",
+            "the snapshot job failed after all"
+        )
+    );
+    assert_eq!(
+        d.cmd("alice", untick("backup", "again")),
+        Err(Rejected::NotTicked("deployment/backup".into()))
+    );
+    d.run_until(t0() + TimeDelta::hours(2));
+    let anchor = d.demo_done();
+    // The customers' phase waits for it again.
+    assert_eq!(d.wave_started("startup"), None);
+    assert_eq!(
+        engine::gate(&d.state, 1, d.now),
+        Gate::Items(vec!["deployment/backup".into()])
+    );
+    // The demo wave has started: its items can no longer be taken back.
+    assert_eq!(
+        d.cmd("alice", untick("window-scheduled", "wrong window")),
+        Err(Rejected::PhaseStarted {
+            item: "deployment/window-scheduled".into(),
+            phase: "demo"
+        })
+    );
+    d.cmd("alice", Command::tick("deployment/backup", false))
+        .unwrap();
+    d.run_until(anchor + TimeDelta::hours(3));
+    assert!(d.wave_started("startup").is_some());
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::All,
+            reason: "data corruption".into(),
+            force: false,
+        },
+    )
+    .unwrap();
+    d.run_until(d.now + TimeDelta::hours(1));
+    assert_eq!(d.state.phase, Phase::RolledBack);
+    // The rollback checklist's follow-ups stay tickable after the end; nothing
+    // that holds a phase does.
+    d.cmd("alice", Command::tick("rollback/rollback-announced", false))
+        .unwrap();
+    assert_eq!(
+        d.cmd(
+            "alice",
+            Command::tick("pre-release-security/no-new-vulns", false)
+        ),
+        Err(Rejected::Final("rolled back"))
+    );
     d.assert_replay_matches();
 }

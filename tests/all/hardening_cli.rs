@@ -188,8 +188,8 @@ fn a_window_that_passed_while_shipdeck_was_not_running_can_be_confirmed_or_skipp
     let out = text(&o);
     assert_eq!(o.status.code(), Some(1), "{out}");
     assert!(out.contains("came and went"), "{out}");
-    assert!(out.contains("shipdeck confirm --version v1.0.1"), "{out}");
-    assert!(out.contains("shipdeck skip-wait --version v1.0.1"), "{out}");
+    assert!(out.contains("confirm --version v1.0.1`"), "{out}");
+    assert!(out.contains("skip-wait --version v1.0.1 --wave"), "{out}");
     assert!(!out.contains("nothing can move without a person"), "{out}");
     let o = shipdeck(state, &["status", "--version", "v1.0.1"]);
     assert!(text(&o).contains("window missed"), "{}", text(&o));

@@ -7,6 +7,9 @@ mod support;
 
 mod checkpoints;
 mod cli;
+mod cli_gates;
+mod cli_terminal;
+mod cli_words;
 mod config_errors;
 mod crash_resume;
 mod demo_e2e;
@@ -23,6 +26,7 @@ mod journal_storage;
 mod layering;
 mod release_link;
 mod runtime_batching;
+mod tui_gates;
 mod tui_snapshots;
 mod tui_start;
 mod tui_terminal;

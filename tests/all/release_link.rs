@@ -106,9 +106,9 @@ async fn the_cockpit_keeps_drawing_while_a_verdict_is_owed() {
     });
 
     let mut term = Terminal::new(TestBackend::new(100, 30)).expect("terminal");
-    // `a` sends an approval (never answered), then `?` opens the help overlay.
+    // `p` sends a pause (never answered), then `?` opens the help overlay.
     let keys = scripted_keys(vec![
-        key(crossterm::event::KeyCode::Char('a')),
+        key(crossterm::event::KeyCode::Char('p')),
         key(crossterm::event::KeyCode::Char('?')),
     ])
     .chain(futures_util::stream::pending());
@@ -133,7 +133,7 @@ async fn the_cockpit_keeps_drawing_while_a_verdict_is_owed() {
     );
     drop(stalled);
     drop(handle.stop().await.expect("stop"));
-    assert_eq!(held.await.expect("held"), 1, "the approval was sent");
+    assert_eq!(held.await.expect("held"), 1, "the pause was sent");
 }
 
 use futures_util::StreamExt;

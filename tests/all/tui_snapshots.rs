@@ -340,7 +340,7 @@ fn help_overlay_screen() {
     a.on_key(key(KeyCode::Char('?')), &d.state, d.now);
     let shown = text(&d.state, d.now, &a);
     assert!(
-        shown.contains("tick the selected checklist item"),
+        shown.contains("tick / untick (asks why) the selected checklist item"),
         "{shown}"
     );
     insta::assert_snapshot!("help_overlay", shown);
@@ -860,4 +860,294 @@ mod cockpit_loop {
         let _ = HashMap::<u8, u8>::new();
         handle.stop().await.expect("stop");
     }
+}
+
+/// Issue 10, item 2: the demo wave waits on a *deployment* item while the
+/// pre-release list still has an item open for later: the pane shows both, with
+/// the wave each holds, instead of the pre-release list alone.
+#[test]
+fn the_checklist_pane_shows_what_holds_the_next_wave_whichever_list() {
+    let mut d = Drill::start(ReleaseType::Security);
+    for item in [
+        "vuln-confirmed",
+        "fix-complete",
+        "no-new-vulns",
+        "emergency-comms",
+    ] {
+        d.cmd(
+            "alice",
+            Command::tick(&format!("pre-release-security/{item}"), false),
+        )
+        .expect("tick");
+    }
+    d.run_until(t0() + TimeDelta::minutes(5));
+    assert_eq!(d.state.phase, engine::Phase::Rollout, "validated");
+    assert_eq!(d.state.waves[0].status, WaveStatus::Waiting, "demo held");
+    let shown = text(&d.state, d.now, &app());
+    let row = |needle: &str| {
+        shown
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("{needle} not shown:\n{shown}"))
+            .to_string()
+    };
+    // The checklist pane is the left column: what each row holds ends it.
+    let holds = |needle: &str| {
+        row(needle)
+            .split('│')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_string()
+    };
+    assert!(holds("Deployment wind").ends_with("demo"), "{shown}");
+    assert!(holds("Enhanced monito").ends_with("startup"), "{shown}");
+    assert!(shown.contains("gating next 2/6"), "{shown}");
+    insta::assert_snapshot!("checklist_gating_view", shown);
+}
+
+/// Issue 10, item 2: after a rollback ended the release, the rollback
+/// checklist is on screen and its items can still be ticked.
+#[test]
+fn the_rollback_checklist_stays_reachable_after_the_release_rolled_back() {
+    let mut d = rolling_out();
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::All,
+            reason: "data corruption".into(),
+            force: false,
+        },
+    )
+    .expect("rollback");
+    d.run_until(d.now + TimeDelta::hours(1));
+    assert_eq!(d.state.phase, engine::Phase::RolledBack);
+    let mut a = app();
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("Rollback checklist 0/7"), "{shown}");
+    a.on_key(key(KeyCode::Tab), &d.state, d.now);
+    let out = a.on_key(key(KeyCode::Char('x')), &d.state, d.now);
+    let Some(shipdeck::tui::app::Outgoing::Command(cmd)) = out else {
+        panic!("no command: {out:?}");
+    };
+    d.cmd("alice", cmd)
+        .expect("a follow-up item is tickable after the end");
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("Rollback checklist 1/7"), "{shown}");
+    // And every list is a key away: ] cycles through them.
+    a.on_key(key(KeyCode::Char(']')), &d.state, d.now);
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("gating next 0/0"), "{shown}");
+    assert!(shown.contains("nothing gates what comes next"), "{shown}");
+    a.on_key(key(KeyCode::Char(']')), &d.state, d.now);
+    let shown = text(&d.state, d.now, &a);
+    assert!(shown.contains("Pre-release: security patch"), "{shown}");
+}
+
+/// The timeline row of a wave (column 0 holds the selection mark).
+fn wave_line(shown: &str, tier: &str) -> String {
+    shown
+        .lines()
+        .find(|l| {
+            l.get(2..)
+                .is_some_and(|rest| rest.starts_with(&format!("{tier} ")))
+        })
+        .unwrap_or_else(|| panic!("no {tier} row:\n{shown}"))
+        .to_string()
+}
+
+/// Issue 10, item 7: words that said the wrong thing.
+#[test]
+fn labels_say_what_is_happening() {
+    // Validation passed, the demo wave held by an item: "passed", not "stopped".
+    let mut d = Drill::start(ReleaseType::Security);
+    for item in ["vuln-confirmed", "fix-complete"] {
+        d.cmd(
+            "alice",
+            Command::tick(&format!("pre-release-security/{item}"), false),
+        )
+        .expect("tick");
+    }
+    d.run_until(t0() + TimeDelta::minutes(5));
+    let shown = text(&d.state, d.now, &app());
+    assert!(
+        wave_line(&shown, "validation").contains("+ passed"),
+        "{shown}"
+    );
+
+    // Soaking, not "deploying": the demo wave's deploys are done at +6m and it
+    // soaks 5 minutes.
+    let mut d = Drill::start(ReleaseType::Security);
+    d.tick_gating_items();
+    d.run_until(t0() + TimeDelta::minutes(8));
+    let shown = text(&d.state, d.now, &app());
+    let demo = wave_line(&shown, "demo");
+    assert!(
+        demo.contains("0/2 healthy · 2 soaking, 3:00 left"),
+        "{demo}"
+    );
+
+    // Rolling back is not deploying; reverted is not waiting; a reverted
+    // customer shows no figures of the version it left.
+    let mut d = rolling_out();
+    d.cmd(
+        "alice",
+        Command::Rollback {
+            scope: RollbackScope::Wave(shipdeck::domain::TierName::new("startup")),
+            reason: "p95 up".into(),
+            force: false,
+        },
+    )
+    .expect("rollback");
+    d.now += TimeDelta::seconds(30);
+    let shown = text(&d.state, d.now, &app());
+    let startup = wave_line(&shown, "startup");
+    assert!(
+        startup.contains("0/4 healthy · 4 rolling back"),
+        "{startup}"
+    );
+    assert!(!startup.contains("deploying"), "{startup}");
+    d.run_until(d.now + TimeDelta::minutes(5));
+    let mut a = app();
+    a.focus = shipdeck::tui::app::Focus::Health;
+    let shown = screen(&d.state, d.now, &a, &Theme::ansi16(), 100, 30)
+        .backend()
+        .to_string();
+    let gauge = shown
+        .lines()
+        .find(|l| l.contains("ok 0") && l.contains("back 4"))
+        .unwrap_or_else(|| panic!("no `back 4` in the gauges:\n{shown}"));
+    assert!(gauge.contains("wait 0"), "{gauge}");
+    let techstart = shown
+        .lines()
+        .find(|l| l.contains("TechStart"))
+        .expect("TechStart row");
+    assert!(techstart.contains("reverted"), "{techstart}");
+    assert!(
+        !techstart.contains('%') && !techstart.contains("ms"),
+        "figures of the failed version: {techstart}"
+    );
+}
+
+/// Issue 10, item 7: a paused release's planned bars stay at or after now.
+#[test]
+fn planned_bars_are_never_drawn_in_the_past_while_paused() {
+    let mut d = rolling_out();
+    d.cmd(
+        "alice",
+        Command::Pause {
+            reason: "long call".into(),
+        },
+    )
+    .expect("pause");
+    d.now += TimeDelta::hours(3);
+    let shown = text(&d.state, d.now, &app());
+    let axis = shown.lines().find(|l| l.contains('▼')).expect("axis line");
+    let now_col = axis.chars().position(|c| c == '▼').expect("now");
+    for tier in ["standard", "enterprise"] {
+        let row = wave_line(&shown, tier);
+        let bar = row.chars().position(|c| c == '░').expect("a planned bar");
+        assert!(bar >= now_col, "{tier} drawn before now:\n{shown}");
+    }
+}
+
+/// Issue 10, item 7: monitoring says until when; after completion the footer
+/// offers only keys that still work.
+#[test]
+fn monitoring_says_until_when_and_a_completed_footer_offers_working_keys() {
+    let mut d = Drill::start(ReleaseType::Security);
+    d.tick_gating_items();
+    // Contoso Bank deploys in its Sunday window (Saturday 14:00 UTC).
+    d.run_until(t0() + TimeDelta::days(6));
+    let until = d.state.monitoring_until;
+    assert_eq!(d.state.phase, engine::Phase::Monitoring, "{until:?}");
+    let shown = screen(&d.state, d.now, &app(), &Theme::ansi16(), 120, 30)
+        .backend()
+        .to_string();
+    let want = format!(
+        "MONITORING until {} UTC",
+        until.expect("until").format("%a %H:%M")
+    );
+    assert!(shown.contains(&want), "{want} in\n{shown}");
+    d.run_until(t0() + TimeDelta::days(10));
+    assert_eq!(d.state.phase, engine::Phase::Completed);
+    let shown = text(&d.state, d.now, &app());
+    let footer = shown.lines().last().expect("footer");
+    assert!(footer.contains("r rollback"), "{footer}");
+    for dead in ["a approve", "p pause", "s skip", "A abort"] {
+        assert!(!footer.contains(dead), "{dead} offered: {footer}");
+    }
+}
+
+/// Issue 10, item 8: at 120 columns the pause banner and the log lines were cut
+/// mid-figure. The banner wraps; the log keeps the figures near the start of the
+/// line, and Enter shows a line in full.
+#[test]
+fn long_reasons_are_read_whole_at_120_columns() {
+    let mut d = rolling_out();
+    d.run_until(d.demo_done() + TimeDelta::minutes(22));
+    let techstart = shipdeck::domain::CustomerId::new("techstart");
+    assert_eq!(
+        d.state.customer(&techstart).expect("techstart").status,
+        engine::CustomerStatus::Verifying
+    );
+    for _ in 0..3 {
+        d.input(Input::Result(EffectResult::Probed {
+            customer: techstart.clone(),
+            outcome: ProbeOutcome::Up {
+                sample: HealthSample {
+                    error_rate: Some(12.0),
+                    latency_p95_ms: Some(120.0),
+                },
+            },
+        }))
+        .expect("probe");
+    }
+    let pause = d.state.pause.clone().expect("paused by the rollback lock");
+    assert!(pause.reason.contains("on 3 checks"), "{pause:?}");
+    let mut a = app();
+    let shown = screen(&d.state, d.now, &a, &Theme::ansi16(), 120, 40)
+        .backend()
+        .to_string();
+    // The banner, every row of it, says the whole reason.
+    let banner: String = shown
+        .lines()
+        .skip(1)
+        .take_while(|l| !l.contains("Timeline"))
+        .map(|l| l.trim_matches('"').trim())
+        .collect::<Vec<_>>()
+        .join(" ");
+    assert!(banner.contains("= PAUSED by shipdeck"), "{shown}");
+    assert!(banner.contains("on 3 checks"), "{banner}");
+    assert!(banner.ends_with("— p resumes"), "{banner}");
+    let log_line = shown
+        .lines()
+        .find(|l| l.contains("trigger fired on techstart"))
+        .unwrap_or_else(|| panic!("{shown}"));
+    assert!(log_line.contains("error rate 12.0% > limit"), "{log_line}");
+    // Enter on the selected line: the whole decision.
+    a.focus = shipdeck::tui::app::Focus::Log;
+    let index = d.state.decisions.len() - 1;
+    // Newest first: step down to the trigger's line.
+    while d.state.decisions[index - a.log_scroll].what != "trigger fired on techstart" {
+        a.on_key(key(KeyCode::Char('j')), &d.state, d.now);
+    }
+    a.on_key(key(KeyCode::Enter), &d.state, d.now);
+    assert!(a.log_detail.is_some());
+    let shown = screen(&d.state, d.now, &a, &Theme::ansi16(), 120, 40)
+        .backend()
+        .to_string();
+    assert!(shown.contains(" Decision "), "{shown}");
+    let why: String = shown
+        .lines()
+        .skip_while(|l| !l.contains(" why "))
+        .take(3)
+        .collect();
+    assert!(
+        why.contains("points)") && why.contains("on 3 checks"),
+        "{shown}"
+    );
+    insta::assert_snapshot!("decision_in_full_120x40", shown);
+    a.on_key(key(KeyCode::Esc), &d.state, d.now);
+    assert!(a.log_detail.is_none());
 }

@@ -1,5 +1,7 @@
-//! The checklist that matters now (see `app::current_checklist`): each item ticked
-//! or open, automatic checks with their result, and the phase each one gates.
+//! The checklist pane: the view the operator picked with `[`/`]`, else the items
+//! that gate what comes next (see `tui::checklists`). Each item ticked (by whom)
+//! or open; an open gating item shows the wave it holds; automatic checks show
+//! their result.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::Rect;
@@ -10,7 +12,8 @@ use ratatui::widgets::{Borders, Widget};
 use super::{fit, pad, pane, put, row_style};
 use crate::engine::ReleaseState;
 use crate::engine::state::{CheckStatus, item_key};
-use crate::tui::app::{App, Focus, current_checklist};
+use crate::tui::app::{App, Focus};
+use crate::tui::checklists;
 use crate::tui::strings;
 use crate::tui::theme::{Symbols, Theme};
 
@@ -22,38 +25,17 @@ pub fn render(
     theme: &Theme,
     sym: &Symbols,
 ) {
-    let Some(list) = current_checklist(state) else {
-        let block = pane(
-            strings::PANE_CHECKLIST.into(),
-            Focus::Checklist,
-            app,
-            theme,
-            Borders::TOP | Borders::RIGHT,
-        );
-        let inner = block.inner(area);
-        block.render(area, buf);
-        put(
-            buf,
-            inner,
-            0,
-            &Line::styled(strings::CHECKLIST_NONE, theme.muted),
-        );
-        return;
+    let view = app.list_view(state);
+    let rows = checklists::rows(state, view);
+    // The list's name and count matter more than the pane's name: drop the
+    // latter when the pane is narrow (4 = the frame's spaces and focus mark).
+    let name = checklists::title(state, view);
+    let full = format!("{}: {name}", strings::PANE_CHECKLIST);
+    let title = if full.chars().count() + 4 < usize::from(area.width) {
+        full
+    } else {
+        name
     };
-    let done = list
-        .items
-        .iter()
-        .filter(|i| {
-            state.ticks.contains_key(&item_key(&list.id, &i.id))
-                || matches!(state.checks.get(&i.id), Some(CheckStatus::Passed(_)))
-        })
-        .count();
-    let title = format!(
-        "{}: {} {done}/{}",
-        strings::PANE_CHECKLIST,
-        list.title,
-        list.items.len()
-    );
     let block = pane(
         title,
         Focus::Checklist,
@@ -67,19 +49,22 @@ pub fn render(
     if h == 0 {
         return;
     }
+    if rows.is_empty() {
+        let empty = if view == checklists::ListView::Gating {
+            strings::CHECKLIST_NO_GATES
+        } else {
+            strings::CHECKLIST_NONE
+        };
+        put(buf, inner, 0, &Line::styled(empty, theme.muted));
+        return;
+    }
     let width = usize::from(inner.width);
     let focused = app.focus == Focus::Checklist;
-    let sel = app.item_sel.min(list.items.len().saturating_sub(1));
+    let sel = app.item_sel.min(rows.len().saturating_sub(1));
     let offset = if sel < h { 0 } else { sel + 1 - h };
-    for (row, (idx, item)) in list
-        .items
-        .iter()
-        .enumerate()
-        .skip(offset)
-        .take(h)
-        .enumerate()
-    {
-        let ticked = state.ticks.get(&item_key(&list.id, &item.id));
+    for (row, (idx, r)) in rows.iter().enumerate().skip(offset).take(h).enumerate() {
+        let item = r.item;
+        let ticked = state.ticks.get(&item_key(&r.list.id, &item.id));
         let (mark, tail, style): (&str, String, Style) = if item.is_automatic() {
             match state.checks.get(&item.id) {
                 Some(CheckStatus::Passed(_)) => ("[+]", "auto ok".into(), theme.ok),
@@ -89,34 +74,27 @@ pub fn render(
             }
         } else if let Some(t) = ticked {
             (sym.checked, t.actor.clone(), theme.ok)
+        } else if let Some(holds) = &r.holds {
+            // Open and gating: the wave it holds, so nothing waits unseen.
+            (sym.unchecked, holds.clone(), theme.warning)
         } else {
-            let gate = item
-                .gates
-                .map(|g| g.as_str().to_string())
-                .unwrap_or_default();
-            (
-                sym.unchecked,
-                gate,
-                if item.gates.is_some() {
-                    theme.warning
-                } else {
-                    Style::new()
-                },
-            )
+            (sym.unchecked, String::new(), Style::new())
         };
         let tail_w = 10.min(width / 3);
         let text_w = width.saturating_sub(4 + tail_w + 1);
         let selected = idx == sel;
         let rs = row_style(selected, focused, theme);
+        let tail_style = if r.holds.is_some() && ticked.is_none() {
+            theme.warning.patch(rs)
+        } else {
+            theme.muted.patch(rs)
+        };
         let line = Line::from(vec![
             Span::styled(mark.to_string(), style.patch(rs)),
             Span::styled(" ", rs),
             Span::styled(pad(&item.text, text_w), rs),
             Span::styled(" ", rs),
-            Span::styled(
-                format!("{:>tail_w$}", fit(&tail, tail_w)),
-                theme.muted.patch(rs),
-            ),
+            Span::styled(format!("{:>tail_w$}", fit(&tail, tail_w)), tail_style),
         ]);
         put(buf, inner, row as u16, &line);
     }

@@ -24,6 +24,8 @@ fn title_and_confirm(d: &Dialog) -> (&'static str, &'static str) {
             (strings::DIALOG_ROLLBACK, strings::BUTTON_FORCE_ROLLBACK)
         }
         DialogKind::Rollback => (strings::DIALOG_ROLLBACK, strings::BUTTON_ROLLBACK),
+        DialogKind::Approve => (strings::DIALOG_APPROVE, strings::BUTTON_APPROVE),
+        DialogKind::Untick { .. } => (strings::DIALOG_UNTICK, strings::BUTTON_UNTICK),
         DialogKind::ReportIssue { .. } => (strings::DIALOG_ISSUE, strings::BUTTON_REPORT),
         DialogKind::Emergency => (strings::DIALOG_EMERGENCY, strings::BUTTON_EMERGENCY),
         DialogKind::Abort => (strings::DIALOG_ABORT, strings::BUTTON_ABORT),
@@ -54,7 +56,36 @@ pub fn render(
     };
     let cursor = |f: Field| if d.field == f { "_" } else { "" };
     let mut lines: Vec<Line<'static>> = Vec::new();
+    let width = area.width.saturating_sub(4).min(70);
+    let text_w = usize::from(width.saturating_sub(4));
     match &d.kind {
+        DialogKind::Approve => {
+            for note in &d.notes {
+                lines.push(Line::raw(note.clone()));
+            }
+            if d.choices.len() > 1 {
+                lines.push(Line::styled(
+                    strings::LABEL_CHOICE,
+                    field_style(Field::Choice),
+                ));
+            }
+            for (i, c) in d.choices.iter().enumerate() {
+                let sel = i == d.choice_sel;
+                let style = if sel && d.field == Field::Choice {
+                    theme.selected
+                } else {
+                    Style::new()
+                };
+                let mark = if sel { sym.pointer } else { " " };
+                for (n, chunk) in wrap(&c.label, text_w.saturating_sub(4))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let lead = if n == 0 { mark } else { " " };
+                    lines.push(Line::from(Span::styled(format!("  {lead} {chunk}"), style)));
+                }
+            }
+        }
         DialogKind::Rollback => {
             if d.force {
                 lines.push(Line::styled(strings::FORCE_INTRO, theme.warning));
@@ -76,7 +107,46 @@ pub fn render(
             lines.push(Line::raw(""));
         }
         DialogKind::ReportIssue { name, .. } => lines.push(Line::raw(strings::issue_intro(name))),
-        DialogKind::Emergency => lines.push(Line::raw(strings::EMERGENCY_INTRO)),
+        DialogKind::Untick { checklist, item } => {
+            for chunk in wrap(
+                &strings::untick_intro(&format!("{checklist}/{item}")),
+                text_w,
+            ) {
+                lines.push(Line::raw(chunk));
+            }
+        }
+        DialogKind::Emergency => {
+            lines.push(Line::raw(strings::EMERGENCY_INTRO));
+            for note in &d.notes {
+                for chunk in wrap(&format!("{} {note}", sym.warning), text_w) {
+                    lines.push(Line::styled(chunk, theme.warning));
+                }
+            }
+            if !d.choices.is_empty() {
+                lines.push(Line::styled(
+                    strings::LABEL_OVERRIDE,
+                    field_style(Field::Choice),
+                ));
+            }
+            for (i, c) in d.choices.iter().enumerate() {
+                let sel = i == d.choice_sel && d.field == Field::Choice;
+                let style = if sel { theme.selected } else { Style::new() };
+                let mark = if sel { sym.pointer } else { " " };
+                let (box_, what) = if c.checked {
+                    ("[x]", strings::OVERRIDE_ON)
+                } else {
+                    ("[ ]", strings::OVERRIDE_OFF)
+                };
+                let text = format!("{box_} {}: {what}", c.label);
+                for (n, chunk) in wrap(&text, text_w.saturating_sub(2))
+                    .into_iter()
+                    .enumerate()
+                {
+                    let lead = if n == 0 { mark } else { " " };
+                    lines.push(Line::from(Span::styled(format!("{lead} {chunk}"), style)));
+                }
+            }
+        }
         DialogKind::Abort => lines.push(Line::raw(strings::ABORT_INTRO)),
         DialogKind::SkipWait { wave } => lines.push(Line::raw(strings::skip_intro(
             wave.as_ref().map(|w| w.as_str()),
@@ -91,7 +161,7 @@ pub fn render(
             }
         }
     }
-    if !matches!(d.kind, DialogKind::Quit { .. }) {
+    if d.kind.has_reason() {
         let label = if d.kind.reason_required() {
             strings::LABEL_REASON
         } else {
@@ -109,7 +179,6 @@ pub fn render(
             Span::raw(format!("{}{}", d.version, cursor(Field::Version))),
         ]));
     }
-    let width = area.width.saturating_sub(4).min(70);
     if let Some(e) = &d.error {
         // Errors (the engine's refusal, for a forced rollback) can be long: wrap.
         let text = format!("{} {e}", sym.warning);

@@ -42,10 +42,14 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         }
     } else if app.help {
         strings::FOOTER_HELP
+    } else if app.log_detail.is_some() {
+        strings::FOOTER_LOG_DETAIL
     } else if app.filter_editing {
         strings::FOOTER_FILTER
     } else {
         match app.focus {
+            // Once the release has ended, only the keys that still work.
+            _ if state.phase.is_final() => final_keys(state, app),
             Focus::Timeline if state.is_paused() => strings::FOOTER_TIMELINE_PAUSED,
             Focus::Timeline => strings::FOOTER_TIMELINE,
             Focus::Checklist => strings::FOOTER_CHECKLIST,
@@ -55,7 +59,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         }
     };
     // A dialog or the help has its own way out: no global keys there.
-    let modal = app.dialog.is_some() || app.help || app.filter_editing;
+    let modal = app.dialog.is_some() || app.help || app.filter_editing || app.log_detail.is_some();
     let mut status = state.phase.as_str().to_string();
     if state.is_paused() {
         status.push_str(" · paused");
@@ -81,6 +85,21 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
             &Line::from(Span::styled(status, theme.header)),
             sw,
         );
+    }
+}
+
+/// The keys that still do something after the release ended: a completed
+/// release can be rolled back (forced past its window), follow-up checklist items
+/// ticked; a rolled-back or aborted one, only the checklist.
+fn final_keys(state: &ReleaseState, app: &App) -> &'static [&'static str] {
+    let completed = state.phase == crate::engine::Phase::Completed;
+    match (app.focus, completed) {
+        (Focus::Checklist, _) => strings::FOOTER_CHECKLIST_ENDED,
+        (Focus::Timeline, true) => strings::FOOTER_TIMELINE_COMPLETED,
+        (Focus::Health, true) => strings::FOOTER_HEALTH_COMPLETED,
+        (Focus::Health, false) => strings::FOOTER_HEALTH_ENDED,
+        (Focus::Log, _) => strings::FOOTER_LOG,
+        (Focus::Timeline, false) => strings::FOOTER_ENDED,
     }
 }
 

@@ -26,7 +26,13 @@ pub fn render(
     if state.emergency {
         parts.push("EMERGENCY".into());
     }
-    parts.push(state.phase.as_str().to_uppercase());
+    match (state.phase, state.monitoring_until) {
+        // Monitoring ends on its own: say when.
+        (crate::engine::Phase::Monitoring, Some(until)) => {
+            parts.push(format!("MONITORING until {} UTC", until.format("%a %H:%M")))
+        }
+        (phase, _) => parts.push(phase.as_str().to_uppercase()),
+    }
     if state.is_paused() {
         parts.push("PAUSED".into());
     }
@@ -67,6 +73,35 @@ pub fn render(
             cw,
         );
     }
+}
+
+/// The banner wrapped to `width`, at most `max_rows` rows (the last one cut if it
+/// must be): a figure in a pause reason is never cut mid-number at any width
+/// where it fits in those rows.
+pub fn banner_lines(
+    state: &ReleaseState,
+    theme: &Theme,
+    width: u16,
+    max_rows: usize,
+) -> Vec<Line<'static>> {
+    let Some(line) = banner(state, theme) else {
+        return Vec::new();
+    };
+    let text: String = line.spans.iter().map(|s| s.content.as_ref()).collect();
+    let rows = crate::tui::wrap::wrap(&text, usize::from(width).saturating_sub(2));
+    let n = rows.len();
+    rows.into_iter()
+        .take(max_rows)
+        .enumerate()
+        .map(|(i, r)| {
+            let r = if i + 1 == max_rows && n > max_rows {
+                fit(&format!("{r} …"), usize::from(width).saturating_sub(1))
+            } else {
+                r
+            };
+            Line::from(Span::styled(format!(" {r}"), theme.banner))
+        })
+        .collect()
 }
 
 /// The banner line, when there is something to shout about.

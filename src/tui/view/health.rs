@@ -91,42 +91,60 @@ fn gauge(
     let cs = state.wave_customers(wave);
     let n = |f: fn(CustomerStatus) -> bool| cs.iter().filter(|c| f(c.status)).count();
     let ok = n(|s| s == CustomerStatus::Healthy);
-    let run = n(|s| {
-        matches!(
-            s,
-            CustomerStatus::Deploying | CustomerStatus::Verifying | CustomerStatus::RollingBack
-        )
-    });
+    let run = n(|s| matches!(s, CustomerStatus::Deploying | CustomerStatus::Verifying));
     let failed = n(|s| s == CustomerStatus::Failed);
-    let pending = n(|s| {
-        matches!(
-            s,
-            CustomerStatus::Pending | CustomerStatus::WaitingWindow | CustomerStatus::RolledBack
-        )
-    });
+    // Reverted customers are their own count, never "waiting": nothing more will
+    // happen to them in this release.
+    let back = n(|s| matches!(s, CustomerStatus::RollingBack | CustomerStatus::RolledBack));
+    let pending = n(|s| matches!(s, CustomerStatus::Pending | CustomerStatus::WaitingWindow));
     let bar_w = if width < 56 { 6 } else { 10 };
     let total = cs.len().max(1);
     let filled = (ok * bar_w).div_ceil(total).min(bar_w);
-    let mut spans = vec![
-        Span::raw(pad(tier, 11)),
-        Span::styled("█".repeat(filled), theme.ok),
-        Span::styled("░".repeat(bar_w - filled), theme.muted),
-        Span::raw(" "),
-        Span::styled(format!("ok {ok}"), theme.ok),
-        Span::raw(format!("  run {run}")),
-        Span::styled(
-            format!("  fail {failed}"),
+    let mut counts = vec![
+        (format!("ok {ok}"), theme.ok),
+        (format!("run {run}"), Style::new()),
+        (
+            format!("fail {failed}"),
             if failed > 0 {
                 theme.failed
             } else {
                 Style::new()
             },
         ),
-        Span::styled(format!("  wait {pending}"), theme.muted),
     ];
-    let used: usize = spans.iter().map(|s| s.width()).sum();
-    if used > width {
-        spans.truncate(5);
+    if back > 0 {
+        counts.push((format!("back {back}"), theme.warning));
+    }
+    counts.push((format!("wait {pending}"), theme.muted));
+    let head = 11 + bar_w + 1;
+    // Two spaces between counts when they fit, one when not; never a cut figure.
+    let sep = |n: usize| {
+        let len: usize = counts.iter().map(|(t, _)| t.chars().count()).sum();
+        head + len + n * (counts.len() - 1) <= width
+    };
+    let gap = if sep(2) { "  " } else { " " };
+    while counts.len() > 1
+        && head
+            + counts
+                .iter()
+                .map(|(t, _)| t.chars().count() + gap.len())
+                .sum::<usize>()
+            - gap.len()
+            > width
+    {
+        counts.pop();
+    }
+    let mut spans = vec![
+        Span::raw(pad(tier, 11)),
+        Span::styled("█".repeat(filled), theme.ok),
+        Span::styled("░".repeat(bar_w - filled), theme.muted),
+        Span::raw(" "),
+    ];
+    for (i, (text, style)) in counts.into_iter().enumerate() {
+        if i > 0 {
+            spans.push(Span::raw(gap));
+        }
+        spans.push(Span::styled(text, style));
     }
     Line::from(spans)
 }
@@ -160,10 +178,16 @@ fn customer_row(
     let (s, word, style) = status_look(c.status, theme, sym);
     let rs = row_style(selected, focused, theme);
     let pointer = if selected { sym.pointer } else { " " };
-    let latest = c.health.history.back();
+    // A reverted customer is not probed: the figures in its history are the
+    // failed version's, not what it runs now.
+    let reverted = matches!(
+        c.status,
+        CustomerStatus::RollingBack | CustomerStatus::RolledBack
+    );
+    let latest = c.health.history.back().filter(|_| !reverted);
     let base = c.health.baseline;
     let trig = &state.plan.policy.triggers;
-    let down = matches!(c.health.last, Some(ProbeOutcome::Down { .. }));
+    let down = !reverted && matches!(c.health.last, Some(ProbeOutcome::Down { .. }));
     // An arrow when a figure is past half its trigger threshold: approaching,
     // not tripped — the engine alone decides that.
     let err = match latest.and_then(|s| s.error_rate) {
@@ -191,7 +215,11 @@ fn customer_row(
     let spark_w = width
         .saturating_sub(base_fixed + name_w)
         .min(state::SPARK_LEN);
-    let spark = sparkline(c, spark_w);
+    let spark = if reverted {
+        String::new()
+    } else {
+        sparkline(c, spark_w)
+    };
     Line::from(vec![
         Span::styled(format!("{pointer}{s}"), style.patch(rs)),
         Span::styled(" ", rs),

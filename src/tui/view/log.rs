@@ -15,8 +15,9 @@ use crate::tui::theme::Theme;
 pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, theme: &Theme) {
     let n = state.decisions.len();
     let title = if app.log_scroll > 0 {
+        // Newest first: what scrolled off the top is newer.
         format!(
-            "{} ({} older hidden above)",
+            "{} ({} newer above; g for the newest)",
             strings::PANE_LOG,
             app.log_scroll
         )
@@ -36,6 +37,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         return;
     }
     let rows = usize::from(inner.height);
+    // The top line is the selected one (Enter shows it in full).
+    let focused = app.focus == Focus::Log;
     for (row, d) in state
         .decisions
         .iter()
@@ -44,14 +47,30 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         .take(rows)
         .enumerate()
     {
+        let rs = super::row_style(row == 0, focused, theme);
         let mut spans = vec![
-            Span::styled(format!("{} ", d.at.format("%H:%M:%S")), theme.muted),
-            Span::styled(d.actor.clone(), theme.accent),
-            Span::raw(format!(" {}", d.what)),
+            Span::styled(
+                format!("{} ", d.at.format("%H:%M:%S")),
+                theme.muted.patch(rs),
+            ),
+            Span::styled(d.actor.clone(), theme.accent.patch(rs)),
+            Span::styled(format!(" {}", d.what), rs),
         ];
         if !d.reason.is_empty() {
-            spans.push(Span::styled(format!(" — {}", d.reason), theme.muted));
+            spans.push(Span::styled(
+                format!(" — {}", d.reason),
+                theme.muted.patch(rs),
+            ));
         }
-        put(buf, inner, row as u16, &Line::from(spans));
+        let line = Line::from(spans);
+        // A line longer than the pane ends with a mark saying there is more.
+        let width = usize::from(inner.width);
+        if line.width() > width && width > 1 {
+            put(buf, inner, row as u16, &line);
+            let x = inner.x + inner.width - 1;
+            buf.set_string(x, inner.y + row as u16, "…", theme.muted.patch(rs));
+        } else {
+            put(buf, inner, row as u16, &line);
+        }
     }
 }

@@ -12,6 +12,7 @@ pub mod header;
 pub mod health;
 pub mod help;
 pub mod log;
+pub mod log_detail;
 pub mod start;
 pub mod timeline;
 
@@ -54,12 +55,13 @@ pub fn draw(
         return;
     }
     let sym = Symbols::DEFAULT;
-    let banner = header::banner(state, theme);
+    // Up to three rows: a pause or rollback reason is read whole, figures and all.
+    let banner = header::banner_lines(state, theme, area.width, 3);
     let timeline_rows = 3 + state.waves.len() as u16;
     let log_rows = 1 + 3 + area.height.saturating_sub(24) / 3;
     let [head, ban, tl, middle, log_area, msg, foot] = Layout::vertical([
         Constraint::Length(1),
-        Constraint::Length(u16::from(banner.is_some())),
+        Constraint::Length(banner.len() as u16),
         Constraint::Length(timeline_rows),
         Constraint::Fill(1),
         Constraint::Length(log_rows),
@@ -68,9 +70,9 @@ pub fn draw(
     ])
     .areas(area);
     header::render(buf, head, state, now, app, theme);
-    if let Some(line) = banner {
-        buf.set_style(ban, theme.banner);
-        buf.set_line(ban.x, ban.y, &line, ban.width);
+    buf.set_style(ban, theme.banner);
+    for (i, line) in banner.iter().enumerate() {
+        buf.set_line(ban.x, ban.y + i as u16, line, ban.width);
     }
     timeline::render(buf, tl, state, now, app, theme, &sym);
     let [left, right] =
@@ -82,6 +84,9 @@ pub fn draw(
     footer::render(buf, foot, state, app, theme);
     if app.help {
         help::render(buf, area, theme);
+    }
+    if let Some(i) = app.log_detail {
+        log_detail::render(buf, area, state, i, theme);
     }
     if let Some(d) = &app.dialog {
         dialog::render(buf, area, d, state, theme, &sym);

@@ -74,9 +74,12 @@ pub fn render(
         },
     });
     for (i, w) in state.waves.iter().enumerate() {
-        let est = state
-            .due_at(i)
-            .unwrap_or_else(|| now + state.plan.effective_delay(i, state.emergency).to_delta());
+        // A wave that has not started starts now at the earliest: never drawn in
+        // the past (while paused its countdown stands still, so it moves with now).
+        let est = match state.wait_left(i, now) {
+            Some(left) => now + left.max(TimeDelta::zero()),
+            None => now + state.plan.effective_delay(i, state.emergency).to_delta(),
+        };
         let start = w.started_at.unwrap_or(est);
         let (end, kind) = match w.status {
             WaveStatus::Completed => (w.completed_at.unwrap_or(now), BarKind::Done),
@@ -240,15 +243,32 @@ fn validation_text(state: &ReleaseState, theme: &Theme, sym: &Symbols) -> (Strin
             }
         }
         Phase::Validating => {
+            let failed: Vec<&str> = state
+                .checks
+                .iter()
+                .filter(|(_, s)| matches!(s, crate::engine::state::CheckStatus::Failed(_)))
+                .map(|(k, _)| k.as_str())
+                .collect();
             let running = state.running_checks().count();
-            (
-                format!("{} checking ({running} running)", sym.in_progress),
-                theme.in_progress,
-            )
+            if !failed.is_empty() && running == 0 {
+                (
+                    format!(
+                        "{} FAILED: {} (resume runs them again)",
+                        sym.failed,
+                        failed.join(", ")
+                    ),
+                    theme.failed,
+                )
+            } else {
+                (
+                    format!("{} checking ({running} running)", sym.in_progress),
+                    theme.in_progress,
+                )
+            }
         }
-        _ if state.waves.first().is_some_and(|w| w.started_at.is_some()) => {
-            (format!("{} done", sym.ok), theme.ok)
-        }
+        // Passed is passed, whatever came after (a demo waiting on an item, a
+        // rollback, an abort).
+        _ if state.validated_at.is_some() => (format!("{} passed", sym.ok), theme.ok),
         _ => (format!("{} stopped", sym.failed), theme.muted),
     }
 }
@@ -266,28 +286,39 @@ fn wave_text(
     let count = |f: fn(CustomerStatus) -> bool| cs.iter().filter(|c| f(c.status)).count();
     let healthy = count(|s| s == CustomerStatus::Healthy);
     let failed = count(|s| s == CustomerStatus::Failed);
-    let reverted = count(|s| matches!(s, CustomerStatus::RolledBack | CustomerStatus::RollingBack));
+    let rolled_back = count(|s| s == CustomerStatus::RolledBack);
+    let rolling_back = count(|s| s == CustomerStatus::RollingBack);
     let mut extra = String::new();
     if failed > 0 {
         extra.push_str(&format!(", {failed} failed"));
     }
-    if reverted > 0 {
-        extra.push_str(&format!(", {reverted} rolled back"));
+    if rolling_back > 0 {
+        extra.push_str(&format!(", {rolling_back} rolling back"));
+    }
+    if rolled_back > 0 {
+        extra.push_str(&format!(", {rolled_back} rolled back"));
     }
     match w.status {
+        WaveStatus::Completed if rolled_back == total && total > 0 => (
+            format!("{} rolled back {rolled_back}/{total}", sym.failed),
+            theme.warning,
+        ),
         WaveStatus::Completed => (
             format!("{} done {healthy}/{total}{extra}", sym.ok),
             if failed > 0 { theme.failed } else { theme.ok },
         ),
         WaveStatus::Running => {
-            let window = count(|s| s == CustomerStatus::WaitingWindow);
-            if window > 0 {
-                extra.push_str(&format!(", {window} in window"));
-            }
+            let parts = running_parts(state, i, now);
             (
-                format!("{} {healthy}/{total} deploying{extra}", sym.in_progress),
+                format!(
+                    "{} {healthy}/{total} healthy · {}",
+                    sym.in_progress,
+                    parts.join(" · ")
+                ),
                 if failed > 0 {
                     theme.failed
+                } else if rolling_back > 0 || rolled_back > 0 {
+                    theme.warning
                 } else {
                     theme.in_progress
                 },
@@ -334,4 +365,48 @@ fn wave_text(
             (format!("{} {}", sym.pending, parts.join(" · ")), style)
         }
     }
+}
+
+/// What a running wave's customers are doing, in the words an operator scans
+/// for: deploying, soaking (with the time left), held for lack of data, rolling
+/// back, rolled back, failed, waiting for their window.
+fn running_parts(state: &ReleaseState, wave: usize, now: DateTime<Utc>) -> Vec<String> {
+    let cs = state.wave_customers(wave);
+    let count = |f: &dyn Fn(&crate::engine::state::CustomerState) -> bool| {
+        cs.iter().filter(|c| f(c)).count()
+    };
+    let mut parts = Vec::new();
+    let deploying = count(&|c| c.status == CustomerStatus::Deploying);
+    if deploying > 0 {
+        parts.push(format!("{deploying} deploying"));
+    }
+    let soaking: Vec<DateTime<Utc>> = cs
+        .iter()
+        .filter(|c| c.status == CustomerStatus::Verifying)
+        .filter_map(|c| c.soak_until)
+        .collect();
+    let still = soaking.iter().filter(|t| **t > now).count();
+    if let Some(last) = soaking.iter().copied().filter(|t| *t > now).max() {
+        parts.push(format!("{still} soaking, {} left", countdown(last - now)));
+    }
+    let held = soaking.len() - still;
+    if held > 0 {
+        parts.push(format!("{held} held: no data yet"));
+    }
+    for (status, word) in [
+        (CustomerStatus::RollingBack, "rolling back"),
+        (CustomerStatus::RolledBack, "rolled back"),
+        (CustomerStatus::Failed, "failed"),
+        (CustomerStatus::WaitingWindow, "waiting for window"),
+        (CustomerStatus::Pending, "pending"),
+    ] {
+        let n = count(&|c| c.status == status);
+        if n > 0 {
+            parts.push(format!("{n} {word}"));
+        }
+    }
+    if parts.is_empty() {
+        parts.push("settling".into());
+    }
+    parts
 }
