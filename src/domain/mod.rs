@@ -22,7 +22,7 @@ pub use checklist::{CheckCommand, Checklist, ChecklistItem, ChecklistKind, Gated
 pub use configuration::Configuration;
 pub use customer::{Contact, Customer, CustomerId, DeployTarget, HeaderFromEnv, HealthSource};
 pub use duration::HumanDuration;
-pub use health::{HealthSample, ProbeOutcome};
+pub use health::{FigureRange, HealthSample, HealthSummary, ProbeOutcome};
 pub use policy::{
     Approval, ApprovalRules, CustomerOverride, DeploymentPolicies, Monitoring, Notify,
     NotifyTiming, Policy, TierPolicy, TriggerAction, TriggerPolicy, Urgency,

@@ -31,6 +31,21 @@ pub fn decide(
         Input::Attached => attached(state, now),
         Input::Command { actor, command } => command_events(state, actor, command, now)?,
         Input::Result(result) => result_events(state, result, now),
+        Input::Summaries {
+            from,
+            to,
+            customers,
+        } => {
+            if customers.is_empty() {
+                Vec::new()
+            } else {
+                vec![EventKind::HealthSummarized {
+                    from: *from,
+                    to: *to,
+                    customers: customers.clone(),
+                }]
+            }
+        }
     };
     let events: Vec<Event> = kinds
         .into_iter()

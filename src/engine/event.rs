@@ -165,6 +165,13 @@ pub enum EventKind {
         customer: CustomerId,
         reason: String,
     },
+    /// Steady healthy samples over `from..to`, summarised per customer instead of
+    /// journaled one by one.
+    HealthSummarized {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        customers: Vec<crate::domain::HealthSummary>,
+    },
     HealthSampled {
         customer: CustomerId,
         outcome: ProbeOutcome,
@@ -440,7 +447,10 @@ impl Event {
 impl EventKind {
     /// Routine samples are many; everything else goes to the log file.
     pub fn is_loggable(&self) -> bool {
-        !matches!(self, EventKind::HealthSampled { .. })
+        !matches!(
+            self,
+            EventKind::HealthSampled { .. } | EventKind::HealthSummarized { .. }
+        )
     }
 }
 
@@ -601,6 +611,11 @@ pub fn describe(e: &Event) -> String {
         EventKind::CustomerHealthy { customer } => format!("{customer} healthy"),
         EventKind::CustomerFailed { customer, reason } => format!("{customer} FAILED: {reason}"),
         EventKind::HealthSampled { customer, outcome } => format!("{customer} probed: {outcome:?}"),
+        EventKind::HealthSummarized { customers, .. } => format!(
+            "steady health of {} customer(s) summarised ({} checks)",
+            customers.len(),
+            customers.iter().map(|c| c.count).sum::<u64>()
+        ),
         EventKind::BaselineRecorded { customer, baseline } => format!(
             "{customer} baseline: error rate {}, p95 {}",
             baseline

@@ -1,10 +1,11 @@
 //! What the engine is asked to decide on: operator commands, results of effects,
 //! clock ticks, and the runtime attaching to a release.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::event::RollbackScope;
-use crate::domain::{CustomerId, ProbeOutcome, Role, TierName};
+use crate::domain::{CustomerId, HealthSummary, ProbeOutcome, Role, TierName};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Input {
@@ -17,6 +18,13 @@ pub enum Input {
         command: Command,
     },
     Result(EffectResult),
+    /// Steady healthy samples the runtime summarised over `from..to` (see
+    /// `query::steady_sample`), to be journaled as one summary.
+    Summaries {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        customers: Vec<HealthSummary>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -122,8 +122,15 @@ pub struct HealthTrack {
     /// Recent conclusive outcomes, oldest first, bounded by the trigger window.
     pub recent: VecDeque<ProbeOutcome>,
     pub last: Option<ProbeOutcome>,
-    /// Recent samples for sparklines (error rate, p95), bounded.
+    /// Recent samples for sparklines (error rate, p95), bounded: a display cache,
+    /// fed by journaled samples and by steady ones that are summarised rather than
+    /// journaled ([`ReleaseState::note_steady`]). No rule reads it, so it is not
+    /// part of the state a replay must rebuild (nor of a checkpoint).
+    #[serde(skip)]
     pub history: VecDeque<HealthSample>,
+    /// Steady healthy checks summarised (not journaled one by one) so far.
+    #[serde(default)]
+    pub summarized: u64,
 }
 
 pub const SPARK_LEN: usize = 32;
@@ -311,6 +318,17 @@ impl ReleaseState {
             state.apply(e);
         }
         Ok(state)
+    }
+
+    /// A steady sample (see `query::steady_sample`) the runtime summarises instead
+    /// of journaling: it only moves the display cache, never a rule's input.
+    pub fn note_steady(&mut self, customer: &CustomerId, sample: HealthSample) {
+        if let Some(c) = self.customer_mut(customer) {
+            c.health.history.push_back(sample);
+            if c.health.history.len() > SPARK_LEN {
+                c.health.history.pop_front();
+            }
+        }
     }
 
     /// The state as read back from a checkpoint, with its customer index rebuilt.
@@ -616,6 +634,13 @@ impl ReleaseState {
                 if let Some(c) = self.customer_mut(customer) {
                     c.status = CustomerStatus::Failed;
                     c.failure = Some(reason.clone());
+                }
+            }
+            EventKind::HealthSummarized { customers, .. } => {
+                for s in customers {
+                    if let Some(c) = self.customer_mut(&s.customer) {
+                        c.health.summarized += s.count;
+                    }
                 }
             }
             EventKind::HealthSampled { customer, outcome } => {

@@ -51,6 +51,47 @@ fn figure(v: Option<f64>) -> Option<f64> {
     v.filter(|v| v.is_finite() && *v >= 0.0)
 }
 
+/// Whether `sample` stays inside every threshold the rules hold it to against
+/// `baseline` (a rule whose baseline figure is missing does not apply; a sample
+/// missing a figure its baseline has is not judged inside).
+pub fn within_limits(
+    policy: &TriggerPolicy,
+    baseline: Option<&HealthSample>,
+    sample: &HealthSample,
+) -> bool {
+    let Some(base) = baseline else {
+        return true;
+    };
+    let error_ok = match figure(base.error_rate) {
+        Some(b) => sample
+            .error_rate
+            .is_some_and(|e| e <= b + policy.error_rate_points),
+        None => true,
+    };
+    let latency_ok = match figure(base.latency_p95_ms) {
+        Some(b) => {
+            let limit = b.max(LATENCY_FLOOR_MS) * (1.0 + policy.latency_p95_percent / 100.0);
+            sample.latency_p95_ms.is_some_and(|l| l <= limit)
+        }
+        None => true,
+    };
+    error_ok && latency_ok
+}
+
+/// Whether the trigger window is armed: a failed check, or a sample past a
+/// threshold, is in it. While it is, every sample counts toward a decision.
+pub fn armed(
+    policy: &TriggerPolicy,
+    baseline: Option<&HealthSample>,
+    recent: &VecDeque<ProbeOutcome>,
+) -> bool {
+    recent.iter().any(|o| match o {
+        ProbeOutcome::Up { sample } => !within_limits(policy, baseline, sample),
+        ProbeOutcome::Down { .. } => true,
+        ProbeOutcome::Inconclusive { .. } => false,
+    })
+}
+
 /// The conclusive outcomes kept per customer: enough for the longest rule.
 pub fn history_len(policy: &TriggerPolicy) -> usize {
     policy.window.max(policy.consecutive_failures).max(1) as usize

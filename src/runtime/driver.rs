@@ -230,6 +230,7 @@ pub fn open_accepting(
             writing: None,
         },
         next_seq,
+        summaries: super::summaries::Summaries::new(now),
         clock: clock.clone(),
         executor,
         events: events_tx.clone(),
@@ -304,6 +305,8 @@ struct Batch {
     inputs: usize,
     events: Vec<Event>,
     effects: Vec<Effect>,
+    /// Steady samples tallied (not journaled): views still get a new snapshot.
+    steady: usize,
 }
 
 struct Driver {
@@ -314,6 +317,8 @@ struct Driver {
     /// Sequence number of the next event journaled.
     next_seq: u64,
     checkpoints: Checkpoints,
+    /// Steady health tallied for the open period's summary.
+    summaries: super::summaries::Summaries,
     clock: Clock,
     executor: Executor,
     events: broadcast::Sender<Committed>,
@@ -360,20 +365,26 @@ impl Driver {
                     // decide on all that are ready, then journal them with one fsync
                     // and publish one snapshot, instead of one of each per result.
                     let mut batch = Batch::default();
-                    let _ = self.decide(&Input::Result(result), &mut batch);
+                    self.take_result(result, &mut batch);
                     // A command waiting is decided before any later result (a
                     // pause must stop the deploys those results would start).
                     while batch.inputs < RESULT_BATCH && commands.is_empty() {
                         let Ok(next) = results.try_recv() else { break };
-                        let _ = self.decide(&Input::Result(next), &mut batch);
+                        self.take_result(next, &mut batch);
                     }
-                    self.commit(batch, false).await?;
+                    self.close_summaries(&mut batch, false);
+                    let shown = batch.steady > 0;
+                    self.commit(batch, shown).await?;
                 }
                 _ = sleep => {
                     let _ = self.handle(&Input::Tick).await?;
                 }
             }
         }
+        // The open period's tallies go into the journal before the loop ends.
+        let mut batch = Batch::default();
+        self.close_summaries(&mut batch, true);
+        self.commit(batch, false).await?;
         self.executor.shutdown(NOTICE_GRACE).await;
         Ok(Arc::new(self.state.clone()))
     }
@@ -390,6 +401,37 @@ impl Driver {
 
     /// Applies `input` to the state and keeps its events and effects in `batch`
     /// until [`Driver::commit`] makes them durable.
+    /// A result: a steady health sample is tallied for the period's summary (and
+    /// shown), everything else is decided on.
+    fn take_result(&mut self, result: EffectResult, batch: &mut Batch) {
+        if let EffectResult::Probed { customer, outcome } = &result {
+            if let Some(sample) = engine::query::steady_sample(&self.state, customer, outcome) {
+                self.summaries.add(customer, &sample);
+                self.state.note_steady(customer, sample);
+                batch.steady += 1;
+                return;
+            }
+        }
+        let _ = self.decide(&Input::Result(result), batch);
+    }
+
+    /// Journals the open period's summary when it is due (or now, when `flush`).
+    fn close_summaries(&mut self, batch: &mut Batch, flush: bool) {
+        let now = self.clock.now().max(self.last_now);
+        if !(self.summaries.due(now) || (flush && self.summaries.any())) {
+            return;
+        }
+        let (from, to, customers) = self.summaries.close(now);
+        let _ = self.decide(
+            &Input::Summaries {
+                from,
+                to,
+                customers,
+            },
+            batch,
+        );
+    }
+
     fn decide(&mut self, input: &Input, batch: &mut Batch) -> Result<(), Rejected> {
         let now = self.clock.now().max(self.last_now);
         self.last_now = now;

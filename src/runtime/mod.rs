@@ -13,3 +13,4 @@ pub mod probe_scheduler;
 pub mod release_journal;
 pub mod state_dir;
 pub mod store;
+pub mod summaries;

@@ -26,6 +26,7 @@ mod journal_storage;
 mod layering;
 mod release_link;
 mod runtime_batching;
+mod steady_health;
 mod tui_gates;
 mod tui_snapshots;
 mod tui_start;
