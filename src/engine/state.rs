@@ -143,6 +143,10 @@ pub struct CustomerState {
     pub failure: Option<String>,
     /// How many deploys of this release were started for the customer (at most 1).
     pub deploys_started: u32,
+    /// When the rollback in flight (or the last one) started.
+    pub rollback_started_at: Option<DateTime<Utc>>,
+    /// The attempt the deploy or rollback in flight is on (1 at its start).
+    pub attempt: u32,
     pub health: HealthTrack,
 }
 
@@ -241,6 +245,8 @@ impl ReleaseState {
                     soak_until: None,
                     failure: None,
                     deploys_started: 0,
+                    rollback_started_at: None,
+                    attempt: 0,
                     health: HealthTrack::default(),
                 });
             }
@@ -489,6 +495,7 @@ impl ReleaseState {
                     c.status = CustomerStatus::Deploying;
                     c.deploy_started_at = Some(at);
                     c.deploys_started += 1;
+                    c.attempt = 1;
                     c.window_opens_at = None;
                 }
             }
@@ -512,6 +519,13 @@ impl ReleaseState {
                     } else if *ok {
                         c.version = version;
                     }
+                }
+            }
+            EventKind::DeployRetried {
+                customer, attempt, ..
+            } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.attempt = *attempt;
                 }
             }
             EventKind::CustomerHealthy { customer } => {
@@ -575,6 +589,8 @@ impl ReleaseState {
                 if let Some(c) = self.customer_mut(customer) {
                     c.status = CustomerStatus::RollingBack;
                     c.soak_until = None;
+                    c.rollback_started_at = Some(at);
+                    c.attempt = 1;
                 }
             }
             EventKind::RollbackFinished {

@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, oneshot, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::clock::Clock;
 use super::effects::{Executor, PortContext, Wiring};
@@ -73,6 +74,10 @@ pub struct ReleaseHandle {
     pub snapshots: watch::Receiver<Snapshot>,
     pub events: broadcast::Sender<Arc<Event>>,
     pub shutdown: watch::Sender<bool>,
+    /// Fired to leave without waiting for deploys in flight (a second Ctrl-C or
+    /// `q` while stopping): they keep running, unjournaled, and a resume re-issues
+    /// them. See [`ReleaseHandle::stop`].
+    pub detach: CancellationToken,
     /// Where outside observers (the probe scheduler) deliver results.
     pub results: mpsc::UnboundedSender<EffectResult>,
     pub clock: Clock,
@@ -107,9 +112,17 @@ impl ReleaseHandle {
         self.snapshots.borrow().clone()
     }
 
-    /// Asks the loop to stop after the decision in hand, and waits for it.
-    pub async fn stop(self) -> Result<Arc<ReleaseState>, RuntimeError> {
+    /// Asks the loop to stop: it takes no more commands, starts nothing new,
+    /// cancels running checks, and waits for the deploys and rollbacks in flight to
+    /// finish, journaling their results (a deploy is never killed halfway). Fire
+    /// [`ReleaseHandle::detach`] to stop waiting.
+    pub fn begin_stop(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// [`ReleaseHandle::begin_stop`], then waits for the loop to end.
+    pub async fn stop(self) -> Result<Arc<ReleaseState>, RuntimeError> {
+        self.begin_stop();
         match self.task.await {
             Ok(r) => r,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -188,6 +201,7 @@ pub fn open(
             clock: clock.clone(),
             notifications: opts.state_dir.notifications_path(),
             release_dir: dir.clone(),
+            deploy_logs: opts.state_dir.deploy_logs_dir(label),
         },
     );
     let executor = Executor::new(
@@ -196,7 +210,9 @@ pub fn open(
         ports,
         label,
         state.plan.seed,
+        actor,
     );
+    let detach = executor.detach_token();
     let mut pending: Vec<Event> = Vec::new();
     let mut effects: Vec<Effect> = Vec::new();
     if let Some(h) = took_over_from {
@@ -221,7 +237,7 @@ pub fn open(
     let (events_tx, _) = broadcast::channel(4096);
     let opened: Vec<Arc<Event>> = pending.into_iter().map(Arc::new).collect();
     for eff in effects {
-        executor.spawn(eff);
+        executor.spawn(eff, &state);
     }
     let state = Arc::new(state);
     let (snap_tx, snap_rx) = watch::channel(Snapshot {
@@ -248,6 +264,7 @@ pub fn open(
         snapshots: snap_rx,
         events: events_tx,
         shutdown: shutdown_tx,
+        detach,
         results: results_tx,
         clock,
         task,
@@ -336,8 +353,71 @@ impl Driver {
                 }
             }
         }
+        self.drain(&mut results).await?;
         self.executor.shutdown(NOTICE_GRACE).await;
         Ok(Arc::new(self.state.clone()))
+    }
+
+    /// Stopping: waits for the deploys and rollbacks in flight and journals their
+    /// results, unless the operator detaches. Nothing new starts: a result is
+    /// decided on alone (no follow-up round), and the effects it implies (the
+    /// rollback of a failed deploy) stay in flight in the journal for the resume.
+    async fn drain(
+        &mut self,
+        results: &mut mpsc::UnboundedReceiver<EffectResult>,
+    ) -> Result<(), RuntimeError> {
+        self.executor.stop_checks();
+        let detach = self.executor.detach_token();
+        let executor = self.executor.clone();
+        let settled = executor.deploys_settled();
+        tokio::pin!(settled);
+        if self.executor.deploys_in_flight() > 0 {
+            tracing::info!(
+                deploys = self.executor.deploys_in_flight(),
+                "stopping: waiting for deploys in flight"
+            );
+        }
+        loop {
+            tokio::select! {
+                biased;
+                _ = detach.cancelled() => return Ok(()),
+                Some(r) = results.recv() => self.settle(r)?,
+                _ = &mut settled => break,
+            }
+        }
+        // Results sent by deploys that ended just now.
+        while let Ok(r) = results.try_recv() {
+            self.settle(r)?;
+        }
+        Ok(())
+    }
+
+    /// Journals what a deploy's result means while stopping (see [`Driver::drain`]).
+    fn settle(&mut self, result: EffectResult) -> Result<(), RuntimeError> {
+        if !matches!(
+            result,
+            EffectResult::DeployFinished { .. }
+                | EffectResult::RollbackFinished { .. }
+                | EffectResult::DeployRetrying { .. }
+        ) {
+            return Ok(());
+        }
+        let now = self.clock.now().max(self.last_now);
+        self.last_now = now;
+        let Ok(decision) = engine::decide(&self.state, &Input::Result(result), now) else {
+            return Ok(());
+        };
+        for e in &decision.events {
+            self.state.apply(e);
+        }
+        self.commit(
+            Batch {
+                inputs: 1,
+                events: decision.events,
+                effects: Vec::new(),
+            },
+            false,
+        )
     }
 
     /// Decides, journals, then starts effects. A refusal changes nothing; a journal
@@ -380,7 +460,7 @@ impl Driver {
             let _ = self.events.send(Arc::new(e));
         }
         for eff in batch.effects {
-            self.executor.spawn(eff);
+            self.executor.spawn(eff, &self.state);
         }
         self.publish(self.last_now);
         Ok(())

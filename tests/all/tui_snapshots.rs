@@ -62,7 +62,10 @@ impl Drill {
             match eff {
                 Effect::Deploy { customer, .. } => {
                     let DeployTarget::Simulated { duration, .. } =
-                        &self.cfg.customer(&customer).expect("customer").deploy;
+                        &self.cfg.customer(&customer).expect("customer").deploy
+                    else {
+                        panic!("a simulated target")
+                    };
                     self.queue.push((
                         self.now + duration.to_delta(),
                         EffectResult::DeployFinished {
