@@ -9,6 +9,8 @@ mod cli;
 mod config_errors;
 mod crash_resume;
 mod demo_e2e;
+mod deploy_command;
+mod deploy_webhook;
 mod engine_properties;
 mod engine_scenarios;
 mod fleet_scenario;

@@ -3,7 +3,8 @@
 //! It runs through the one process runner (no shell, its own process group, the
 //! group killed on timeout, capped output), with the release's facts in its
 //! arguments (placeholders) and in `SHIPDECK_*` variables. Exit 0 is deployed; the
-//! last non-empty line it printed is the detail. Exit codes the config marks
+//! last non-empty line it printed is the detail (of stdout when it succeeded, of
+//! stderr when it failed, where tools write their errors). Exit codes the config marks
 //! retryable are retried with a doubling backoff, each retry journaled first, so a
 //! resume goes on with the same attempt count. What it prints goes to the deploy
 //! log as it comes.
@@ -126,10 +127,12 @@ impl CommandDeployer {
                 }
                 Err(e @ ProcessError::TimedOut(_)) => {
                     log.line(&format!("`{program}` {e}"));
+                    let note = if attempt > 1 { note.as_str() } else { "" };
                     (format!("`{program}` {e}{note}"), false)
                 }
                 Err(e) => {
                     log.line(&e.to_string());
+                    let note = if attempt > 1 { note.as_str() } else { "" };
                     (format!("{e}{note}"), false)
                 }
                 Ok(finished) => {
@@ -138,8 +141,16 @@ impl CommandDeployer {
                         ("stderr", &finished.stderr.tail),
                     ]);
                     let status = finished.status_text();
-                    let last = finished
-                        .last_line()
+                    // The verdict: what it said last on stdout when it succeeded, on
+                    // stderr when it failed (where tools write their errors); else
+                    // the other stream.
+                    let (first, second) = if finished.status.success() {
+                        (&finished.stdout, &finished.stderr)
+                    } else {
+                        (&finished.stderr, &finished.stdout)
+                    };
+                    let last = last_line(&first.tail)
+                        .or_else(|| last_line(&second.tail))
                         .map(|l| truncate_chars(&printable(&l), MAX_DETAIL_CHARS));
                     log.line(&format!("`{program}` {status}"));
                     if finished.status.success() {
@@ -147,6 +158,12 @@ impl CommandDeployer {
                     }
                     let code = finished.status.code();
                     let retryable = code.is_some_and(|c| self.spec.retry_exit_codes.contains(&c));
+                    // The count matters when it was retried or could have been.
+                    let note = if retryable || attempt > 1 {
+                        note.as_str()
+                    } else {
+                        ""
+                    };
                     let text = match last {
                         Some(l) => format!("{status}: {l}{note}"),
                         None => format!("{status}{note}"),
@@ -189,4 +206,12 @@ impl CommandDeployer {
             },
         }
     }
+}
+
+fn last_line(bytes: &[u8]) -> Option<String> {
+    String::from_utf8_lossy(bytes)
+        .lines()
+        .map(str::trim)
+        .rfind(|l| !l.is_empty())
+        .map(str::to_string)
 }

@@ -215,6 +215,7 @@ impl WebhookDeployer {
                     let retryable = code == StatusCode::TOO_MANY_REQUESTS || code.is_server_error();
                     let text = format!("HTTP {} from {url_shown}{detail}", code.as_u16());
                     if !retryable {
+                        let note = if attempt > 1 { note.as_str() } else { "" };
                         return fail(&log, format!("{text}{note}"));
                     }
                     (text, r.retry_after)
@@ -252,7 +253,11 @@ impl WebhookDeployer {
         let mut detail = format!(
             "HTTP {} from {url_shown}{}",
             reply.status.as_u16(),
-            attempt_note(attempt, total)
+            if attempt > 1 {
+                attempt_note(attempt, total)
+            } else {
+                String::new()
+            }
         );
         if let Some(poll) = &self.spec.poll {
             match self.poll(poll, &url, &reply, &request, &log).await {
@@ -584,18 +589,18 @@ fn render_json(v: &Value, request: &DeployRequest, attempt: u32) -> Value {
 /// `: <message>` from an error body (a JSON `message` or `error`, else its first
 /// line), escaped and short; nothing when the body says nothing.
 fn reason_in(body: &[u8]) -> String {
-    let from_json = serde_json::from_slice::<Value>(body).ok().and_then(|d| {
-        ["/message", "/error", "/error/message", "/detail"]
+    let text = match serde_json::from_slice::<Value>(body) {
+        Ok(d) => ["/message", "/error", "/error/message", "/detail"]
             .iter()
-            .find_map(|p| d.pointer(p).and_then(Value::as_str).map(str::to_string))
-    });
-    let text = from_json.or_else(|| {
-        let s = String::from_utf8_lossy(body);
-        s.lines()
-            .map(str::trim)
-            .find(|l| !l.is_empty())
-            .map(str::to_string)
-    });
+            .find_map(|p| d.pointer(p).and_then(Value::as_str).map(str::to_string)),
+        Err(_) => {
+            let s = String::from_utf8_lossy(body);
+            s.lines()
+                .map(str::trim)
+                .find(|l| !l.is_empty())
+                .map(str::to_string)
+        }
+    };
     match text {
         Some(t) if !t.is_empty() => {
             format!(": {}", truncate_chars(&printable(&t), MAX_DETAIL_CHARS / 2))
