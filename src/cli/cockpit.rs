@@ -52,7 +52,8 @@ async fn run_cockpit(
         }
         None => cockpit::run(&handle, opts).await,
     };
-    let stopped = handle.stop().await;
+    let mut stdout = std::io::stdout();
+    let stopped = super::stopping::stop(handle, None, &mut |_, _| Ok(()), &mut stdout).await;
     let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
     let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
     // Printed after the terminal is restored: where the release stands.
@@ -70,7 +71,8 @@ async fn run_cockpit(
 }
 
 pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool) -> CliResult {
-    let cfg = crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?;
+    let mut cfg =
+        crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?;
     let (dir, _tmp) = match &ctx.global.state_dir {
         Some(p) => (StateDir::at(p.clone()), None),
         None => {
@@ -84,6 +86,15 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         .operator
         .clone()
         .unwrap_or_else(|| "alice".to_string());
+
+    let clock = Clock::with_speed(Some(speed), None);
+    let fleet_clock = crate::sim::fleet_clock(&clock);
+    let (fleet, scenario_task) =
+        crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
+            .await
+            .map_err(CliError::error)?;
+    // The real path: webhook deploys to the fleet, verified against its health.
+    crate::sim::demo_world::deploy_through_fleet(&mut cfg, &fleet);
     let version = history::last_released(&dir).map_or(Version::new(1, 0, 2), |v| v.next_patch());
     let plan = ReleasePlan::build(
         &cfg,
@@ -93,13 +104,8 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         false,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
-    let clock = Clock::with_speed(Some(speed), None);
-    let fleet_clock = crate::sim::fleet_clock(&clock);
-    let (fleet, scenario_task) =
-        crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
-            .await
-            .map_err(CliError::error)?;
     let wiring = CliWiring::shared(&cfg.customers, Some(fleet.clone()));
+    let logs_dir = dir.deploy_logs_dir(&version.to_string());
     let handle = driver::open(
         RuntimeOptions {
             state_dir: dir,
@@ -130,6 +136,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         readonly,
         theme: theme(ctx),
         demo: Some(demo),
+        deploy_logs: Some(logs_dir),
     };
     let code = run_cockpit(handle, opts, None).await;
     if let Some(p) = probing {
@@ -309,6 +316,7 @@ async fn open_in_cockpit(
 ) -> CliResult {
     let operator = ctx.operator();
     let wiring = CliWiring::shared(&cfg.customers, None);
+    let logs_dir = dir.deploy_logs_dir(label);
     let handle = driver::open(
         RuntimeOptions {
             state_dir: dir,
@@ -331,6 +339,7 @@ async fn open_in_cockpit(
             readonly,
             theme: theme(ctx),
             demo: None,
+            deploy_logs: Some(logs_dir),
         },
         shared,
     )

@@ -132,10 +132,14 @@ pub async fn run(
     if let Some(p) = probing {
         p.abort();
     }
-    let state = handle
-        .stop()
-        .await
-        .map_err(|e| CliError::error(e.to_string()))?;
+    let state = super::stopping::stop(
+        handle,
+        Some(&mut events),
+        &mut |w: &mut dyn std::io::Write, e: &Event| print_event(ctx, w, e),
+        w,
+    )
+    .await
+    .map_err(|e| CliError::error(e.to_string()))?;
     if !ctx.global.json {
         out(
             w,

@@ -10,9 +10,11 @@ pub mod error;
 pub mod fleet;
 pub mod health;
 pub mod logging;
+pub mod logs;
 pub mod offline;
 pub mod plan;
 pub mod read;
+pub mod stopping;
 pub mod validate;
 pub mod wiring;
 
@@ -168,6 +170,11 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             speed,
             readonly,
         } => cockpit::run_release(&ctx, &release, speed, readonly).await,
+        Cmd::Logs {
+            customer,
+            version,
+            lines,
+        } => logs::run(&ctx, &customer, version.as_deref(), lines, w),
         Cmd::Config(ConfigCmd::Check) => {
             let source = crate::config::discover(ctx.global.config.as_deref());
             let cfg = ctx.config_from(&source)?;

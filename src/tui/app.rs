@@ -222,6 +222,15 @@ impl Dialog {
     }
 }
 
+/// The deploy log overlay's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployLogView {
+    pub customer: CustomerId,
+    pub name: String,
+    /// The log's last lines, escaped; `None` when there is no log (yet).
+    pub lines: Option<Vec<String>>,
+}
+
 /// What the loop must do after a key: send a command, call the demo's fault
 /// injector, or leave.
 #[derive(Debug, Clone, PartialEq)]
@@ -254,6 +263,8 @@ pub struct App {
     /// to force it, with the operator's reason and choices intact.
     pub submitted_rollback: Option<Dialog>,
     pub help: bool,
+    /// The deploy log overlay, for the selected customer: the loop fills `lines`.
+    pub deploy_log: Option<DeployLogView>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
@@ -280,6 +291,7 @@ impl App {
             dialog: None,
             submitted_rollback: None,
             help: false,
+            deploy_log: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
@@ -377,6 +389,23 @@ impl App {
             return None;
         }
         let action = keys::action_for(&key)?;
+        if self.deploy_log.is_some() {
+            match action {
+                Action::DeployLog | Action::Back => self.deploy_log = None,
+                Action::Quit => {
+                    self.deploy_log = None;
+                    return self.quit(state);
+                }
+                Action::Down | Action::Up | Action::Top | Action::Bottom => {
+                    // Another customer's log: the selection moves underneath.
+                    self.focus = Focus::Health;
+                    self.on_action(action, state);
+                    self.open_deploy_log(state);
+                }
+                _ => {}
+            }
+            return None;
+        }
         if self.help {
             match action {
                 Action::Help | Action::Back => self.help = false,
@@ -420,6 +449,7 @@ impl App {
                 }
             }
             Action::Help => self.help = true,
+            Action::DeployLog => self.open_deploy_log(state),
             Action::Quit => return self.quit(state),
             Action::Approve => {
                 let wave = self.approvable_selected_wave(state);
@@ -513,6 +543,23 @@ impl App {
             }
         }
         None
+    }
+
+    /// Opens (or re-points) the deploy log overlay at the selected customer.
+    fn open_deploy_log(&mut self, state: &ReleaseState) {
+        match self.selected_customer(state) {
+            Some(c) => {
+                let same = self.deploy_log.as_ref().is_some_and(|v| v.customer == c.id);
+                if !same {
+                    self.deploy_log = Some(DeployLogView {
+                        customer: c.id.clone(),
+                        name: c.name.clone(),
+                        lines: None,
+                    });
+                }
+            }
+            None => self.refuse(strings::NO_CUSTOMER),
+        }
     }
 
     /// `a` on the timeline: the selected wave when it still needs a signature

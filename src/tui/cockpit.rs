@@ -37,6 +37,9 @@ pub struct CockpitOptions {
     pub readonly: bool,
     pub theme: Theme,
     pub demo: Option<DemoControls>,
+    /// The release's deploy logs directory (`releases/<label>/deploys`), for the
+    /// `l` overlay; `None` shows no log.
+    pub deploy_logs: Option<std::path::PathBuf>,
 }
 
 /// Injects a fault into one customer; says what it did, or why it could not.
@@ -49,7 +52,8 @@ pub struct DemoControls {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CockpitExit {
-    /// The operator quit while the release was still running.
+    /// The operator quit while the release was still running (after the
+    /// deploys in flight finished, or leaving them running on a second `q`).
     Quit,
     Signal(ShutdownSignal),
     /// The operator quit after the release ended (or its runtime stopped).
@@ -168,8 +172,13 @@ where
     let mut ticker = tokio::time::interval(tick_period(handle.clock.speed()));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     tokio::pin!(signals);
+    // Set once the operator quit with deploys in flight: the runtime is stopping
+    // (it waits for them) and the cockpit stays up until it has, or until a
+    // second `q` leaves them running.
+    let mut leaving = false;
 
     loop {
+        refresh_deploy_log(&mut app, opts.deploy_logs.as_deref());
         if pacer.pace(Instant::now()) == Pace::DrawNow {
             draw(terminal, &mut app, &snap, handle, &theme)?;
             pacer.drew(Instant::now());
@@ -182,12 +191,24 @@ where
                     pacer.mark_dirty();
                     match app.on_key(k, &snap.state, handle.clock.now().max(snap.now)) {
                         None => {}
+                        Some(Outgoing::Quit) if leaving => {
+                            // Again: leave the deploys running, journaled in flight.
+                            handle.detach.cancel();
+                            return Ok(CockpitExit::Quit);
+                        }
                         Some(Outgoing::Quit) => {
-                            return Ok(if app.runtime_stopped || snap.state.phase.is_final() {
-                                CockpitExit::Finished
-                            } else {
-                                CockpitExit::Quit
-                            });
+                            let waiting = deploys_in_flight(&snap.state);
+                            if app.runtime_stopped || snap.state.phase.is_final() {
+                                return Ok(CockpitExit::Finished);
+                            }
+                            if waiting.is_empty() {
+                                return Ok(CockpitExit::Quit);
+                            }
+                            // A deploy is never killed halfway: wait, and say for what.
+                            leaving = true;
+                            handle.begin_stop();
+                            app.runtime_stopped = true;
+                            app.info(super::strings::waiting_to_leave(&waiting));
                         }
                         Some(Outgoing::Command(cmd)) => {
                             let result = handle.send(&app.operator, cmd.clone()).await;
@@ -222,7 +243,20 @@ where
             },
             changed = snaps.changed(), if snaps_open => {
                 match changed {
-                    Ok(()) => snap = snaps.borrow_and_update().clone(),
+                    Ok(()) => {
+                        snap = snaps.borrow_and_update().clone();
+                        if leaving {
+                            let waiting = deploys_in_flight(&snap.state);
+                            if !waiting.is_empty() {
+                                app.info(super::strings::waiting_to_leave(&waiting));
+                            }
+                        }
+                    }
+                    Err(_) if leaving => {
+                        // The deploys we waited for are done and journaled.
+                        draw(terminal, &mut app, &snap, handle, &theme)?;
+                        return Ok(CockpitExit::Quit);
+                    }
                     Err(_) => {
                         // The runtime ended (release final) or failed: keep the
                         // last screen up so the operator sees how it ended.
@@ -237,6 +271,33 @@ where
             _ = tokio::time::sleep_until(wake.unwrap_or_else(Instant::now)), if wake.is_some() => {}
         }
     }
+}
+
+/// The customers whose deploy or rollback is in flight, by name.
+pub fn deploys_in_flight(state: &crate::engine::ReleaseState) -> Vec<String> {
+    use crate::engine::CustomerStatus;
+    state
+        .customers
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.status,
+                CustomerStatus::Deploying | CustomerStatus::RollingBack
+            )
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Re-reads the open deploy log overlay's tail (cheap: the last 64 KiB at most).
+fn refresh_deploy_log(app: &mut App, dir: Option<&std::path::Path>) {
+    let Some(view) = &mut app.deploy_log else {
+        return;
+    };
+    view.lines = dir.and_then(|d| {
+        let path = crate::runtime::state_dir::deploy_log_in(d, view.customer.as_str());
+        crate::adapters::deploy::log::tail(&path, 500)
+    });
 }
 
 /// Draws one frame of the cockpit (or the too-small screen) and remembers which

@@ -21,6 +21,8 @@ pub enum Action {
     Emergency,
     ConfirmOverdue,
     InjectFault,
+    /// Show the selected customer's deploy log (its tail).
+    DeployLog,
     FocusNext,
     FocusPrev,
     Down,
@@ -68,6 +70,7 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('e'), Action::Emergency),
     (KeyCode::Char('c'), Action::ConfirmOverdue),
     (KeyCode::Char('f'), Action::InjectFault),
+    (KeyCode::Char('l'), Action::DeployLog),
     (KeyCode::Tab, Action::FocusNext),
     (KeyCode::BackTab, Action::FocusPrev),
     (KeyCode::Char('j'), Action::Down),
@@ -187,6 +190,7 @@ mod tests {
                     | Action::Sort
                     | Action::Back
                     | Action::Help
+                    | Action::DeployLog
                     | Action::Quit
             );
             assert_eq!(action.acts(), !navigation, "{action:?}");

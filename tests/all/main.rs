@@ -10,6 +10,7 @@ mod config_errors;
 mod crash_resume;
 mod demo_e2e;
 mod deploy_command;
+mod deploy_config;
 mod deploy_webhook;
 mod engine_properties;
 mod engine_scenarios;

@@ -529,6 +529,7 @@ mod cockpit_loop {
 
     fn opts(readonly: bool) -> CockpitOptions {
         CockpitOptions {
+            deploy_logs: None,
             operator: "alice".into(),
             readonly,
             theme: Theme::monochrome(),
@@ -834,6 +835,7 @@ mod cockpit_loop {
             }),
         };
         let o = CockpitOptions {
+            deploy_logs: None,
             demo: Some(demo),
             ..opts(false)
         };
