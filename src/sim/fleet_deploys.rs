@@ -72,8 +72,8 @@ pub struct FleetDeploys {
     delays: HashMap<CustomerId, Duration>,
     faults: HashMap<CustomerId, DeployFault>,
     deploys: Vec<FleetDeploy>,
-    /// Every POST, as (customer, idempotency key).
-    posts: Vec<(CustomerId, String)>,
+    /// Every POST, as (customer, idempotency key, attempt in the body).
+    posts: Vec<(CustomerId, String, Option<u64>)>,
 }
 
 impl FleetDeploys {
@@ -117,11 +117,17 @@ impl FleetHandle {
 
     /// The idempotency keys of every POST for `id`, in order (repeats included).
     pub fn deploy_keys(&self, id: &CustomerId) -> Vec<String> {
+        self.deploy_posts(id).into_iter().map(|(k, _)| k).collect()
+    }
+
+    /// Every POST for `id`, in order: its idempotency key and the `attempt` its
+    /// body gave.
+    pub fn deploy_posts(&self, id: &CustomerId) -> Vec<(String, Option<u64>)> {
         self.deploy_book()
             .posts
             .iter()
-            .filter(|(c, _)| c == id)
-            .map(|(_, k)| k.clone())
+            .filter(|(c, _, _)| c == id)
+            .map(|(_, k, a)| (k.clone(), *a))
             .collect()
     }
 
@@ -194,9 +200,10 @@ pub(super) async fn post_deploy(
         .and_then(|v| v.as_str())
         .unwrap_or_default()
         .to_string();
+    let attempt = doc.pointer("/attempt").and_then(|v| v.as_u64());
     let now = fleet.now();
     let mut book = fleet.deploy_book();
-    book.posts.push((id.clone(), key.clone()));
+    book.posts.push((id.clone(), key.clone(), attempt));
     if let Some(DeployFault::Http { status, times }) = book.faults.get(&id).cloned() {
         if times > 0 {
             if times == 1 {

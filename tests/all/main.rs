@@ -11,6 +11,7 @@ mod crash_resume;
 mod demo_e2e;
 mod deploy_command;
 mod deploy_config;
+mod deploy_e2e;
 mod deploy_webhook;
 mod engine_properties;
 mod engine_scenarios;
