@@ -519,7 +519,7 @@ async fn a_secret_canary_never_shows_anywhere() {
         bad,
         vec![(
             false,
-            format!("HTTP 500 from $SD_HOOK_BAD (attempt 3 of 3)")
+            "HTTP 500 from $SD_HOOK_BAD (attempt 3 of 3)".to_string()
         )]
     );
     for args in [
