@@ -721,3 +721,132 @@ esac"#,
     );
     assert_eq!(got.lines().count(), 6, "{got}");
 }
+
+/// Collects a child's stdout as it comes.
+fn collect(stdout: tokio::process::ChildStdout) -> std::sync::Arc<std::sync::Mutex<String>> {
+    use tokio::io::AsyncBufReadExt;
+    let seen = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    let s = seen.clone();
+    tokio::spawn(async move {
+        let mut lines = tokio::io::BufReader::new(stdout).lines();
+        while let Ok(Some(l)) = lines.next_line().await {
+            let mut t = s.lock().unwrap();
+            t.push_str(&l);
+            t.push('\n');
+        }
+    });
+    seen
+}
+
+fn sigint(child: &tokio::process::Child) {
+    let pid = child.id().expect("running") as i32;
+    // SAFETY: kill(2) on the child this test spawned.
+    unsafe { libc::kill(pid, libc::SIGINT) };
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_waits_for_the_deploy_in_flight_and_a_second_ctrl_c_leaves_it_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let go = tmp.path().join("go");
+    let pids = tmp.path().join("pids");
+    let deploy = script(
+        tmp.path(),
+        "slow.sh",
+        &format!(
+            r#"echo $$ >> {pids}
+while [ ! -f {go} ]; do sleep 0.05; done
+echo "now on $1""#,
+            pids = pids.display(),
+            go = go.display()
+        ),
+    );
+    let target =
+        json!({"kind": "command", "program": deploy.display().to_string(), "args": ["{version}"]});
+    let cfg = config(
+        tmp.path(),
+        &[
+            customer("slow-a", "demo", target, simulated_health()),
+            later_wave(),
+        ],
+    );
+
+    // One Ctrl-C: it pauses, says what it waits for, and waits.
+    let state = tmp.path().join("state");
+    let mut child = shipdeck(&state, &cfg, DEPLOY).spawn().unwrap();
+    let seen = collect(child.stdout.take().unwrap());
+    let p = pids.clone();
+    assert!(eventually(Duration::from_secs(60), || p.exists()).await);
+    sigint(&child);
+    let s = seen.clone();
+    assert!(
+        eventually(Duration::from_secs(30), || s
+            .lock()
+            .unwrap()
+            .contains("waiting for 1 deploy in flight to finish"))
+        .await,
+        "{}",
+        seen.lock().unwrap()
+    );
+    assert!(
+        seen.lock()
+            .unwrap()
+            .contains("Customer slow-a (deploying v1.0.1)")
+    );
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "it left without waiting"
+    );
+    std::fs::write(&go, "").unwrap();
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("it ends once the deploy did")
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    let events = journal(&state);
+    assert_eq!(
+        finished(&events, "slow-a"),
+        vec![(true, "now on v1.0.1".to_string())],
+        "the result was journaled, not left for a resume"
+    );
+    std::fs::remove_file(&go).unwrap();
+    std::fs::remove_file(&pids).unwrap();
+
+    // Two: it leaves the deploy running, journaled as in flight.
+    let state = tmp.path().join("state2");
+    let mut child = shipdeck(&state, &cfg, DEPLOY).spawn().unwrap();
+    let seen = collect(child.stdout.take().unwrap());
+    let p = pids.clone();
+    assert!(eventually(Duration::from_secs(60), || p.exists()).await);
+    sigint(&child);
+    let s = seen.clone();
+    assert!(
+        eventually(Duration::from_secs(30), || s
+            .lock()
+            .unwrap()
+            .contains("waiting for 1 deploy"))
+        .await
+    );
+    sigint(&child);
+    let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+        .await
+        .expect("it leaves at once")
+        .unwrap();
+    assert_eq!(status.code(), Some(130));
+    assert!(
+        seen.lock()
+            .unwrap()
+            .contains("leaving the deploys in flight running")
+    );
+    let pid: i32 = std::fs::read_to_string(&pids)
+        .unwrap()
+        .trim()
+        .parse()
+        .unwrap();
+    let alive = Path::new(&format!("/proc/{pid}")).exists();
+    // SAFETY: kill(2) on the process group the binary started and left.
+    unsafe { libc::kill(-pid, libc::SIGKILL) };
+    assert!(alive, "the deploy command was killed");
+    let events = journal(&state);
+    assert_eq!(started(&events, "slow-a"), 1);
+    assert!(finished(&events, "slow-a").is_empty(), "still in flight");
+}

@@ -12,6 +12,7 @@ mod demo_e2e;
 mod deploy_command;
 mod deploy_config;
 mod deploy_e2e;
+mod deploy_shutdown;
 mod deploy_webhook;
 mod engine_properties;
 mod engine_scenarios;
