@@ -251,11 +251,11 @@ impl WebhookTarget {
         };
         if !self.query.is_empty() {
             let q: Vec<String> = self.query.iter().map(|(k, v)| format!("{k}={v}")).collect();
-            s.push(if s.contains('?') || self.url_env.is_some() {
-                '&'
+            if self.url_env.is_some() {
+                s.push_str(" with ");
             } else {
-                '?'
-            });
+                s.push(if s.contains('?') { '&' } else { '?' });
+            }
             s.push_str(&q.join("&"));
         }
         s
@@ -425,7 +425,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             t.describe(),
-            "POST $RENDER_HOOK&imgURL=docker.io/acme/api:{version} (Authorization: $TOKEN); polls /status until \"live\""
+            "POST $RENDER_HOOK with imgURL=docker.io/acme/api:{version} (Authorization: $TOKEN); polls /status until \"live\""
         );
         let c: DeployTarget = serde_json::from_str(
             r#"{"kind":"command","program":"kubectl","args":["set","image","deploy/api","api=acme/api:{version}"],"timeout":"10m"}"#,

@@ -850,3 +850,80 @@ echo "now on $1""#,
     assert_eq!(started(&events, "slow-a"), 1);
     assert!(finished(&events, "slow-a").is_empty(), "still in flight");
 }
+
+#[tokio::test]
+async fn plan_and_the_dry_run_show_each_customers_deploy_target_with_secrets_by_name() {
+    let tmp = tempfile::tempdir().unwrap();
+    let cfg = tmp.path().join("config");
+    let recipes: Vec<Value> = recipes().into_iter().map(|(_, c)| c).collect();
+    config_dir_with(&cfg, &recipes);
+    let state = tmp.path().join("state");
+    let plan = shipdeck(
+        &state,
+        &cfg,
+        &["plan", "--version", "v1.0.1", "--type", "security"],
+    )
+    .output()
+    .await
+    .unwrap();
+    let printed = text(&plan);
+    assert_eq!(plan.status.code(), Some(0), "{printed}");
+    for expected in [
+        "deploy: POST $RENDER_DEPLOY_HOOK_ACME with imgURL=docker.io/acme/api:{version}; polls /status until \"live\"; verify live version at /version (~8m)",
+        "deploy: POST https://api.github.com/repos/acme/api/deployments (Authorization: $GITHUB_TOKEN_BEARER, X-GitHub-Api-Version: $GITHUB_API_VERSION); polls /0/state until \"success\" (~10m)",
+        "deploy: helm upgrade --install api oci://registry.example.com/charts/api --namespace {customer} --set image.tag={version} --atomic --wait --timeout 10m (timeout 12m); verify live version at /version (~5m)",
+        "deploy: simulated, 5m",
+    ] {
+        assert!(printed.contains(expected), "no `{expected}` in:\n{printed}");
+    }
+    let json = shipdeck(
+        &state,
+        &cfg,
+        &[
+            "--json",
+            "plan",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    let doc: Value = serde_json::from_slice(&json.stdout).unwrap();
+    let render = doc["waves"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|w| w["customers"].as_array().unwrap())
+        .find(|c| c["id"] == "acme-render")
+        .unwrap();
+    assert_eq!(render["deploy"]["kind"], "webhook");
+    assert_eq!(render["deploy"]["expected_seconds"], 480);
+    let dry = shipdeck(
+        &state,
+        &cfg,
+        &[
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--dry-run",
+        ],
+    )
+    .output()
+    .await
+    .unwrap();
+    let printed = text(&dry);
+    assert_eq!(dry.status.code(), Some(0), "{printed}");
+    assert!(
+        printed
+            .lines()
+            .any(|l| l.trim_start().starts_with("ACME (Kubernetes)") && l.contains("deploy: sh -c")),
+        "{printed}"
+    );
+    assert!(printed.contains("$RENDER_DEPLOY_HOOK_ACME"), "{printed}");
+    assert!(!state.exists(), "a dry run writes nothing");
+}
