@@ -77,7 +77,9 @@ pub async fn stop(
     let detach = handle.detach.clone();
     let stopping = handle.stop();
     tokio::pin!(stopping);
-    let mut asked = waiting.is_empty();
+    // Listened to even when the state shows nothing in flight: a deploy whose
+    // customer moved on (rolled back meanwhile) may still be running.
+    let mut asked = false;
     loop {
         tokio::select! {
             biased;
