@@ -374,3 +374,42 @@ async fn a_second_q_leaves_the_deploys_running() {
     assert_eq!(still, deploying, "left in flight, journaled as such");
     drop(keys);
 }
+
+#[tokio::test(start_paused = true)]
+async fn an_abort_lets_the_deploys_in_flight_finish_and_journals_them() {
+    let w = world(false);
+    let handle = open(&w, true);
+    let deploying = until_deploying(&handle).await;
+    handle
+        .send(
+            "alice",
+            Command::Abort {
+                reason: "wrong build".into(),
+            },
+        )
+        .await
+        .unwrap();
+    tokio::time::sleep(Duration::from_secs(3600)).await;
+    assert!(
+        !handle.task.is_finished(),
+        "the runtime left deploys behind"
+    );
+    assert_eq!(*w.deployer.detached.lock().unwrap(), 0);
+    w.gate.send_replace(true);
+    let mut snaps = handle.snapshots.clone();
+    while !in_flight(&handle.snapshot().state).is_empty() {
+        snaps.changed().await.unwrap();
+    }
+    let state = handle.stop().await.unwrap();
+    assert_eq!(state.phase, shipdeck::engine::Phase::Aborted);
+    let events = journal(&w);
+    let aborted_at = events
+        .iter()
+        .position(|e| matches!(e, EventKind::Aborted { .. }))
+        .unwrap();
+    let finished_after = events[aborted_at..]
+        .iter()
+        .filter(|e| matches!(e, EventKind::DeployFinished { ok: true, .. }))
+        .count();
+    assert_eq!(finished_after, deploying.len());
+}

@@ -632,3 +632,74 @@ async fn a_missing_header_variable_is_named_and_nothing_is_sent() {
     );
     assert!(s.seen().is_empty());
 }
+
+#[tokio::test]
+async fn no_response_however_broken_panics_each_is_a_reason() {
+    let dir = tempfile::tempdir().unwrap();
+    let replies: Vec<&[u8]> = vec![
+        b"HTTP/1.1 200 OK\r\nContent-Length: 999999\r\n\r\nshort",
+        b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nZZZ\r\nnot a chunk\r\n",
+        b"HTTP/1.1 999 Weird\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 202 Accepted\r\nLocation: \x7f\xff::not a url\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 503 Busy\r\nRetry-After: tomorrow-ish\r\nContent-Length: 0\r\n\r\n",
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 4\r\n\r\n\xff\xfe\xfd\xfc",
+        b"\x00\x01\x02\x03",
+        b"",
+    ];
+    for raw in replies {
+        let addr = crate::support::deploy::raw_listener(vec![raw.to_vec()]).await;
+        let mut spec = hook(format!("http://{addr}/deploy"));
+        spec.retries = 1;
+        spec.timeout = Duration::from_secs(2);
+        spec.poll = Some(PollSpec {
+            deadline: Duration::from_millis(100),
+            ..poll(StatusUrl::Location)
+        });
+        let out = deployer(dir.path(), spec).deploy(request()).await;
+        assert!(
+            !out.ok,
+            "{:?} passed: {out:?}",
+            String::from_utf8_lossy(raw)
+        );
+        assert!(!out.detail.is_empty());
+        assert!(
+            !out.detail.chars().any(|c| c.is_control()),
+            "{:?}",
+            out.detail
+        );
+    }
+    // Status documents of every odd shape.
+    let s = ScriptServer::start().await;
+    for status in [
+        r#"{"status": null}"#,
+        r#"{"status": ["live"]}"#,
+        r#"{"status": {"live": true}}"#,
+        r#"{"status": 42}"#,
+        "[1, 2, 3]",
+        r#"{"status": "\u001b[31mlive\u001b[0m\u0007"}"#,
+        "not json at all",
+    ] {
+        s.on(
+            "POST",
+            "/deploy",
+            vec![Answer::With(
+                202,
+                vec![("location", "/status".into())],
+                String::new(),
+            )],
+        );
+        s.on("GET", "/status", vec![Answer::Json(200, status)]);
+        let mut spec = hook(s.url("/deploy"));
+        spec.poll = Some(PollSpec {
+            deadline: Duration::from_millis(100),
+            ..poll(StatusUrl::Location)
+        });
+        let out = deployer(dir.path(), spec).deploy(request()).await;
+        assert!(!out.ok, "{status}: {out:?}");
+        assert!(
+            !out.detail.chars().any(|c| c.is_control()),
+            "{status}: {:?}",
+            out.detail
+        );
+    }
+}

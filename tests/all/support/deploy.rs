@@ -278,3 +278,26 @@ pub async fn garbage_listener() -> SocketAddr {
     });
     addr
 }
+
+/// A listener that answers each connection with the next of `replies` (raw bytes,
+/// the last repeating) and closes it.
+pub async fn raw_listener(replies: Vec<Vec<u8>>) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        let mut n = 0usize;
+        while let Ok((stream, _)) = listener.accept().await {
+            let reply = replies[n.min(replies.len() - 1)].clone();
+            n += 1;
+            tokio::spawn(async move {
+                use tokio::io::{AsyncReadExt, AsyncWriteExt};
+                let mut stream = stream;
+                let mut buf = [0u8; 4096];
+                let _ = stream.read(&mut buf).await;
+                let _ = stream.write_all(&reply).await;
+                let _ = stream.shutdown().await;
+            });
+        }
+    });
+    addr
+}
