@@ -137,6 +137,7 @@ pub async fn run(
         Some(&mut events),
         &mut |w: &mut dyn std::io::Write, e: &Event| print_event(ctx, w, e),
         w,
+        ctx.global.json,
     )
     .await
     .map_err(|e| CliError::error(e.to_string()))?;

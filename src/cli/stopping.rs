@@ -46,16 +46,25 @@ fn attempt(n: u32) -> String {
 
 /// Stops the release behind `handle`, waiting for deploys in flight and printing
 /// their events as they finish (`events`, when given); a Ctrl-C meanwhile leaves
-/// them running.
+/// them running. With `json`, what it says for people goes to stderr, so stdout
+/// stays JSON lines.
 pub async fn stop(
     handle: ReleaseHandle,
     mut events: Option<&mut broadcast::Receiver<Arc<Event>>>,
     print: &mut dyn FnMut(&mut dyn std::io::Write, &Event) -> Result<(), CliError>,
     w: &mut dyn std::io::Write,
+    json: bool,
 ) -> Result<Arc<ReleaseState>, RuntimeError> {
+    let say = |w: &mut dyn std::io::Write, text: &str| {
+        if json {
+            eprint!("{text}");
+        } else {
+            let _ = out(w, text);
+        }
+    };
     let waiting = in_flight(&handle.snapshot().state);
     if !waiting.is_empty() {
-        let _ = out(
+        say(
             w,
             &format!(
                 "waiting for {} in flight to finish (a deploy is never stopped halfway): {}\n  press Ctrl-C again to leave {} running; {} journaled as in flight and resumed by running the same command again\n",
@@ -87,7 +96,7 @@ pub async fn stop(
             _ = tokio::signal::ctrl_c(), if !asked => {
                 asked = true;
                 detach.cancel();
-                let _ = out(w, "leaving the deploys in flight running; they stay journaled as in flight\n");
+                say(w, "leaving the deploys in flight running; they stay journaled as in flight\n");
             }
             e = async {
                 match events.as_deref_mut() {
