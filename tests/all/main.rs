@@ -14,6 +14,7 @@ mod deploy_command;
 mod deploy_config;
 mod deploy_demo;
 mod deploy_e2e;
+mod deploy_engine;
 mod deploy_shutdown;
 mod deploy_webhook;
 mod engine_properties;
