@@ -629,6 +629,11 @@ fn verify(r: &mut Report, base: &str, v: &Verify, health: &HealthSource) {
                     &key(base, "pointer"),
                     "the health source is a command, so there is no health response to read the version from; give verify a `url` or a `program`",
                 ),
+                None if matches!(health, HealthSource::Simulated { .. }) => r.value(
+                    F,
+                    &key(base, "pointer"),
+                    "the health source is simulated, so there is no health URL to read the version from; give verify a `url` or a `program`",
+                ),
                 None => {}
             }
         }

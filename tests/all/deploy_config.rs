@@ -64,7 +64,7 @@ fn check(target: &str, field: &str, at: &str, needle: &str) {
 
 const COMMAND: &str = r#"{"kind": "command", "program": "kubectl", "args": ["set", "image", "deploy/api", "api=acme/api:{version}", "--namespace", "{customer}"], "timeout": "10m", "retries": 2, "retry_exit_codes": [75], "backoff": "30s", "rollback": {"program": "kubectl", "args": ["rollout", "undo", "deploy/api"]}, "verify": {"program": "sh", "args": ["-c", "kubectl get deploy api -o jsonpath={{.metadata.labels.version}}"], "deadline": "5m", "interval": "10s"}, "expected_duration": "4m"}"#;
 
-const WEBHOOK: &str = r#"{"kind": "webhook", "url_env": "RENDER_DEPLOY_HOOK", "query": {"imgURL": "docker.io/acme/api:{version}"}, "headers": [{"name": "Authorization", "env": "RENDER_API_KEY"}], "body": {"ref": "{version}", "environment": "{customer}"}, "timeout": "20s", "retries": 3, "backoff": "5s", "status": {"url": "https://api.render.com/v1/services/srv-1/deploys/{/deploy/id}", "field": "/status", "success": ["live"], "failure": ["build_failed", "update_failed", "canceled"], "interval": "10s", "deadline": "30m"}, "verify": {"pointer": "/version", "deadline": "2m"}, "expected_duration": "6m"}"#;
+const WEBHOOK: &str = r#"{"kind": "webhook", "url_env": "RENDER_DEPLOY_HOOK", "query": {"imgURL": "docker.io/acme/api:{version}"}, "headers": [{"name": "Authorization", "env": "RENDER_API_KEY"}], "body": {"ref": "{version}", "environment": "{customer}"}, "timeout": "20s", "retries": 3, "backoff": "5s", "status": {"url": "https://api.render.com/v1/services/srv-1/deploys/{/deploy/id}", "field": "/status", "success": ["live"], "failure": ["build_failed", "update_failed", "canceled"], "interval": "10s", "deadline": "30m"}, "verify": {"pointer": "/version", "url": "https://acme.example.com/healthz", "deadline": "2m", "interval": "10s"}, "expected_duration": "6m"}"#;
 
 #[test]
 fn every_field_of_command_and_webhook_targets_is_accepted() {
@@ -207,6 +207,13 @@ fn status_polling_and_verify_are_checked() {
         ".verify.program",
         r#""cat""#,
         "not both",
+    );
+    // The first customer's health is simulated: no URL to read a version from.
+    check(
+        r#"{"kind": "webhook", "url": "https://a.example/x", "verify": {"pointer": "/version"}}"#,
+        ".verify.pointer",
+        r#""/version""#,
+        "give verify a `url` or a `program`",
     );
     let (errs, _) = refused(r#"{"kind": "webhook", "url": "https://a.example/x", "verify": {}}"#);
     let e = about(&errs, "customers[0].deploy.verify");
