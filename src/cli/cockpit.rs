@@ -53,7 +53,16 @@ async fn run_cockpit(
         None => cockpit::run(&handle, opts).await,
     };
     let mut stdout = std::io::stdout();
-    let stopped = super::stopping::stop(handle, None, &mut |_, _| Ok(()), &mut stdout, false).await;
+    let mut interrupts = super::stopping::interrupts()?;
+    let stopped = super::stopping::stop(
+        handle,
+        None,
+        &mut |_, _| Ok(()),
+        &mut stdout,
+        false,
+        &mut interrupts,
+    )
+    .await;
     let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
     let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
     // Printed after the terminal is restored: where the release stands.

@@ -119,6 +119,9 @@ pub async fn run(
         print_event(ctx, w, e)?;
     }
     let probing = wiring.start_probing(&handle);
+    // One listener for the whole run: a Ctrl-C that lands between two polls is
+    // kept, not lost (a fresh `ctrl_c()` per loop would miss it).
+    let mut interrupts = super::stopping::interrupts()?;
     let code = drive(
         ctx,
         &handle,
@@ -126,6 +129,7 @@ pub async fn run(
         args,
         emergency_reason.as_deref(),
         &actor,
+        &mut interrupts,
         w,
     )
     .await;
@@ -138,6 +142,7 @@ pub async fn run(
         &mut |w: &mut dyn std::io::Write, e: &Event| print_event(ctx, w, e),
         w,
         ctx.global.json,
+        &mut interrupts,
     )
     .await
     .map_err(|e| CliError::error(e.to_string()))?;
@@ -155,6 +160,8 @@ pub async fn run(
     code
 }
 
+// The run's pieces, one per argument: a struct would only move the list.
+#[allow(clippy::too_many_arguments)]
 async fn drive(
     ctx: &Context,
     handle: &ReleaseHandle,
@@ -162,6 +169,7 @@ async fn drive(
     args: &DeployArgs,
     emergency_reason: Option<&str>,
     actor: &str,
+    interrupts: &mut tokio::signal::unix::Signal,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
     let state = handle.snapshot().state;
@@ -222,7 +230,7 @@ async fn drive(
                 Err(RecvError::Closed) => return Ok(EXIT_WAITING),
             },
             changed = snapshots.changed() => if changed.is_err() { return Ok(EXIT_WAITING) },
-            _ = tokio::signal::ctrl_c() => {
+            _ = interrupts.recv() => {
                 let _ = handle.send(actor, Command::Pause { reason: INTERRUPT_REASON.into() }).await;
                 out(w, "paused: interrupted (Ctrl-C); run the same command again to resume\n")?;
                 return Ok(EXIT_INTERRUPTED);

@@ -6,12 +6,20 @@
 
 use std::sync::Arc;
 
+use tokio::signal::unix::{Signal, SignalKind, signal};
 use tokio::sync::broadcast;
 
 use super::context::out;
 use super::error::CliError;
 use crate::engine::{CustomerStatus, Event, ReleaseState};
 use crate::runtime::driver::{ReleaseHandle, RuntimeError};
+
+/// The SIGINT listener a command holds for its whole run, so that no Ctrl-C is
+/// lost between two polls.
+pub fn interrupts() -> Result<Signal, CliError> {
+    signal(SignalKind::interrupt())
+        .map_err(|e| CliError::error(format!("cannot listen for Ctrl-C: {e}")))
+}
 
 /// What is in flight, one line per customer: `ACME Corp (deploying v1.0.2)`.
 pub fn in_flight(state: &ReleaseState) -> Vec<String> {
@@ -54,6 +62,7 @@ pub async fn stop(
     print: &mut dyn FnMut(&mut dyn std::io::Write, &Event) -> Result<(), CliError>,
     w: &mut dyn std::io::Write,
     json: bool,
+    interrupts: &mut Signal,
 ) -> Result<Arc<ReleaseState>, RuntimeError> {
     let say = |w: &mut dyn std::io::Write, text: &str| {
         if json {
@@ -93,7 +102,7 @@ pub async fn stop(
         tokio::select! {
             biased;
             done = &mut stopping => return done,
-            _ = tokio::signal::ctrl_c(), if !asked => {
+            _ = interrupts.recv(), if !asked => {
                 asked = true;
                 detach.cancel();
                 say(w, "leaving the deploys in flight running; they stay journaled as in flight\n");

@@ -620,14 +620,15 @@ async fn the_command_recipes_give_kubectl_and_helm_exactly_the_promised_argv() {
     let bin = tmp.path().join("bin");
     std::fs::create_dir_all(&bin).unwrap();
     let calls = tmp.path().join("argv.log");
-    // Fake tools: record argv (one line, NUL-free, args joined by |) and answer
+    // Fake tools: record argv (one line, args joined by |, appended in one write
+    // since the three customers deploy at once) and answer
     // like the real ones; `get` prints the version the last `set image` set.
     let fake = |name: &str| {
         script(
             &bin,
             name,
             &format!(
-                r#"printf '%s' "{name}" >> {calls}; for a in "$@"; do printf '|%s' "$a" >> {calls}; done; echo >> {calls}
+                r#"line="{name}"; for a in "$@"; do line="$line|$a"; done; printf '%s\n' "$line" >> {calls}
 case "$1" in
   get) cat {bin}/version 2>/dev/null || echo v1.0.0 ;;
   set) echo "$4" | sed 's/.*://' > {bin}/version; echo "deployment.apps/api image updated" ;;
