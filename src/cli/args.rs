@@ -298,6 +298,20 @@ pub enum Cmd {
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// What a customer's deploys printed: its deploy log in a release.
+    #[command(
+        after_help = "Examples:\n  shipdeck logs acme-corp\n  shipdeck logs \"ACME Corp\" --version v1.0.2 --lines 50"
+    )]
+    Logs {
+        /// The customer, by id or name.
+        customer: String,
+        /// The release (default: the most recent one).
+        #[arg(long)]
+        version: Option<String>,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        lines: Option<usize>,
+    },
 }
 
 #[derive(Debug, Args, Clone)]

@@ -64,7 +64,17 @@ async fn run_cockpit(
         }
         None => cockpit::run(handle.link(), opts).await,
     };
-    let stopped = handle.stop().await;
+    let mut stdout = std::io::stdout();
+    let mut interrupts = super::stopping::interrupts()?;
+    let stopped = super::stopping::stop(
+        handle,
+        None,
+        &mut |_, _| Ok(()),
+        &mut stdout,
+        false,
+        &mut interrupts,
+    )
+    .await;
     let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
     let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
     if let Some(w) = super::logging::take_warning() {
@@ -92,7 +102,8 @@ async fn run_cockpit(
 }
 
 pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool) -> CliResult {
-    let cfg = crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?;
+    let mut cfg =
+        crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?;
     let (dir, _tmp) = match &ctx.global.state_dir {
         Some(p) => (StateDir::at(p.clone()), None),
         None => {
@@ -106,6 +117,15 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         .operator
         .clone()
         .unwrap_or_else(|| "alice".to_string());
+
+    let clock = Clock::with_speed(Some(speed), None);
+    let fleet_clock = crate::sim::fleet_clock(&clock);
+    let (fleet, scenario_task) =
+        crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
+            .await
+            .map_err(CliError::error)?;
+    // The real path: webhook deploys to the fleet, verified against its health.
+    crate::sim::demo_world::deploy_through_fleet(&mut cfg, &fleet);
     let version = history::last_released(&dir).map_or(Version::new(1, 0, 2), |v| v.next_patch());
     let plan = ReleasePlan::build(
         &cfg,
@@ -115,13 +135,8 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         false,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
-    let clock = Clock::with_speed(Some(speed), None);
-    let fleet_clock = crate::sim::fleet_clock(&clock);
-    let (fleet, scenario_task) =
-        crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
-            .await
-            .map_err(CliError::error)?;
     let wiring = CliWiring::shared(&cfg.customers, Some(fleet.clone()));
+    let logs_dir = dir.deploy_logs_dir(&version.to_string());
     let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
@@ -153,6 +168,8 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         readonly,
         theme: theme(ctx),
         demo: Some(demo),
+        deploy_logs: Some(logs_dir),
+        stop: Some(stop_controls(&handle)),
     };
     let kept = if _tmp.is_some() {
         Kept::Temporary
@@ -361,6 +378,7 @@ async fn open_in_cockpit(
 ) -> CliResult {
     let operator = ctx.operator();
     let wiring = CliWiring::shared(&cfg.customers, None);
+    let logs_dir = dir.deploy_logs_dir(label);
     let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
@@ -377,6 +395,7 @@ async fn open_in_cockpit(
         tracing::warn!("{line}");
     }
     let probing = wiring.start_probing(&handle);
+    let stop = stop_controls(&handle);
     let code = run_cockpit(
         ctx,
         handle,
@@ -385,6 +404,8 @@ async fn open_in_cockpit(
             readonly,
             theme: theme(ctx),
             demo: None,
+            deploy_logs: Some(logs_dir),
+            stop: Some(stop),
         },
         shared,
         Kept::StateDir,
@@ -412,4 +433,16 @@ fn tempdir() -> Result<std::path::PathBuf, CliError> {
         message: format!("cannot create {}: {e}", base.display()),
     })?;
     Ok(base)
+}
+
+/// How the cockpit stops the release it runs: through the runtime's shutdown (which
+/// waits for deploys in flight) or, on a second `q`, by detaching from them.
+pub fn stop_controls(handle: &ReleaseHandle) -> cockpit::StopControls {
+    let shutdown = handle.shutdown.clone();
+    cockpit::StopControls {
+        begin_stop: Box::new(move || {
+            let _ = shutdown.send(true);
+        }),
+        detach: handle.detach.clone(),
+    }
 }

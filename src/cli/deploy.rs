@@ -196,6 +196,8 @@ pub async fn run(
         }
     }
     let probing = wiring.start_probing(&handle);
+    // One listener for the whole run: a Ctrl-C that lands between two polls is
+    // kept, not lost (a fresh `ctrl_c()` per loop would miss it).
     let code = drive(
         ctx,
         &handle,
@@ -211,10 +213,16 @@ pub async fn run(
     if let Some(p) = probing {
         p.abort();
     }
-    let state = handle
-        .stop()
-        .await
-        .map_err(|e| CliError::error(e.to_string()))?;
+    let state = super::stopping::stop(
+        handle,
+        Some(&mut events),
+        &mut |w: &mut dyn std::io::Write, e: &Event| print_event(ctx, w, e),
+        w,
+        ctx.global.json,
+        &mut sigint,
+    )
+    .await
+    .map_err(|e| CliError::error(e.to_string()))?;
     if !ctx.global.json {
         out(
             w,

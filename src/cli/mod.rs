@@ -10,9 +10,11 @@ pub mod error;
 pub mod fleet;
 pub mod health;
 pub mod logging;
+pub mod logs;
 pub mod offline;
 pub mod plan;
 pub mod read;
+pub mod stopping;
 pub mod validate;
 pub mod version_check;
 pub mod wiring;
@@ -192,6 +194,11 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             readonly,
             force_version,
         } => cockpit::run_release(&ctx, &release, speed, readonly, force_version.as_deref()).await,
+        Cmd::Logs {
+            customer,
+            version,
+            lines,
+        } => logs::run(&ctx, &customer, version.as_deref(), lines, w),
         Cmd::Config(ConfigCmd::Check) => config_check(&ctx, w),
     }
 }

@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::deploy::DeployTarget;
 use super::{HumanDuration, MaintenanceWindow, TierName, Version};
 
 /// A customer's stable id (`acme-corp`), used on the command line and in journals.
@@ -96,26 +97,4 @@ pub enum HealthSource {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latency_pointer: Option<String>,
     },
-}
-
-/// How a version reaches a customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum DeployTarget {
-    /// A simulated deploy that takes `duration` and fails with `failure_rate`
-    /// (0.0–1.0), reproducibly from the release's seed.
-    Simulated {
-        duration: HumanDuration,
-        #[serde(default)]
-        failure_rate: f64,
-    },
-}
-
-impl DeployTarget {
-    /// How long a deploy is expected to take, where the target says.
-    pub fn expected_duration(&self) -> Option<HumanDuration> {
-        match self {
-            DeployTarget::Simulated { duration, .. } => Some(*duration),
-        }
-    }
 }

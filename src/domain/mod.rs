@@ -7,6 +7,7 @@
 pub mod checklist;
 pub mod configuration;
 pub mod customer;
+pub mod deploy;
 pub mod dice;
 pub mod duration;
 pub mod health;
@@ -20,7 +21,8 @@ pub mod window;
 
 pub use checklist::{CheckCommand, Checklist, ChecklistItem, ChecklistKind, GatedPhase};
 pub use configuration::Configuration;
-pub use customer::{Contact, Customer, CustomerId, DeployTarget, HeaderFromEnv, HealthSource};
+pub use customer::{Contact, Customer, CustomerId, HeaderFromEnv, HealthSource};
+pub use deploy::{CommandLine, CommandTarget, DeployTarget, StatusPolling, Verify, WebhookTarget};
 pub use duration::HumanDuration;
 pub use health::{FigureRange, HealthSample, HealthSummary, ProbeOutcome};
 pub use policy::{

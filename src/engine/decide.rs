@@ -1121,6 +1121,29 @@ fn result_events(s: &ReleaseState, result: &EffectResult, now: DateTime<Utc>) ->
             }
             out
         }
+        EffectResult::DeployRetrying {
+            customer,
+            attempt,
+            reason,
+        } => {
+            // Only for the deploy or rollback still in flight, and only forward: a
+            // late report of an older attempt changes nothing.
+            match s.customer(customer) {
+                Some(c)
+                    if matches!(
+                        c.status,
+                        CustomerStatus::Deploying | CustomerStatus::RollingBack
+                    ) && *attempt > c.attempt =>
+                {
+                    vec![EventKind::DeployRetried {
+                        customer: customer.clone(),
+                        attempt: *attempt,
+                        reason: reason.clone(),
+                    }]
+                }
+                _ => Vec::new(),
+            }
+        }
         EffectResult::Probed { customer, outcome } => probed(s, customer, outcome, now),
     }
 }

@@ -158,6 +158,14 @@ pub enum EventKind {
         ok: bool,
         detail: String,
     },
+    /// A deploy (or rollback) in flight starts its attempt `attempt` (2, 3, …)
+    /// after the one before failed for `reason`. Journaled so that a resumed
+    /// runtime re-issues it with the same attempt count.
+    DeployRetried {
+        customer: CustomerId,
+        attempt: u32,
+        reason: String,
+    },
     CustomerHealthy {
         customer: CustomerId,
     },
@@ -608,6 +616,11 @@ pub fn describe(e: &Event) -> String {
                 if *ok { "done" } else { "FAILED" }
             )
         }
+        EventKind::DeployRetried {
+            customer,
+            attempt,
+            reason,
+        } => format!("{customer}: attempt {attempt} after {reason}"),
         EventKind::CustomerHealthy { customer } => format!("{customer} healthy"),
         EventKind::CustomerFailed { customer, reason } => format!("{customer} FAILED: {reason}"),
         EventKind::HealthSampled { customer, outcome } => format!("{customer} probed: {outcome:?}"),

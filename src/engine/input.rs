@@ -112,6 +112,13 @@ pub enum EffectResult {
         ok: bool,
         detail: String,
     },
+    /// The deployer of `customer`'s deploy or rollback in flight is about to make
+    /// attempt `attempt` because the last one failed for `reason`.
+    DeployRetrying {
+        customer: CustomerId,
+        attempt: u32,
+        reason: String,
+    },
     Probed {
         customer: CustomerId,
         outcome: ProbeOutcome,

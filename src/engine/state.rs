@@ -131,6 +131,10 @@ pub struct HealthTrack {
     /// Steady healthy checks summarised (not journaled one by one) so far.
     #[serde(default)]
     pub summarized: u64,
+    /// Steady checks this process has seen and tallied (a display figure, like
+    /// `history`: journaled only in the hourly summaries).
+    #[serde(skip)]
+    pub steady_seen: u64,
 }
 
 pub const SPARK_LEN: usize = 32;
@@ -157,6 +161,10 @@ pub struct CustomerState {
     pub failure: Option<String>,
     /// How many deploys of this release were started for the customer (at most 1).
     pub deploys_started: u32,
+    /// When the rollback in flight (or the last one) started.
+    pub rollback_started_at: Option<DateTime<Utc>>,
+    /// The attempt the deploy or rollback in flight is on (1 at its start).
+    pub attempt: u32,
     pub health: HealthTrack,
 }
 
@@ -263,6 +271,8 @@ impl ReleaseState {
                     soak_until: None,
                     failure: None,
                     deploys_started: 0,
+                    rollback_started_at: None,
+                    attempt: 0,
                     health: HealthTrack::default(),
                 });
             }
@@ -324,6 +334,7 @@ impl ReleaseState {
     /// of journaling: it only moves the display cache, never a rule's input.
     pub fn note_steady(&mut self, customer: &CustomerId, sample: HealthSample) {
         if let Some(c) = self.customer_mut(customer) {
+            c.health.steady_seen += 1;
             c.health.history.push_back(sample);
             if c.health.history.len() > SPARK_LEN {
                 c.health.history.pop_front();
@@ -600,6 +611,7 @@ impl ReleaseState {
                     c.status = CustomerStatus::Deploying;
                     c.deploy_started_at = Some(at);
                     c.deploys_started += 1;
+                    c.attempt = 1;
                     c.window_opens_at = None;
                 }
             }
@@ -623,6 +635,13 @@ impl ReleaseState {
                     } else if *ok {
                         c.version = version;
                     }
+                }
+            }
+            EventKind::DeployRetried {
+                customer, attempt, ..
+            } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.attempt = *attempt;
                 }
             }
             EventKind::CustomerHealthy { customer } => {
@@ -693,6 +712,8 @@ impl ReleaseState {
                 if let Some(c) = self.customer_mut(customer) {
                     c.status = CustomerStatus::RollingBack;
                     c.soak_until = None;
+                    c.rollback_started_at = Some(at);
+                    c.attempt = 1;
                 }
             }
             EventKind::RollbackFinished {

@@ -7,6 +7,7 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, watch};
+use tokio_util::sync::CancellationToken;
 
 use super::clock::Clock;
 use super::effects::{Executor, PortContext, Wiring};
@@ -46,6 +47,10 @@ pub struct RuntimeOptions {
 pub struct ReleaseHandle {
     link: ReleaseLink,
     pub shutdown: watch::Sender<bool>,
+    /// Fired to leave without waiting for deploys in flight (a second Ctrl-C or
+    /// `q` while stopping): they keep running, unjournaled, and a resume re-issues
+    /// them. See [`ReleaseHandle::stop`].
+    pub detach: CancellationToken,
     /// Where outside observers (the probe scheduler) deliver results.
     pub results: mpsc::UnboundedSender<EffectResult>,
     pub task: tokio::task::JoinHandle<Result<Arc<ReleaseState>, RuntimeError>>,
@@ -85,9 +90,17 @@ impl ReleaseHandle {
         self.link.clock()
     }
 
-    /// Asks the loop to stop after the decision in hand, and waits for it.
-    pub async fn stop(self) -> Result<Arc<ReleaseState>, RuntimeError> {
+    /// Asks the loop to stop: it takes no more commands, starts nothing new,
+    /// cancels running checks, and waits for the deploys and rollbacks in flight to
+    /// finish, journaling their results (a deploy is never killed halfway). Fire
+    /// [`ReleaseHandle::detach`] to stop waiting.
+    pub fn begin_stop(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// [`ReleaseHandle::begin_stop`], then waits for the loop to end.
+    pub async fn stop(self) -> Result<Arc<ReleaseState>, RuntimeError> {
+        self.begin_stop();
         match self.task.await {
             Ok(r) => r,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -179,6 +192,7 @@ pub fn open_accepting(
             clock: clock.clone(),
             notifications: opts.state_dir.notifications_path(),
             release_dir: opts.state_dir.release_dir(label),
+            deploy_logs: opts.state_dir.deploy_logs_dir(label),
         },
     );
     let executor = Executor::new(
@@ -187,7 +201,9 @@ pub fn open_accepting(
         ports,
         label,
         state.plan.seed,
+        actor,
     );
+    let detach = executor.detach_token();
     let mut effects: Vec<Effect> = Vec::new();
     if replayed > 0 {
         // Effects started before the last stop and never answered run again.
@@ -208,7 +224,7 @@ pub fn open_accepting(
     already_journaled.extend(pending);
     let opened_events: Vec<Arc<Event>> = already_journaled.into_iter().map(Arc::new).collect();
     for eff in effects {
-        executor.spawn(eff);
+        executor.spawn(eff, &state);
     }
     let state = Arc::new(state);
     let (snap_tx, snap_rx) = watch::channel(Snapshot {
@@ -248,6 +264,7 @@ pub fn open_accepting(
             clock,
         },
         shutdown: shutdown_tx,
+        detach,
         results: results_tx,
         task,
         replayed,
@@ -381,12 +398,77 @@ impl Driver {
                 }
             }
         }
+        self.drain(&mut results).await?;
         // The open period's tallies go into the journal before the loop ends.
         let mut batch = Batch::default();
         self.close_summaries(&mut batch, true);
         self.commit(batch, false).await?;
         self.executor.shutdown(NOTICE_GRACE).await;
         Ok(Arc::new(self.state.clone()))
+    }
+
+    /// Stopping: waits for the deploys and rollbacks in flight and journals their
+    /// results, unless the operator detaches. Nothing new starts: a result is
+    /// decided on alone (no follow-up round), and the effects it implies (the
+    /// rollback of a failed deploy) stay in flight in the journal for the resume.
+    async fn drain(
+        &mut self,
+        results: &mut mpsc::UnboundedReceiver<EffectResult>,
+    ) -> Result<(), RuntimeError> {
+        self.executor.stop_checks();
+        let detach = self.executor.detach_token();
+        let executor = self.executor.clone();
+        let settled = executor.deploys_settled();
+        tokio::pin!(settled);
+        if self.executor.deploys_in_flight() > 0 {
+            tracing::info!(
+                deploys = self.executor.deploys_in_flight(),
+                "stopping: waiting for deploys in flight"
+            );
+        }
+        loop {
+            tokio::select! {
+                biased;
+                _ = detach.cancelled() => return Ok(()),
+                Some(r) = results.recv() => self.settle(r).await?,
+                _ = &mut settled => break,
+            }
+        }
+        // Results sent by deploys that ended just now.
+        while let Ok(r) = results.try_recv() {
+            self.settle(r).await?;
+        }
+        Ok(())
+    }
+
+    /// Journals what a deploy's result means while stopping (see [`Driver::drain`]).
+    async fn settle(&mut self, result: EffectResult) -> Result<(), RuntimeError> {
+        if !matches!(
+            result,
+            EffectResult::DeployFinished { .. }
+                | EffectResult::RollbackFinished { .. }
+                | EffectResult::DeployRetrying { .. }
+        ) {
+            return Ok(());
+        }
+        let now = self.clock.now().max(self.last_now);
+        self.last_now = now;
+        let Ok(decision) = engine::decide(&self.state, &Input::Result(result), now) else {
+            return Ok(());
+        };
+        for e in &decision.events {
+            self.state.apply(e);
+        }
+        self.commit(
+            Batch {
+                inputs: 1,
+                events: decision.events,
+                effects: Vec::new(),
+                steady: 0,
+            },
+            false,
+        )
+        .await
     }
 
     /// Decides, journals, then starts effects. A refusal changes nothing; a journal
@@ -406,6 +488,9 @@ impl Driver {
     fn take_result(&mut self, result: EffectResult, batch: &mut Batch) {
         if let EffectResult::Probed { customer, outcome } = &result {
             if let Some(sample) = engine::query::steady_sample(&self.state, customer, outcome) {
+                // Time moved for views and the scheduler even though nothing is
+                // decided: the snapshot carries release time as of this result.
+                self.last_now = self.clock.now().max(self.last_now);
                 self.summaries.add(customer, &sample);
                 self.state.note_steady(customer, sample);
                 batch.steady += 1;
@@ -480,7 +565,7 @@ impl Driver {
             });
         }
         for eff in batch.effects {
-            self.executor.spawn(eff);
+            self.executor.spawn(eff, &self.state);
         }
         self.publish(self.last_now);
         self.checkpoints.maybe_write(position, &self.state);

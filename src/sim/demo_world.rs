@@ -69,6 +69,51 @@ pub fn demo_config() -> Result<crate::domain::Configuration, crate::config::Conf
     Ok(cfg)
 }
 
+/// Puts the demo on the real deploy path: every customer deploys through the
+/// `webhook` deployer to the fleet's `POST /deploy/{customer}`, polls the deploy's
+/// status (from the `Location` header) until `live` or `failed`, and verifies the
+/// live version at `/version` of the fleet's `/health/{customer}`. A deploy takes
+/// the customer's configured simulated duration on the fleet. Call it once the
+/// fleet runs (the URL holds its port), before planning.
+pub fn deploy_through_fleet(cfg: &mut crate::domain::Configuration, fleet: &FleetHandle) {
+    use crate::domain::{DeployTarget, HumanDuration, StatusPolling, Verify, WebhookTarget};
+    for c in &mut cfg.customers {
+        let took = c
+            .deploy
+            .expected_duration()
+            .unwrap_or(HumanDuration::from_secs(30));
+        c.deploy = DeployTarget::Webhook(WebhookTarget {
+            url: Some(fleet.deploy_url_template()),
+            url_env: None,
+            query: Default::default(),
+            headers: Vec::new(),
+            body: None,
+            timeout: Some(HumanDuration::from_secs(5)),
+            retries: Some(2),
+            backoff: Some(HumanDuration::from_secs(10)),
+            status: Some(StatusPolling {
+                url: None,
+                url_pointer: None,
+                headers: None,
+                field: "/status".into(),
+                success: vec!["live".into()],
+                failure: vec!["failed".into()],
+                interval: Some(HumanDuration::from_secs(10)),
+                deadline: Some(HumanDuration::from_secs(took.as_secs() * 3 + 300)),
+            }),
+            verify: Some(Verify {
+                pointer: Some("/version".into()),
+                url: None,
+                program: None,
+                args: Vec::new(),
+                deadline: Some(HumanDuration::from_secs(120)),
+                interval: Some(HumanDuration::from_secs(5)),
+            }),
+            expected_duration: Some(took),
+        });
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

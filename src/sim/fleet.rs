@@ -10,6 +10,7 @@
 //! `GET /health/{customer_id}` answers
 //! `{"status":"ok","error_rate":0.4,"latency_p95_ms":120.0,"version":"v1.0.1"}`
 //! or whatever the customer's active faults make of it (see [`Fault`]).
+//! `POST /deploy/{customer_id}` deploys a version to it (see `fleet_deploys`).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -76,6 +77,8 @@ struct Inner {
     state: Mutex<FleetState>,
     shutdown: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// Deploys asked for over `POST /deploy/{id}` (see `fleet_deploys`).
+    deploys: Mutex<super::fleet_deploys::FleetDeploys>,
 }
 
 #[derive(Default)]
@@ -102,6 +105,7 @@ pub async fn serve(
     let listener = TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let now = clock();
+    let deploys = super::fleet_deploys::FleetDeploys::new(customers);
     let customers = customers
         .iter()
         .map(|c| {
@@ -132,11 +136,20 @@ pub async fn serve(
         }),
         shutdown,
         task: Mutex::new(None),
+        deploys: Mutex::new(deploys),
     });
     let handle = FleetHandle { inner };
 
     let app = Router::new()
         .route("/health/{id}", get(health))
+        .route(
+            "/deploy/{id}",
+            axum::routing::post(super::fleet_deploys::post_deploy),
+        )
+        .route(
+            "/deploy/{id}/status/{n}",
+            get(super::fleet_deploys::deploy_status),
+        )
         .with_state(handle.clone());
     let mut stop = handle.inner.shutdown.subscribe();
     let server = axum::serve(
@@ -174,6 +187,15 @@ impl FleetHandle {
             self.inner.addr,
             encode_segment(id.as_str())
         )
+    }
+
+    /// The deploy hook of `id` on this fleet (`POST`).
+    pub fn deploy_url_template(&self) -> String {
+        format!("http://{}/deploy/{{customer}}", self.inner.addr)
+    }
+
+    pub(super) fn deploy_book(&self) -> MutexGuard<'_, super::fleet_deploys::FleetDeploys> {
+        lock(&self.inner.deploys)
     }
 
     /// An `http` health source that reads `id` from this fleet, figures included.
@@ -359,6 +381,7 @@ async fn health(
     ConnectInfo(reset): ConnectInfo<ResetSwitch>,
 ) -> Response {
     let id = CustomerId(id);
+    fleet.settle_deploys(&id);
     let Some(reply) = fleet.reply_for(&id) else {
         return json(
             StatusCode::NOT_FOUND,

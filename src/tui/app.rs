@@ -268,6 +268,15 @@ impl Dialog {
     }
 }
 
+/// The deploy log overlay's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployLogView {
+    pub customer: CustomerId,
+    pub name: String,
+    /// The log's last lines, escaped; `None` when there is no log (yet).
+    pub lines: Option<Vec<String>>,
+}
+
 /// What the loop must do after a key: send a command, call the demo's fault
 /// injector, or leave.
 #[derive(Debug, Clone, PartialEq)]
@@ -305,6 +314,8 @@ pub struct App {
     pub help: bool,
     /// The decision-log line shown in full (index into `state.decisions`).
     pub log_detail: Option<usize>,
+    /// The deploy log overlay, for the selected customer: the loop fills `lines`.
+    pub deploy_log: Option<DeployLogView>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
@@ -333,6 +344,7 @@ impl App {
             submitted_rollback: None,
             help: false,
             log_detail: None,
+            deploy_log: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
@@ -432,6 +444,23 @@ impl App {
         if self.log_detail.is_some() {
             return self.log_detail_key(action, state);
         }
+        if self.deploy_log.is_some() {
+            match action {
+                Action::DeployLog | Action::Back => self.deploy_log = None,
+                Action::Quit => {
+                    self.deploy_log = None;
+                    return self.quit(state);
+                }
+                Action::Down | Action::Up | Action::Top | Action::Bottom => {
+                    // Another customer's log: the selection moves underneath.
+                    self.focus = Focus::Health;
+                    self.on_action(action, state, now);
+                    self.open_deploy_log(state);
+                }
+                _ => {}
+            }
+            return None;
+        }
         if self.help {
             match action {
                 Action::Help | Action::Back => self.help = false,
@@ -480,6 +509,7 @@ impl App {
                 }
             }
             Action::Help => self.help = true,
+            Action::DeployLog => self.open_deploy_log(state),
             Action::Quit => return self.quit(state),
             Action::Approve => {
                 // Never a gate the operator did not pick: the selected wave's, or
@@ -624,6 +654,23 @@ impl App {
             }
         }
         None
+    }
+
+    /// Opens (or re-points) the deploy log overlay at the selected customer.
+    fn open_deploy_log(&mut self, state: &ReleaseState) {
+        match self.selected_customer(state) {
+            Some(c) => {
+                let same = self.deploy_log.as_ref().is_some_and(|v| v.customer == c.id);
+                if !same {
+                    self.deploy_log = Some(DeployLogView {
+                        customer: c.id.clone(),
+                        name: c.name.clone(),
+                        lines: None,
+                    });
+                }
+            }
+            None => self.refuse(strings::NO_CUSTOMER),
+        }
     }
 
     fn command(&mut self, command: Command) -> Option<Outgoing> {

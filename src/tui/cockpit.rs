@@ -37,6 +37,21 @@ pub struct CockpitOptions {
     pub readonly: bool,
     pub theme: Theme,
     pub demo: Option<DemoControls>,
+    /// The release's deploy logs directory (`releases/<label>/deploys`), for the
+    /// `l` overlay; `None` shows no log.
+    pub deploy_logs: Option<std::path::PathBuf>,
+    /// The process that runs the release, when this cockpit is it: quitting with
+    /// deploys in flight stops the runtime and waits for them (a second `q`
+    /// detaches). `None` for a cockpit that does not own the release.
+    pub stop: Option<StopControls>,
+}
+
+/// How a cockpit that runs the release stops it.
+pub struct StopControls {
+    /// Ask the runtime to stop (it waits for deploys in flight, journaling them).
+    pub begin_stop: Box<dyn Fn() + Send + Sync>,
+    /// Stop waiting: deploys in flight keep running, journaled as in flight.
+    pub detach: tokio_util::sync::CancellationToken,
 }
 
 /// Injects a fault into one customer; says what it did, or why it could not.
@@ -49,7 +64,8 @@ pub struct DemoControls {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CockpitExit {
-    /// The operator quit while the release was still running.
+    /// The operator quit while the release was still running (after the
+    /// deploys in flight finished, or leaving them running on a second `q`).
     Quit,
     Signal(ShutdownSignal),
     /// The operator quit after the release ended (or its runtime stopped).
@@ -139,6 +155,12 @@ struct CockpitScreen<'a> {
         futures_util::future::BoxFuture<'static, (Command, Result<(), SendError>)>,
     >,
     small: bool,
+    deploy_logs: Option<std::path::PathBuf>,
+    stop: Option<StopControls>,
+    /// Set once the operator quit with deploys in flight: the runtime is stopping
+    /// (it waits for them) and the cockpit stays up until it has, or until a
+    /// second `q` leaves them running.
+    leaving: bool,
 }
 
 impl CockpitScreen<'_> {
@@ -175,7 +197,27 @@ impl Screen for CockpitScreen<'_> {
         let now = self.link.clock().now().max(self.snap.now);
         match self.app.on_key(key, &self.snap.state, now) {
             None => {}
-            Some(Outgoing::Quit) => return Flow::Exit(self.quit_exit()),
+            Some(Outgoing::Quit) if self.leaving => {
+                // Again: leave the deploys running, journaled in flight.
+                if let Some(stop) = &self.stop {
+                    stop.detach.cancel();
+                }
+                return Flow::Exit(CockpitExit::Quit);
+            }
+            Some(Outgoing::Quit) => {
+                let exit = self.quit_exit();
+                let waiting = deploys_in_flight(&self.snap.state);
+                match &self.stop {
+                    Some(stop) if exit == CockpitExit::Quit && !waiting.is_empty() => {
+                        // A deploy is never killed halfway: wait, and say for what.
+                        self.leaving = true;
+                        (stop.begin_stop)();
+                        self.app.runtime_stopped = true;
+                        self.app.info(super::strings::waiting_to_leave(&waiting));
+                    }
+                    _ => return Flow::Exit(exit),
+                }
+            }
             Some(Outgoing::Command(cmd)) => {
                 let verdict = self.link.submit(&self.app.operator, cmd.clone());
                 self.verdicts
@@ -199,7 +241,17 @@ impl Screen for CockpitScreen<'_> {
                 self.on_verdict(&cmd, result);
             }
             changed = self.snaps.changed(), if self.snaps_open => match changed {
-                Ok(()) => self.snap = self.snaps.borrow_and_update().clone(),
+                Ok(()) => {
+                    self.snap = self.snaps.borrow_and_update().clone();
+                    if self.leaving {
+                        let waiting = deploys_in_flight(&self.snap.state);
+                        if !waiting.is_empty() {
+                            self.app.info(super::strings::waiting_to_leave(&waiting));
+                        }
+                    }
+                }
+                // The deploys we waited for are done and journaled.
+                Err(_) if self.leaving => return Flow::Exit(CockpitExit::Quit),
                 Err(_) => {
                     // The runtime ended (release final) or failed: keep the last
                     // screen up so the operator sees how it ended.
@@ -218,6 +270,7 @@ impl Screen for CockpitScreen<'_> {
         // Release time now, not at the last decision: countdowns keep moving.
         let now = self.link.clock().now().max(self.snap.now);
         self.small = is_too_small(frame.area().as_size());
+        refresh_deploy_log(&mut self.app, self.deploy_logs.as_deref());
         view::render(frame, &self.snap.state, now, &self.app, &self.theme);
     }
 
@@ -267,6 +320,36 @@ where
         ticker,
         verdicts: FuturesUnordered::new(),
         small: false,
+        deploy_logs: opts.deploy_logs,
+        stop: opts.stop,
+        leaving: false,
     };
     event_loop::run(&mut screen, terminal, events, signals).await
+}
+
+/// The customers whose deploy or rollback is in flight, by name.
+pub fn deploys_in_flight(state: &crate::engine::ReleaseState) -> Vec<String> {
+    use crate::engine::CustomerStatus;
+    state
+        .customers
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.status,
+                CustomerStatus::Deploying | CustomerStatus::RollingBack
+            )
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Re-reads the open deploy log overlay's tail (cheap: the last 64 KiB at most).
+fn refresh_deploy_log(app: &mut App, dir: Option<&std::path::Path>) {
+    let Some(view) = &mut app.deploy_log else {
+        return;
+    };
+    view.lines = dir.and_then(|d| {
+        let path = crate::runtime::state_dir::deploy_log_in(d, view.customer.as_str());
+        crate::adapters::deploy::log::tail(&path, 500)
+    });
 }

@@ -28,6 +28,8 @@ pub enum Action {
     PrevList,
     /// Enter: the selected decision-log line in full.
     Open,
+    /// Show the selected customer's deploy log (its tail).
+    DeployLog,
     FocusNext,
     FocusPrev,
     Down,
@@ -80,6 +82,7 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char(']'), Action::NextList),
     (KeyCode::Char('['), Action::PrevList),
     (KeyCode::Enter, Action::Open),
+    (KeyCode::Char('l'), Action::DeployLog),
     (KeyCode::Tab, Action::FocusNext),
     (KeyCode::BackTab, Action::FocusPrev),
     (KeyCode::Char('j'), Action::Down),
@@ -205,6 +208,7 @@ mod tests {
                     | Action::Open
                     | Action::Back
                     | Action::Help
+                    | Action::DeployLog
                     | Action::Quit
             );
             assert_eq!(action.acts(), !navigation, "{action:?}");

@@ -42,6 +42,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     ),
     ("c", "confirm waves held as overdue"),
     ("f", "demo only: inject a fault into the selected customer"),
+    ("l", "the selected customer's deploy log (its tail)"),
     ("tab  shift-tab", "focus the next / previous pane"),
     ("j k  up down", "move the selection, scroll"),
     ("g  G", "first / last"),
@@ -144,6 +145,7 @@ pub fn action_name(action: Action) -> &'static str {
         Action::NextList => "] next list",
         Action::PrevList => "[ previous list",
         Action::Open => "enter",
+        Action::DeployLog => "l deploy log",
         Action::FocusNext => "tab",
         Action::FocusPrev => "shift-tab",
         Action::Down => "j down",
@@ -282,3 +284,19 @@ pub const RESUME_PAUSE_INTRO: &str = "Deploys start again as their gates allow."
 pub const ABORT_INTRO: &str = "Ends the release: nothing more deploys; r rolls customers back.";
 pub const FORCE_INTRO: &str = "Forcing it: the rollback is recorded as forced, with your reason.";
 pub const LABEL_REASON_OPTIONAL: &str = "Reason (optional): ";
+
+/// The deploy log overlay.
+pub const DEPLOY_LOG_FOOTER: &str = "l or esc closes · j k another customer";
+pub const DEPLOY_LOG_NONE: &str =
+    "no deploy log yet: it is written when a command or webhook deploy of this customer runs";
+
+/// Said while the cockpit waits for deploys in flight before it leaves.
+pub fn waiting_to_leave(names: &[String]) -> String {
+    format!(
+        "waiting for {} deploy{} in flight to finish: {} — q or ctrl-c again leaves {} running (journaled as in flight)",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if names.len() == 1 { "it" } else { "them" }
+    )
+}

@@ -1060,7 +1060,7 @@ impl World {
             Effect::Deploy { customer, .. } => {
                 let took = match self.cfg.customer(&customer).map(|c| &c.deploy) {
                     Some(DeployTarget::Simulated { duration, .. }) => duration.to_delta(),
-                    None => TimeDelta::minutes(5),
+                    _ => TimeDelta::minutes(5),
                 };
                 self.queue.push((
                     self.now + took,
@@ -1278,7 +1278,7 @@ impl World {
                             *ok = false;
                             *detail = "boom".into();
                         }
-                        EffectResult::Probed { .. } => {}
+                        EffectResult::Probed { .. } | EffectResult::DeployRetrying { .. } => {}
                     }
                 }
                 self.deliver(r)

@@ -50,6 +50,8 @@ pub async fn drive(
         readonly: false,
         theme: Theme::monochrome(),
         demo: None,
+        deploy_logs: None,
+        stop: None,
     };
     cockpit::run_with(
         handle.link(),

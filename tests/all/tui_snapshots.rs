@@ -62,7 +62,10 @@ impl Drill {
             match eff {
                 Effect::Deploy { customer, .. } => {
                     let DeployTarget::Simulated { duration, .. } =
-                        &self.cfg.customer(&customer).expect("customer").deploy;
+                        &self.cfg.customer(&customer).expect("customer").deploy
+                    else {
+                        panic!("a simulated target")
+                    };
                     self.queue.push((
                         self.now + duration.to_delta(),
                         EffectResult::DeployFinished {
@@ -526,10 +529,12 @@ mod cockpit_loop {
 
     fn opts(readonly: bool) -> CockpitOptions {
         CockpitOptions {
+            deploy_logs: None,
             operator: "alice".into(),
             readonly,
             theme: Theme::monochrome(),
             demo: None,
+            stop: None,
         }
     }
 
@@ -837,6 +842,7 @@ mod cockpit_loop {
             }),
         };
         let o = CockpitOptions {
+            deploy_logs: None,
             demo: Some(demo),
             ..opts(false)
         };

@@ -6,6 +6,7 @@
 //! deterministically, and the loop decides alone when a frame is worth drawing.
 
 pub mod checklist;
+pub mod deploy_log;
 pub mod dialog;
 pub mod footer;
 pub mod header;
@@ -82,6 +83,9 @@ pub fn draw(
     log::render(buf, log_area, state, app, theme);
     footer::render_message(buf, msg, app, theme, &sym);
     footer::render(buf, foot, state, app, theme);
+    if let Some(view) = &app.deploy_log {
+        deploy_log::render(buf, area, view, theme);
+    }
     if app.help {
         help::render(buf, area, theme);
     }

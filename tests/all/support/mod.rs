@@ -2,5 +2,6 @@
 //! `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod deploy;
 pub mod process;
 pub mod tmux;
