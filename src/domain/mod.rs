@@ -11,6 +11,7 @@ pub mod dice;
 pub mod duration;
 pub mod health;
 pub mod policy;
+pub mod promql;
 pub mod release_type;
 pub mod roster;
 pub mod tier;
@@ -20,6 +21,7 @@ pub mod window;
 pub use checklist::{CheckCommand, Checklist, ChecklistItem, ChecklistKind, GatedPhase};
 pub use configuration::Configuration;
 pub use customer::{Contact, Customer, CustomerId, DeployTarget, HeaderFromEnv, HealthSource};
+pub use customer::{MinTraffic, PrometheusSource};
 pub use duration::HumanDuration;
 pub use health::{HealthSample, ProbeOutcome};
 pub use policy::{

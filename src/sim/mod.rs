@@ -8,6 +8,7 @@ pub mod demo_world;
 pub mod deployer;
 pub mod fault;
 pub mod fleet;
+pub mod metrics;
 pub mod scenario;
 
 pub use deployer::{SimulatedDeployer, fleet_clock};
