@@ -11,7 +11,7 @@ use serde::Serialize;
 
 use super::event::{Decision, Event, EventKind, PauseCause};
 use super::plan::ReleasePlan;
-use super::triggers;
+use super::triggers::{self, Evidence, TriggerKind};
 use crate::domain::{
     CheckCommand, CustomerId, GatedPhase, HealthSample, ProbeOutcome, Role, TierName, Version,
 };
@@ -124,6 +124,17 @@ pub struct HealthTrack {
     pub last: Option<ProbeOutcome>,
     /// Recent samples for sparklines (error rate, p95), bounded.
     pub history: VecDeque<HealthSample>,
+    /// The last trigger that fired on this customer: when, which, and its evidence
+    /// (the cockpit's evidence view shows it).
+    pub last_trigger: Option<FiredTrigger>,
+}
+
+/// A trigger as it fired, kept for views.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FiredTrigger {
+    pub at: DateTime<Utc>,
+    pub trigger: TriggerKind,
+    pub evidence: Evidence,
 }
 
 pub const SPARK_LEN: usize = 32;
@@ -553,12 +564,19 @@ impl ReleaseState {
                 }
             }
             EventKind::TriggerFired {
-                customer, trigger, ..
+                customer,
+                trigger,
+                evidence,
             } => {
                 if let Some(c) = self.customer_mut(customer) {
                     // The samples that tripped it are spent: the next trigger needs new ones.
                     c.health.recent.clear();
                     c.failure = Some(trigger.describe().to_string());
+                    c.health.last_trigger = Some(FiredTrigger {
+                        at,
+                        trigger: *trigger,
+                        evidence: evidence.clone(),
+                    });
                 }
             }
             EventKind::RollbackRequested { scope, .. } => {

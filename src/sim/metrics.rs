@@ -17,8 +17,12 @@
 //! - The `200` and `500` series of every customer exist from the start at 0, so that
 //!   `rate(…{code=~"5.."}[1m])` is 0, not an empty result, for a customer that never
 //!   failed (the usual pitfall of error-rate queries on lazily created series).
-//! - Latencies are spread so that 19 requests in 20 take at most the customer's p95:
-//!   `histogram_quantile(0.95, …)` reads about the p95 that `/health` reports.
+//! - Latencies are spread below the customer's p95 but inside the histogram bucket
+//!   that holds it: `histogram_quantile(0.95, …)` then reads a steady figure in that
+//!   bucket (at 95 % of its width), whatever number of requests a short `rate()`
+//!   window happens to catch. A spread across buckets would make the estimate jump
+//!   between bucket bounds from one window to the next: noise a latency trigger
+//!   would take for a regression.
 
 use std::collections::HashMap;
 
@@ -38,11 +42,20 @@ pub const REQUESTS_PER_SECOND: f64 = 20.0;
 /// Histogram buckets, in seconds: fine around the usual p95s (50 ms – 1 s).
 const BUCKETS: [f64; 11] = [0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 1.0, 2.5, 10.0];
 
-/// Multiples of the p95 latency that requests take, in turn: 19 of 20 at or under it.
-const SPREAD: [f64; 20] = [
-    0.40, 0.45, 0.50, 0.55, 0.60, 0.65, 0.70, 0.72, 0.75, 0.78, 0.80, 0.83, 0.86, 0.89, 0.92, 0.94,
-    0.96, 0.98, 1.00, 1.50,
-];
+/// Where in the span from the bucket's lower bound to the p95 requests fall, in turn.
+const SPREAD: [f64; 10] = [0.55, 0.6, 0.65, 0.7, 0.75, 0.8, 0.85, 0.9, 0.95, 1.0];
+
+/// The latency (seconds) of request number `k` for a p95 of `p95` seconds: between
+/// the lower bound of the p95's bucket and the p95 itself.
+fn latency_of(p95: f64, k: usize) -> f64 {
+    let lower = BUCKETS
+        .iter()
+        .copied()
+        .take_while(|b| *b < p95)
+        .last()
+        .unwrap_or(0.0);
+    lower + (p95 - lower) * SPREAD[k % SPREAD.len()]
+}
 
 /// What a timed-out (hung) request is observed as: past the last bucket but one.
 const HUNG_SECONDS: f64 = 5.0;
@@ -193,9 +206,8 @@ impl Traffic {
         });
         // Every request observed, at most a few thousand per scrape and customer.
         for _ in 0..(n as u64).min(10_000) {
-            let factor = SPREAD[a.next_latency % SPREAD.len()];
+            histogram.observe(latency_of(p95_ms / 1000.0, a.next_latency));
             a.next_latency = a.next_latency.wrapping_add(1);
-            histogram.observe(p95_ms * factor / 1000.0);
         }
     }
 
@@ -264,13 +276,20 @@ mod tests {
             ),
             Some("2000")
         );
-        // 19 in 20 at or under the p95 of 120 ms: 1900 under the 0.15 s bucket.
+        // All in the p95's bucket (0.1 s, 0.15 s], none below it.
         assert_eq!(
             line(
                 &text,
                 r#"http_request_duration_seconds_bucket{le="0.15",customer="acme"}"#
             ),
-            Some("1900")
+            Some("2000")
+        );
+        assert_eq!(
+            line(
+                &text,
+                r#"http_request_duration_seconds_bucket{le="0.1",customer="acme"}"#
+            ),
+            Some("0")
         );
         assert!(text.ends_with("# EOF\n"));
 

@@ -16,6 +16,7 @@ mod fleet_serve;
 mod health_command;
 mod health_http_edges;
 mod health_probe;
+mod health_prometheus;
 mod health_triggers;
 mod journal_storage;
 mod layering;
