@@ -254,6 +254,8 @@ pub struct App {
     /// to force it, with the operator's reason and choices intact.
     pub submitted_rollback: Option<Dialog>,
     pub help: bool,
+    /// The evidence view is open on this customer (`v`), scrolled this many rows.
+    pub evidence: Option<(CustomerId, usize)>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
@@ -280,6 +282,7 @@ impl App {
             dialog: None,
             submitted_rollback: None,
             help: false,
+            evidence: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
@@ -377,6 +380,20 @@ impl App {
             return None;
         }
         let action = keys::action_for(&key)?;
+        if let Some((_, scroll)) = self.evidence.as_mut() {
+            match action {
+                Action::Evidence | Action::Back => self.evidence = None,
+                Action::Down => *scroll = scroll.saturating_add(1),
+                Action::Up => *scroll = scroll.saturating_sub(1),
+                Action::Top => *scroll = 0,
+                Action::Quit => {
+                    self.evidence = None;
+                    return self.quit(state);
+                }
+                _ => {}
+            }
+            return None;
+        }
         if self.help {
             match action {
                 Action::Help | Action::Back => self.help = false,
@@ -420,6 +437,13 @@ impl App {
                 }
             }
             Action::Help => self.help = true,
+            Action::Evidence => {
+                let Some(c) = self.selected_customer(state) else {
+                    self.refuse(strings::NO_CUSTOMER);
+                    return None;
+                };
+                self.evidence = Some((c.id.clone(), 0));
+            }
             Action::Quit => return self.quit(state),
             Action::Approve => {
                 let wave = self.approvable_selected_wave(state);

@@ -32,6 +32,9 @@ pub enum Action {
     Back,
     Help,
     Quit,
+    /// The selected customer's evidence: its last trigger, its health source's
+    /// queries and the values they gave.
+    Evidence,
 }
 
 impl Action {
@@ -82,6 +85,7 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('o'), Action::Sort),
     (KeyCode::Esc, Action::Back),
     (KeyCode::Char('?'), Action::Help),
+    (KeyCode::Char('v'), Action::Evidence),
     (KeyCode::Char('q'), Action::Quit),
 ];
 
@@ -188,6 +192,7 @@ mod tests {
                     | Action::Back
                     | Action::Help
                     | Action::Quit
+                    | Action::Evidence
             );
             assert_eq!(action.acts(), !navigation, "{action:?}");
         }

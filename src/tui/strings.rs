@@ -43,6 +43,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "filter customers by name or tier (enter keeps, esc clears)",
     ),
     ("o", "sort customers by status / by plan order"),
+    (
+        "v",
+        "evidence: the selected customer's trigger, queries, values",
+    ),
     ("esc", "close a dialog, clear the filter or the message"),
     ("?", "show / hide this help"),
     ("q  ctrl-c", "quit (asks while the release is running)"),
@@ -81,6 +85,13 @@ pub const FOOTER_DIALOG: &[&str] = &["tab move", "enter choose", "esc cancel"];
 pub const FOOTER_QUIT: &[&str] = &["y quit", "n/esc stay", "tab move", "enter choose"];
 pub const FOOTER_FILTER: &[&str] = &["type to filter", "enter keep", "esc clear"];
 pub const FOOTER_HELP: &[&str] = &["esc or ? close help", "q quit"];
+pub const FOOTER_EVIDENCE: &[&str] = &["esc or v close", "j/k scroll", "q quit"];
+
+pub const EVIDENCE_TITLE: &str = " Evidence ";
+pub const EVIDENCE_NO_TRIGGER: &str = "no trigger has fired on this customer";
+pub const EVIDENCE_NO_SOURCE: &str =
+    "its health source is not a queried one: the samples are the evidence";
+pub const EVIDENCE_FOOTER: &str = "esc or v closes · j/k scroll";
 
 pub const BUTTON_CANCEL: &str = "Cancel";
 /// The hint under a dialog's buttons, on the buttons.
@@ -132,6 +143,7 @@ pub fn action_name(action: Action) -> &'static str {
         Action::Back => "esc",
         Action::Help => "? help",
         Action::Quit => "q quit",
+        Action::Evidence => "v evidence",
     }
 }
 

@@ -42,6 +42,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         }
     } else if app.help {
         strings::FOOTER_HELP
+    } else if app.evidence.is_some() {
+        strings::FOOTER_EVIDENCE
     } else if app.filter_editing {
         strings::FOOTER_FILTER
     } else {
@@ -55,7 +57,7 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         }
     };
     // A dialog or the help has its own way out: no global keys there.
-    let modal = app.dialog.is_some() || app.help || app.filter_editing;
+    let modal = app.dialog.is_some() || app.help || app.evidence.is_some() || app.filter_editing;
     let mut status = state.phase.as_str().to_string();
     if state.is_paused() {
         status.push_str(" · paused");

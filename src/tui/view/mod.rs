@@ -7,6 +7,7 @@
 
 pub mod checklist;
 pub mod dialog;
+pub mod evidence;
 pub mod footer;
 pub mod header;
 pub mod health;
@@ -80,6 +81,9 @@ pub fn draw(
     log::render(buf, log_area, state, app, theme);
     footer::render_message(buf, msg, app, theme, &sym);
     footer::render(buf, foot, state, app, theme);
+    if let Some((customer, scroll)) = &app.evidence {
+        evidence::render(buf, area, state, customer, *scroll, theme);
+    }
     if app.help {
         help::render(buf, area, theme);
     }
