@@ -386,3 +386,211 @@ async fn an_unresponsive_server_is_a_down_check_with_the_reason() {
         }
     );
 }
+
+/// A stand-in for Prometheus's query endpoint that records every request, so that
+/// the number of requests a round makes can be counted. It answers each customer
+/// named in a `customer="…"` or `customer=~"a|b|…"` matcher with one series.
+mod counting {
+    use std::collections::HashMap;
+    use std::net::{Ipv4Addr, SocketAddr};
+    use std::sync::{Arc, Mutex};
+
+    use axum::Router;
+    use axum::body::Bytes;
+    use axum::extract::State;
+    use axum::routing::post;
+
+    /// `(query, time)` of each request, in arrival order.
+    pub type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
+
+    fn decode(s: &str) -> String {
+        let b = s.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            match b[i] {
+                b'+' => out.push(b' '),
+                b'%' if i + 2 < b.len() => {
+                    let hex = std::str::from_utf8(&b[i + 1..i + 3]).unwrap_or("3F");
+                    out.push(u8::from_str_radix(hex, 16).unwrap_or(b'?'));
+                    i += 2;
+                }
+                c => out.push(c),
+            }
+            i += 1;
+        }
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// The customers a query names.
+    pub fn customers(query: &str) -> Vec<String> {
+        let mut out = Vec::new();
+        for (marker, many) in [("customer=~\"", true), ("customer=\"", false)] {
+            if let Some(start) = query.find(marker) {
+                let rest = &query[start + marker.len()..];
+                let end = rest.find('"').unwrap_or(rest.len());
+                let set = &rest[..end];
+                if many {
+                    out.extend(set.split('|').map(str::to_string));
+                } else {
+                    out.push(set.to_string());
+                }
+                break;
+            }
+        }
+        out
+    }
+
+    async fn query(State(log): State<Log>, body: Bytes) -> String {
+        let form: HashMap<String, String> = String::from_utf8_lossy(&body)
+            .split('&')
+            .filter_map(|kv| kv.split_once('='))
+            .map(|(k, v)| (decode(k), decode(v)))
+            .collect();
+        let q = form.get("query").cloned().unwrap_or_default();
+        log.lock()
+            .expect("log")
+            .push((q.clone(), form.get("time").cloned()));
+        let value = if q.contains("code=~") { "0.5" } else { "120" };
+        let series: Vec<String> = customers(&q)
+            .iter()
+            .map(|c| {
+                format!(r#"{{"metric":{{"customer":"{c}"}},"value":[1796086425.5,"{value}"]}}"#)
+            })
+            .collect();
+        format!(
+            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+            series.join(",")
+        )
+    }
+
+    pub async fn serve() -> (SocketAddr, Log) {
+        let log: Log = Arc::default();
+        let app = Router::new()
+            .route("/api/v1/query", post(query))
+            .with_state(log.clone());
+        let listener = tokio::net::TcpListener::bind((Ipv4Addr::LOCALHOST, 0))
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        tokio::spawn(async move {
+            let _ = axum::serve(listener, app).await;
+        });
+        (addr, log)
+    }
+}
+
+/// The scheduler's seam: the customers due together that share a prometheus source
+/// are one batch, answered by one request per query (not one per customer), each
+/// member's verdict still reported on its own; baselines are read at the release's
+/// start (`time=`).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_scheduler_asks_one_request_per_query_per_round_for_a_shared_source() {
+    use shipdeck::engine::{self, EffectResult, Input, ReleaseState, WaveStatus};
+    use shipdeck::runtime::probe_scheduler::{ProbeSchedule, spawn, targets};
+    use std::collections::HashMap;
+
+    let (addr, log) = counting::serve().await;
+    let mut cfg = config::load_builtin().expect("built-in config");
+    cfg.customers.extend(sim::synthetic_customers(500));
+    cfg.checklists.clear();
+    let shared = source(&format!("http://{addr}"), ERROR_RATE);
+    if let HealthSource::Prometheus(p) = &shared {
+        assert!(p.min_traffic.is_some());
+    }
+    for c in &mut cfg.customers {
+        c.health = shared.clone();
+    }
+    let policy = cfg
+        .policies
+        .get_mut(&ReleaseType::BugFix)
+        .expect("bug fix policy");
+    policy.monitoring.probe_interval = HumanDuration::from_secs(1);
+    let t0 = Utc::now();
+    let plan = ReleasePlan::build(
+        &cfg,
+        Version::new(1, 0, 1),
+        ReleaseType::BugFix,
+        Selection::All,
+        false,
+    )
+    .expect("plan");
+    let mut state = ReleaseState::fold([&engine::plan_event(plan, "alice", t0)]).expect("fold");
+    engine::step(&mut state, &Input::Tick, t0).expect("tick");
+    assert_eq!(state.waves[0].status, WaveStatus::Running);
+    // The startup wave is next: every one of its customers is probed for a baseline.
+    let wanted: Vec<CustomerId> = targets(&state)
+        .iter()
+        .map(|&i| state.customers[i].id.clone())
+        .collect();
+    assert!(wanted.len() > 100, "{}", wanted.len());
+    let sources: HashMap<CustomerId, HealthSource> = cfg
+        .customers
+        .iter()
+        .map(|c| (c.id.clone(), c.health.clone()))
+        .collect();
+
+    let clock = Clock::scaled(t0, 1.0);
+    let (_snap_tx, snap_rx) = tokio::sync::watch::channel(Snapshot {
+        state: std::sync::Arc::new(state.clone()),
+        now: t0,
+        serial: 0,
+    });
+    let (results_tx, mut results_rx) = tokio::sync::mpsc::unbounded_channel();
+    let (shutdown_tx, shutdown_rx) = tokio::sync::watch::channel(false);
+    let prober = Prober::new(ProbeLimits::default()).expect("prober");
+    let task = spawn(
+        snap_rx,
+        results_tx,
+        clock,
+        prober,
+        sources,
+        ProbeSchedule::default(),
+        shutdown_rx,
+    );
+
+    // Two rounds: every wanted customer reported twice, each on its own.
+    let mut seen: HashMap<CustomerId, usize> = HashMap::new();
+    tokio::time::timeout(PATIENCE, async {
+        while seen.values().filter(|n| **n >= 2).count() < wanted.len() {
+            let Some(EffectResult::Probed { customer, outcome }) = results_rx.recv().await else {
+                panic!("the scheduler stopped");
+            };
+            assert!(
+                matches!(outcome, ProbeOutcome::Up { sample } if sample.error_rate == Some(0.5) && sample.latency_p95_ms == Some(120.0)),
+                "{customer}: {outcome:?}"
+            );
+            *seen.entry(customer).or_default() += 1;
+        }
+    })
+    .await
+    .expect("two rounds within the patience");
+    shutdown_tx.send_replace(true);
+    tokio::time::timeout(PATIENCE, task)
+        .await
+        .expect("scheduler stops")
+        .expect("no panic");
+    assert_eq!(seen.len(), wanted.len(), "nobody else probed");
+
+    let log = log.lock().expect("log").clone();
+    // Two rounds of three queries (min_traffic, error_rate, latency_p95), one
+    // request each for all the wave's customers. (A third round may have begun.)
+    assert!(
+        (6..=9).contains(&log.len()),
+        "{} requests: {log:#?}",
+        log.len()
+    );
+    for (query, time) in &log[..6] {
+        let mut named = counting::customers(query);
+        named.sort();
+        let mut all: Vec<String> = wanted.iter().map(|c| c.to_string()).collect();
+        all.sort();
+        assert_eq!(named, all, "one request names every customer due");
+        let expected = format!("{}.{:03}", t0.timestamp(), t0.timestamp_subsec_millis());
+        assert_eq!(
+            time.as_deref(),
+            Some(expected.as_str()),
+            "baseline at the release's start"
+        );
+    }
+}
