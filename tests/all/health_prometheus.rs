@@ -400,8 +400,8 @@ mod counting {
     use axum::extract::State;
     use axum::routing::post;
 
-    /// `(query, time)` of each request, in arrival order.
-    pub type Log = Arc<Mutex<Vec<(String, Option<String>)>>>;
+    /// `(query, time, authorization header)` of each request, in arrival order.
+    pub type Log = Arc<Mutex<Vec<(String, Option<String>, Option<String>)>>>;
 
     fn decode(s: &str) -> String {
         let b = s.as_bytes();
@@ -441,16 +441,32 @@ mod counting {
         out
     }
 
-    async fn query(State(log): State<Log>, body: Bytes) -> String {
+    /// Answers like Prometheus: a query containing `BROKEN` is refused as a parse
+    /// error (HTTP 400), anything else gets one series per customer it names.
+    async fn query(
+        State(log): State<Log>,
+        headers: axum::http::HeaderMap,
+        body: Bytes,
+    ) -> (axum::http::StatusCode, String) {
         let form: HashMap<String, String> = String::from_utf8_lossy(&body)
             .split('&')
             .filter_map(|kv| kv.split_once('='))
             .map(|(k, v)| (decode(k), decode(v)))
             .collect();
         let q = form.get("query").cloned().unwrap_or_default();
+        let auth = headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
         log.lock()
             .expect("log")
-            .push((q.clone(), form.get("time").cloned()));
+            .push((q.clone(), form.get("time").cloned(), auth));
+        if q.contains("BROKEN") {
+            return (
+                axum::http::StatusCode::BAD_REQUEST,
+                r#"{"status":"error","errorType":"bad_data","error":"invalid parameter \"query\": 1:1: parse error: unexpected identifier \"BROKEN\""}"#.to_string(),
+            );
+        }
         let value = if q.contains("code=~") { "0.5" } else { "120" };
         let series: Vec<String> = customers(&q)
             .iter()
@@ -458,9 +474,12 @@ mod counting {
                 format!(r#"{{"metric":{{"customer":"{c}"}},"value":[1796086425.5,"{value}"]}}"#)
             })
             .collect();
-        format!(
-            r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
-            series.join(",")
+        (
+            axum::http::StatusCode::OK,
+            format!(
+                r#"{{"status":"success","data":{{"resultType":"vector","result":[{}]}}}}"#,
+                series.join(",")
+            ),
         )
     }
 
@@ -580,7 +599,7 @@ async fn the_scheduler_asks_one_request_per_query_per_round_for_a_shared_source(
         "{} requests: {log:#?}",
         log.len()
     );
-    for (query, time) in &log[..6] {
+    for (query, time, _) in &log[..6] {
         let mut named = counting::customers(query);
         named.sort();
         let mut all: Vec<String> = wanted.iter().map(|c| c.to_string()).collect();
@@ -593,4 +612,88 @@ async fn the_scheduler_asks_one_request_per_query_per_round_for_a_shared_source(
             "baseline at the release's start"
         );
     }
+}
+
+/// `shipdeck health` over customers that share a refused query: the config error is
+/// printed once above the table, and each customer's row is down with the text.
+#[tokio::test]
+async fn shipdeck_health_says_a_refused_query_once() {
+    let (addr, log) = counting::serve().await;
+    let mut cfg = config::load_builtin().expect("built-in config");
+    cfg.customers.truncate(3);
+    for c in &mut cfg.customers {
+        c.health = source(
+            &format!("http://{addr}"),
+            r#"BROKEN{customer="{customer}"}"#,
+        );
+    }
+    let mut out = Vec::new();
+    let code = shipdeck::cli::health::run(&cfg, None, false, &mut out)
+        .await
+        .expect("a report");
+    let text = String::from_utf8(out).expect("utf-8");
+    assert_eq!(code, 1, "{text}");
+    assert_eq!(
+        text.matches("config error: ").count(),
+        1,
+        "said once: {text}"
+    );
+    assert!(
+        text.contains(r#"error_rate: bad query (HTTP 400): bad_data: invalid parameter "query": 1:1: parse error"#),
+        "{text}"
+    );
+    assert_eq!(
+        text.matches("down").count(),
+        3,
+        "every customer down with the reason: {text}"
+    );
+    // Three customers, one shared source: one request per query.
+    assert_eq!(log.lock().expect("log").len(), 3, "{text}");
+}
+
+/// A bearer token from the environment reaches Prometheus as a header and appears
+/// nowhere else; a missing variable is a down check that names the variable only.
+#[tokio::test]
+async fn a_header_secret_is_sent_and_never_shown() {
+    const SECRET: &str = "Bearer s3cr3t-t0k3n";
+    let (addr, log) = counting::serve().await;
+    let mut s = source(&format!("http://{addr}"), ERROR_RATE);
+    if let HealthSource::Prometheus(p) = &mut s {
+        p.headers = vec![shipdeck::domain::HeaderFromEnv {
+            name: "Authorization".into(),
+            env: "PROM_TOKEN".into(),
+        }];
+    }
+    let target = ProbeTarget::new(id("acme-corp"), "ACME Corp", "enterprise", s);
+    let with_token = Prober::new(ProbeLimits::default())
+        .expect("prober")
+        .with_env_lookup(std::sync::Arc::new(|name: &str| {
+            if name == "PROM_TOKEN" {
+                Ok(SECRET.to_string())
+            } else {
+                Err(std::env::VarError::NotPresent)
+            }
+        }));
+    let outcome = with_token.probe_target(&target).await;
+    assert!(matches!(outcome, ProbeOutcome::Up { .. }), "{outcome:?}");
+    assert!(!format!("{outcome:?} {with_token:?}").contains("s3cr3t"));
+    let log = log.lock().expect("log").clone();
+    assert_eq!(log.len(), 3);
+    assert!(
+        log.iter()
+            .all(|(_, _, auth)| auth.as_deref() == Some(SECRET))
+    );
+
+    let without = Prober::new(ProbeLimits::default())
+        .expect("prober")
+        .with_env_lookup(std::sync::Arc::new(|_: &str| {
+            Err(std::env::VarError::NotPresent)
+        }));
+    assert_eq!(
+        without.probe_target(&target).await,
+        ProbeOutcome::Down {
+            reason: "environment variable PROM_TOKEN is not set (it holds header Authorization)"
+                .into()
+        }
+    );
 }

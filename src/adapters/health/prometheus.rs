@@ -127,25 +127,43 @@ enum Reading {
 
 /// Which messages were already logged at full volume (config errors, warnings, the
 /// templates found not to batch): a round over 10,000 customers says each once.
+/// Bounded: past [`Said::CAP`] distinct messages (a server whose warnings carry a
+/// timestamp), new ones are no longer remembered, and are logged at debug level.
 #[derive(Debug, Default)]
 pub(super) struct Said {
-    seen: Mutex<Vec<String>>,
+    seen: Mutex<std::collections::HashSet<String>>,
 }
 
 impl Said {
+    const CAP: usize = 1024;
+
     /// True the first time `what` is said.
     fn first(&self, what: &str) -> bool {
         let mut seen = self.seen.lock().unwrap_or_else(|p| p.into_inner());
-        if seen.iter().any(|s| s == what) {
+        if seen.len() >= Self::CAP || seen.contains(what) {
             false
         } else {
-            seen.push(what.to_string());
-            true
+            seen.insert(what.to_string())
         }
     }
 
+    fn contains(&self, what: &str) -> bool {
+        self.seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .contains(what)
+    }
+
     fn all(&self) -> Vec<String> {
-        self.seen.lock().unwrap_or_else(|p| p.into_inner()).clone()
+        let mut all: Vec<String> = self
+            .seen
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .iter()
+            .cloned()
+            .collect();
+        all.sort();
+        all
     }
 }
 
@@ -625,14 +643,7 @@ impl Ctx<'_> {
     /// One query's reading for every member.
     async fn read(&self, name: &str, template: &str, members: &[Member<'_>]) -> Vec<Reading> {
         let shape = promql::shape(template);
-        let unbatchable = || {
-            self.prober
-                .prom
-                .unbatchable
-                .all()
-                .iter()
-                .any(|t| t == template)
-        };
+        let unbatchable = || self.prober.prom.unbatchable.contains(template);
         match shape {
             Shape::Shared => {
                 let query = promql::expand(template, &members[0].subject);
@@ -846,7 +857,7 @@ fn verdict(
     ProbeOutcome::Up { sample }
 }
 
-/// The config errors seen so far (each once), newest last.
+/// The config errors seen so far (each once), sorted.
 pub(super) fn config_errors(shared: &Shared) -> Vec<String> {
     shared.config_errors.all()
 }
