@@ -639,7 +639,13 @@ async fn shipdeck_health_says_a_refused_query_once() {
         "said once: {text}"
     );
     assert!(
-        text.contains(r#"error_rate: bad query (HTTP 400): bad_data: invalid parameter "query": 1:1: parse error"#),
+        text.contains(&format!(
+            "config error: error_rate query on http://{addr}/api/v1/query: bad query (HTTP 400)"
+        )),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"error_rate query: bad query (HTTP 400): bad_data: invalid parameter "query": 1:1: parse error"#),
         "{text}"
     );
     assert_eq!(

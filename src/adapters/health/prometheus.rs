@@ -623,7 +623,7 @@ impl Ctx<'_> {
                 }
             }
             Err(f) if f.config => {
-                let said = format!("{} {name}: {}", self.url, f.reason);
+                let said = format!("{name} query on {}: {}", self.url, f.reason);
                 if self.prober.prom.config_errors.first(&said) {
                     tracing::error!(
                         server = self.url,
@@ -804,11 +804,12 @@ fn verdict(
     }
     let who = format!("customer={}", clean(subject.id, 60));
     let mut no_data: Vec<String> = Vec::new();
+    let mut empty: Vec<&str> = Vec::new();
     let mut sample = HealthSample::default();
     for (name, template, r) in readings {
         let value = match r {
             Reading::Empty => {
-                no_data.push(format!("empty result for {who} ({name})"));
+                empty.push(name);
                 continue;
             }
             Reading::Value(Raw { value: Ok(v), text }) => match v {
@@ -848,6 +849,9 @@ fn verdict(
             "latency_p95" => sample.latency_p95_ms = Some(value.0),
             _ => {}
         }
+    }
+    if !empty.is_empty() {
+        no_data.insert(0, format!("empty result for {who} ({})", empty.join(", ")));
     }
     if !no_data.is_empty() {
         return ProbeOutcome::Inconclusive {

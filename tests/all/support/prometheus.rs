@@ -6,7 +6,8 @@
 //! When the binary is missing, tests call [`prometheus_or_skip`] and return early with
 //! a loud "SKIPPED" written straight to the terminal (not to the test harness's
 //! captured output); CI sets `SHIPDECK_REQUIRE_PROMETHEUS=1` to make that a failure.
-//! `SHIPDECK_PROMETHEUS` names another binary.
+//! `SHIPDECK_PROMETHEUS` names another binary (a path that does not exist counts as
+//! no binary).
 //!
 //! Waits are bounded polls of the server's own endpoints, never fixed sleeps.
 
@@ -27,7 +28,9 @@ const POLL: Duration = Duration::from_millis(100);
 /// The binary to run, if there is one.
 pub fn prometheus_binary() -> Option<PathBuf> {
     if let Some(p) = std::env::var_os("SHIPDECK_PROMETHEUS") {
-        return Some(PathBuf::from(p));
+        // Named explicitly: that one or none (a missing path skips, or fails in CI).
+        let p = PathBuf::from(p);
+        return p.is_file().then_some(p);
     }
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)
