@@ -60,9 +60,9 @@ pub struct SourceEvidence {
 }
 
 /// One query, expanded for the customer (paste it into Prometheus to see the same),
-/// and the value it gave in each of the evidence's samples, oldest first, exactly as
-/// received (`-` where that sample had no such figure, `down` or `no data` where the
-/// check gave none).
+/// and the value it gave in each of the evidence's samples, oldest first: the number
+/// received, exact, in its shortest decimal form (`-` where that sample had no such
+/// figure, `down` or `no data` where the check gave none).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct QueryEvidence {
     pub name: String,
@@ -84,7 +84,7 @@ pub fn source_evidence(
     };
     let value = |o: &ProbeOutcome, figure: fn(&HealthSample) -> Option<f64>| match o {
         // `{}` prints the shortest text that reads back as the same double: the text
-        // Prometheus sent (it writes values the same way).
+        // Prometheus sent (it writes values the same way, with an exponent below 1e-6).
         ProbeOutcome::Up { sample } => {
             figure(sample).map_or_else(|| "-".to_string(), |v| v.to_string())
         }
