@@ -14,7 +14,8 @@ use std::fmt::Display;
 use crate::domain::deploy::{check_template, is_env_name};
 use crate::domain::{
     Approval, ChecklistKind, CustomerId, DeployTarget, DeploymentPolicies, HealthSource,
-    MaintenanceWindow, Policy, ReleaseType, Roster, Tier, TierName, Verify,
+    MaintenanceWindow, Policy, PrometheusSource, ReleaseType, Roster, Tier, TierName, Verify,
+    promql,
 };
 
 use super::error::ConfigError;
@@ -484,6 +485,7 @@ fn customers(
                 }
                 pointers(r, &h, error_rate_pointer, latency_pointer);
             }
+            HealthSource::Prometheus(p) => prometheus_source(r, &key(&base, "health"), p),
         }
         deploy_target(r, &key(&base, "deploy"), &cu.deploy, &cu.health);
         if let Some(w) = &cu.maintenance_window {
@@ -844,6 +846,90 @@ fn body_templates(r: &mut Report, path: &str, v: &serde_json::Value) {
             }
         }
         _ => {}
+    }
+}
+
+/// A `prometheus` health source at `h` (`customers[3].health`): a base URL, at least
+/// one query, known placeholders only, a sane traffic guard, header names that are
+/// header names.
+fn prometheus_source(r: &mut Report, h: &str, p: &PrometheusSource) {
+    const F: ConfigFile = ConfigFile::Customers;
+    let url = p.url.trim();
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        None => r.value(
+            F,
+            &key(h, "url"),
+            format!(
+                "`{}` is not an http:// or https:// URL (the server's base URL, e.g. http://prometheus:9090)",
+                p.url
+            ),
+        ),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            r.value(F, &key(h, "url"), "the URL names no host")
+        }
+        Some(rest) if rest.contains("/api/v1") => r.value(
+            F,
+            &key(h, "url"),
+            "give the server's base URL without /api/v1/… (shipdeck appends /api/v1/query)",
+        ),
+        Some(_) => {}
+    }
+    if p.error_rate.is_none() && p.latency_p95.is_none() {
+        r.value(
+            F,
+            h,
+            "a prometheus source needs an `error_rate` or a `latency_p95` query (or both)",
+        );
+    }
+    let mut queries: Vec<(String, &str)> = Vec::new();
+    if let Some(q) = &p.error_rate {
+        queries.push((key(h, "error_rate"), q));
+    }
+    if let Some(q) = &p.latency_p95 {
+        queries.push((key(h, "latency_p95"), q));
+    }
+    if let Some(m) = &p.min_traffic {
+        let mt = key(h, "min_traffic");
+        queries.push((key(&mt, "query"), &m.query));
+        if !m.at_least.is_finite() || m.at_least < 0.0 {
+            r.value(
+                F,
+                &key(&mt, "at_least"),
+                format!(
+                    "{} is not a request count of 0 or more (e.g. 50: fewer requests than that is no data)",
+                    m.at_least
+                ),
+            );
+        }
+    }
+    for (path, q) in queries {
+        if let Err(e) = promql::check(q) {
+            r.value(F, &path, e.to_string());
+        }
+    }
+    for (i, header) in p.headers.iter().enumerate() {
+        let hp = idx(&key(h, "headers"), i);
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if header.name.is_empty() || !header.name.chars().all(token) {
+            r.value(
+                F,
+                &key(&hp, "name"),
+                format!(
+                    "`{}` is not an HTTP header name (e.g. Authorization)",
+                    header.name
+                ),
+            );
+        }
+        if header.env.trim().is_empty() || header.env.contains('=') {
+            r.value(
+                F,
+                &key(&hp, "env"),
+                "name the environment variable that holds the value (e.g. PROMETHEUS_TOKEN); the value itself never goes in config",
+            );
+        }
     }
 }
 

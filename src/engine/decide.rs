@@ -771,6 +771,7 @@ fn command_events(
                 summary: format!("reported by {actor}: {reason}"),
                 baseline: c.health.baseline,
                 samples: Vec::new(),
+                source: None,
             };
             Ok(fire_trigger(
                 s,
@@ -992,9 +993,12 @@ fn fire_trigger(
     s: &ReleaseState,
     customer: &crate::domain::CustomerId,
     trigger: TriggerKind,
-    evidence: Evidence,
+    mut evidence: Evidence,
     now: DateTime<Utc>,
 ) -> Vec<EventKind> {
+    if evidence.source.is_none() {
+        evidence.source = planned_source_evidence(s, customer, &evidence);
+    }
     let summary = evidence.summary.clone();
     let mut out = vec![EventKind::TriggerFired {
         customer: customer.clone(),
@@ -1146,6 +1150,34 @@ fn result_events(s: &ReleaseState, result: &EffectResult, now: DateTime<Utc>) ->
         }
         EffectResult::Probed { customer, outcome } => probed(s, customer, outcome, now),
     }
+}
+
+/// The source part of a trigger's evidence, from the customer's health source as
+/// planned (journaled): its queries expanded for the customer, the values of the
+/// evidence's samples, and the instant baselines are read at (the release's start).
+fn planned_source_evidence(
+    s: &ReleaseState,
+    customer: &crate::domain::CustomerId,
+    evidence: &Evidence,
+) -> Option<triggers::SourceEvidence> {
+    let (tier, planned) = s.plan.waves.iter().find_map(|w| {
+        w.customers
+            .iter()
+            .find(|c| &c.id == customer)
+            .map(|c| (w.tier.as_str(), c))
+    })?;
+    let subject = crate::domain::promql::Subject {
+        id: customer.as_str(),
+        name: &planned.name,
+        tier,
+    };
+    let baseline_at = evidence.baseline.map(|_| s.started_at);
+    triggers::source_evidence(
+        planned.health.as_ref()?,
+        &subject,
+        &evidence.samples,
+        baseline_at,
+    )
 }
 
 fn probed(

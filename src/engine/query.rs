@@ -102,6 +102,19 @@ pub fn steady_sample(
     Some(sample)
 }
 
+/// The instant a probe of the customer at `index` evaluates at: the release's start
+/// (journaled with its plan) while it is probed for its pre-deploy baseline, so that a
+/// resumed release reads the same baseline; `None` (now) otherwise. Only sources that
+/// can look back (prometheus) honour it.
+pub fn baseline_at(state: &ReleaseState, index: usize) -> Option<chrono::DateTime<chrono::Utc>> {
+    let c = state.customers.get(index)?;
+    let for_baseline = matches!(
+        c.status,
+        CustomerStatus::Pending | CustomerStatus::WaitingWindow
+    ) && c.health.baseline.is_none();
+    for_baseline.then_some(state.started_at)
+}
+
 /// The indices of every customer to probe now.
 pub fn probe_targets(state: &ReleaseState) -> Vec<usize> {
     (0..state.customers.len())

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Decision, Event, EventKind, PauseCause};
 use super::plan::ReleasePlan;
-use super::triggers;
+use super::triggers::{self, Evidence, TriggerKind};
 use crate::domain::{
     CheckCommand, CustomerId, GatedPhase, HealthSample, ProbeOutcome, Role, TierName, Version,
 };
@@ -135,6 +135,18 @@ pub struct HealthTrack {
     /// `history`: journaled only in the hourly summaries).
     #[serde(skip)]
     pub steady_seen: u64,
+    /// The last trigger that fired on this customer: when, which, and its evidence
+    /// (the cockpit's evidence view shows it).
+    #[serde(default)]
+    pub last_trigger: Option<FiredTrigger>,
+}
+
+/// A trigger as it fired, kept for views.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FiredTrigger {
+    pub at: DateTime<Utc>,
+    pub trigger: TriggerKind,
+    pub evidence: Evidence,
 }
 
 pub const SPARK_LEN: usize = 32;
@@ -690,12 +702,19 @@ impl ReleaseState {
                 }
             }
             EventKind::TriggerFired {
-                customer, trigger, ..
+                customer,
+                trigger,
+                evidence,
             } => {
                 if let Some(c) = self.customer_mut(customer) {
                     // The samples that tripped it are spent: the next trigger needs new ones.
                     c.health.recent.clear();
                     c.failure = Some(trigger.describe().to_string());
+                    c.health.last_trigger = Some(FiredTrigger {
+                        at,
+                        trigger: *trigger,
+                        evidence: evidence.clone(),
+                    });
                 }
             }
             EventKind::RollbackRequested { scope, .. } => {

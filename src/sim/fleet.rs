@@ -11,6 +11,9 @@
 //! `{"status":"ok","error_rate":0.4,"latency_p95_ms":120.0,"version":"v1.0.1"}`
 //! or whatever the customer's active faults make of it (see [`Fault`]).
 //! `POST /deploy/{customer_id}` deploys a version to it (see `fleet_deploys`).
+//!
+//! `GET /metrics` answers every customer's traffic in the Prometheus text format,
+//! driven by the same faults (see [`super::metrics`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -37,6 +40,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::fault::{ActiveFault, Fault, FaultId, Reply, SimCustomer};
+use super::metrics::{self, Traffic};
 use crate::adapters::health::SimulatedHealth;
 use crate::domain::{Customer, CustomerId, HealthSample, HealthSource, ProbeOutcome, Version};
 
@@ -79,6 +83,8 @@ struct Inner {
     task: Mutex<Option<JoinHandle<()>>>,
     /// Deploys asked for over `POST /deploy/{id}` (see `fleet_deploys`).
     deploys: Mutex<super::fleet_deploys::FleetDeploys>,
+    /// `/metrics`: traffic accrued when scraped (locked after `state`, never before).
+    traffic: Mutex<Traffic>,
 }
 
 #[derive(Default)]
@@ -106,7 +112,7 @@ pub async fn serve(
     let addr = listener.local_addr()?;
     let now = clock();
     let deploys = super::fleet_deploys::FleetDeploys::new(customers);
-    let customers = customers
+    let customers: HashMap<CustomerId, SimCustomer> = customers
         .iter()
         .map(|c| {
             let (baseline_error_rate, baseline_latency_ms) = match c.health {
@@ -127,9 +133,11 @@ pub async fn serve(
         })
         .collect();
     let (shutdown, _) = watch::channel(false);
+    let traffic = Traffic::new(customers.keys(), now);
     let inner = Arc::new(Inner {
         addr,
         clock,
+        traffic: Mutex::new(traffic),
         state: Mutex::new(FleetState {
             customers,
             next_fault: 1,
@@ -150,6 +158,7 @@ pub async fn serve(
             "/deploy/{id}/status/{n}",
             get(super::fleet_deploys::deploy_status),
         )
+        .route("/metrics", get(metrics_endpoint))
         .with_state(handle.clone());
     let mut stop = handle.inner.shutdown.subscribe();
     let server = axum::serve(
@@ -207,6 +216,30 @@ impl FleetHandle {
             error_rate_pointer: Some("/error_rate".into()),
             latency_pointer: Some("/latency_p95_ms".into()),
         }
+    }
+
+    /// Where a Prometheus server scrapes the fleet's traffic.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.inner.addr)
+    }
+
+    /// The `/metrics` exposition now: every customer's traffic brought up to the
+    /// fleet's clock, as its current reply (faults included) says it went.
+    pub fn metrics_text(&self) -> Result<String, std::fmt::Error> {
+        let now = self.now();
+        let replies: Vec<(CustomerId, Reply, (f64, f64))> = lock(&self.inner.state)
+            .customers
+            .iter()
+            .map(|(id, c)| {
+                let baseline = (c.baseline_error_rate, c.baseline_latency_ms);
+                (id.clone(), c.reply(now), baseline)
+            })
+            .collect();
+        let mut traffic = lock(&self.inner.traffic);
+        for (id, reply, baseline) in &replies {
+            traffic.accrue(id, reply, *baseline, now);
+        }
+        traffic.encode()
     }
 
     /// The fleet's customers, sorted.
@@ -440,6 +473,15 @@ async fn health(
             reset.0.store(true, Ordering::Relaxed);
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+async fn metrics_endpoint(State(fleet): State<FleetHandle>) -> Response {
+    // Encoding 10,000 customers' series takes milliseconds: off the async workers.
+    let text = tokio::task::spawn_blocking(move || fleet.metrics_text()).await;
+    match text {
+        Ok(Ok(text)) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response(),
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

@@ -9,6 +9,7 @@ pub mod deployer;
 pub mod fault;
 pub mod fleet;
 pub mod fleet_deploys;
+pub mod metrics;
 pub mod scenario;
 
 pub use deployer::{SimulatedDeployer, fleet_clock};

@@ -316,6 +316,8 @@ pub struct App {
     pub log_detail: Option<usize>,
     /// The deploy log overlay, for the selected customer: the loop fills `lines`.
     pub deploy_log: Option<DeployLogView>,
+    /// The evidence view is open on this customer (`v`), scrolled this many rows.
+    pub evidence: Option<(CustomerId, usize)>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
@@ -345,6 +347,7 @@ impl App {
             help: false,
             log_detail: None,
             deploy_log: None,
+            evidence: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
@@ -461,6 +464,20 @@ impl App {
             }
             return None;
         }
+        if let Some((_, scroll)) = self.evidence.as_mut() {
+            match action {
+                Action::Evidence | Action::Back => self.evidence = None,
+                Action::Down => *scroll = scroll.saturating_add(1),
+                Action::Up => *scroll = scroll.saturating_sub(1),
+                Action::Top => *scroll = 0,
+                Action::Quit => {
+                    self.evidence = None;
+                    return self.quit(state);
+                }
+                _ => {}
+            }
+            return None;
+        }
         if self.help {
             match action {
                 Action::Help | Action::Back => self.help = false,
@@ -510,6 +527,13 @@ impl App {
             }
             Action::Help => self.help = true,
             Action::DeployLog => self.open_deploy_log(state),
+            Action::Evidence => {
+                let Some(c) = self.selected_customer(state) else {
+                    self.refuse(strings::NO_CUSTOMER);
+                    return None;
+                };
+                self.evidence = Some((c.id.clone(), 0));
+            }
             Action::Quit => return self.quit(state),
             Action::Approve => {
                 // Never a gate the operator did not pick: the selected wave's, or

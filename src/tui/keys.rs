@@ -41,6 +41,9 @@ pub enum Action {
     Back,
     Help,
     Quit,
+    /// The selected customer's evidence: its last trigger, its health source's
+    /// queries and the values they gave.
+    Evidence,
 }
 
 impl Action {
@@ -97,6 +100,7 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('o'), Action::Sort),
     (KeyCode::Esc, Action::Back),
     (KeyCode::Char('?'), Action::Help),
+    (KeyCode::Char('v'), Action::Evidence),
     (KeyCode::Char('q'), Action::Quit),
 ];
 
@@ -210,6 +214,7 @@ mod tests {
                     | Action::Help
                     | Action::DeployLog
                     | Action::Quit
+                    | Action::Evidence
             );
             assert_eq!(action.acts(), !navigation, "{action:?}");
         }

@@ -54,6 +54,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "esc  enter",
         "close a dialog, filter, message; enter: a log line in full",
     ),
+    (
+        "v",
+        "evidence: the selected customer's trigger, queries, values",
+    ),
     ("?", "show / hide this help"),
     ("q  ctrl-c", "quit (asks while the release is running)"),
     (
@@ -100,6 +104,13 @@ pub const FOOTER_DIALOG: &[&str] = &["tab move", "enter choose", "esc cancel"];
 pub const FOOTER_QUIT: &[&str] = &["y quit", "n/esc stay", "tab move", "enter choose"];
 pub const FOOTER_FILTER: &[&str] = &["type to filter", "enter keep", "esc clear"];
 pub const FOOTER_HELP: &[&str] = &["esc or ? close help", "q quit"];
+pub const FOOTER_EVIDENCE: &[&str] = &["esc or v close", "j/k scroll", "q quit"];
+
+pub const EVIDENCE_TITLE: &str = " Evidence ";
+pub const EVIDENCE_NO_TRIGGER: &str = "no trigger has fired on this customer";
+pub const EVIDENCE_NO_SOURCE: &str =
+    "its health source is not a queried one: the samples are the evidence";
+pub const EVIDENCE_FOOTER: &str = "esc or v closes · j/k scroll";
 
 pub const BUTTON_CANCEL: &str = "Cancel";
 /// The hint under a dialog's buttons, on the buttons.
@@ -157,6 +168,7 @@ pub fn action_name(action: Action) -> &'static str {
         Action::Back => "esc",
         Action::Help => "? help",
         Action::Quit => "q quit",
+        Action::Evidence => "v evidence",
     }
 }
 

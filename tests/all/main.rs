@@ -29,6 +29,7 @@ mod hardening_cli;
 mod health_command;
 mod health_http_edges;
 mod health_probe;
+mod health_prometheus;
 mod health_triggers;
 mod journal_storage;
 mod layering;

@@ -8,6 +8,7 @@
 pub mod checklist;
 pub mod deploy_log;
 pub mod dialog;
+pub mod evidence;
 pub mod footer;
 pub mod header;
 pub mod health;
@@ -85,6 +86,9 @@ pub fn draw(
     footer::render(buf, foot, state, app, theme);
     if let Some(view) = &app.deploy_log {
         deploy_log::render(buf, area, view, theme);
+    }
+    if let Some((customer, scroll)) = &app.evidence {
+        evidence::render(buf, area, state, customer, *scroll, theme);
     }
     if app.help {
         help::render(buf, area, theme);

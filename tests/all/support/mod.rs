@@ -4,4 +4,5 @@
 
 pub mod deploy;
 pub mod process;
+pub mod prometheus;
 pub mod tmux;
