@@ -5,6 +5,7 @@
 //! this module: it only sees the results (`ProbeOutcome`, `EffectResult`, …).
 
 pub mod checks;
+pub mod git;
 pub mod health;
 pub mod notify;
 pub mod process;

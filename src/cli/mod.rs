@@ -10,6 +10,7 @@ pub mod error;
 pub mod fleet;
 pub mod health;
 pub mod logging;
+pub mod notes;
 pub mod offline;
 pub mod plan;
 pub mod read;

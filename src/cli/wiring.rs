@@ -18,7 +18,7 @@ use tokio::task::JoinHandle;
 
 use crate::adapters::checks::ProcessChecks;
 use crate::adapters::health::{ProbeLimits, Prober};
-use crate::adapters::notify::FileNotifier;
+use crate::adapters::notify::{Outbox, Renderer};
 use crate::domain::{Customer, CustomerId, DeployTarget, HealthSource};
 use crate::engine::ReleasePlan;
 use crate::engine::plan::CustomerPlan;
@@ -34,6 +34,8 @@ pub struct CliWiring {
     /// and what [`CliWiring::drift`] compares against.
     config: Vec<Customer>,
     fleet: Option<FleetHandle>,
+    earlier: Vec<crate::present::notes::NotesSource>,
+    templates: std::collections::BTreeMap<String, String>,
 }
 
 impl CliWiring {
@@ -41,6 +43,8 @@ impl CliWiring {
         CliWiring {
             config: config.to_vec(),
             fleet,
+            earlier: Vec::new(),
+            templates: Default::default(),
         }
     }
 
@@ -122,6 +126,28 @@ impl CliWiring {
     }
 }
 
+impl CliWiring {
+    /// What notices are written from: the plan, and each wave's release notes
+    /// (cumulative since the version the tier runs, from the earlier releases).
+    pub fn renderer(&self, plan: &ReleasePlan) -> Renderer {
+        let mut r = Renderer::new(plan.clone());
+        r.notes_by_wave = crate::cli::notes::notes_by_wave(plan, &self.earlier, &self.templates);
+        r
+    }
+
+    /// Earlier releases' notes and the configuration's templates, for the notes
+    /// pre-deploy and approval notices carry.
+    pub fn with_notes(
+        mut self,
+        earlier: Vec<crate::present::notes::NotesSource>,
+        templates: std::collections::BTreeMap<String, String>,
+    ) -> CliWiring {
+        self.earlier = earlier;
+        self.templates = templates;
+        self
+    }
+}
+
 fn plan_customers(plan: &ReleasePlan) -> impl Iterator<Item = &CustomerPlan> {
     plan.waves.iter().flat_map(|w| w.customers.iter())
 }
@@ -149,9 +175,11 @@ impl Wiring for CliWiring {
         EffectPorts {
             deployers,
             checks: ProcessChecks::shared(),
-            notifier: Arc::new(FileNotifier {
-                path: ctx.notifications.clone(),
-            }),
+            notifier: Arc::new(Outbox::new(
+                self.renderer(plan),
+                ctx.clock.clone(),
+                ctx.notifications.clone(),
+            )),
         }
     }
 }

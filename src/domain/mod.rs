@@ -10,6 +10,8 @@ pub mod customer;
 pub mod dice;
 pub mod duration;
 pub mod health;
+pub mod notes;
+pub mod notify;
 pub mod policy;
 pub mod release_type;
 pub mod roster;
@@ -22,6 +24,8 @@ pub use configuration::Configuration;
 pub use customer::{Contact, Customer, CustomerId, DeployTarget, HeaderFromEnv, HealthSource};
 pub use duration::HumanDuration;
 pub use health::{HealthSample, ProbeOutcome};
+pub use notes::{Change, ChangeKind, ReleaseNotes};
+pub use notify::{Channel, NoticeKind, Notifications, RetryPolicy, Route};
 pub use policy::{
     Approval, ApprovalRules, CustomerOverride, DeploymentPolicies, Monitoring, Notify,
     NotifyTiming, Policy, TierPolicy, TriggerAction, TriggerPolicy, Urgency,

@@ -7,9 +7,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Approval, Checklist, ChecklistKind, Configuration, CustomerId, DeployTarget, HealthSource,
-    HumanDuration, MaintenanceWindow, Notify, NotifyTiming, Policy, ReleaseType, Roster, TierName,
-    Version,
+    Approval, Checklist, ChecklistKind, Configuration, Contact, CustomerId, DeployTarget,
+    HealthSource, HumanDuration, MaintenanceWindow, Notifications, Notify, NotifyTiming, Policy,
+    ReleaseNotes, ReleaseType, Roster, TierName, Version,
 };
 
 /// Which customers a release goes to (`--customers`).
@@ -84,6 +84,9 @@ pub struct CustomerPlan {
     /// Where its health is read, likewise (secrets by variable name only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health: Option<HealthSource>,
+    /// Who to tell, as configured when planned (routes to contacts use them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -121,6 +124,13 @@ pub struct ReleasePlan {
     pub roster: Roster,
     /// Seeds the simulated world so a drill can be replayed exactly.
     pub seed: u64,
+    /// Channels and routes for notices, as configured when planned (secrets by
+    /// variable name only). Journals written before it route to the notification log.
+    #[serde(default)]
+    pub notifications: Notifications,
+    /// The release notes given at plan time (`--notes`, `--git`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<ReleaseNotes>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -203,6 +213,7 @@ impl ReleasePlan {
                             .unwrap_or_else(|| row.notify.clone()),
                         deploy: Some(c.deploy.clone()),
                         health: Some(c.health.clone()),
+                        contacts: c.contacts.clone(),
                     }
                 })
                 .collect();
@@ -251,7 +262,24 @@ impl ReleasePlan {
             checklists,
             roster: cfg.roster.clone(),
             seed,
+            notifications: cfg.notifications.clone(),
+            notes: None,
         })
+    }
+
+    /// A planned customer by id.
+    pub fn customer(&self, id: &CustomerId) -> Option<&CustomerPlan> {
+        self.waves
+            .iter()
+            .flat_map(|w| w.customers.iter())
+            .find(|c| &c.id == id)
+    }
+
+    /// The wave (index) a customer is in.
+    pub fn wave_of(&self, id: &CustomerId) -> Option<usize> {
+        self.waves
+            .iter()
+            .position(|w| w.customers.iter().any(|c| &c.id == id))
     }
 
     pub fn customer_count(&self) -> usize {

@@ -77,6 +77,8 @@ pub enum Rejected {
     NotDeployed(CustomerId),
     #[error("no wave is waiting for confirmation")]
     NothingOverdue,
+    #[error("no notice delivery has failed; nothing to retry")]
+    NothingToRetry,
 }
 
 /// A refusal as another process receives it: the variant's name as a stable code

@@ -170,8 +170,10 @@ pub fn open(
     );
     let mut effects: Vec<Effect> = Vec::new();
     if replayed > 0 {
-        // Effects started before the last stop and never answered run again.
+        // Effects started before the last stop and never answered run again, and
+        // so do notice deliveries that were queued and never answered.
         effects.extend(engine::in_flight(&state));
+        effects.extend(engine::undelivered(&state));
         if let Ok(d) = engine::step(&mut state, &Input::Attached, now) {
             pending.extend(d.events);
             effects.extend(d.effects);

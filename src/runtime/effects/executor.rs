@@ -61,7 +61,21 @@ impl Executor {
     }
 
     /// Starts the effect in the background; its result arrives on the results channel.
+    /// A notice goes to each destination as a task of its own, so a slow receiver
+    /// delays nobody else.
     pub fn spawn(&self, effect: Effect) {
+        if let Effect::Notify { to, .. } = &effect {
+            if to.len() > 1 {
+                for dest in to.clone() {
+                    let mut one = effect.clone();
+                    if let Effect::Notify { to, .. } = &mut one {
+                        *to = vec![dest];
+                    }
+                    self.spawn(one);
+                }
+                return;
+            }
+        }
         let inner = self.inner.clone();
         let cancel = if matches!(effect, Effect::Notify { .. }) {
             inner.cancel_notices.clone()
@@ -137,16 +151,33 @@ impl Inner {
                 wave,
                 customer,
                 message,
+                key,
+                customers,
+                eta,
+                roles,
+                to,
             } => {
+                let to = to.into_iter().next()?;
                 let notice = Notice {
                     at: self.clock.now(),
+                    key: key.clone(),
+                    to: to.clone(),
                     kind,
                     wave,
                     customer,
+                    customers,
                     message,
+                    eta,
+                    roles,
                 };
-                self.ports.notifier.notify(notice).await;
-                None
+                let d = self.ports.notifier.notify(notice).await;
+                Some(EffectResult::NoticeDelivered {
+                    key,
+                    to,
+                    ok: d.ok,
+                    attempts: d.attempts,
+                    answer: d.answer,
+                })
             }
         }
     }
