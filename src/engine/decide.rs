@@ -257,6 +257,7 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                 // Told after deploy, once per wave: healthy customers whose notify
                 // timing is post-deploy (those settled before, and those now).
                 let mut told: Vec<crate::domain::CustomerId> = Vec::new();
+                let mut deferred = 0usize;
                 for (offset, c) in s.wave_customers(wi).iter().enumerate() {
                     let post = plan.customers[offset].notify.timing == NotifyTiming::PostDeploy;
                     match c.status {
@@ -281,14 +282,17 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                             }
                             settled += 1;
                         }
+                        CustomerStatus::WaitingWindow => deferred += 1,
                         st if st.is_settled() => settled += 1,
                         _ => {}
                     }
                 }
-                if settled == w.customer_count {
-                    out.push(EventKind::WaveCompleted {
-                        wave: w.tier.clone(),
-                    });
+                // One post-deploy notice when the wave is cleared (every customer
+                // settled, or deferred to its window); customers deployed later in
+                // their windows get one more when the wave completes.
+                if settled > 0 && settled + deferred == w.customer_count {
+                    let before = told_post_deploy(s, &w.tier);
+                    told.retain(|c| !before.contains(c));
                     if !told.is_empty() {
                         let names = customer_names(s, &told);
                         let notice = Draft::new(
@@ -303,6 +307,11 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                         .queue(s, out);
                         out.push(notice);
                     }
+                }
+                if settled == w.customer_count {
+                    out.push(EventKind::WaveCompleted {
+                        wave: w.tier.clone(),
+                    });
                     if wi == 0 {
                         pre_deploy_notices(s, now, out);
                     }
@@ -442,6 +451,16 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
         let notice = Draft::new(NoticeKind::ReleaseCompleted, None, message).queue(s, out);
         out.push(notice);
     }
+}
+
+/// Customers a post-deploy notice of this wave already listed.
+fn told_post_deploy(s: &ReleaseState, tier: &TierName) -> Vec<crate::domain::CustomerId> {
+    s.outbox
+        .notices
+        .iter()
+        .filter(|n| n.kind == NoticeKind::PostDeploy && n.wave.as_ref() == Some(tier))
+        .flat_map(|n| n.customers.iter().cloned())
+        .collect()
 }
 
 /// Ids of a wave's customers, in plan order.

@@ -19,6 +19,8 @@ mod health_probe;
 mod health_triggers;
 mod journal_storage;
 mod layering;
+mod notify_crash;
+mod notify_delivery;
 mod release_link;
 mod runtime_batching;
 mod tui_snapshots;

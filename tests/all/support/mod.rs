@@ -2,4 +2,5 @@
 //! `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod receiver;
 pub mod tmux;
