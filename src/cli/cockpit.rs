@@ -151,7 +151,13 @@ pub async fn run_release(
     readonly: bool,
 ) -> CliResult {
     let cfg = ctx.config()?;
-    let plan = plan::build(&cfg, release)?;
+    let mut plan = plan::build(&cfg, release)?;
+    plan.notes = super::notes::gather(
+        release.notes.as_deref(),
+        release.git.as_deref(),
+        &plan.version,
+    )
+    .await?;
     let dir = ctx.state_dir()?;
     super::logging::init(&dir);
     open_in_cockpit(
@@ -308,7 +314,13 @@ async fn open_in_cockpit(
     shared: Option<SharedTerminal>,
 ) -> CliResult {
     let operator = ctx.operator();
-    let wiring = CliWiring::shared(&cfg.customers, None);
+    let earlier = label
+        .parse()
+        .map(|v| super::notes::earlier_sources(&dir, &v))
+        .unwrap_or_default();
+    let wiring = std::sync::Arc::new(
+        CliWiring::new(&cfg.customers, None).with_notes(earlier, cfg.templates.clone()),
+    );
     let handle = driver::open(
         RuntimeOptions {
             state_dir: dir,

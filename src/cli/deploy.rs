@@ -65,6 +65,12 @@ pub async fn run(
     let mut release = args.release.clone();
     release.emergency |= emergency_reason.is_some();
     let mut plan = plan::build(&cfg, &release)?;
+    plan.notes = super::notes::gather(
+        release.notes.as_deref(),
+        release.git.as_deref(),
+        &plan.version,
+    )
+    .await?;
     if args.dry_run {
         return dry_run::run(ctx, &cfg, plan, w);
     }
@@ -81,10 +87,13 @@ pub async fn run(
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
     let actor = ctx.operator();
-    let wiring = CliWiring::shared(&cfg.customers, None);
+    let earlier = super::notes::earlier_sources(&dir, &plan.version);
+    let wiring = std::sync::Arc::new(
+        CliWiring::new(&cfg.customers, None).with_notes(earlier, cfg.templates.clone()),
+    );
     let handle = driver::open(
         RuntimeOptions {
-            state_dir: dir,
+            state_dir: dir.clone(),
             clock: Clock::with_speed(args.speed, None),
             wiring: wiring.clone(),
         },
@@ -135,7 +144,21 @@ pub async fn run(
         .stop()
         .await
         .map_err(|e| CliError::error(e.to_string()))?;
+    if super::report::ended(state.phase) {
+        super::report::refresh_state_changelog(&dir);
+    }
     if !ctx.global.json {
+        let failed = state.outbox.failed();
+        let queued = state.outbox.queued();
+        if failed + queued > 0 {
+            out(
+                w,
+                &format!(
+                    "notices: {failed} failed, {queued} not delivered yet — `shipdeck notify retry --version {}`\n",
+                    state.plan.version
+                ),
+            )?;
+        }
         out(
             w,
             &format!(

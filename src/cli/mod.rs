@@ -11,9 +11,11 @@ pub mod fleet;
 pub mod health;
 pub mod logging;
 pub mod notes;
+pub mod notify;
 pub mod offline;
 pub mod plan;
 pub mod read;
+pub mod report;
 pub mod validate;
 pub mod wiring;
 
@@ -23,7 +25,7 @@ pub use error::{CliError, CliResult, EXIT_ERROR, EXIT_INTERRUPTED, EXIT_OK, EXIT
 
 use crate::domain::Role;
 use crate::engine::{Command, RollbackScope};
-use args::{Cli, Cmd, ConfigCmd};
+use args::{Cli, Cmd, ConfigCmd, NotifyCmd};
 use context::{Context, out};
 
 /// Runs one command line; returns the process exit code.
@@ -169,6 +171,23 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             speed,
             readonly,
         } => cockpit::run_release(&ctx, &release, speed, readonly).await,
+        Cmd::Notify(NotifyCmd::Retry { version }) => {
+            notify::retry(&ctx, version.version.as_deref(), w).await
+        }
+        Cmd::Notes {
+            version,
+            tier,
+            format,
+        } => {
+            let format = if ctx.global.json { "json" } else { &format };
+            notes::run(&ctx, &version, tier.as_deref(), format, w)
+        }
+        Cmd::Changelog { write } => report::changelog(&ctx, write.as_deref(), w),
+        Cmd::Report {
+            since,
+            release_type,
+        } => report::report(&ctx, &since, release_type.as_deref(), w),
+        Cmd::Digest { since, send } => report::digest(&ctx, &since, send, w).await,
         Cmd::Config(ConfigCmd::Check) => {
             let source = crate::config::discover(ctx.global.config.as_deref());
             let cfg = ctx.config_from(&source)?;

@@ -470,6 +470,7 @@ impl App {
                 });
             }
             Action::ConfirmOverdue => return self.command(Command::ConfirmOverdue),
+            Action::RetryNotices => return self.command(Command::RetryNotices),
             Action::ReportIssue => {
                 let Some(c) = self.selected_customer(state) else {
                     self.refuse(strings::NO_CUSTOMER);

@@ -20,6 +20,8 @@ pub enum Action {
     ReportIssue,
     Emergency,
     ConfirmOverdue,
+    /// Resend notices whose delivery failed.
+    RetryNotices,
     InjectFault,
     FocusNext,
     FocusPrev,
@@ -49,6 +51,7 @@ impl Action {
                 | Action::ReportIssue
                 | Action::Emergency
                 | Action::ConfirmOverdue
+                | Action::RetryNotices
                 | Action::InjectFault
         )
     }
@@ -67,6 +70,7 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('i'), Action::ReportIssue),
     (KeyCode::Char('e'), Action::Emergency),
     (KeyCode::Char('c'), Action::ConfirmOverdue),
+    (KeyCode::Char('N'), Action::RetryNotices),
     (KeyCode::Char('f'), Action::InjectFault),
     (KeyCode::Tab, Action::FocusNext),
     (KeyCode::BackTab, Action::FocusPrev),

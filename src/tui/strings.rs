@@ -120,6 +120,7 @@ pub fn action_name(action: Action) -> &'static str {
         Action::ReportIssue => "i report issue",
         Action::Emergency => "e emergency",
         Action::ConfirmOverdue => "c confirm overdue",
+        Action::RetryNotices => "N retry notices",
         Action::InjectFault => "f fault",
         Action::FocusNext => "tab",
         Action::FocusPrev => "shift-tab",

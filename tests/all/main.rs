@@ -23,6 +23,7 @@ mod notify_crash;
 mod notify_delivery;
 mod release_link;
 mod runtime_batching;
+mod telling_notes;
 mod tui_snapshots;
 mod tui_start;
 mod tui_terminal;

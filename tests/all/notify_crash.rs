@@ -34,7 +34,7 @@ fn config_dir(dir: &Path) {
     .expect("write notifications");
 }
 
-fn deploy(config: &Path, state: &Path, speed: &str, url: &str) -> Command {
+fn deploy(config: &Path, state: &Path, speed: &str, url: &str, customers: &str) -> Command {
     let mut c = Command::new(env!("CARGO_BIN_EXE_shipdeck"));
     c.arg("--config")
         .arg(config)
@@ -47,7 +47,7 @@ fn deploy(config: &Path, state: &Path, speed: &str, url: &str) -> Command {
             "--type",
             "security",
             "--customers",
-            "startup,standard",
+            customers,
             "--speed",
             speed,
             "--yes",
@@ -93,7 +93,7 @@ async fn kill_between_queued_and_sent_then_resume_delivers_each_key_exactly_once
     config_dir(&cfg);
     let url = rx.url(&format!("/hooks/{CANARY}"));
 
-    let mut child = deploy(&cfg, &state, "3000", &url)
+    let mut child = deploy(&cfg, &state, "3000", &url, "startup,standard")
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .spawn()
@@ -122,7 +122,7 @@ async fn kill_between_queued_and_sent_then_resume_delivers_each_key_exactly_once
 
     // The receiver answers now; the release resumes and runs to its end.
     rx.accept_then_stall(None);
-    let resumed = deploy(&cfg, &state, "40000", &url)
+    let resumed = deploy(&cfg, &state, "40000", &url, "startup,standard")
         .output()
         .expect("resume");
     assert_eq!(
@@ -188,4 +188,94 @@ async fn kill_between_queued_and_sent_then_resume_delivers_each_key_exactly_once
     ] {
         assert!(!text.contains(CANARY), "the secret is in the {what}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_deliveries_show_in_status_and_notify_retry_resends_them_once() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let (cfg, state) = (tmp.path().join("config"), tmp.path().join("state"));
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    config_dir(&cfg);
+    let dead = format!(
+        "http://127.0.0.1:{}/hooks/{CANARY}",
+        crate::support::receiver::dead_port()
+    );
+    let first = deploy(&cfg, &state, "40000", &dead, "startup")
+        .output()
+        .expect("deploy");
+    assert_eq!(
+        first.status.code(),
+        Some(0),
+        "a receiver that is down does not fail the release: {}",
+        String::from_utf8_lossy(&first.stderr)
+    );
+    let text = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        text.contains("shipdeck notify retry --version v1.0.1"),
+        "{text}"
+    );
+
+    let status = |json: bool| {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_shipdeck"));
+        c.arg("--state-dir").arg(&state).arg("status");
+        if json {
+            c.arg("--json");
+        }
+        c.output().expect("status")
+    };
+    let s = status(true);
+    let doc: serde_json::Value = serde_json::from_slice(&s.stdout).expect("json");
+    let failed = doc["notices"]["failed"].as_u64().expect("failed");
+    assert!(failed >= 2, "post-deploy and completion failed: {doc}");
+    let answers = doc["notices"]["failures"].to_string();
+    assert!(answers.contains("cannot connect"), "{answers}");
+    assert!(!answers.contains(CANARY));
+    let s = status(false);
+    assert!(
+        String::from_utf8_lossy(&s.stdout).contains("FAILED v1.0.1/startup/post_deploy → hook")
+    );
+
+    let rx = Receiver::start().await;
+    let retry = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["notify", "retry", "--version", "v1.0.1"])
+        .env("USER", "bob")
+        .env("SHIPDECK_TEST_HOOK", rx.url(&format!("/hooks/{CANARY}")))
+        .output()
+        .expect("retry");
+    assert_eq!(
+        retry.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&retry.stderr)
+    );
+    assert_eq!(
+        rx.accepted().len() as u64,
+        failed,
+        "each failed delivery once"
+    );
+    let doc: serde_json::Value = serde_json::from_slice(&status(true).stdout).expect("json");
+    assert_eq!(doc["notices"]["failed"], 0);
+    // Nothing left: a second retry sends nothing.
+    let again = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--config")
+        .arg(&cfg)
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["notify", "retry", "--version", "v1.0.1"])
+        .env("SHIPDECK_TEST_HOOK", rx.url("/x"))
+        .output()
+        .expect("retry");
+    assert_eq!(again.status.code(), Some(0));
+    assert_eq!(rx.accepted().len() as u64, failed);
+    let log = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--state-dir")
+        .arg(&state)
+        .args(["log", "--version", "v1.0.1"])
+        .output()
+        .expect("log");
+    assert!(String::from_utf8_lossy(&log.stdout).contains("bob"));
 }

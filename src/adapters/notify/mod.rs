@@ -270,7 +270,13 @@ impl Outbox {
     /// Delivers with retries: attempts until one is delivered or refused, or the
     /// policy's attempts are spent.
     pub async fn deliver(&self, notice: &Notice) -> Delivery {
-        let (name, contact) = split_destination(&notice.to);
+        let m = self.renderer.message(notice);
+        self.deliver_message(&m, &notice.to).await
+    }
+
+    /// Delivers a message already written (the weekly digest) to `to`.
+    pub async fn deliver_message(&self, m: &Message, to: &str) -> Delivery {
+        let (name, contact) = split_destination(to);
         let Some(channel) = self.channels.get(name).cloned() else {
             return Delivery {
                 ok: false,
@@ -278,13 +284,13 @@ impl Outbox {
                 answer: format!("no channel `{name}` in this release's notifications"),
             };
         };
-        let m = self.renderer.message(notice);
+        let key = &m.dedupe_key;
         let mut attempts = 0;
         loop {
             attempts += 1;
-            match self.attempt(&channel, &m, contact).await {
+            match self.attempt(&channel, m, contact).await {
                 Attempt::Delivered(answer) => {
-                    tracing::info!(key = %notice.key, to = %notice.to, attempts, "notice delivered");
+                    tracing::info!(key = %key, %to, attempts, "notice delivered");
                     return Delivery {
                         ok: true,
                         attempts,
@@ -292,7 +298,7 @@ impl Outbox {
                     };
                 }
                 Attempt::Refused(answer) => {
-                    tracing::warn!(key = %notice.key, to = %notice.to, attempts, %answer, "notice refused");
+                    tracing::warn!(key = %key, %to, attempts, %answer, "notice refused");
                     return Delivery {
                         ok: false,
                         attempts,
@@ -301,7 +307,7 @@ impl Outbox {
                 }
                 Attempt::Retry { answer, after } => {
                     if attempts >= self.retry.attempts.max(1) {
-                        tracing::warn!(key = %notice.key, to = %notice.to, attempts, %answer, "notice not delivered; giving up");
+                        tracing::warn!(key = %key, %to, attempts, %answer, "notice not delivered; giving up");
                         return Delivery {
                             ok: false,
                             attempts,
@@ -312,7 +318,7 @@ impl Outbox {
                         Some(a) => a.min(Duration::from_secs(self.retry.max_retry_after.as_secs())),
                         None => Duration::from_secs(self.retry.backoff(attempts).as_secs()),
                     };
-                    tracing::info!(key = %notice.key, to = %notice.to, attempts, %answer, wait_s = wait.as_secs(), "notice not delivered yet; retrying");
+                    tracing::info!(key = %key, %to, attempts, %answer, wait_s = wait.as_secs(), "notice not delivered yet; retrying");
                     let until =
                         self.clock.now() + TimeDelta::from_std(wait).unwrap_or(TimeDelta::zero());
                     self.clock.sleep_until(until).await;
