@@ -24,6 +24,7 @@ mod notify_delivery;
 mod release_link;
 mod runtime_batching;
 mod telling_notes;
+mod telling_report;
 mod tui_snapshots;
 mod tui_start;
 mod tui_terminal;

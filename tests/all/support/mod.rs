@@ -2,5 +2,6 @@
 //! `dead_code` allowance.
 #![allow(dead_code)]
 
+pub mod drill;
 pub mod receiver;
 pub mod tmux;
