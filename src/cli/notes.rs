@@ -91,7 +91,7 @@ pub fn notes_by_wave(
         version: plan.version.clone(),
         release_type: plan.release_type,
         emergency: plan.emergency,
-        started: String::new(),
+        started: chrono::Utc::now().format("%Y-%m-%d").to_string(),
         notes: plan.notes.clone(),
     };
     let mut out = HashMap::new();

@@ -444,3 +444,173 @@ async fn a_receiver_down_for_the_whole_release_never_delays_a_wave() {
         .expect("journal text");
     assert!(!text.contains(CANARY), "the secret URL is not journaled");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pre_deploy_notices_reach_each_contact_channel_with_local_etas_and_notes() {
+    let rx = Receiver::start().await;
+    let mut cfg = config::load_builtin().expect("config");
+    notifications(
+        &mut cfg,
+        r#"{"channels": {"cust": {"kind": "slack", "url_env": "CUST_HOOK"},
+                         "ops": {"kind": "webhook", "url_env": "OPS_HOOK"}},
+            "routes": [{"kinds": ["pre_deploy"], "tiers": ["enterprise"], "channel": "cust", "to_contacts": true},
+                       {"channel": "ops"}],
+            "link": "https://status.example/releases/{version}"}"#,
+    );
+    let mut plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.3".parse().expect("v"),
+        ReleaseType::Performance,
+        Selection::All,
+        false,
+    )
+    .expect("plan");
+    plan.notes = Some(shipdeck::domain::ReleaseNotes {
+        summary: "Dashboards render twice as fast.".into(),
+        ..Default::default()
+    });
+    let (_, log, notices) = play(plan.clone(), t0() + TimeDelta::hours(2));
+    let ent = notices
+        .iter()
+        .find(|n| {
+            matches!(n, Effect::Notify { kind: NoticeKind::PreDeploy, wave: Some(w), .. } if w.as_str() == "enterprise")
+        })
+        .expect("an enterprise pre-deploy notice");
+    let Effect::Notify { to, eta, .. } = ent else {
+        unreachable!()
+    };
+    assert!(to.contains(&"cust>#acme-releases".to_string()), "{to:?}");
+    assert!(to.contains(&"cust>#contoso-change".to_string()), "{to:?}");
+    assert!(to.contains(&"ops".to_string()));
+    let anchor = log
+        .iter()
+        .find_map(|e| match &e.event {
+            EventKind::WaveCompleted { wave } if wave.as_str() == "demo" => Some(e.at),
+            _ => None,
+        })
+        .expect("demo completed");
+    assert_eq!(
+        *eta,
+        Some(anchor + TimeDelta::hours(24)),
+        "the wave's delay"
+    );
+
+    let cli = CliWiring::new(&cfg.customers, None);
+    let outbox = Outbox::new(
+        cli.renderer(&plan),
+        Clock::scaled(t0(), 1.0),
+        "/dev/null".into(),
+    )
+    .with_env(env(&[
+        ("CUST_HOOK", rx.url("/slack")),
+        ("OPS_HOOK", rx.url("/ops")),
+    ]));
+    for dest in to {
+        let d = outbox.deliver(&notice_of(ent, dest, anchor)).await;
+        assert!(d.ok, "{d:?}");
+    }
+    let got = rx.accepted();
+    let acme = got
+        .iter()
+        .find(|a| a.body["channel"] == "#acme-releases")
+        .expect("one message to ACME's channel");
+    let text = acme.body.to_string();
+    assert!(text.contains("ACME Corp"), "{text}");
+    assert!(
+        !text.contains("Contoso"),
+        "only the channel's own customers: {text}"
+    );
+    // ACME deploys in its window (Saturdays 02:00, Europe/Berlin): its ETA is the
+    // window's next opening after the wave's start, in Berlin time.
+    let acme_cfg = cfg
+        .customers
+        .iter()
+        .find(|c| c.name == "ACME Corp")
+        .expect("acme");
+    let win = acme_cfg.maintenance_window.as_ref().expect("window");
+    let local = win
+        .next_open(eta.expect("eta"))
+        .expect("opens")
+        .with_timezone(&win.timezone)
+        .format("%a %d %b %H:%M %Z")
+        .to_string();
+    assert!(text.contains(&local), "{local} in {text}");
+    assert!(
+        text.contains("Dashboards render twice as fast."),
+        "notes go out with it"
+    );
+    assert!(text.contains("https://status.example/releases/v1.0.3"));
+    // The generic JSON names the ETA per customer, with its time zone.
+    let ops = got
+        .iter()
+        .find(|a| a.path == "/ops" && a.key.ends_with("/enterprise/pre_deploy"))
+        .expect("ops got it");
+    let acme_line = ops.body["customers"]
+        .as_array()
+        .expect("customers")
+        .iter()
+        .find(|c| c["name"] == "ACME Corp")
+        .expect("acme listed");
+    assert_eq!(acme_line["timezone"], "Europe/Berlin");
+    assert_eq!(acme_line["eta_local"], local.as_str());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn approval_needed_names_the_roles_and_the_command_and_a_command_channel_gets_json() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let out = tmp.path().join("notice.json");
+    let mut cfg = config::load_builtin().expect("config");
+    let script = format!(
+        r#"{{"channels": {{"hook": {{"kind": "command", "program": "sh", "args": ["-c", "cat > {}"]}}}},
+            "routes": [{{"kinds": ["approval_needed"], "channel": "hook"}}]}}"#,
+        out.display()
+    );
+    notifications(&mut cfg, &script);
+    let plan = ReleasePlan::build(
+        &cfg,
+        "v1.1.0".parse().expect("v"),
+        ReleaseType::Minor,
+        Selection::All,
+        false,
+    )
+    .expect("plan");
+    let (_, _, notices) = play(plan.clone(), t0() + TimeDelta::hours(2));
+    let asked: Vec<&Effect> = notices
+        .iter()
+        .filter(|n| {
+            matches!(
+                n,
+                Effect::Notify {
+                    kind: NoticeKind::ApprovalNeeded,
+                    ..
+                }
+            )
+        })
+        .collect();
+    assert_eq!(
+        asked.len(),
+        1,
+        "one approval-needed notice for the waiting wave"
+    );
+    let outbox = Outbox::new(
+        Renderer::new(plan),
+        Clock::scaled(t0(), 1.0),
+        "/dev/null".into(),
+    );
+    let d = outbox.deliver(&notice_of(asked[0], "hook", t0())).await;
+    assert!(d.ok, "{d:?}");
+    let body: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&out).expect("written")).expect("json");
+    assert_eq!(body["dedupe_key"], "v1.1.0/startup/approval_needed");
+    assert_eq!(
+        body["command"],
+        "shipdeck approve --version v1.1.0 --wave startup"
+    );
+    assert_eq!(body["roles"], serde_json::json!(["qa_lead"]));
+    assert!(
+        body["what_to_do"]
+            .as_str()
+            .expect("words")
+            .contains("qa_lead must sign")
+    );
+}

@@ -168,11 +168,28 @@ impl Renderer {
         if plan.emergency || n.kind == NoticeKind::Emergency {
             title = format!("[EMERGENCY] {title}");
         }
+        // A message to one contact channel speaks of that channel's customers only.
+        let text = match contact {
+            Some(_) if customers.len() < n.customers.len() => {
+                let names: Vec<&str> = customers.iter().map(|c| c.name.as_str()).collect();
+                format!(
+                    "{} of {} ({}) for {}{}",
+                    n.kind.title(),
+                    version,
+                    plan.release_type,
+                    names.join(", "),
+                    n.eta
+                        .map(|t| format!(", from {}", t.format("%Y-%m-%d %H:%M UTC")))
+                        .unwrap_or_default()
+                )
+            }
+            _ => n.message.clone(),
+        };
         Message {
             dedupe_key: n.key.clone(),
             kind: n.kind,
             title,
-            text: n.message.clone(),
+            text,
             version: version.clone(),
             release_type: plan.release_type.to_string(),
             wave: n.wave.as_ref().map(|w| w.to_string()),
