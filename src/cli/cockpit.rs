@@ -31,6 +31,11 @@ fn theme(ctx: &Context) -> Theme {
     Theme::from_env(ctx.global.no_color, |k| std::env::var(k).ok())
 }
 
+/// ASCII bars in the report page when colour is off.
+fn plain_report(ctx: &Context) -> bool {
+    ctx.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 async fn run_cockpit(
     handle: ReleaseHandle,
     opts: CockpitOptions,
@@ -93,6 +98,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         false,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
+    let report_dir = dir.clone();
     let clock = Clock::with_speed(Some(speed), None);
     let fleet_clock = crate::sim::fleet_clock(&clock);
     let (fleet, scenario_task) =
@@ -130,6 +136,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         readonly,
         theme: theme(ctx),
         demo: Some(demo),
+        report: Some(super::report::report_source(report_dir, plain_report(ctx))),
     };
     let code = run_cockpit(handle, opts, None).await;
     if let Some(p) = probing {
@@ -321,6 +328,7 @@ async fn open_in_cockpit(
     let wiring = std::sync::Arc::new(
         CliWiring::new(&cfg.customers, None).with_notes(earlier, cfg.templates.clone()),
     );
+    let report_dir = dir.clone();
     let handle = driver::open(
         RuntimeOptions {
             state_dir: dir,
@@ -343,6 +351,7 @@ async fn open_in_cockpit(
             readonly,
             theme: theme(ctx),
             demo: None,
+            report: Some(super::report::report_source(report_dir, plain_report(ctx))),
         },
         shared,
     )

@@ -63,6 +63,19 @@ pub fn report_of(
     report::build(&journals, until - since.to_delta(), until, only)
 }
 
+/// The cockpit's report page (`R`): the last 30 days, read when asked.
+pub fn report_source(dir: StateDir, plain: bool) -> crate::tui::cockpit::ReportSource {
+    Box::new(move || {
+        report_of(
+            &dir,
+            HumanDuration::from_secs(30 * 86_400),
+            None,
+            Utc::now(),
+        )
+        .text(plain)
+    })
+}
+
 pub fn report(
     ctx: &Context,
     since: &str,

@@ -228,7 +228,32 @@ impl Dialog {
 pub enum Outgoing {
     Command(Command),
     InjectFault(CustomerId),
+    /// Show the release report (the cockpit asks whoever can read the journals).
+    ShowReport,
     Quit,
+}
+
+/// A text page over the cockpit (notes, report, what a signer signs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub scroll: usize,
+    pub footer: String,
+    /// Enter or `y` signs this wave (the approval page).
+    pub approve: Option<Option<crate::domain::TierName>>,
+}
+
+impl Page {
+    pub fn text(title: impl Into<String>, text: &str) -> Page {
+        Page {
+            title: title.into(),
+            lines: text.lines().map(str::to_string).collect(),
+            scroll: 0,
+            footer: strings::PAGE_FOOTER.into(),
+            approve: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -254,6 +279,8 @@ pub struct App {
     /// to force it, with the operator's reason and choices intact.
     pub submitted_rollback: Option<Dialog>,
     pub help: bool,
+    /// A text page over the cockpit (notes, report, the approval page).
+    pub page: Option<Page>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
@@ -280,6 +307,7 @@ impl App {
             dialog: None,
             submitted_rollback: None,
             help: false,
+            page: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
@@ -376,6 +404,28 @@ impl App {
             self.filter_key(key);
             return None;
         }
+        if let Some(page) = &mut self.page {
+            let signs = matches!(key.code, KeyCode::Enter | KeyCode::Char('y'));
+            if let (true, Some(wave)) = (signs, page.approve.clone()) {
+                self.page = None;
+                return self.command(Command::Approve { wave, role: None });
+            }
+            match keys::action_for(&key) {
+                Some(Action::Down) => page.scroll += 1,
+                Some(Action::Up) => page.scroll = page.scroll.saturating_sub(1),
+                Some(Action::Top) => page.scroll = 0,
+                Some(Action::Bottom) => page.scroll = page.lines.len(),
+                Some(Action::Quit) => {
+                    self.page = None;
+                    return self.quit(state);
+                }
+                Some(Action::Back | Action::Notes | Action::Report | Action::Approve) => {
+                    self.page = None
+                }
+                _ => {}
+            }
+            return None;
+        }
         let action = keys::action_for(&key)?;
         if self.help {
             match action {
@@ -421,8 +471,22 @@ impl App {
             }
             Action::Help => self.help = true,
             Action::Quit => return self.quit(state),
+            Action::Notes => self.page = Some(notes_page(state)),
+            Action::Report => return Some(Outgoing::ShowReport),
             Action::Approve => {
                 let wave = self.approvable_selected_wave(state);
+                // The signer sees what they sign: with notes, the approval is a page.
+                if state.plan.notes.as_ref().is_some_and(|n| !n.is_empty()) {
+                    let mut page = notes_page(state);
+                    page.title = strings::approve_title(
+                        wave.as_ref().map(|w| w.as_str()),
+                        &state.plan.version.to_string(),
+                    );
+                    page.footer = strings::APPROVE_FOOTER.into();
+                    page.approve = Some(wave);
+                    self.page = Some(page);
+                    return None;
+                }
                 return self.command(Command::Approve { wave, role: None });
             }
             Action::PauseResume => match &state.pause {
@@ -857,6 +921,25 @@ pub fn current_checklist(state: &ReleaseState) -> Option<&Checklist> {
 fn is_chord(key: &KeyEvent) -> bool {
     key.modifiers
         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER)
+}
+
+/// The release notes as a page (the built-in template; the CLI's `notes` honours
+/// the configuration's templates).
+pub fn notes_page(state: &ReleaseState) -> Page {
+    use crate::present::notes::{NotesDoc, NotesSource};
+    let doc = NotesDoc::single(&NotesSource {
+        version: state.plan.version.clone(),
+        release_type: state.plan.release_type,
+        emergency: state.emergency,
+        started: state.started_at.format("%Y-%m-%d").to_string(),
+        notes: state.plan.notes.clone(),
+    });
+    let text = match (&state.plan.notes, doc.markdown(&Default::default())) {
+        (None, _) => strings::NO_NOTES.to_string(),
+        (Some(_), Ok(md)) => md,
+        (Some(_), Err(e)) => e.to_string(),
+    };
+    Page::text(strings::notes_title(&state.plan.version.to_string()), &text)
 }
 
 #[cfg(test)]

@@ -39,7 +39,12 @@ pub struct CockpitOptions {
     pub readonly: bool,
     pub theme: Theme,
     pub demo: Option<DemoControls>,
+    /// Writes the release report (`R`): the CLI reads the state dir's journals.
+    pub report: Option<ReportSource>,
 }
+
+/// Writes the report text on demand.
+pub type ReportSource = Box<dyn Fn() -> String + Send + Sync>;
 
 /// Injects a fault into one customer; says what it did, or why it could not.
 pub type FaultInjector = Box<dyn Fn(&CustomerId) -> Result<String, String> + Send + Sync>;
@@ -198,6 +203,12 @@ where
                             let verdict = link.submit(&app.operator, cmd.clone());
                             verdicts.push(async move { (cmd, verdict.await) });
                         }
+                        Some(Outgoing::ShowReport) => match &opts.report {
+                            Some(report) => {
+                                app.page = Some(super::app::Page::text("Release report", &report()));
+                            }
+                            None => app.refuse(super::strings::NO_REPORT),
+                        },
                         Some(Outgoing::InjectFault(id)) => match &opts.demo {
                             Some(demo) => match (demo.inject_fault)(&id) {
                                 Ok(text) => app.info(text),

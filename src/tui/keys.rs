@@ -22,6 +22,10 @@ pub enum Action {
     ConfirmOverdue,
     /// Resend notices whose delivery failed.
     RetryNotices,
+    /// Show the release notes.
+    Notes,
+    /// Show the release report.
+    Report,
     InjectFault,
     FocusNext,
     FocusPrev,
@@ -71,6 +75,8 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('e'), Action::Emergency),
     (KeyCode::Char('c'), Action::ConfirmOverdue),
     (KeyCode::Char('N'), Action::RetryNotices),
+    (KeyCode::Char('n'), Action::Notes),
+    (KeyCode::Char('R'), Action::Report),
     (KeyCode::Char('f'), Action::InjectFault),
     (KeyCode::Tab, Action::FocusNext),
     (KeyCode::BackTab, Action::FocusPrev),
@@ -191,6 +197,8 @@ mod tests {
                     | Action::Sort
                     | Action::Back
                     | Action::Help
+                    | Action::Notes
+                    | Action::Report
                     | Action::Quit
             );
             assert_eq!(action.acts(), !navigation, "{action:?}");

@@ -34,6 +34,7 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "declare an emergency: all tiers right after demo (confirms)",
     ),
     ("c", "confirm waves held as overdue"),
+    ("n  R  N", "release notes / release report / resend failed notices"),
     ("f", "demo only: inject a fault into the selected customer"),
     ("tab  shift-tab", "focus the next / previous pane"),
     ("j k  up down", "move the selection, scroll"),
@@ -121,6 +122,8 @@ pub fn action_name(action: Action) -> &'static str {
         Action::Emergency => "e emergency",
         Action::ConfirmOverdue => "c confirm overdue",
         Action::RetryNotices => "N retry notices",
+        Action::Notes => "n notes",
+        Action::Report => "R report",
         Action::InjectFault => "f fault",
         Action::FocusNext => "tab",
         Action::FocusPrev => "shift-tab",
@@ -192,6 +195,23 @@ pub fn key_name(command: &Command) -> &'static str {
         Command::ReportIssue { .. } => "i report issue",
         Command::ConfirmOverdue => "c confirm overdue",
         Command::RetryNotices => "N retry notices",
+    }
+}
+
+pub const PAGE_FOOTER: &str = "j/k scroll · esc close";
+pub const APPROVE_FOOTER: &str = "enter or y signs · j/k scroll · esc cancel";
+pub const NO_NOTES: &str =
+    "No release notes were given for this release (start it with --notes FILE or --git DIR).";
+pub const NO_REPORT: &str = "no report here: it is read from the state dir's journals";
+
+pub fn notes_title(version: &str) -> String {
+    format!("Release notes · {version}")
+}
+
+pub fn approve_title(wave: Option<&str>, version: &str) -> String {
+    match wave {
+        Some(w) => format!("Sign wave {w} of {version}? What you sign:"),
+        None => format!("Sign the next gate of {version}? What you sign:"),
     }
 }
 

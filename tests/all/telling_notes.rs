@@ -248,3 +248,82 @@ fn a_template_that_loops_for_ever_is_stopped_by_fuel() {
         "{err}"
     );
 }
+
+mod cockpit {
+    //! The notes in the cockpit: `n` shows them, `a` on a release with notes shows
+    //! the signer what they sign before Enter signs, `R` asks for the report.
+
+    use chrono::{DateTime, Utc};
+    use crossterm::event::KeyCode;
+    use ratatui::buffer::Buffer;
+    use ratatui::layout::Rect;
+    use shipdeck::domain::ReleaseType;
+    use shipdeck::engine::{self, Command, ReleasePlan, ReleaseState, Selection};
+    use shipdeck::tui::app::{App, Outgoing};
+    use shipdeck::tui::input::key;
+    use shipdeck::tui::theme::Theme;
+    use shipdeck::tui::view;
+
+    fn t0() -> DateTime<Utc> {
+        "2026-11-16T10:00:00Z".parse().expect("t")
+    }
+
+    fn state() -> ReleaseState {
+        let cfg = shipdeck::config::load_builtin().expect("config");
+        let mut plan = ReleasePlan::build(
+            &cfg,
+            "v1.1.0".parse().expect("v"),
+            ReleaseType::Minor,
+            Selection::All,
+            false,
+        )
+        .expect("plan");
+        plan.notes = Some(shipdeck::domain::notes::parse_notes_file(super::NOTES).expect("notes"));
+        ReleaseState::fold([&engine::plan_event(plan, "alice", t0())]).expect("fold")
+    }
+
+    fn screen(state: &ReleaseState, app: &App) -> String {
+        let area = Rect::new(0, 0, 100, 30);
+        let mut buf = Buffer::empty(area);
+        view::draw(&mut buf, area, state, t0(), app, &Theme::monochrome());
+        (0..area.height)
+            .map(|y| {
+                (0..area.width)
+                    .map(|x| buf[(x, y)].symbol().to_string())
+                    .collect::<String>()
+            })
+            .collect::<Vec<_>>()
+            .join("\n")
+    }
+
+    #[test]
+    fn notes_on_a_key_and_in_the_approval() {
+        let s = state();
+        let mut app = App::new("bob", false, false);
+        assert_eq!(app.on_key(key(KeyCode::Char('n')), &s, t0()), None);
+        let shown = screen(&s, &app);
+        assert!(shown.contains("Release notes · v1.1.0"), "{shown}");
+        assert!(shown.contains("tokens expire after 12 hours"), "{shown}");
+        assert_eq!(app.on_key(key(KeyCode::Esc), &s, t0()), None);
+        assert!(app.page.is_none());
+
+        // `a`: the signer sees the notes, and only Enter (or y) signs.
+        assert_eq!(app.on_key(key(KeyCode::Char('a')), &s, t0()), None);
+        let shown = screen(&s, &app);
+        assert!(shown.contains("What you sign"), "{shown}");
+        assert!(shown.contains("Login fix"), "{shown}");
+        assert!(shown.contains("enter or y signs"), "{shown}");
+        assert_eq!(app.on_key(key(KeyCode::Char('j')), &s, t0()), None);
+        let out = app.on_key(key(KeyCode::Enter), &s, t0());
+        assert!(
+            matches!(out, Some(Outgoing::Command(Command::Approve { .. }))),
+            "{out:?}"
+        );
+        assert!(app.page.is_none());
+
+        assert_eq!(
+            app.on_key(key(KeyCode::Char('R')), &s, t0()),
+            Some(Outgoing::ShowReport)
+        );
+    }
+}

@@ -530,6 +530,7 @@ mod cockpit_loop {
             readonly,
             theme: Theme::monochrome(),
             demo: None,
+            report: None,
         }
     }
 

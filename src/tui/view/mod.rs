@@ -12,6 +12,7 @@ pub mod header;
 pub mod health;
 pub mod help;
 pub mod log;
+pub mod page;
 pub mod start;
 pub mod timeline;
 
@@ -80,6 +81,9 @@ pub fn draw(
     log::render(buf, log_area, state, app, theme);
     footer::render_message(buf, msg, app, theme, &sym);
     footer::render(buf, foot, state, app, theme);
+    if let Some(page) = &app.page {
+        page::render(buf, area, page, theme);
+    }
     if app.help {
         help::render(buf, area, theme);
     }
