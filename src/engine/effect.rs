@@ -78,6 +78,9 @@ pub fn effect_of(state_before: &ReleaseState, event: &Event) -> Option<Effect> {
             roles: roles.clone(),
             to: to.clone(),
         }),
+        EventKind::NoticesRequeued { deliveries, .. } => {
+            super::notices::requeued_effect(state_before, deliveries)
+        }
         _ => None,
     }
 }

@@ -362,18 +362,37 @@ pub(super) fn delivered(s: &ReleaseState, result: &EffectResult) -> Vec<EventKin
     }]
 }
 
-/// `notify retry`: every failed delivery queued again.
+/// `notify retry`: every failed delivery queued again, one event per notice (so
+/// each carries the effect that resends it).
 pub(super) fn requeue(s: &ReleaseState, actor: &str) -> Result<Vec<EventKind>, Rejected> {
-    let deliveries: Vec<(String, String)> = s
-        .outbox
-        .with_status(DeliveryStatus::Failed)
-        .map(|(n, d)| (n.key.clone(), d.to.clone()))
-        .collect();
-    if deliveries.is_empty() {
+    let mut by_key: Vec<(String, Vec<(String, String)>)> = Vec::new();
+    for (n, d) in s.outbox.with_status(DeliveryStatus::Failed) {
+        let pair = (n.key.clone(), d.to.clone());
+        match by_key.iter_mut().find(|(k, _)| k == &n.key) {
+            Some((_, v)) => v.push(pair),
+            None => by_key.push((n.key.clone(), vec![pair])),
+        }
+    }
+    if by_key.is_empty() {
         return Err(Rejected::NothingToRetry);
     }
-    Ok(vec![EventKind::NoticesRequeued {
-        deliveries,
-        actor: actor.to_string(),
-    }])
+    Ok(by_key
+        .into_iter()
+        .map(|(_, deliveries)| EventKind::NoticesRequeued {
+            deliveries,
+            actor: actor.to_string(),
+        })
+        .collect())
+}
+
+/// The effect a requeue starts: the notice, to the destinations queued again.
+pub(super) fn requeued_effect(s: &ReleaseState, deliveries: &[(String, String)]) -> Option<Effect> {
+    let (key, _) = deliveries.first()?;
+    let n = s.outbox.get(key)?;
+    let to: Vec<String> = deliveries
+        .iter()
+        .filter(|(k, _)| k == key)
+        .map(|(_, t)| t.clone())
+        .collect();
+    Some(n.effect(to))
 }

@@ -34,7 +34,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "declare an emergency: all tiers right after demo (confirms)",
     ),
     ("c", "confirm waves held as overdue"),
-    ("n  R  N", "release notes / release report / resend failed notices"),
+    (
+        "n  R  N",
+        "release notes / release report / resend failed notices",
+    ),
     ("f", "demo only: inject a fault into the selected customer"),
     ("tab  shift-tab", "focus the next / previous pane"),
     ("j k  up down", "move the selection, scroll"),

@@ -614,3 +614,113 @@ async fn approval_needed_names_the_roles_and_the_command_and_a_command_channel_g
             .contains("qa_lead must sign")
     );
 }
+
+/// A notifier whose receiver is down until told otherwise.
+struct Switch {
+    up: Arc<std::sync::atomic::AtomicBool>,
+    delivered: Arc<std::sync::Mutex<Vec<String>>>,
+}
+
+impl shipdeck::runtime::effects::Notifier for Switch {
+    fn notify(&self, n: Notice) -> BoxFuture<shipdeck::runtime::effects::Delivery> {
+        let up = self.up.load(std::sync::atomic::Ordering::SeqCst);
+        if up {
+            self.delivered.lock().expect("lock").push(n.key.clone());
+        }
+        Box::pin(async move {
+            shipdeck::runtime::effects::Delivery {
+                ok: up,
+                attempts: 1,
+                answer: if up {
+                    "HTTP 200".into()
+                } else {
+                    "HTTP 503".into()
+                },
+            }
+        })
+    }
+}
+
+struct SwitchWiring {
+    cli: Arc<CliWiring>,
+    switch: Arc<Switch>,
+}
+
+impl Wiring for SwitchWiring {
+    fn ports(&self, plan: &ReleasePlan, ctx: &PortContext) -> EffectPorts {
+        let mut ports = self.cli.ports(plan, ctx);
+        ports.checks = Arc::new(InstantChecks);
+        ports.notifier = self.switch.clone();
+        ports
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_cockpit_command_resends_failed_notices_through_the_running_release() {
+    let dir = tempfile::tempdir().expect("dir");
+    let cfg = config::load_builtin().expect("config");
+    let plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.1".parse().expect("v"),
+        ReleaseType::Security,
+        Selection::Tiers(vec![TierName::new("startup")]),
+        false,
+    )
+    .expect("plan");
+    let switch = Arc::new(Switch {
+        up: Arc::new(std::sync::atomic::AtomicBool::new(false)),
+        delivered: Arc::default(),
+    });
+    let handle = driver::open(
+        RuntimeOptions {
+            state_dir: StateDir::at(dir.path()),
+            clock: Clock::scaled(t0(), 1.0),
+            wiring: Arc::new(SwitchWiring {
+                cli: Arc::new(CliWiring::new(&cfg.customers, None)),
+                switch: switch.clone(),
+            }),
+        },
+        "v1.0.1",
+        Some(plan),
+        "alice",
+    )
+    .expect("open");
+    for key in handle.snapshot().state.unticked_gating_all() {
+        handle
+            .send("alice", Command::tick(&key, true))
+            .await
+            .expect("tick");
+    }
+    let mut snaps = handle.snapshots();
+    loop {
+        let s = snaps.borrow().state.clone();
+        if s.phase == Phase::Monitoring && s.outbox.queued() == 0 {
+            break;
+        }
+        snaps.changed().await.expect("running");
+    }
+    let failed = handle.snapshot().state.outbox.failed();
+    assert!(failed >= 2, "post-deploy and completion failed: {failed}");
+    switch.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    handle
+        .send("carol", Command::RetryNotices)
+        .await
+        .expect("accepted");
+    loop {
+        let s = snaps.borrow().state.clone();
+        if s.outbox.failed() == 0 && s.outbox.queued() == 0 {
+            break;
+        }
+        snaps.changed().await.expect("running");
+    }
+    assert_eq!(switch.delivered.lock().expect("lock").len(), failed);
+    let again = handle.send("carol", Command::RetryNotices).await;
+    assert!(again.is_err(), "nothing left to retry");
+    let state = handle.stop().await.expect("stop");
+    assert!(
+        state
+            .decisions
+            .iter()
+            .any(|d| d.actor == "carol" && d.what.contains("failed notice deliveries"))
+    );
+}
