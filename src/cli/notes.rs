@@ -80,13 +80,13 @@ pub fn tier_runs(plan: &ReleasePlan, wave: usize) -> Option<Version> {
         .min()
 }
 
-/// Each wave's notes as Markdown: everything since the version that tier runs.
-/// Waves with no notes to tell get none.
+/// Each wave's notes as (Markdown, Slack mrkdwn): everything since the version
+/// that tier runs. Waves with no notes to tell get none.
 pub fn notes_by_wave(
     plan: &ReleasePlan,
     earlier: &[NotesSource],
     templates: &BTreeMap<String, String>,
-) -> HashMap<TierName, String> {
+) -> HashMap<TierName, (String, String)> {
     let this = NotesSource {
         version: plan.version.clone(),
         release_type: plan.release_type,
@@ -102,11 +102,11 @@ pub fn notes_by_wave(
         if !any {
             continue;
         }
-        match doc.markdown(templates) {
-            Ok(md) => {
-                out.insert(w.tier.clone(), md);
+        match (doc.markdown(templates), doc.slack(templates)) {
+            (Ok(md), Ok(slack)) => {
+                out.insert(w.tier.clone(), (md, slack));
             }
-            Err(e) => tracing::warn!("release notes for {}: {e}", w.tier),
+            (Err(e), _) | (_, Err(e)) => tracing::warn!("release notes for {}: {e}", w.tier),
         }
     }
     out

@@ -277,6 +277,7 @@ pub async fn digest(
         roles: Vec::new(),
         link: None,
         notes: Some(text.clone()),
+        notes_slack: None,
         at: Utc::now(),
     };
     let _ = customers;

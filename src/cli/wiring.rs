@@ -131,7 +131,12 @@ impl CliWiring {
     /// (cumulative since the version the tier runs, from the earlier releases).
     pub fn renderer(&self, plan: &ReleasePlan) -> Renderer {
         let mut r = Renderer::new(plan.clone());
-        r.notes_by_wave = crate::cli::notes::notes_by_wave(plan, &self.earlier, &self.templates);
+        for (tier, (md, slack)) in
+            crate::cli::notes::notes_by_wave(plan, &self.earlier, &self.templates)
+        {
+            r.notes_by_wave.insert(tier.clone(), md);
+            r.notes_slack_by_wave.insert(tier, slack);
+        }
         r
     }
 

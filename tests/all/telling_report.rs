@@ -394,3 +394,69 @@ fn report_figures_match_the_journals() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&bad.stderr).contains("--since soon"));
 }
+
+#[test]
+fn the_weekly_digest_lists_documentation_releases_and_sends_once() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let dir = StateDir::at(tmp.path().join("state"));
+    let t = (Utc::now() - TimeDelta::days(10))
+        .duration_trunc(TimeDelta::minutes(1))
+        .expect("trunc");
+    let mut d = Drill::start("v1.0.4", ReleaseType::Documentation, "alice", t);
+    d.run_until(t + TimeDelta::days(9));
+    let (s, _) = d.write(&dir);
+    assert_eq!(s.phase, Phase::Completed);
+    let cfg = tmp.path().join("config");
+    std::fs::create_dir_all(&cfg).expect("mkdir");
+    for (name, text) in shipdeck::config::builtin_files() {
+        std::fs::write(cfg.join(name), text).expect("write");
+    }
+    let sink = tmp.path().join("digest.json");
+    std::fs::write(
+        cfg.join("notifications.json"),
+        format!(
+            r#"{{"channels": {{"docs": {{"kind": "command", "program": "sh", "args": ["-c", "cat >> {}"]}}}},
+                "routes": [{{"kinds": ["weekly_summary"], "channel": "docs"}}]}}"#,
+            sink.display()
+        ),
+    )
+    .expect("notifications");
+    let run = |send: bool| {
+        let mut c = Process::new(env!("CARGO_BIN_EXE_shipdeck"));
+        c.arg("--config")
+            .arg(&cfg)
+            .arg("--state-dir")
+            .arg(&dir.root)
+            .args(["digest", "--since", "14d"]);
+        if send {
+            c.arg("--send");
+        }
+        c.output().expect("digest")
+    };
+    let shown = run(false);
+    assert_eq!(shown.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&shown.stdout);
+    assert!(text.starts_with("Weekly summary "), "{text}");
+    assert!(
+        text.contains("v1.0.4 documentation — completed (deployed to "),
+        "{text}"
+    );
+    assert!(!sink.exists(), "without --send nothing is sent");
+    let sent = run(true);
+    assert_eq!(sent.status.code(), Some(0));
+    assert!(String::from_utf8_lossy(&sent.stdout).contains("sent digest/"));
+    let body: Value =
+        serde_json::from_str(&std::fs::read_to_string(&sink).expect("sent")).expect("json");
+    assert_eq!(body["kind"], "weekly_summary");
+    assert!(body["notes"].as_str().expect("text").contains("v1.0.4"));
+    let again = run(true);
+    assert!(String::from_utf8_lossy(&again.stdout).contains("already sent digest/"));
+    assert_eq!(
+        std::fs::read_to_string(&sink)
+            .expect("sent")
+            .lines()
+            .count(),
+        1,
+        "a week's digest goes out once"
+    );
+}

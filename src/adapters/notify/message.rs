@@ -57,6 +57,9 @@ pub struct Message {
     /// Release notes (Markdown or Slack mrkdwn), with pre-deploy notices.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub notes: Option<String>,
+    /// The same notes as Slack mrkdwn (Slack does not render Markdown headings).
+    #[serde(skip)]
+    pub notes_slack: Option<String>,
     pub at: DateTime<Utc>,
 }
 
@@ -66,6 +69,8 @@ pub struct Renderer {
     pub plan: ReleasePlan,
     /// Notes per wave (cumulative since the version the tier runs), as Markdown.
     pub notes_by_wave: HashMap<TierName, String>,
+    /// The same as Slack mrkdwn.
+    pub notes_slack_by_wave: HashMap<TierName, String>,
 }
 
 impl Renderer {
@@ -73,6 +78,7 @@ impl Renderer {
         Renderer {
             plan,
             notes_by_wave: HashMap::new(),
+            notes_slack_by_wave: HashMap::new(),
         }
     }
 
@@ -155,11 +161,12 @@ impl Renderer {
             NoticeKind::ReleaseCompleted => "Nothing to do; monitoring continues.".into(),
             NoticeKind::WeeklySummary => "Nothing to do.".into(),
         };
-        let notes = match (n.kind, &n.wave) {
-            (NoticeKind::PreDeploy | NoticeKind::ApprovalNeeded, Some(w)) => {
-                self.notes_by_wave.get(w).cloned()
-            }
-            _ => None,
+        let (notes, notes_slack) = match (n.kind, &n.wave) {
+            (NoticeKind::PreDeploy | NoticeKind::ApprovalNeeded, Some(w)) => (
+                self.notes_by_wave.get(w).cloned(),
+                self.notes_slack_by_wave.get(w).cloned(),
+            ),
+            _ => (None, None),
         };
         let mut title = format!("{} · {} {}", n.kind.title(), version, plan.release_type);
         if let Some(w) = &n.wave {
@@ -200,6 +207,7 @@ impl Renderer {
             roles,
             link: plan.notifications.link_for(&version),
             notes,
+            notes_slack,
             at: n.at,
         }
     }

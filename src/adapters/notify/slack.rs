@@ -52,7 +52,7 @@ pub fn payload(m: &Message, contact: Option<&str>) -> Value {
         }
     }
     blocks.push(section(&format!("*What to do:* {}", escape(&m.what_to_do))));
-    if let Some(notes) = &m.notes {
+    if let Some(notes) = m.notes_slack.as_ref().or(m.notes.as_ref()) {
         blocks.push(json!({"type": "divider"}));
         for chunk in chunks(notes, SECTION_MAX - 10).into_iter().take(10) {
             blocks.push(section(&chunk));
