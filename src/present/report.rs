@@ -520,15 +520,18 @@ impl Report {
         for x in &self.time_to_deploy {
             let s = &x.time_to_deploy;
             let met = x.target_secs.map(|_| x.within_target == s.count);
+            let within = match x.target_secs {
+                Some(_) => format!("{:>3}/{:<3}", x.within_target, s.count),
+                None => format!("{:>3} {:<3}", "-", ""),
+            };
             t += &format!(
-                "  {:<14} {:>8} {:>8} {:>8}  {:>3}/{:<3} {} {}\n",
+                "  {:<14} {:>8} {:>8} {:>8}  {} {} {}\n",
                 x.release_type.to_string(),
                 opt(s.median_secs),
                 opt(s.p90_secs),
                 x.target_secs
                     .map_or("-".into(), |v| format!("< {}", human(v))),
-                x.within_target,
-                s.count,
+                within,
                 bar(
                     s.median_secs.unwrap_or(0) as f64 / longest as f64,
                     12,
