@@ -164,6 +164,6 @@ pub fn run(
         }
     }
     .map_err(|e| CliError::error(e.to_string()))?;
-    out(w, &text)?;
+    out(w, &crate::present::printable(&text))?;
     Ok(EXIT_OK)
 }

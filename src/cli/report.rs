@@ -148,7 +148,7 @@ pub fn changelog(ctx: &Context, write: Option<&Path>, w: &mut dyn std::io::Write
                 .map_err(|e| CliError::error(format!("cannot write {}: {e}", path.display())))?;
             out(w, &format!("wrote {}\n", path.display()))?;
         }
-        None => out(w, &text)?,
+        None => out(w, &crate::present::printable(&text))?,
     }
     Ok(EXIT_OK)
 }
@@ -249,7 +249,7 @@ pub async fn digest(
         .map_or(Utc::now(), |t| t.max(Utc::now()));
     let from = until - since.to_delta();
     let (text, customers) = digest_text(&all, from, until);
-    out(w, &text)?;
+    out(w, &crate::present::printable(&text))?;
     if !send {
         return Ok(EXIT_OK);
     }

@@ -248,7 +248,10 @@ impl Page {
     pub fn text(title: impl Into<String>, text: &str) -> Page {
         Page {
             title: title.into(),
-            lines: text.lines().map(str::to_string).collect(),
+            lines: crate::present::printable(text)
+                .lines()
+                .map(str::to_string)
+                .collect(),
             scroll: 0,
             footer: strings::PAGE_FOOTER.into(),
             approve: None,

@@ -327,3 +327,68 @@ mod cockpit {
         );
     }
 }
+
+#[tokio::test]
+async fn notes_from_git_are_the_commits_since_the_previous_tag_grouped() {
+    let tmp = tempfile::tempdir().expect("dir");
+    let repo = tmp.path();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(repo)
+            .args(args)
+            .env("GIT_AUTHOR_NAME", "t")
+            .env("GIT_AUTHOR_EMAIL", "t@example")
+            .env("GIT_COMMITTER_NAME", "t")
+            .env("GIT_COMMITTER_EMAIL", "t@example")
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["init", "-q"]);
+    git(&["commit", "-q", "--allow-empty", "-m", "feat: first release"]);
+    git(&["tag", "v1.0.0"]);
+    git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "fix(auth): login loop",
+    ]);
+    git(&[
+        "commit",
+        "-q",
+        "--allow-empty",
+        "-m",
+        "feat(api): short-lived tokens",
+        "-m",
+        "BREAKING CHANGE: tokens expire after 12 hours",
+    ]);
+    git(&["commit", "-q", "--allow-empty", "-m", "tidy up \x1b[31mred"]);
+    let notes = shipdeck::adapters::git::notes_from_git(repo, &v("v1.0.1"))
+        .await
+        .expect("notes");
+    let texts: Vec<&str> = notes.changes.iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(
+        texts,
+        ["login loop", "short-lived tokens", "tidy up \x1b[31mred"],
+        "oldest first, nothing from before v1.0.0"
+    );
+    assert!(notes.changes[1].breaking);
+    let doc = NotesDoc::single(&source("v1.0.1", ReleaseType::BugFix, Some(notes)));
+    let md = doc.markdown(&Default::default()).expect("render");
+    let breaking = md.find("### Breaking changes").expect("breaking");
+    let fixes = md.find("### Fixes").expect("fixes");
+    assert!(breaking < fixes, "breaking changes first:\n{md}");
+    let shown = shipdeck::present::printable(&md);
+    assert!(!shown.contains('\x1b'), "escaped when printed");
+
+    let err = shipdeck::adapters::git::notes_from_git(&tmp.path().join("nope"), &v("v1.0.1"))
+        .await
+        .expect_err("not a repository");
+    assert!(err.to_string().starts_with("git in "), "{err}");
+}
