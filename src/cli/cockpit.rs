@@ -351,7 +351,10 @@ async fn open_in_cockpit(
             readonly,
             theme: theme(ctx),
             demo: None,
-            report: Some(super::report::report_source(report_dir, plain_report(ctx))),
+            report: Some(super::report::report_source(
+                report_dir.clone(),
+                plain_report(ctx),
+            )),
         },
         shared,
     )
@@ -359,6 +362,8 @@ async fn open_in_cockpit(
     if let Some(p) = probing {
         p.abort();
     }
+    // The state dir's changelog follows the releases that ended.
+    super::report::refresh_state_changelog(&report_dir);
     code
 }
 
