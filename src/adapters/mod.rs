@@ -6,6 +6,7 @@
 
 pub mod checks;
 pub mod deploy;
+pub mod git;
 pub mod health;
 pub mod notify;
 pub mod process;

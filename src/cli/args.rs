@@ -57,6 +57,13 @@ pub struct ReleaseArgs {
     /// Emergency mode: all tiers right after demo, approvals skipped (recorded).
     #[arg(long)]
     pub emergency: bool,
+    /// Release notes: Markdown with a small front matter (name, date, summary).
+    #[arg(long, value_name = "FILE")]
+    pub notes: Option<PathBuf>,
+    /// Add the commits since the previous release tag in this git repository,
+    /// grouped by conventional-commit type.
+    #[arg(long, value_name = "DIR")]
+    pub git: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -311,6 +318,61 @@ pub enum Cmd {
         /// Only the last N lines.
         #[arg(long, value_name = "N")]
         lines: Option<usize>,
+    },
+    /// Notices: resend failed deliveries.
+    #[command(subcommand)]
+    Notify(NotifyCmd),
+    /// Print a release's notes (a tier's: everything since the version it runs).
+    #[command(
+        after_help = "Examples:\n  shipdeck notes --version v1.0.2\n  shipdeck notes --version v1.0.2 --tier enterprise --format slack"
+    )]
+    Notes {
+        /// The release whose notes to print.
+        #[arg(long)]
+        version: String,
+        /// Cumulative notes for this tier's customers.
+        #[arg(long)]
+        tier: Option<String>,
+        /// md, json or slack.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
+    /// The changelog (Keep a Changelog) of every release; rolled back ones [YANKED].
+    #[command(after_help = "Example: shipdeck changelog --write CHANGELOG.md")]
+    Changelog {
+        /// Write it to FILE (atomically) instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
+    /// How releases went: targets, DORA's four keys, rollbacks per tier, waiting on people.
+    #[command(after_help = "Example: shipdeck report --since 30d --type security --json")]
+    Report {
+        /// How far back the report looks (s, m, h or d).
+        #[arg(long, default_value = "30d")]
+        since: String,
+        /// Only releases of this type.
+        #[arg(long = "type", value_name = "TYPE")]
+        release_type: Option<String>,
+    },
+    /// The weekly summary (documentation patches are told weekly); --send delivers it.
+    #[command(after_help = "Example: shipdeck digest --since 7d --send")]
+    Digest {
+        /// How far back the summary looks (s, m, h or d).
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// Deliver it to the configured channels (at most once a week each).
+        #[arg(long)]
+        send: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCmd {
+    /// Resend failed notice deliveries (and any queued without an answer).
+    #[command(after_help = "Example: shipdeck notify retry --version v1.0.2")]
+    Retry {
+        #[command(flatten)]
+        version: VersionArg,
     },
 }
 

@@ -41,6 +41,11 @@ enum Kept {
     Temporary,
 }
 
+/// ASCII bars in the report page when colour is off.
+fn plain_report(ctx: &Context) -> bool {
+    ctx.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
 async fn run_cockpit(
     ctx: &Context,
     handle: ReleaseHandle,
@@ -135,6 +140,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         false,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
+    let report_dir = dir.clone();
     let wiring = CliWiring::shared(&cfg.customers, Some(fleet.clone()));
     let logs_dir = dir.deploy_logs_dir(&version.to_string());
     let handle = driver::open_accepting(
@@ -170,6 +176,7 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         demo: Some(demo),
         deploy_logs: Some(logs_dir),
         stop: Some(stop_controls(&handle)),
+        report: Some(super::report::report_source(report_dir, plain_report(ctx))),
     };
     let kept = if _tmp.is_some() {
         Kept::Temporary
@@ -199,6 +206,12 @@ pub async fn run_release(
     let dir = ctx.state_dir()?;
     let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
     let mut plan = plan::build(&cfg, release)?;
+    plan.notes = super::notes::gather(
+        release.notes.as_deref(),
+        release.git.as_deref(),
+        &plan.version,
+    )
+    .await?;
     if !dir.journal_path(&plan.version.to_string()).exists() {
         // Printed before the screen takes over, so a forced start is seen.
         plan.version_override = super::deploy::version_gate(
@@ -377,7 +390,14 @@ async fn open_in_cockpit(
     shared: Option<SharedTerminal>,
 ) -> CliResult {
     let operator = ctx.operator();
-    let wiring = CliWiring::shared(&cfg.customers, None);
+    let earlier = label
+        .parse()
+        .map(|v| super::notes::earlier_sources(&dir, &v))
+        .unwrap_or_default();
+    let wiring = std::sync::Arc::new(
+        CliWiring::new(&cfg.customers, None).with_notes(earlier, cfg.templates.clone()),
+    );
+    let report_dir = dir.clone();
     let logs_dir = dir.deploy_logs_dir(label);
     let handle = driver::open_accepting(
         RuntimeOptions {
@@ -406,6 +426,10 @@ async fn open_in_cockpit(
             demo: None,
             deploy_logs: Some(logs_dir),
             stop: Some(stop),
+            report: Some(super::report::report_source(
+                report_dir.clone(),
+                plain_report(ctx),
+            )),
         },
         shared,
         Kept::StateDir,
@@ -414,6 +438,8 @@ async fn open_in_cockpit(
     if let Some(p) = probing {
         p.abort();
     }
+    // The state dir's changelog follows the releases that ended.
+    super::report::refresh_state_changelog(&report_dir);
     code
 }
 

@@ -20,7 +20,7 @@ use super::plan;
 use super::version_check;
 use super::wiring::CliWiring;
 use crate::domain::{CustomerId, escape};
-use crate::engine::{self, Awaited, Command, Event, EventKind, PauseCause, Phase, ReleaseState};
+use crate::engine::{self, Awaited, Command, Event, PauseCause, Phase, ReleaseState};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, Committed, ReleaseHandle, RuntimeOptions, SendError};
 
@@ -55,7 +55,7 @@ async fn next(sig: &mut Option<Signal>) {
 }
 
 fn print_event(ctx: &Context, w: &mut dyn std::io::Write, e: &Event) -> Result<(), CliError> {
-    if matches!(e.event, EventKind::HealthSampled { .. }) && !ctx.global.json {
+    if !e.event.is_loggable() && !ctx.global.json {
         return Ok(());
     }
     let line = if ctx.global.json {
@@ -130,6 +130,12 @@ pub async fn run(
         ));
     }
     let overrides = overrides.unwrap_or_default();
+    plan.notes = super::notes::gather(
+        release.notes.as_deref(),
+        release.git.as_deref(),
+        &plan.version,
+    )
+    .await?;
     if args.dry_run {
         let emergency = release.emergency.then(|| {
             (
@@ -158,10 +164,13 @@ pub async fn run(
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
     let actor = ctx.operator();
-    let wiring = CliWiring::shared(&cfg.customers, None);
+    let earlier = super::notes::earlier_sources(&dir, &plan.version);
+    let wiring = std::sync::Arc::new(
+        CliWiring::new(&cfg.customers, None).with_notes(earlier, cfg.templates.clone()),
+    );
     let handle = driver::open_accepting(
         RuntimeOptions {
-            state_dir: dir,
+            state_dir: dir.clone(),
             clock: Clock::with_speed(args.speed, None),
             wiring: wiring.clone(),
         },
@@ -223,7 +232,21 @@ pub async fn run(
     )
     .await
     .map_err(|e| CliError::error(e.to_string()))?;
+    if super::report::ended(state.phase) {
+        super::report::refresh_state_changelog(&dir);
+    }
     if !ctx.global.json {
+        let failed = state.outbox.failed();
+        let queued = state.outbox.queued();
+        if failed + queued > 0 {
+            out(
+                w,
+                &format!(
+                    "notices: {failed} failed, {queued} not delivered yet — `shipdeck notify retry --version {}`\n",
+                    state.plan.version
+                ),
+            )?;
+        }
         out(
             w,
             &format!(

@@ -11,9 +11,12 @@ pub mod fleet;
 pub mod health;
 pub mod logging;
 pub mod logs;
+pub mod notes;
+pub mod notify;
 pub mod offline;
 pub mod plan;
 pub mod read;
+pub mod report;
 pub mod stopping;
 pub mod validate;
 pub mod version_check;
@@ -28,7 +31,7 @@ pub use error::{
 
 use crate::domain::Role;
 use crate::engine::{Command, RollbackScope};
-use args::{Cli, Cmd, ConfigCmd};
+use args::{Cli, Cmd, ConfigCmd, NotifyCmd};
 use context::{Context, out};
 
 /// Runs one command line; returns the process exit code.
@@ -199,6 +202,23 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             version,
             lines,
         } => logs::run(&ctx, &customer, version.as_deref(), lines, w),
+        Cmd::Notify(NotifyCmd::Retry { version }) => {
+            notify::retry(&ctx, version.version.as_deref(), w).await
+        }
+        Cmd::Notes {
+            version,
+            tier,
+            format,
+        } => {
+            let format = if ctx.global.json { "json" } else { &format };
+            notes::run(&ctx, &version, tier.as_deref(), format, w)
+        }
+        Cmd::Changelog { write } => report::changelog(&ctx, write.as_deref(), w),
+        Cmd::Report {
+            since,
+            release_type,
+        } => report::report(&ctx, &since, release_type.as_deref(), w),
+        Cmd::Digest { since, send } => report::digest(&ctx, &since, send, w).await,
         Cmd::Config(ConfigCmd::Check) => config_check(&ctx, w),
     }
 }

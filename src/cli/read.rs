@@ -143,6 +143,7 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             "monitoring_until": s.monitoring_until,
             "rollback_window_until": s.rollback_window_until,
             "events": s.events_applied,
+            "notices": notices_json(&s),
         });
         out(
             w,
@@ -230,8 +231,54 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             hms(s.rollback_window_until)
         );
     }
+    t += &notices_text(&s);
     out(w, &t)?;
     Ok(EXIT_OK)
+}
+
+/// The outbox for `status --json`: counts and every failed delivery.
+fn notices_json(s: &ReleaseState) -> serde_json::Value {
+    use crate::engine::DeliveryStatus;
+    let ob = &s.outbox;
+    json!({
+        "sent": ob.sent(),
+        "queued": ob.queued(),
+        "failed": ob.failed(),
+        "failures": ob.with_status(DeliveryStatus::Failed).map(|(n, d)| json!({
+            "key": n.key, "to": d.to, "attempts": d.attempts, "answer": d.answer, "at": d.at,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The outbox for people: counts, and each failed delivery with the receiver's answer.
+fn notices_text(s: &ReleaseState) -> String {
+    use crate::engine::DeliveryStatus;
+    let ob = &s.outbox;
+    if ob.notices.is_empty() {
+        return String::new();
+    }
+    let mut t = format!(
+        "\nnotices: {} delivered, {} queued, {} FAILED\n",
+        ob.sent(),
+        ob.queued(),
+        ob.failed()
+    );
+    for (n, d) in ob.with_status(DeliveryStatus::Failed) {
+        t += &format!(
+            "  FAILED {} → {} after {} attempt(s): {}\n",
+            n.key,
+            d.to,
+            d.attempts,
+            crate::adapters::notify::sanitize(&d.answer, 200)
+        );
+    }
+    if ob.failed() > 0 {
+        t += &format!(
+            "  resend with `shipdeck notify retry --version {}`\n",
+            s.plan.version
+        );
+    }
+    t
 }
 
 pub fn log(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> CliResult {

@@ -22,7 +22,7 @@ use crate::adapters::deploy::{
     WebhookDeployer, verify,
 };
 use crate::adapters::health::{ProbeLimits, Prober};
-use crate::adapters::notify::FileNotifier;
+use crate::adapters::notify::{Outbox, Renderer};
 use crate::domain::{Customer, CustomerId, DeployTarget, HealthSource, Verify};
 use crate::engine::ReleasePlan;
 use crate::engine::plan::CustomerPlan;
@@ -40,6 +40,8 @@ pub struct CliWiring {
     /// and what [`CliWiring::drift`] compares against.
     config: Vec<Customer>,
     fleet: Option<FleetHandle>,
+    earlier: Vec<crate::present::notes::NotesSource>,
+    templates: std::collections::BTreeMap<String, String>,
 }
 
 impl CliWiring {
@@ -47,6 +49,8 @@ impl CliWiring {
         CliWiring {
             config: config.to_vec(),
             fleet,
+            earlier: Vec::new(),
+            templates: Default::default(),
         }
     }
 
@@ -125,6 +129,33 @@ impl CliWiring {
             }
         }
         out
+    }
+}
+
+impl CliWiring {
+    /// What notices are written from: the plan, and each wave's release notes
+    /// (cumulative since the version the tier runs, from the earlier releases).
+    pub fn renderer(&self, plan: &ReleasePlan) -> Renderer {
+        let mut r = Renderer::new(plan.clone());
+        for (tier, (md, slack)) in
+            crate::cli::notes::notes_by_wave(plan, &self.earlier, &self.templates)
+        {
+            r.notes_by_wave.insert(tier.clone(), md);
+            r.notes_slack_by_wave.insert(tier, slack);
+        }
+        r
+    }
+
+    /// Earlier releases' notes and the configuration's templates, for the notes
+    /// pre-deploy and approval notices carry.
+    pub fn with_notes(
+        mut self,
+        earlier: Vec<crate::present::notes::NotesSource>,
+        templates: std::collections::BTreeMap<String, String>,
+    ) -> CliWiring {
+        self.earlier = earlier;
+        self.templates = templates;
+        self
     }
 }
 
@@ -236,9 +267,11 @@ impl Wiring for CliWiring {
         EffectPorts {
             deployers,
             checks: ProcessChecks::shared(),
-            notifier: Arc::new(FileNotifier {
-                path: ctx.notifications.clone(),
-            }),
+            notifier: Arc::new(Outbox::new(
+                self.renderer(plan),
+                ctx.clock.clone(),
+                ctx.notifications.clone(),
+            )),
         }
     }
 }

@@ -11,6 +11,8 @@ pub mod deploy;
 pub mod dice;
 pub mod duration;
 pub mod health;
+pub mod notes;
+pub mod notify;
 pub mod policy;
 pub mod promql;
 pub mod release_type;
@@ -27,6 +29,8 @@ pub use customer::{MinTraffic, PrometheusSource};
 pub use deploy::{CommandLine, CommandTarget, DeployTarget, StatusPolling, Verify, WebhookTarget};
 pub use duration::HumanDuration;
 pub use health::{FigureRange, HealthSample, HealthSummary, ProbeOutcome};
+pub use notes::{Change, ChangeKind, ReleaseNotes};
+pub use notify::{Channel, NoticeKind, Notifications, RetryPolicy, Route};
 pub use policy::{
     Approval, ApprovalRules, CustomerOverride, DeploymentPolicies, Monitoring, Notify,
     NotifyTiming, Policy, TierPolicy, TriggerAction, TriggerPolicy, Urgency,

@@ -47,17 +47,8 @@ pub enum PauseCause {
     Trigger,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    PreDeploy,
-    PostDeploy,
-    WaveStarting,
-    WeeklySummary,
-    Emergency,
-    Rollback,
-    GateWaiting,
-}
+/// What a notice is about; lives in `domain` beside the routes that choose by it.
+pub use crate::domain::NoticeKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -228,6 +219,8 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         windows_overridden: Vec<CustomerId>,
     },
+    /// A notice is queued: journaled with its dedupe key and the destinations it
+    /// must reach, before any delivery is tried (the outbox).
     Notified {
         kind: NoticeKind,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -235,6 +228,43 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         customer: Option<CustomerId>,
         message: String,
+        /// `release/wave/kind` (`#n` from the second of the same): one delivery per
+        /// destination and key, across crashes. Empty in journals written before
+        /// the outbox (those notices count as delivered).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        key: String,
+        /// The customers it is about (one notice per wave and kind lists them all).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        customers: Vec<CustomerId>,
+        /// When the wave it announces may start (pre-deploy).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eta: Option<DateTime<Utc>>,
+        /// Roles whose signatures are awaited (approval needed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        roles: Vec<Role>,
+        /// Destinations (channels, `channel>#contact`), as routed when queued.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        to: Vec<String>,
+    },
+    /// A destination accepted a notice (the receiver's answer, capped and redacted).
+    NoticeSent {
+        key: String,
+        to: String,
+        attempts: u32,
+        answer: String,
+    },
+    /// A destination did not accept a notice after every attempt; `notify retry`
+    /// queues it again.
+    NoticeFailed {
+        key: String,
+        to: String,
+        attempts: u32,
+        answer: String,
+    },
+    /// Failed deliveries queued again by a person.
+    NoticesRequeued {
+        deliveries: Vec<(String, String)>,
+        actor: String,
     },
     RolloutCompleted {
         monitoring_until: DateTime<Utc>,
@@ -434,6 +464,11 @@ impl Event {
             EventKind::Aborted { actor, reason } => {
                 d(actor, "aborted the release".to_string(), reason)
             }
+            EventKind::NoticesRequeued { deliveries, actor } => d(
+                actor,
+                format!("queued {} failed notice deliveries again", deliveries.len()),
+                "",
+            ),
             EventKind::LockTakenOver { pid, host } => d(
                 SYSTEM,
                 format!("took over the stale lock of pid {pid} on {host}"),
@@ -697,7 +732,22 @@ pub fn describe(e: &Event) -> String {
             };
             format!("{actor} declared EMERGENCY: {reason}{overridden}")
         }
-        EventKind::Notified { kind, message, .. } => format!("notice ({kind:?}): {message}"),
+        EventKind::Notified { kind, message, .. } => format!("notice ({kind}): {message}"),
+        EventKind::NoticeSent {
+            key, to, attempts, ..
+        } => format!("notice {key} delivered to {to} (attempt {attempts})"),
+        EventKind::NoticeFailed {
+            key,
+            to,
+            attempts,
+            answer,
+        } => format!("notice {key} NOT delivered to {to} after {attempts} attempts: {answer}"),
+        EventKind::NoticesRequeued { deliveries, actor } => {
+            format!(
+                "{actor} queued {} failed notice deliveries again",
+                deliveries.len()
+            )
+        }
         EventKind::RolloutCompleted {
             monitoring_until, ..
         } => format!(

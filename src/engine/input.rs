@@ -77,6 +77,9 @@ pub enum Command {
         reason: String,
     },
     ConfirmOverdue,
+    /// Queue every failed notice delivery again (`shipdeck notify retry`); allowed
+    /// on a finished release too.
+    RetryNotices,
 }
 
 impl Command {
@@ -122,5 +125,13 @@ pub enum EffectResult {
     Probed {
         customer: CustomerId,
         outcome: ProbeOutcome,
+    },
+    /// How one delivery of a notice ended, after the notifier's retries.
+    NoticeDelivered {
+        key: String,
+        to: String,
+        ok: bool,
+        attempts: u32,
+        answer: String,
     },
 }

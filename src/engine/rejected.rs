@@ -98,6 +98,8 @@ pub enum Rejected {
     NotDeployed(CustomerId),
     #[error("no wave is waiting for confirmation")]
     NothingOverdue,
+    #[error("no notice delivery has failed; nothing to retry")]
+    NothingToRetry,
 }
 
 /// `startup (qa_lead), standard (qa_lead + product_owner)`.

@@ -9,7 +9,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::event::{Decision, Event, EventKind, PauseCause};
+use super::event::{Decision, Event, EventKind, NoticeKind, PauseCause};
 use super::plan::ReleasePlan;
 use super::triggers::{self, Evidence, TriggerKind};
 use crate::domain::{
@@ -236,6 +236,10 @@ pub struct ReleaseState {
     pub decisions: Vec<Decision>,
     pub last_event_at: DateTime<Utc>,
     pub events_applied: u64,
+    /// Notices queued and what became of each delivery.
+    pub outbox: super::notices::Outbox,
+    /// Waves whose approval-needed notice went out.
+    pub approval_noticed: BTreeSet<TierName>,
 }
 
 /// How a checklist item is named across lists: `list/item`.
@@ -320,6 +324,8 @@ impl ReleaseState {
             decisions: Vec::new(),
             last_event_at: at,
             events_applied: 0,
+            outbox: super::notices::Outbox::default(),
+            approval_noticed: BTreeSet::new(),
         }
     }
 
@@ -787,11 +793,27 @@ impl ReleaseState {
                 self.windows_overridden
                     .extend(windows_overridden.iter().cloned());
             }
-            EventKind::Notified { wave, .. } => {
-                if let Some(w) = wave.as_ref().and_then(|t| self.wave_index(t)) {
-                    self.waves[w].gate_notice_sent = true;
+            EventKind::Notified { wave, kind, .. } => {
+                match kind {
+                    // Journals from before notice kinds were told apart marked every
+                    // wave notice; only the approval timeout's matters to a gate.
+                    NoticeKind::GateWaiting | NoticeKind::WaveStarting => {
+                        if let Some(w) = wave.as_ref().and_then(|t| self.wave_index(t)) {
+                            self.waves[w].gate_notice_sent = true;
+                        }
+                    }
+                    NoticeKind::ApprovalNeeded => {
+                        if let Some(w) = wave {
+                            self.approval_noticed.insert(w.clone());
+                        }
+                    }
+                    _ => {}
                 }
+                self.outbox.apply(e);
             }
+            EventKind::NoticeSent { .. }
+            | EventKind::NoticeFailed { .. }
+            | EventKind::NoticesRequeued { .. } => self.outbox.apply(e),
             EventKind::RolloutCompleted {
                 monitoring_until,
                 rollback_window_until,

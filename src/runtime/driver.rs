@@ -206,8 +206,10 @@ pub fn open_accepting(
     let detach = executor.detach_token();
     let mut effects: Vec<Effect> = Vec::new();
     if replayed > 0 {
-        // Effects started before the last stop and never answered run again.
+        // Effects started before the last stop and never answered run again, and
+        // so do notice deliveries that were queued and never answered.
         effects.extend(engine::in_flight(&state));
+        effects.extend(engine::undelivered(&state));
         if let Ok(d) = engine::step(&mut state, &Input::Attached, now) {
             pending.extend(d.events);
             effects.extend(d.effects);
@@ -489,8 +491,13 @@ impl Driver {
         if let EffectResult::Probed { customer, outcome } = &result {
             if let Some(sample) = engine::query::steady_sample(&self.state, customer, outcome) {
                 // Time moved for views and the scheduler even though nothing is
-                // decided: the snapshot carries release time as of this result.
-                self.last_now = self.clock.now().max(self.last_now);
+                // decided: the snapshot carries release time as of this result —
+                // but never past a deadline not yet decided on (a snapshot must not
+                // show a wave overdue that the next tick is about to start).
+                let now = self.clock.now().max(self.last_now);
+                if engine::next_deadline(&self.state, self.last_now).is_none_or(|d| d > now) {
+                    self.last_now = now;
+                }
                 self.summaries.add(customer, &sample);
                 self.state.note_steady(customer, sample);
                 batch.steady += 1;

@@ -283,7 +283,35 @@ pub struct DeployLogView {
 pub enum Outgoing {
     Command(Command),
     InjectFault(CustomerId),
+    /// Show the release report (the cockpit asks whoever can read the journals).
+    ShowReport,
     Quit,
+}
+
+/// A text page over the cockpit (notes, report, what a signer signs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub scroll: usize,
+    pub footer: String,
+    /// Enter or `y` signs this wave (the approval page).
+    pub approve: Option<Option<crate::domain::TierName>>,
+}
+
+impl Page {
+    pub fn text(title: impl Into<String>, text: &str) -> Page {
+        Page {
+            title: title.into(),
+            lines: crate::present::printable(text)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            scroll: 0,
+            footer: strings::PAGE_FOOTER.into(),
+            approve: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -318,6 +346,8 @@ pub struct App {
     pub deploy_log: Option<DeployLogView>,
     /// The evidence view is open on this customer (`v`), scrolled this many rows.
     pub evidence: Option<(CustomerId, usize)>,
+    /// A text page over the cockpit (notes, report, the approval page).
+    pub page: Option<Page>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
@@ -348,6 +378,7 @@ impl App {
             log_detail: None,
             deploy_log: None,
             evidence: None,
+            page: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
@@ -443,6 +474,28 @@ impl App {
             self.filter_key(key);
             return None;
         }
+        if let Some(page) = &mut self.page {
+            let signs = matches!(key.code, KeyCode::Enter | KeyCode::Char('y'));
+            if let (true, Some(wave)) = (signs, page.approve.clone()) {
+                self.page = None;
+                return self.command(Command::Approve { wave, role: None });
+            }
+            match keys::action_for(&key) {
+                Some(Action::Down) => page.scroll += 1,
+                Some(Action::Up) => page.scroll = page.scroll.saturating_sub(1),
+                Some(Action::Top) => page.scroll = 0,
+                Some(Action::Bottom) => page.scroll = page.lines.len(),
+                Some(Action::Quit) => {
+                    self.page = None;
+                    return self.quit(state);
+                }
+                Some(Action::Back | Action::Notes | Action::Report | Action::Approve) => {
+                    self.page = None
+                }
+                _ => {}
+            }
+            return None;
+        }
         let action = keys::action_for(&key)?;
         if self.log_detail.is_some() {
             return self.log_detail_key(action, state);
@@ -535,12 +588,29 @@ impl App {
                 self.evidence = Some((c.id.clone(), 0));
             }
             Action::Quit => return self.quit(state),
+            Action::Notes => self.page = Some(notes_page(state)),
+            Action::Report => return Some(Outgoing::ShowReport),
             Action::Approve => {
                 // Never a gate the operator did not pick: the selected wave's, or
                 // a list of the pending ones to choose from, each with the role the
                 // engine would record.
                 if self.runtime_stopped {
                     self.refuse(strings::RUNTIME_STOPPED);
+                    return None;
+                }
+                // The signer sees what they sign: with notes, the approval is a
+                // page of them, signing the selected wave's gate (or, with none
+                // selected, the one gate that waits; the engine refuses to guess).
+                if state.plan.notes.as_ref().is_some_and(|n| !n.is_empty()) {
+                    let wave = self.approvable_selected_wave(state);
+                    let mut page = notes_page(state);
+                    page.title = strings::approve_title(
+                        wave.as_ref().map(|w| w.as_str()),
+                        &state.plan.version.to_string(),
+                    );
+                    page.footer = strings::APPROVE_FOOTER.into();
+                    page.approve = Some(wave);
+                    self.page = Some(page);
                     return None;
                 }
                 let selected = (self.focus == Focus::Timeline).then_some(self.wave_sel);
@@ -627,6 +697,7 @@ impl App {
                 self.item_sel = 0;
             }
             Action::ConfirmOverdue => return self.command(Command::ConfirmOverdue),
+            Action::RetryNotices => return self.command(Command::RetryNotices),
             Action::ReportIssue => {
                 let Some(c) = self.selected_customer(state) else {
                     self.refuse(strings::NO_CUSTOMER);
@@ -678,6 +749,23 @@ impl App {
             }
         }
         None
+    }
+
+    /// `a` on the timeline: the selected wave when it still needs a signature
+    /// (even if it waits behind an earlier wave: signing ahead is allowed);
+    /// otherwise None, and the engine signs the one gate that waits, if one does.
+    fn approvable_selected_wave(&self, state: &ReleaseState) -> Option<TierName> {
+        if self.focus != Focus::Timeline {
+            return None;
+        }
+        let w = state.waves.get(self.wave_sel)?;
+        let plan = state.plan.waves.get(self.wave_sel)?;
+        let unsigned = plan
+            .manual_roles()
+            .iter()
+            .any(|r| !w.approvals.iter().any(|(signed, _)| signed == r));
+        let waiting = matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue);
+        (unsigned && waiting).then(|| w.tier.clone())
     }
 
     /// Opens (or re-points) the deploy log overlay at the selected customer.
@@ -1079,6 +1167,25 @@ pub fn current_checklist(state: &ReleaseState) -> Option<&Checklist> {
 fn is_chord(key: &KeyEvent) -> bool {
     key.modifiers
         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER)
+}
+
+/// The release notes as a page (the built-in template; the CLI's `notes` honours
+/// the configuration's templates).
+pub fn notes_page(state: &ReleaseState) -> Page {
+    use crate::present::notes::{NotesDoc, NotesSource};
+    let doc = NotesDoc::single(&NotesSource {
+        version: state.plan.version.clone(),
+        release_type: state.plan.release_type,
+        emergency: state.emergency,
+        started: state.started_at.format("%Y-%m-%d").to_string(),
+        notes: state.plan.notes.clone(),
+    });
+    let text = match (&state.plan.notes, doc.markdown(&Default::default())) {
+        (None, _) => strings::NO_NOTES.to_string(),
+        (Some(_), Ok(md)) => md,
+        (Some(_), Err(e)) => e.to_string(),
+    };
+    Page::text(strings::notes_title(&state.plan.version.to_string()), &text)
 }
 
 #[cfg(test)]

@@ -44,6 +44,8 @@ pub struct CockpitOptions {
     /// deploys in flight stops the runtime and waits for them (a second `q`
     /// detaches). `None` for a cockpit that does not own the release.
     pub stop: Option<StopControls>,
+    /// Writes the release report (`R`): the CLI reads the state dir's journals.
+    pub report: Option<ReportSource>,
 }
 
 /// How a cockpit that runs the release stops it.
@@ -53,6 +55,9 @@ pub struct StopControls {
     /// Stop waiting: deploys in flight keep running, journaled as in flight.
     pub detach: tokio_util::sync::CancellationToken,
 }
+
+/// Writes the report text on demand.
+pub type ReportSource = Box<dyn Fn() -> String + Send + Sync>;
 
 /// Injects a fault into one customer; says what it did, or why it could not.
 pub type FaultInjector = Box<dyn Fn(&CustomerId) -> Result<String, String> + Send + Sync>;
@@ -161,6 +166,7 @@ struct CockpitScreen<'a> {
     /// (it waits for them) and the cockpit stays up until it has, or until a
     /// second `q` leaves them running.
     leaving: bool,
+    report: Option<ReportSource>,
 }
 
 impl CockpitScreen<'_> {
@@ -223,6 +229,12 @@ impl Screen for CockpitScreen<'_> {
                 self.verdicts
                     .push(Box::pin(async move { (cmd, verdict.await) }));
             }
+            Some(Outgoing::ShowReport) => match &self.report {
+                Some(report) => {
+                    self.app.page = Some(super::app::Page::text("Release report", &report()));
+                }
+                None => self.app.refuse(super::strings::NO_REPORT),
+            },
             Some(Outgoing::InjectFault(id)) => match &self.demo {
                 Some(demo) => match (demo.inject_fault)(&id) {
                     Ok(text) => self.app.info(text),
@@ -323,6 +335,7 @@ where
         deploy_logs: opts.deploy_logs,
         stop: opts.stop,
         leaving: false,
+        report: opts.report,
     };
     event_loop::run(&mut screen, terminal, events, signals).await
 }

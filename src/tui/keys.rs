@@ -20,6 +20,12 @@ pub enum Action {
     ReportIssue,
     Emergency,
     ConfirmOverdue,
+    /// Resend notices whose delivery failed.
+    RetryNotices,
+    /// Show the release notes.
+    Notes,
+    /// Show the release report.
+    Report,
     InjectFault,
     /// Take back the tick of the selected checklist item (asks why).
     Untick,
@@ -61,6 +67,7 @@ impl Action {
                 | Action::ReportIssue
                 | Action::Emergency
                 | Action::ConfirmOverdue
+                | Action::RetryNotices
                 | Action::InjectFault
                 | Action::Untick
         )
@@ -80,6 +87,9 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('i'), Action::ReportIssue),
     (KeyCode::Char('e'), Action::Emergency),
     (KeyCode::Char('c'), Action::ConfirmOverdue),
+    (KeyCode::Char('N'), Action::RetryNotices),
+    (KeyCode::Char('n'), Action::Notes),
+    (KeyCode::Char('R'), Action::Report),
     (KeyCode::Char('f'), Action::InjectFault),
     (KeyCode::Char('u'), Action::Untick),
     (KeyCode::Char(']'), Action::NextList),
@@ -213,6 +223,8 @@ mod tests {
                     | Action::Back
                     | Action::Help
                     | Action::DeployLog
+                    | Action::Notes
+                    | Action::Report
                     | Action::Quit
                     | Action::Evidence
             );

@@ -41,6 +41,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "declare an emergency: all tiers right after demo (confirms)",
     ),
     ("c", "confirm waves held as overdue"),
+    (
+        "n  R  N",
+        "release notes / release report / resend failed notices",
+    ),
     ("f", "demo only: inject a fault into the selected customer"),
     ("l", "the selected customer's deploy log (its tail)"),
     ("tab  shift-tab", "focus the next / previous pane"),
@@ -151,6 +155,9 @@ pub fn action_name(action: Action) -> &'static str {
         Action::ReportIssue => "i report issue",
         Action::Emergency => "e emergency",
         Action::ConfirmOverdue => "c confirm overdue",
+        Action::RetryNotices => "N retry notices",
+        Action::Notes => "n notes",
+        Action::Report => "R report",
         Action::InjectFault => "f fault",
         Action::Untick => "u untick",
         Action::NextList => "] next list",
@@ -227,6 +234,7 @@ pub fn accepted(command: &Command) -> String {
         }
         Command::ReportIssue { customer, .. } => format!("issue on {customer} reported"),
         Command::ConfirmOverdue => "overdue waves confirmed; they start now".into(),
+        Command::RetryNotices => "failed notices queued again; they are being resent".into(),
     }
 }
 
@@ -243,6 +251,24 @@ pub fn key_name(command: &Command) -> &'static str {
         Command::Emergency { .. } => "e emergency",
         Command::ReportIssue { .. } => "i report issue",
         Command::ConfirmOverdue => "c confirm overdue",
+        Command::RetryNotices => "N retry notices",
+    }
+}
+
+pub const PAGE_FOOTER: &str = "j/k scroll · esc close";
+pub const APPROVE_FOOTER: &str = "enter or y signs · j/k scroll · esc cancel";
+pub const NO_NOTES: &str =
+    "No release notes were given for this release (start it with --notes FILE or --git DIR).";
+pub const NO_REPORT: &str = "no report here: it is read from the state dir's journals";
+
+pub fn notes_title(version: &str) -> String {
+    format!("Release notes · {version}")
+}
+
+pub fn approve_title(wave: Option<&str>, version: &str) -> String {
+    match wave {
+        Some(w) => format!("Sign wave {w} of {version}? What you sign:"),
+        None => format!("Sign the next gate of {version}? What you sign:"),
     }
 }
 

@@ -54,6 +54,7 @@ async fn screen_after(keys: Vec<KeyEvent>, logs: &std::path::Path) -> String {
             demo: None,
             deploy_logs: Some(logs.to_path_buf()),
             stop: None,
+            report: None,
         },
         &mut term,
         scripted_keys(keys),

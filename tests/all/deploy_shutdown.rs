@@ -69,8 +69,14 @@ impl CheckRunner for Pass {
 }
 struct Quiet;
 impl Notifier for Quiet {
-    fn notify(&self, _: Notice) -> BoxFuture<()> {
-        Box::pin(async {})
+    fn notify(&self, _: Notice) -> BoxFuture<shipdeck::runtime::effects::Delivery> {
+        Box::pin(async {
+            shipdeck::runtime::effects::Delivery {
+                ok: true,
+                attempts: 1,
+                answer: "quiet".into(),
+            }
+        })
     }
 }
 
@@ -301,6 +307,7 @@ fn opts(handle: &shipdeck::runtime::driver::ReleaseHandle) -> CockpitOptions {
         demo: None,
         deploy_logs: None,
         stop: Some(shipdeck::cli::cockpit::stop_controls(handle)),
+        report: None,
     }
 }
 

@@ -835,6 +835,8 @@ struct View<'a> {
     decisions: &'a Vec<Decision>,
     last_event_at: &'a DateTime<Utc>,
     events_applied: &'a u64,
+    outbox: &'a shipdeck::engine::Outbox,
+    approval_noticed: &'a BTreeSet<shipdeck::domain::TierName>,
 }
 
 fn view(s: &ReleaseState) -> View<'_> {
@@ -861,6 +863,8 @@ fn view(s: &ReleaseState) -> View<'_> {
         decisions: &s.decisions,
         last_event_at: &s.last_event_at,
         events_applied: &s.events_applied,
+        outbox: &s.outbox,
+        approval_noticed: &s.approval_noticed,
     }
 }
 
@@ -1277,6 +1281,10 @@ impl World {
                         | EffectResult::CheckFinished { ok, detail, .. } => {
                             *ok = false;
                             *detail = "boom".into();
+                        }
+                        EffectResult::NoticeDelivered { ok, answer, .. } => {
+                            *ok = false;
+                            *answer = "boom".into();
                         }
                         EffectResult::Probed { .. } | EffectResult::DeployRetrying { .. } => {}
                     }

@@ -123,6 +123,7 @@ async fn the_cockpit_keeps_drawing_while_a_verdict_is_owed() {
         demo: None,
         deploy_logs: None,
         stop: None,
+        report: None,
     };
     let exit = cockpit::run_with(&stalled, opts, &mut term, keys, signal)
         .await

@@ -52,6 +52,7 @@ pub async fn drive(
         demo: None,
         deploy_logs: None,
         stop: None,
+        report: None,
     };
     cockpit::run_with(
         handle.link(),

@@ -613,6 +613,7 @@ mod cockpit_loop {
             theme: Theme::monochrome(),
             demo: None,
             stop: None,
+            report: None,
         }
     }
 

@@ -86,7 +86,7 @@ static CRYPTO: Once = Once::new();
 /// reqwest is built without a default rustls provider (no aws-lc C build); it panics
 /// when building a client unless one is installed process-wide. Install ring once. If
 /// the host program installed another provider first, that one stays.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     CRYPTO.call_once(|| {
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
     });

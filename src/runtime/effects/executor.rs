@@ -96,6 +96,18 @@ impl Executor {
     /// channel. `state` is the state the effect was decided on (after its event was
     /// applied): deploys read their journaled start instant and attempt from it.
     pub fn spawn(&self, effect: Effect, state: &ReleaseState) {
+        if let Effect::Notify { to, .. } = &effect {
+            if to.len() > 1 {
+                for dest in to.clone() {
+                    let mut one = effect.clone();
+                    if let Effect::Notify { to, .. } = &mut one {
+                        *to = vec![dest];
+                    }
+                    self.spawn(one, state);
+                }
+                return;
+            }
+        }
         let inner = self.inner.clone();
         match effect {
             Effect::Deploy { .. } | Effect::Rollback { .. } => {
@@ -236,16 +248,33 @@ impl Inner {
                 wave,
                 customer,
                 message,
+                key,
+                customers,
+                eta,
+                roles,
+                to,
             } => {
+                let to = to.into_iter().next()?;
                 let notice = Notice {
                     at: self.clock.now(),
+                    key: key.clone(),
+                    to: to.clone(),
                     kind,
                     wave,
                     customer,
+                    customers,
                     message,
+                    eta,
+                    roles,
                 };
-                self.ports.notifier.notify(notice).await;
-                None
+                let d = self.ports.notifier.notify(notice).await;
+                Some(EffectResult::NoticeDelivered {
+                    key,
+                    to,
+                    ok: d.ok,
+                    attempts: d.attempts,
+                    answer: d.answer,
+                })
             }
             Effect::Deploy { .. } | Effect::Rollback { .. } => None,
         }

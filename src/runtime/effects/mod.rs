@@ -27,7 +27,7 @@ use tokio_util::sync::CancellationToken;
 pub use executor::Executor;
 
 use super::clock::Clock;
-use crate::domain::{CheckCommand, CustomerId, TierName, Version};
+use crate::domain::{CheckCommand, CustomerId, Role, TierName, Version};
 use crate::engine::{EffectResult, NoticeKind, ReleasePlan};
 
 /// A boxed future, for trait objects.
@@ -182,20 +182,40 @@ pub trait CheckRunner: Send + Sync {
     fn run(&self, command: CheckCommand) -> BoxFuture<Outcome>;
 }
 
-/// A notice for people, as the engine worded it.
+/// One delivery of a notice the engine queued: to one destination (a channel, or
+/// `channel>#contact`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
+    /// When it is being sent (release time).
     pub at: DateTime<Utc>,
+    /// The dedupe key (`v1.0.2/standard/pre_deploy`): receivers that dedupe get it
+    /// (`Idempotency-Key`, `dedupe_key`), so a resend after a crash in the instant
+    /// between their answer and our journal line is recognisable.
+    pub key: String,
+    pub to: String,
     pub kind: NoticeKind,
     pub wave: Option<TierName>,
     pub customer: Option<CustomerId>,
+    pub customers: Vec<CustomerId>,
     pub message: String,
+    pub eta: Option<DateTime<Utc>>,
+    pub roles: Vec<Role>,
 }
 
-/// Tells people. Delivery failures are the notifier's to report (logs); they never
-/// reach the engine, so a receiver that is down cannot hold a release.
+/// How a delivery ended, after the notifier's own retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub ok: bool,
+    pub attempts: u32,
+    /// The receiver's answer or why there was none: capped, with control
+    /// characters escaped and no secret in it.
+    pub answer: String,
+}
+
+/// Tells people. Retries are the notifier's (backoff, `Retry-After`); the outcome
+/// is journaled, and nothing in the release waits for it.
 pub trait Notifier: Send + Sync {
-    fn notify(&self, notice: Notice) -> BoxFuture<()>;
+    fn notify(&self, notice: Notice) -> BoxFuture<Delivery>;
 }
 
 /// The ports one release's executor uses.

@@ -36,6 +36,13 @@ pub fn render(
     if state.is_paused() {
         parts.push("PAUSED".into());
     }
+    let failed = state.outbox.failed();
+    if failed > 0 {
+        parts.push(format!(
+            "{failed} NOTICE{} FAILED (N resends)",
+            if failed == 1 { "" } else { "S" }
+        ));
+    }
     let roles = plan.roster.roles_of(&app.operator);
     let who = if roles.is_empty() {
         format!("{} (not in roster)", app.operator)

@@ -15,6 +15,7 @@ pub mod health;
 pub mod help;
 pub mod log;
 pub mod log_detail;
+pub mod page;
 pub mod start;
 pub mod timeline;
 
@@ -89,6 +90,9 @@ pub fn draw(
     }
     if let Some((customer, scroll)) = &app.evidence {
         evidence::render(buf, area, state, customer, *scroll, theme);
+    }
+    if let Some(page) = &app.page {
+        page::render(buf, area, page, theme);
     }
     if app.help {
         help::render(buf, area, theme);

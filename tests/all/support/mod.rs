@@ -3,6 +3,8 @@
 #![allow(dead_code)]
 
 pub mod deploy;
+pub mod drill;
 pub mod process;
 pub mod prometheus;
+pub mod receiver;
 pub mod tmux;
