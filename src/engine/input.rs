@@ -58,6 +58,8 @@ pub enum Command {
         reason: String,
     },
     ConfirmOverdue,
+    /// Become the release's captain (needs the captain role in the roster).
+    TakeOver,
 }
 
 impl Command {

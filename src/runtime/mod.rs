@@ -4,10 +4,13 @@
 pub mod clock;
 pub mod driver;
 pub mod effects;
+pub mod endpoint;
 pub mod history;
 pub mod journal;
 pub mod link;
 pub mod lock;
 pub mod probe_scheduler;
+pub mod remote;
+pub mod server;
 pub mod state_dir;
 pub mod store;

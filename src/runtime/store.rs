@@ -73,6 +73,49 @@ pub enum OpenMode {
     CreateIfMissing,
 }
 
+/// Opens a release whose lock was handed to this process (a cockpit passing its
+/// release to a background runner): replays the journal, then journals the handover
+/// (from the holder the lock file named, to this process) before anything else.
+pub fn open_handed_over(
+    dir: &StateDir,
+    label: &str,
+    now: DateTime<Utc>,
+    lock: ReleaseLock,
+    from: Option<super::lock::Holder>,
+    actor: &str,
+) -> Result<OpenedRelease, StoreError> {
+    let journal_path = dir.journal_path(label);
+    if !journal_path.exists() {
+        return Err(StoreError::NoSuchRelease(label.to_string()));
+    }
+    let (mut journal, replay) = JournalWriter::<Event>::open(&journal_path)?;
+    let dropped_tail = replay.dropped_tail.is_some();
+    let mut events: Vec<Event> = replay.into_events().collect();
+    let replayed = events.len();
+    let at = events.last().map_or(now, |e| e.at.max(now));
+    let here = lock.holder().clone();
+    let e = Event {
+        at,
+        event: crate::engine::EventKind::HandedOver {
+            from_pid: from.as_ref().map_or(0, |h| h.pid),
+            to_pid: here.pid,
+            host: here.host,
+            actor: actor.to_string(),
+        },
+    };
+    journal.append_batch(std::slice::from_ref(&e))?;
+    events.push(e.clone());
+    Ok(OpenedRelease {
+        lock,
+        journal,
+        events,
+        replayed,
+        dropped_tail,
+        takeover: Some(e),
+        journal_path,
+    })
+}
+
 /// Takes the lock, replays the journal and journals a takeover (stamped `now`, or
 /// the last event's instant if that is later).
 pub fn open(

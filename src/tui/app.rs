@@ -21,9 +21,7 @@ use super::keys::{self, Action};
 use super::strings;
 use crate::domain::{Checklist, ChecklistKind, CustomerId, TierName};
 use crate::engine::state::CustomerState;
-use crate::engine::{
-    Command, CustomerStatus, PauseCause, Rejected, ReleaseState, RollbackScope, WaveStatus,
-};
+use crate::engine::{Command, CustomerStatus, PauseCause, ReleaseState, RollbackScope, WaveStatus};
 use crate::runtime::driver::SendError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -308,7 +306,9 @@ impl App {
             Err(SendError::Rejected(r)) => {
                 let text = r.to_string();
                 self.refuse(strings::refused(&text));
-                let closed = matches!(r, Rejected::RollbackWindowClosed { .. });
+                // By code, so a refusal relayed from the process that runs the
+                // release (an attached cockpit) offers the same forced rollback.
+                let closed = r.code() == "rollback_window_closed";
                 let unforced = matches!(command, Command::Rollback { force: false, .. });
                 if let (true, true, Some(mut d)) = (closed, unforced, submitted) {
                     // The same rollback, offered forced: reason and scope kept (and
@@ -862,7 +862,7 @@ fn is_chord(key: &KeyEvent) -> bool {
 mod tests {
     use super::*;
     use crate::domain::ReleaseType;
-    use crate::engine::{self, Input, ReleasePlan, Selection};
+    use crate::engine::{self, Input, Rejected, ReleasePlan, Selection};
     use crate::tui::input::key;
     use crossterm::event::KeyModifiers;
 

@@ -174,6 +174,7 @@ pub fn accepted(command: &Command) -> String {
         Command::Emergency { .. } => "emergency declared: every tier follows the demo wave".into(),
         Command::ReportIssue { customer, .. } => format!("issue on {customer} reported"),
         Command::ConfirmOverdue => "overdue waves confirmed; they start now".into(),
+        Command::TakeOver => "you are the captain now".into(),
     }
 }
 
@@ -189,6 +190,7 @@ pub fn key_name(command: &Command) -> &'static str {
         Command::Emergency { .. } => "e emergency",
         Command::ReportIssue { .. } => "i report issue",
         Command::ConfirmOverdue => "c confirm overdue",
+        Command::TakeOver => "take over",
     }
 }
 

@@ -1,0 +1,595 @@
+//! The attach protocol over a real Unix socket: a release run by the driver and
+//! served by `runtime::server`, clients that are the real remote link or raw frames.
+//!
+//! Real sockets need real time: every wait polls with a bound and the assertions
+//! are about order and content, never speed. The release runs on a scaled clock so
+//! that release time passes quickly without any test sleeping on the wall clock.
+
+use std::os::unix::fs::PermissionsExt;
+use std::path::Path;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use futures_util::{SinkExt, StreamExt};
+use shipdeck::config;
+use shipdeck::domain::ProbeOutcome;
+use shipdeck::domain::ReleaseType;
+use shipdeck::engine::{Command, EffectResult, Event, EventKind, ReleasePlan, Selection};
+use shipdeck::protocol::{
+    self, ByeReason, ClientKind, ClientMsg, Hello, MAX_CLIENT_FRAME, MAX_SERVER_FRAME, Outcome,
+    PROTOCOL_VERSION, ServerMsg, ServingKind,
+};
+use shipdeck::runtime::clock::Clock;
+use shipdeck::runtime::driver::{self, ReleaseHandle, RuntimeOptions, SendError};
+use shipdeck::runtime::endpoint;
+use shipdeck::runtime::journal;
+use shipdeck::runtime::remote::{self, AttachError, AttachOptions};
+use shipdeck::runtime::server::{self, Server, ServerOptions};
+use shipdeck::runtime::state_dir::StateDir;
+use tokio::net::UnixStream;
+use tokio_util::bytes::Bytes;
+use tokio_util::codec::{FramedRead, FramedWrite};
+
+const LABEL: &str = "v1.0.1";
+/// Bound for waits on sockets and the release: only reached when failing.
+const BOUND: Duration = Duration::from_secs(20);
+
+fn open(dir: &Path, speed: f64) -> ReleaseHandle {
+    let cfg = config::load_builtin().expect("config");
+    let plan = ReleasePlan::build(
+        &cfg,
+        LABEL.parse().expect("v"),
+        ReleaseType::BugFix,
+        Selection::All,
+        false,
+    )
+    .expect("plan");
+    let opts = RuntimeOptions {
+        state_dir: StateDir::at(dir),
+        clock: Clock::scaled(Utc::now(), speed),
+        wiring: shipdeck::cli::wiring::CliWiring::shared(&cfg.customers, None),
+    };
+    driver::open(opts, LABEL, Some(plan), "alice").expect("open")
+}
+
+async fn serve(dir: &Path, handle: &ReleaseHandle) -> Server {
+    let sd = StateDir::at(dir);
+    server::serve(
+        handle.link().clone(),
+        ServerOptions {
+            place: endpoint::socket_place(&sd, LABEL).expect("place"),
+            label: LABEL.into(),
+            journal: sd.journal_path(LABEL),
+            kind: ServingKind::Cockpit,
+            operator: "alice".into(),
+            group: None,
+        },
+    )
+    .await
+    .expect("serve")
+}
+
+fn socket(dir: &Path) -> std::path::PathBuf {
+    endpoint::socket_path(&StateDir::at(dir), LABEL).expect("socket path")
+}
+
+fn hello(operator: Option<&str>, readonly: bool) -> Hello {
+    Hello {
+        protocol: PROTOCOL_VERSION,
+        operator: operator.map(String::from),
+        readonly,
+        client: ClientKind::Cockpit,
+    }
+}
+
+type RawReader =
+    FramedRead<tokio::net::unix::OwnedReadHalf, tokio_util::codec::LengthDelimitedCodec>;
+type RawWriter =
+    FramedWrite<tokio::net::unix::OwnedWriteHalf, tokio_util::codec::LengthDelimitedCodec>;
+
+async fn raw(dir: &Path) -> (RawReader, RawWriter) {
+    let stream = UnixStream::connect(socket(dir)).await.expect("connect");
+    let (r, w) = stream.into_split();
+    (
+        FramedRead::new(r, server::codec(MAX_SERVER_FRAME)),
+        FramedWrite::new(w, server::codec(MAX_CLIENT_FRAME)),
+    )
+}
+
+async fn next_msg(r: &mut RawReader) -> Option<ServerMsg> {
+    let frame = tokio::time::timeout(BOUND, r.next())
+        .await
+        .expect("a frame in time")?;
+    Some(protocol::decode_server(&frame.expect("frame")).expect("decodes"))
+}
+
+/// Reads frames until a `bye`, which it returns (other frames are skipped).
+async fn until_bye(r: &mut RawReader) -> protocol::Farewell {
+    loop {
+        match next_msg(r).await {
+            Some(ServerMsg::Bye(f)) => return f,
+            Some(_) => {}
+            None => panic!("closed without a bye"),
+        }
+    }
+}
+
+/// After a bye, the server closes: the stream ends.
+async fn closed(r: &mut RawReader) {
+    loop {
+        match tokio::time::timeout(BOUND, r.next())
+            .await
+            .expect("closed in time")
+        {
+            None | Some(Err(_)) => return,
+            Some(Ok(_)) => {}
+        }
+    }
+}
+
+async fn send(w: &mut RawWriter, msg: &ClientMsg) {
+    w.send(Bytes::from(protocol::encode(msg)))
+        .await
+        .expect("send");
+}
+
+fn journal_events(dir: &Path) -> Vec<Event> {
+    journal::read_all::<Event>(&StateDir::at(dir).journal_path(LABEL))
+        .expect("journal")
+        .into_events()
+        .collect()
+}
+
+/// Polls `done` (yielding to the runtime) until it holds, within [`BOUND`].
+async fn eventually(what: &str, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + BOUND;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_socket_is_private_and_a_command_is_journaled_with_the_peer_uid() {
+    let dir = tempfile::tempdir().expect("dir");
+    let handle = open(dir.path(), 60.0);
+    let srv = serve(dir.path(), &handle).await;
+    let mode = std::fs::metadata(socket(dir.path()))
+        .expect("socket")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o600, "socket mode {mode:o}");
+
+    let (mut r, mut w) = raw(dir.path()).await;
+    send(&mut w, &ClientMsg::Hello(hello(None, false))).await;
+    let Some(ServerMsg::Welcome(welcome)) = next_msg(&mut r).await else {
+        panic!("no welcome")
+    };
+    assert_eq!(welcome.release, LABEL);
+    assert_eq!(welcome.protocol, PROTOCOL_VERSION);
+    assert_eq!(welcome.you.uid, endpoint::current_uid());
+    assert_eq!(welcome.serving.pid, std::process::id());
+    send(
+        &mut w,
+        &ClientMsg::Command {
+            id: 7,
+            command: Command::Pause {
+                reason: "from another terminal".into(),
+            },
+        },
+    )
+    .await;
+    let verdict = loop {
+        match next_msg(&mut r).await {
+            Some(ServerMsg::Verdict { id, outcome }) => break (id, outcome),
+            Some(_) => {}
+            None => panic!("closed before the verdict"),
+        }
+    };
+    assert_eq!(verdict, (7, Outcome::Accepted));
+    let events = journal_events(dir.path());
+    let acted = events
+        .iter()
+        .position(|e| matches!(&e.event, EventKind::ActedFrom { .. }))
+        .expect("the origin is journaled");
+    match &events[acted].event {
+        EventKind::ActedFrom { uid, user, via, .. } => {
+            assert_eq!(
+                *uid,
+                endpoint::current_uid(),
+                "the kernel's uid for the peer"
+            );
+            assert_eq!(*user, endpoint::user_name(endpoint::current_uid()));
+            assert_eq!(via, "attach");
+        }
+        _ => unreachable!(),
+    }
+    assert!(
+        matches!(&events[acted + 1].event, EventKind::Paused { reason, .. } if reason == "from another terminal"),
+        "the origin comes right before the action: {:?}",
+        events[acted + 1]
+    );
+    send(&mut w, &ClientMsg::Bye).await;
+    srv.close(protocol::Farewell {
+        reason: ByeReason::Stopped,
+        message: "test over".into(),
+    })
+    .await;
+    assert!(!socket(dir.path()).exists(), "the socket is removed");
+    drop(handle.stop().await.expect("stop"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_oversized_and_newer_clients_are_refused_and_the_server_goes_on() {
+    let dir = tempfile::tempdir().expect("dir");
+    let handle = open(dir.path(), 60.0);
+    let srv = serve(dir.path(), &handle).await;
+
+    // Garbage as the first frame.
+    let (mut r, mut w) = raw(dir.path()).await;
+    w.send(Bytes::from_static(b"\x00\xff{not json"))
+        .await
+        .expect("send");
+    let bye = until_bye(&mut r).await;
+    assert_eq!(bye.reason, ByeReason::BadFrame);
+    assert!(bye.message.contains("not JSON"), "{}", bye.message);
+    closed(&mut r).await;
+
+    // Garbage after a good hello.
+    let (mut r, mut w) = raw(dir.path()).await;
+    send(&mut w, &ClientMsg::Hello(hello(None, false))).await;
+    assert!(matches!(
+        next_msg(&mut r).await,
+        Some(ServerMsg::Welcome(_))
+    ));
+    w.send(Bytes::from_static(br#"{"type":"launch"}"#))
+        .await
+        .expect("send");
+    let bye = until_bye(&mut r).await;
+    assert_eq!(bye.reason, ByeReason::BadFrame);
+    closed(&mut r).await;
+
+    // An oversized frame: a length prefix past the limit, raw on the socket.
+    let mut stream = UnixStream::connect(socket(dir.path()))
+        .await
+        .expect("connect");
+    {
+        use tokio::io::AsyncWriteExt;
+        let len = (MAX_CLIENT_FRAME as u32 + 1).to_be_bytes();
+        stream.write_all(&len).await.expect("write");
+        stream.write_all(&[b'x'; 1024]).await.expect("write");
+    }
+    let (rd, _wr) = stream.into_split();
+    let mut r = FramedRead::new(rd, server::codec(MAX_SERVER_FRAME));
+    let bye = until_bye(&mut r).await;
+    assert_eq!(bye.reason, ByeReason::BadFrame);
+    assert!(
+        bye.message.contains("frame size too big"),
+        "{}",
+        bye.message
+    );
+
+    // A newer protocol: refused, naming both versions.
+    let (mut r, mut w) = raw(dir.path()).await;
+    w.send(Bytes::from_static(
+        br#"{"type":"hello","protocol":99,"something_new":[1,2]}"#,
+    ))
+    .await
+    .expect("send");
+    let bye = until_bye(&mut r).await;
+    assert_eq!(bye.reason, ByeReason::VersionTooNew);
+    assert!(
+        bye.message.contains("protocol 99") && bye.message.contains(&PROTOCOL_VERSION.to_string()),
+        "{}",
+        bye.message
+    );
+
+    // A client that dies mid-frame costs nothing.
+    {
+        use tokio::io::AsyncWriteExt;
+        let mut s = UnixStream::connect(socket(dir.path()))
+            .await
+            .expect("connect");
+        s.write_all(&[0, 0, 0, 50, b'{']).await.expect("write");
+    }
+
+    // And the server still serves: the remote link attaches and acts.
+    let attached = remote::attach(AttachOptions {
+        socket: socket(dir.path()),
+        hello: hello(None, false),
+        journal: None,
+    })
+    .await
+    .expect("attach");
+    attached
+        .link()
+        .send(
+            "ignored",
+            Command::Pause {
+                reason: "still here".into(),
+            },
+        )
+        .await
+        .expect("accepted");
+    attached.detach().await;
+    srv.close(protocol::Farewell {
+        reason: ByeReason::Stopped,
+        message: "test over".into(),
+    })
+    .await;
+    drop(handle.stop().await.expect("stop"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn read_only_is_enforced_by_the_server_and_as_needs_the_roster() {
+    let dir = tempfile::tempdir().expect("dir");
+    let handle = open(dir.path(), 60.0);
+    let srv = serve(dir.path(), &handle).await;
+    let before = journal_events(dir.path()).len();
+
+    // A read-only client that sends commands anyway (its own UI would not).
+    let (mut r, mut w) = raw(dir.path()).await;
+    send(&mut w, &ClientMsg::Hello(hello(None, true))).await;
+    assert!(matches!(next_msg(&mut r).await, Some(ServerMsg::Welcome(w)) if w.you.readonly));
+    for (id, command) in [
+        Command::Pause { reason: "x".into() },
+        Command::Approve {
+            wave: None,
+            role: None,
+        },
+        Command::Abort { reason: "x".into() },
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        send(
+            &mut w,
+            &ClientMsg::Command {
+                id: id as u64,
+                command,
+            },
+        )
+        .await;
+        let outcome = loop {
+            if let Some(ServerMsg::Verdict { outcome, .. }) = next_msg(&mut r).await {
+                break outcome;
+            }
+        };
+        assert!(
+            matches!(&outcome, Outcome::Refused(r) if r.code == server::READ_ONLY_CODE),
+            "{outcome:?}"
+        );
+    }
+    assert_eq!(
+        journal_events(dir.path()).len(),
+        before,
+        "nothing journaled"
+    );
+
+    // The remote link relays the server's refusal as the engine's words.
+    let ro = remote::attach(AttachOptions {
+        socket: socket(dir.path()),
+        hello: hello(None, true),
+        journal: None,
+    })
+    .await
+    .expect("attach");
+    let refused = ro
+        .link()
+        .send("ignored", Command::Pause { reason: "x".into() })
+        .await;
+    assert!(
+        matches!(&refused, Err(SendError::Rejected(r)) if r.code() == server::READ_ONLY_CODE && r.to_string().contains("read-only")),
+        "{refused:?}"
+    );
+    ro.detach().await;
+
+    // --as someone the roster does not map to this OS user: refused with the fix.
+    let err = remote::attach(AttachOptions {
+        socket: socket(dir.path()),
+        hello: hello(Some("bob"), false),
+        journal: None,
+    })
+    .await
+    .err()
+    .expect("refused");
+    match err {
+        AttachError::Refused(f) => {
+            assert_eq!(f.reason, ByeReason::Refused);
+            assert!(f.message.contains("--as bob refused"), "{}", f.message);
+            assert!(f.message.contains("os_users"), "{}", f.message);
+        }
+        other => panic!("expected a refusal, got {other}"),
+    }
+    srv.close(protocol::Farewell {
+        reason: ByeReason::Stopped,
+        message: "test over".into(),
+    })
+    .await;
+    drop(handle.stop().await.expect("stop"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn when_the_serving_loop_ends_attached_clients_are_told_why() {
+    let dir = tempfile::tempdir().expect("dir");
+    let handle = open(dir.path(), 60.0);
+    let srv = serve(dir.path(), &handle).await;
+    let attached = remote::attach(AttachOptions {
+        socket: socket(dir.path()),
+        hello: hello(None, false),
+        journal: None,
+    })
+    .await
+    .expect("attach");
+    let mut session = attached.link().session();
+    let mut snaps = attached.link().snapshots();
+    srv.farewell_on_end(protocol::Farewell {
+        reason: ByeReason::Stopped,
+        message: "alice stopped it in her cockpit".into(),
+    });
+    drop(handle.stop().await.expect("stop"));
+    tokio::time::timeout(BOUND, async {
+        loop {
+            if session.borrow_and_update().ended.is_some() {
+                break;
+            }
+            session.changed().await.expect("session");
+        }
+    })
+    .await
+    .expect("told in time");
+    let ended = session.borrow().ended.clone().expect("ended");
+    assert_eq!(ended.reason, ByeReason::Stopped);
+    assert_eq!(ended.message, "alice stopped it in her cockpit");
+    // The link's snapshots end too: the cockpit sees the release is gone.
+    tokio::time::timeout(BOUND, async { while snaps.changed().await.is_ok() {} })
+        .await
+        .expect("snapshots closed");
+    srv.closed().await;
+    assert!(!socket(dir.path()).exists());
+}
+
+/// A client that stops reading while the release moves on: the release is never
+/// held up (every command is decided while the client reads nothing), and when
+/// the client reads again it catches up from the journal to exactly the live state.
+#[test]
+fn a_client_that_stops_reading_catches_up_to_the_exact_live_state() {
+    let dir = tempfile::tempdir().expect("dir");
+    let path = dir.path().to_path_buf();
+    // The release and its server on one runtime...
+    let server_rt = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    // 1,000 release seconds a second: 30 s of release time pass in 30 ms.
+    let (handle, srv) = server_rt.block_on(async {
+        let handle = open(&path, 1000.0);
+        let srv = serve(&path, &handle).await;
+        (handle, srv)
+    });
+    let link = handle.link().clone();
+    // ...the client on another, whose only thread the test can freeze.
+    let (to_client, frozen) = std::sync::mpsc::channel::<()>();
+    let (attached_tx, attached_rx) = std::sync::mpsc::channel();
+    let client_path = path.clone();
+    let client = std::thread::spawn(move || {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .expect("runtime");
+        rt.block_on(async move {
+            let attached = remote::attach(AttachOptions {
+                socket: socket(&client_path),
+                hello: hello(None, false),
+                journal: None,
+            })
+            .await
+            .expect("attach");
+            attached_tx
+                .send(attached.link().clone())
+                .expect("send link");
+            // Frozen: this thread blocks, so the bridge reads nothing.
+            frozen.recv().expect("unfreeze");
+            // Read again, and keep the link alive until the test is done.
+            let snaps = attached.link().snapshots();
+            tokio::time::timeout(BOUND, async {
+                let mut snaps = snaps;
+                loop {
+                    let done = snaps.borrow_and_update().next_seq;
+                    if done >= link_target(&client_path) {
+                        break;
+                    }
+                    if snaps.changed().await.is_err() {
+                        break;
+                    }
+                }
+            })
+            .await
+            .expect("caught up in time");
+            let snap = attached.link().snapshot();
+            let catch_ups = attached.catch_ups();
+            attached.detach().await;
+            (snap, catch_ups)
+        })
+    });
+    let client_link = attached_rx.recv_timeout(BOUND).expect("attached");
+    let start = client_link.snapshot();
+    // While the client reads nothing: 30 s of release time, and 10,000 events
+    // (probe results on customers without a baseline each journal a sample).
+    server_rt.block_on(async {
+        let t0 = link.clock().now();
+        let started = Instant::now();
+        let from = link.snapshot().next_seq;
+        let customers: Vec<_> = link
+            .snapshot()
+            .state
+            .customers
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
+        for i in 0..10_000 {
+            handle
+                .results
+                .send(EffectResult::Probed {
+                    customer: customers[i % customers.len()].clone(),
+                    outcome: ProbeOutcome::Inconclusive {
+                        reason: format!("no traffic {i}"),
+                    },
+                })
+                .expect("result");
+        }
+        eventually("10,000 events journaled", || {
+            link.snapshot().next_seq >= from + 10_000
+        })
+        .await;
+        // A command is decided at once, however far behind the client is.
+        link.send(
+            "alice",
+            Command::Pause {
+                reason: "while a client sleeps".into(),
+            },
+        )
+        .await
+        .expect("pause");
+        eventually("30 s of release time", || {
+            link.clock().now() - t0 >= chrono::TimeDelta::seconds(30)
+        })
+        .await;
+        eprintln!(
+            "10,000 events and a command while a client read nothing: {:.0?}",
+            started.elapsed()
+        );
+    });
+    let live = handle.snapshot();
+    std::fs::write(path.join("target_seq"), live.next_seq.to_string()).expect("target");
+    to_client.send(()).expect("unfreeze");
+    let (seen, catch_ups) = client.join().expect("client");
+    assert!(start.next_seq < live.next_seq);
+    assert_eq!(seen.next_seq, live.next_seq, "every event, none twice");
+    assert_eq!(
+        serde_json::to_value(&*seen.state).expect("json"),
+        serde_json::to_value(&*live.state).expect("json"),
+        "the client's state is exactly the live one"
+    );
+    assert!(
+        catch_ups > 0,
+        "the client fell behind and read the gap from the journal"
+    );
+    server_rt.block_on(async {
+        srv.close(protocol::Farewell {
+            reason: ByeReason::Stopped,
+            message: "test over".into(),
+        })
+        .await;
+        drop(handle.stop().await.expect("stop"));
+    });
+}
+
+/// Where the live release stood when the client was unfrozen (written by the test).
+fn link_target(dir: &Path) -> u64 {
+    std::fs::read_to_string(dir.join("target_seq"))
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(u64::MAX)
+}
