@@ -93,6 +93,10 @@ pub async fn run(
         &actor,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
+    // Served like every process that runs a release: others attach, and commands
+    // from any terminal reach this run.
+    let server =
+        super::serve::start(ctx, &handle, crate::protocol::ServingKind::Deploy, &actor).await;
     let mut events = handle.subscribe();
     if handle.replayed > 0 && !ctx.global.json {
         out(
@@ -131,10 +135,16 @@ pub async fn run(
     if let Some(p) = probing {
         p.abort();
     }
-    let state = handle
-        .stop()
-        .await
-        .map_err(|e| CliError::error(e.to_string()))?;
+    if let Some(s) = &server {
+        if !handle.snapshot().state.phase.is_final() {
+            s.farewell_on_end(super::serve::stopped(&label, &actor, "stopped its deploy"));
+        }
+    }
+    let state = handle.stop().await;
+    if let Some(s) = server {
+        s.closed().await;
+    }
+    let state = state.map_err(|e| CliError::error(e.to_string()))?;
     if !ctx.global.json {
         out(
             w,

@@ -1,7 +1,7 @@
 //! Commands against a release no process is running (`approve`, `pause`, `resume`,
 //! `rollback`, `tick`, …): take the lock, decide, append to the journal. Effects
-//! (a rollback's deploys) are carried out when the release runs again; a release
-//! that a process is running refuses, saying which process.
+//! (a rollback's deploys) are carried out when the release runs again. A release
+//! that a process is running is reached through its socket instead (`attach.rs`).
 
 use chrono::Utc;
 
@@ -60,7 +60,7 @@ pub fn run(
     let label = label_for(&dir, version)?;
     let opened = store::open(&dir, &label, OpenMode::Existing, Utc::now()).map_err(|e| match e {
         StoreError::Lock(LockError::Held { holder, .. }) => CliError::refused(format!(
-            "release {label} is being run by {holder}; act in its cockpit there (driving a running release from another terminal comes later)"
+            "release {label} is being run by {holder}, which started while this command was deciding; run the command again: it goes through that process's socket"
         )),
         StoreError::NoSuchRelease(_) => {
             CliError::error(format!("no release {label} in {}", dir.root.display()))

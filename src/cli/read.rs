@@ -79,6 +79,7 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             "started_by": s.started_by,
             "started_at": s.started_at,
             "running_by": holder.as_ref().map(|h| json!({"pid": h.pid, "host": h.host})),
+            "socket": holder.as_ref().and(crate::runtime::endpoint::socket_path(&dir, &label)),
             "waves": waves,
             "monitoring_until": s.monitoring_until,
             "rollback_window_until": s.rollback_window_until,
@@ -103,8 +104,26 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         s.started_at.format("%Y-%m-%d %H:%M UTC")
     );
     match &holder {
-        Some(h) => t += &format!("running: {h}\n"),
-        None => t += "running: no process (resume with `shipdeck deploy` or `shipdeck cockpit`)\n",
+        Some(h) => {
+            t += &format!("running: {h}\n");
+            // Where to reach it: attach, and commands from any terminal, go here.
+            if let Some(sock) = crate::runtime::endpoint::socket_path(&dir, &label) {
+                t += &format!(
+                    "socket: {}{}\n",
+                    sock.display(),
+                    if sock.starts_with(dir.release_dir(&label)) {
+                        ""
+                    } else {
+                        " (the state dir's path is too long for a socket; see socket.path)"
+                    }
+                );
+            }
+        }
+        None => {
+            t += &format!(
+                "running: no process (resume with `shipdeck start --resume --detach --version {label}`, or `shipdeck`)\n"
+            )
+        }
     }
     if let Some(p) = &s.pause {
         t += &format!(

@@ -357,6 +357,14 @@ pub fn current_holder(path: &Path) -> Option<Holder> {
     }
 }
 
+/// Who the lock file names, whether or not they still hold it: for telling a run
+/// that ended without cleaning up (crash, kill -9) from one that stopped cleanly,
+/// when nobody holds the lock ([`current_holder`] is `None`).
+pub fn last_holder(path: &Path) -> Option<Holder> {
+    let mut file = File::open(path).ok()?;
+    read_holder(&mut file)
+}
+
 /// The release a lock file belongs to, for messages: the name of its directory
 /// (`releases/v1.0.1/lock` → `v1.0.1`).
 fn release_label(path: &Path) -> String {

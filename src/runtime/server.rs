@@ -591,19 +591,8 @@ async fn connection(stream: UnixStream, shared: Arc<Shared>) {
                     }
                 }
             },
-            Some((id, result)) = verdicts.next(), if !verdicts.is_empty() => {
-                let outcome = match result {
-                    Ok(()) => Outcome::Accepted,
-                    Err(SendError::Rejected(r)) => Outcome::Refused(Refusal::from(&r)),
-                    Err(SendError::Stopped) => Outcome::Refused(Refusal {
-                        code: "stopped".into(),
-                        message: "the release stopped before deciding".into(),
-                    }),
-                };
-                if !writer.send(protocol::encode(&ServerMsg::Verdict { id, outcome })).await {
-                    break Some("gone".into());
-                }
-            }
+            // Events before verdicts: the driver announces a decision's events
+            // before it answers, so a client always sees them first.
             ev = events.recv(), if events_open => match ev {
                 Ok(c) => {
                     if c.seq >= next_seq {
@@ -619,6 +608,19 @@ async fn connection(stream: UnixStream, shared: Arc<Shared>) {
                 }
                 Err(RecvError::Closed) => events_open = false,
             },
+            Some((id, result)) = verdicts.next(), if !verdicts.is_empty() => {
+                let outcome = match result {
+                    Ok(()) => Outcome::Accepted,
+                    Err(SendError::Rejected(r)) => Outcome::Refused(Refusal::from(&r)),
+                    Err(SendError::Stopped) => Outcome::Refused(Refusal {
+                        code: "stopped".into(),
+                        message: "the release stopped before deciding".into(),
+                    }),
+                };
+                if !writer.send(protocol::encode(&ServerMsg::Verdict { id, outcome })).await {
+                    break Some("gone".into());
+                }
+            }
             changed = session.changed() => {
                 if changed.is_err() {
                     continue;

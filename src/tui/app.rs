@@ -82,6 +82,14 @@ pub enum DialogKind {
     },
 }
 
+/// A line of the log pane that is not a decision (someone joined or left): shown
+/// among the decisions by time, never journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub at: DateTime<Utc>,
+    pub text: String,
+}
+
 impl DialogKind {
     /// Destructive dialogs never submit from a text field: Enter there moves on,
     /// and reaching the buttons focuses Cancel.
@@ -227,6 +235,8 @@ pub enum Outgoing {
     Command(Command),
     InjectFault(CustomerId),
     Quit,
+    /// Quit, leaving the release running in a background runner.
+    Background,
 }
 
 #[derive(Debug, Clone)]
@@ -258,6 +268,14 @@ pub struct App {
     pub too_small: bool,
     /// The runtime has stopped (the release ended or failed): nothing more to send.
     pub runtime_stopped: bool,
+    /// Attached to a release another process runs: `q` just leaves.
+    pub attached: bool,
+    /// Quitting may leave the release running in a background runner (`b`).
+    pub background: bool,
+    /// Who is here (from the release's server), for the header.
+    pub peers: Vec<crate::protocol::Peer>,
+    /// Joins and leaves, for the log pane.
+    pub notes: Vec<Note>,
 }
 
 impl App {
@@ -281,6 +299,49 @@ impl App {
             message: None,
             too_small: false,
             runtime_stopped: false,
+            attached: false,
+            background: false,
+            peers: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Takes the new list of who is here: joins and leaves become notes in the
+    /// log pane (the first list is who was already here, not news).
+    pub fn on_presence(&mut self, peers: Vec<crate::protocol::Peer>, at: DateTime<Utc>) {
+        const KEEP: usize = 200;
+        if !self.peers.is_empty() {
+            for p in peers
+                .iter()
+                .filter(|p| !self.peers.iter().any(|o| o.id == p.id))
+            {
+                self.notes.push(Note {
+                    at,
+                    text: strings::joined(&p.name, p.readonly),
+                });
+            }
+            for p in self
+                .peers
+                .iter()
+                .filter(|o| !peers.iter().any(|p| p.id == o.id))
+            {
+                self.notes.push(Note {
+                    at,
+                    text: strings::left(&p.name),
+                });
+            }
+            if self.notes.len() > KEEP {
+                self.notes.drain(..self.notes.len() - KEEP);
+            }
+        }
+        self.peers = peers;
+    }
+
+    /// The release's captain changed: the one who was captain here is told who
+    /// took over.
+    pub fn on_captain(&mut self, before: &str, now: &str) {
+        if before != now && before == self.operator {
+            self.info(strings::captain_taken(now));
         }
     }
 
@@ -555,7 +616,8 @@ impl App {
 
     fn quit(&mut self, state: &ReleaseState) -> Option<Outgoing> {
         let running = !state.phase.is_final() && !self.runtime_stopped;
-        if !running {
+        if !running || self.attached {
+            // Attached: the release runs elsewhere, leaving changes nothing.
             return Some(Outgoing::Quit);
         }
         self.dialog = Some(Dialog::new(DialogKind::Quit { running }));
@@ -623,6 +685,7 @@ impl App {
                 _ if ctrl_c => return Some(Outgoing::Quit),
                 KeyCode::Char('y' | 'Y' | 'q') => return Some(Outgoing::Quit),
                 KeyCode::Char('n' | 'N') => return self.close_dialog(),
+                KeyCode::Char('b' | 'B') if self.background => return Some(Outgoing::Background),
                 _ => {}
             }
         } else if ctrl_c {
@@ -752,7 +815,9 @@ impl App {
                 let len = self.visible_customers(state).len();
                 self.customer_sel = step(self.customer_sel, len);
             }
-            Focus::Log => self.log_scroll = step(self.log_scroll, state.decisions.len()),
+            Focus::Log => {
+                self.log_scroll = step(self.log_scroll, state.decisions.len() + self.notes.len())
+            }
         }
     }
 
@@ -1409,6 +1474,12 @@ mod tests {
         assert_eq!(message(&app).0, MessageKind::Info);
         let d = s.decisions.last().expect("decision");
         assert_eq!(d.what, "approved wave enterprise as release_captain");
+        // The demo's gate wants a second signature, the product owner's, which
+        // alice also holds there.
+        let out = press(&mut app, &s, now, KeyCode::Char('a'));
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        let d = s.decisions.last().expect("decision");
+        assert_eq!(d.what, "approved wave enterprise as product_owner");
         // Again: nothing left to sign, and the engine says so on the message line.
         press(&mut app, &s, now, KeyCode::Char('g'));
         let out = press(&mut app, &s, now, KeyCode::Char('a'));

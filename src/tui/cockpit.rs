@@ -39,6 +39,21 @@ pub struct CockpitOptions {
     pub readonly: bool,
     pub theme: Theme,
     pub demo: Option<DemoControls>,
+    /// Where the release runs, as this cockpit sees it.
+    pub hosting: Hosting,
+}
+
+/// Where the release a cockpit shows runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hosting {
+    /// In this process; quitting stops it (today's behaviour).
+    #[default]
+    Here,
+    /// In this process, and quitting may leave it to a background runner.
+    HereOrBackground,
+    /// In another process (`shipdeck attach`): `q` just leaves, and when that
+    /// process ends the cockpit says why and exits.
+    Attached,
 }
 
 /// Injects a fault into one customer; says what it did, or why it could not.
@@ -49,13 +64,17 @@ pub struct DemoControls {
     pub inject_fault: FaultInjector,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CockpitExit {
     /// The operator quit while the release was still running.
     Quit,
     Signal(ShutdownSignal),
     /// The operator quit after the release ended (or its runtime stopped).
     Finished,
+    /// The operator chose to leave the release running in the background.
+    Background,
+    /// Attached: the process that runs the release ended, for this reason.
+    Ended(crate::protocol::Farewell),
 }
 
 /// Where frames go: the real terminal (synchronized updates) or a test backend.
@@ -160,9 +179,20 @@ where
     let theme = opts.theme;
     let mut app = App::new(&opts.operator, opts.readonly, opts.demo.is_some());
     app.local_offset = local;
+    app.attached = opts.hosting == Hosting::Attached;
+    app.background = opts.hosting == Hosting::HereOrBackground;
     let mut snaps = link.snapshots();
     let mut snap = snaps.borrow_and_update().clone();
     let mut snaps_open = true;
+    let mut session = link.session();
+    let mut session_open = true;
+    {
+        let s = session.borrow_and_update();
+        if let Some(f) = &s.ended {
+            return Ok(CockpitExit::Ended(f.clone()));
+        }
+        app.on_presence(s.peers.clone(), snap.now);
+    }
     let mut pacer = FramePacer::default();
     let mut ticker = tokio::time::interval(tick_period(link.clock().speed()));
     let mut verdicts = FuturesUnordered::new();
@@ -194,6 +224,7 @@ where
                                 CockpitExit::Quit
                             });
                         }
+                        Some(Outgoing::Background) => return Ok(CockpitExit::Background),
                         Some(Outgoing::Command(cmd)) => {
                             let verdict = link.submit(&app.operator, cmd.clone());
                             verdicts.push(async move { (cmd, verdict.await) });
@@ -224,9 +255,31 @@ where
                     return Ok(CockpitExit::Quit);
                 }
             },
+            changed = session.changed(), if session_open => {
+                match changed {
+                    Ok(()) => {
+                        let s = session.borrow_and_update().clone();
+                        if let Some(f) = s.ended {
+                            // The process that runs the release ended: say why
+                            // (the caller prints it on the restored terminal).
+                            return Ok(CockpitExit::Ended(f));
+                        }
+                        app.on_presence(s.peers, link.clock().now().max(snap.now));
+                        if s.moving {
+                            app.info(super::strings::MOVING);
+                        }
+                    }
+                    Err(_) => session_open = false,
+                }
+                pacer.mark_dirty();
+            }
             changed = snaps.changed(), if snaps_open => {
                 match changed {
-                    Ok(()) => snap = snaps.borrow_and_update().clone(),
+                    Ok(()) => {
+                        let before = snap.state.captain.clone();
+                        snap = snaps.borrow_and_update().clone();
+                        app.on_captain(&before, &snap.state.captain);
+                    }
                     Err(_) => {
                         // The runtime ended (release final) or failed: keep the
                         // last screen up so the operator sees how it ended.

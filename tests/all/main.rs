@@ -5,6 +5,7 @@
 
 mod support;
 
+mod attach_e2e;
 mod attach_protocol;
 mod cli;
 mod config_errors;

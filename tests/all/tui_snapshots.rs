@@ -530,6 +530,7 @@ mod cockpit_loop {
             readonly,
             theme: Theme::monochrome(),
             demo: None,
+            hosting: shipdeck::tui::cockpit::Hosting::Here,
         }
     }
 
@@ -838,6 +839,7 @@ mod cockpit_loop {
         };
         let o = CockpitOptions {
             demo: Some(demo),
+            hosting: shipdeck::tui::cockpit::Hosting::Here,
             ..opts(false)
         };
         let keys = vec![key(KeyCode::Char('j')), key(KeyCode::Char('f'))];

@@ -62,6 +62,20 @@ impl Executor {
 
     /// Starts the effect in the background; its result arrives on the results channel.
     pub fn spawn(&self, effect: Effect) {
+        // One line per effect started, with this process: a handover or a resume
+        // can be checked to have started each effect where it should, once.
+        match &effect {
+            Effect::Deploy { customer, version } => {
+                tracing::info!(target: "shipdeck::effect", pid = std::process::id(), %customer, %version, "deploy started")
+            }
+            Effect::Rollback { customer, to } => {
+                tracing::info!(target: "shipdeck::effect", pid = std::process::id(), %customer, %to, "rollback started")
+            }
+            Effect::RunCheck { item, .. } => {
+                tracing::info!(target: "shipdeck::effect", pid = std::process::id(), %item, "check started")
+            }
+            Effect::Notify { .. } => {}
+        }
         let inner = self.inner.clone();
         let cancel = if matches!(effect, Effect::Notify { .. }) {
             inner.cancel_notices.clone()

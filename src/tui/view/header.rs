@@ -31,7 +31,9 @@ pub fn render(
         parts.push("PAUSED".into());
     }
     let roles = plan.roster.roles_of(&app.operator);
-    let who = if roles.is_empty() {
+    let who = if app.peers.len() > 1 || app.attached {
+        presence(&app.peers, &state.captain)
+    } else if roles.is_empty() {
         format!("{} (not in roster)", app.operator)
     } else {
         let titles: Vec<String> = roles.iter().map(|r| plan.roster.role_title(r)).collect();
@@ -67,6 +69,34 @@ pub fn render(
             cw,
         );
     }
+}
+
+/// Who is here, as the header says it: `alice (captain) · bob · carol watching`.
+/// One entry per person (two sessions of one person are one entry, watching only
+/// if every session of theirs is read-only); names from other terminals are
+/// cleaned of control characters.
+pub fn presence(peers: &[crate::protocol::Peer], captain: &str) -> String {
+    let mut people: Vec<(String, bool)> = Vec::new();
+    for p in peers {
+        match people.iter_mut().find(|(n, _)| *n == p.name) {
+            Some((_, watching)) => *watching &= p.readonly,
+            None => people.push((p.name.clone(), p.readonly)),
+        }
+    }
+    people
+        .iter()
+        .map(|(name, watching)| {
+            let mut s = crate::protocol::clean_text(name, 32);
+            if name == captain {
+                s.push_str(" (captain)");
+            }
+            if *watching {
+                s.push_str(" watching");
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
 }
 
 /// The banner line, when there is something to shout about.

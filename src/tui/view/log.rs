@@ -13,7 +13,7 @@ use crate::tui::strings;
 use crate::tui::theme::Theme;
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, theme: &Theme) {
-    let n = state.decisions.len();
+    let n = state.decisions.len() + app.notes.len();
     let title = if app.log_scroll > 0 {
         format!(
             "{} ({} older hidden above)",
@@ -36,22 +36,44 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         return;
     }
     let rows = usize::from(inner.height);
-    for (row, d) in state
-        .decisions
-        .iter()
-        .rev()
-        .skip(app.log_scroll)
-        .take(rows)
-        .enumerate()
-    {
-        let mut spans = vec![
-            Span::styled(format!("{} ", d.at.format("%H:%M:%S")), theme.muted),
-            Span::styled(d.actor.clone(), theme.accent),
-            Span::raw(format!(" {}", d.what)),
-        ];
-        if !d.reason.is_empty() {
-            spans.push(Span::styled(format!(" — {}", d.reason), theme.muted));
+    // Decisions and notes (joins, leaves), newest first; a note is not a decision
+    // and shows without an actor, muted.
+    let mut lines: Vec<Line> = Vec::with_capacity(rows);
+    let mut decisions = state.decisions.iter().rev().peekable();
+    let mut notes = app.notes.iter().rev().peekable();
+    let mut skipped = 0;
+    while lines.len() < rows {
+        let take_note = match (decisions.peek(), notes.peek()) {
+            (Some(d), Some(n)) => n.at > d.at,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (None, None) => break,
+        };
+        let line = if take_note {
+            let Some(note) = notes.next() else { break };
+            Line::from(vec![
+                Span::styled(format!("{} ", note.at.format("%H:%M:%S")), theme.muted),
+                Span::styled(note.text.clone(), theme.muted),
+            ])
+        } else {
+            let Some(d) = decisions.next() else { break };
+            let mut spans = vec![
+                Span::styled(format!("{} ", d.at.format("%H:%M:%S")), theme.muted),
+                Span::styled(d.actor.clone(), theme.accent),
+                Span::raw(format!(" {}", d.what)),
+            ];
+            if !d.reason.is_empty() {
+                spans.push(Span::styled(format!(" — {}", d.reason), theme.muted));
+            }
+            Line::from(spans)
+        };
+        if skipped < app.log_scroll {
+            skipped += 1;
+            continue;
         }
-        put(buf, inner, row as u16, &Line::from(spans));
+        lines.push(line);
+    }
+    for (row, line) in lines.iter().enumerate() {
+        put(buf, inner, row as u16, line);
     }
 }

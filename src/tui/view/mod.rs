@@ -84,7 +84,7 @@ pub fn draw(
         help::render(buf, area, theme);
     }
     if let Some(d) = &app.dialog {
-        dialog::render(buf, area, d, state, theme, &sym);
+        dialog::render(buf, area, d, state, theme, &sym, app.background);
     }
 }
 
