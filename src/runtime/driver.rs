@@ -379,7 +379,9 @@ impl Driver {
             if *shutdown.borrow() {
                 break;
             }
-            if self.draining.is_some() && self.executor.in_flight() == 0 {
+            // Handing over: done once every effect started here has ended and its
+            // result (sent before it ended) has been decided and journaled.
+            if self.draining.is_some() && self.executor.in_flight() == 0 && results.is_empty() {
                 self.finish_hand_off();
                 break;
             }
