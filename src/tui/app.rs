@@ -1495,6 +1495,56 @@ mod tests {
     }
 
     #[test]
+    fn joins_and_leaves_become_notes_and_the_old_captain_is_told() {
+        use crate::protocol::Peer;
+        let (s, now) = demo_state();
+        let peer = |id: u64, name: &str, readonly: bool| Peer {
+            id,
+            name: name.into(),
+            user: "u".into(),
+            uid: 1,
+            readonly,
+            host: id == 0,
+        };
+        let mut app = App::new("alice", false, true);
+        // Who was already here is not news.
+        app.on_presence(vec![peer(0, "alice", false), peer(1, "bob", false)], now);
+        assert!(app.notes.is_empty());
+        app.on_presence(
+            vec![peer(0, "alice", false), peer(1, "bob", false), peer(2, "carol", true)],
+            now,
+        );
+        app.on_presence(vec![peer(0, "alice", false), peer(2, "carol", true)], now);
+        let notes: Vec<&str> = app.notes.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(notes, ["carol joined (watching)", "bob left"]);
+        // Not a decision: the journal's decision log is untouched.
+        assert!(s.decisions.iter().all(|d| !d.what.contains("joined")));
+        app.on_captain("alice", "bob");
+        assert_eq!(message(&app), (MessageKind::Info, "bob took over as captain".into()));
+        let mut other = App::new("carol", false, true);
+        other.on_captain("alice", "bob");
+        assert!(other.message.is_none(), "only the captain who was is told");
+    }
+
+    #[test]
+    fn q_in_an_attached_cockpit_just_leaves_and_b_hands_over_only_when_offered() {
+        let (s, now) = demo_state();
+        let mut app = App::new("bob", false, false);
+        app.attached = true;
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), Some(Outgoing::Quit));
+        let mut app = App::new("alice", false, false);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('b')), None, "not offered");
+        let mut app = App::new("alice", false, false);
+        app.background = true;
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('b')),
+            Some(Outgoing::Background)
+        );
+    }
+
+    #[test]
     fn p_pauses_at_once_and_resuming_asks_why() {
         let (mut s, now) = demo_state();
         let mut app = App::new("alice", false, true);

@@ -593,3 +593,158 @@ fn link_target(dir: &Path) -> u64 {
         .and_then(|s| s.parse().ok())
         .unwrap_or(u64::MAX)
 }
+
+/// A release whose roster maps this test's OS user to alice (captain), bob (a
+/// second captain) and carol (product owner).
+fn open_with_roster(dir: &Path) -> ReleaseHandle {
+    let mut cfg = config::load_builtin().expect("config");
+    let me = endpoint::user_name(endpoint::current_uid());
+    for p in &mut cfg.roster.people {
+        p.os_users = vec![me.clone()];
+        if p.name == "bob" {
+            p.roles.push(shipdeck::domain::Role::new("release_captain"));
+        }
+    }
+    let plan = ReleasePlan::build(
+        &cfg,
+        LABEL.parse().expect("v"),
+        ReleaseType::BugFix,
+        Selection::All,
+        false,
+    )
+    .expect("plan");
+    let opts = RuntimeOptions {
+        state_dir: StateDir::at(dir),
+        clock: Clock::scaled(Utc::now(), 60.0),
+        wiring: shipdeck::cli::wiring::CliWiring::shared(&cfg.customers, None),
+    };
+    driver::open(opts, LABEL, Some(plan), "alice").expect("open")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_captain_takes_over_and_everyone_sees_who() {
+    let dir = tempfile::tempdir().expect("dir");
+    let handle = open_with_roster(dir.path());
+    let srv = serve(dir.path(), &handle).await;
+    assert_eq!(handle.snapshot().state.captain, "alice");
+    let attach = |who: &'static str| {
+        let socket = socket(dir.path());
+        async move {
+            remote::attach(AttachOptions {
+                socket,
+                hello: hello(Some(who), false),
+                journal: None,
+            })
+            .await
+            .expect("attach")
+        }
+    };
+    let carol = attach("carol").await;
+    let refused = carol.link().send("carol", Command::TakeOver).await;
+    assert!(
+        matches!(&refused, Err(SendError::Rejected(r)) if r.code() == "not_captain_role"),
+        "{refused:?}"
+    );
+    let bob = attach("bob").await;
+    // Presence: the host, carol and bob, as every client sees it.
+    let mut session = carol.link().session();
+    tokio::time::timeout(BOUND, async {
+        while session.borrow_and_update().peers.len() < 3 {
+            session.changed().await.expect("session");
+        }
+    })
+    .await
+    .expect("presence in time");
+    let names: Vec<String> = session
+        .borrow()
+        .peers
+        .iter()
+        .map(|p| p.name.clone())
+        .collect();
+    assert_eq!(names, ["alice", "carol", "bob"]);
+    bob.link()
+        .send("bob", Command::TakeOver)
+        .await
+        .expect("take over");
+    assert_eq!(handle.snapshot().state.captain, "bob");
+    // carol's cockpit folds the same event: the same captain.
+    let mut snaps = carol.link().snapshots();
+    tokio::time::timeout(BOUND, async {
+        while snaps.borrow_and_update().state.captain != "bob" {
+            snaps.changed().await.expect("snapshots");
+        }
+    })
+    .await
+    .expect("carol sees the new captain");
+    let events = journal_events(dir.path());
+    let n = events.len();
+    assert!(
+        matches!(&events[n - 1].event, EventKind::CaptainChanged { from, to } if from == "alice" && to == "bob"),
+        "{:?}",
+        events[n - 1]
+    );
+    assert!(matches!(&events[n - 2].event, EventKind::ActedFrom { actor, .. } if actor == "bob"));
+    // bob's cockpit going away shows as a leave.
+    bob.detach().await;
+    tokio::time::timeout(BOUND, async {
+        while session.borrow_and_update().peers.len() != 2 {
+            session.changed().await.expect("session");
+        }
+    })
+    .await
+    .expect("bob left");
+    carol.detach().await;
+    srv.close(protocol::Farewell {
+        reason: ByeReason::Stopped,
+        message: "test over".into(),
+    })
+    .await;
+    drop(handle.stop().await.expect("stop"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_state_dir_too_long_for_sun_path_serves_from_the_runtime_dir() {
+    let base = tempfile::tempdir().expect("dir");
+    let long = base.path().join(
+        "a-state-dir-whose-path-is-longer-than-any-unix-socket-path-may-be-on-linux-or-macos",
+    );
+    let sd = StateDir::at(&long);
+    assert!(sd.release_dir(LABEL).join("socket").as_os_str().len() > endpoint::SUN_PATH_MAX);
+    let handle = open(&long, 60.0);
+    let srv = serve(&long, &handle).await;
+    let path = socket(&long);
+    assert!(!path.starts_with(&long), "{}", path.display());
+    assert!(path.as_os_str().len() <= endpoint::SUN_PATH_MAX);
+    assert_eq!(
+        std::fs::read_to_string(sd.release_dir(LABEL).join(endpoint::SOCKET_POINTER))
+            .expect("pointer")
+            .trim(),
+        path.display().to_string()
+    );
+    let runtime = path.parent().expect("runtime dir");
+    let mode = std::fs::metadata(runtime)
+        .expect("dir")
+        .permissions()
+        .mode();
+    assert_eq!(mode & 0o777, 0o700, "the runtime dir is private");
+    let attached = remote::attach(AttachOptions {
+        socket: path.clone(),
+        hello: hello(None, false),
+        journal: None,
+    })
+    .await
+    .expect("attach through the runtime dir");
+    attached.detach().await;
+    srv.close(protocol::Farewell {
+        reason: ByeReason::Stopped,
+        message: "test over".into(),
+    })
+    .await;
+    assert!(!path.exists());
+    assert!(
+        !sd.release_dir(LABEL)
+            .join(endpoint::SOCKET_POINTER)
+            .exists()
+    );
+    drop(handle.stop().await.expect("stop"));
+}

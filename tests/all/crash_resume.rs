@@ -244,7 +244,7 @@ fn resume_and_complete(state: &Path, before: &[Event]) -> Vec<Event> {
     // No event lost: what was journaled before is a prefix of the journal now.
     assert_eq!(&after[..before.len()], before);
     assert!(
-        after[before.len()..]
+        after
             .iter()
             .any(|e| matches!(e.event, EventKind::LockTakenOver { .. })),
         "the takeover of the killed process is journaled"
@@ -289,6 +289,53 @@ fn a_background_runner_killed_mid_rollout_then_resumed_loses_nothing() {
     );
     kill9(runner);
     until_unlocked(state, runner);
+    // attach says the runner is gone, and how to resume (no prompt: not a tty).
+    let out = shipdeck(state)
+        .args(["attach", "--version", "v1.0.1"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{err}");
+    assert!(
+        err.contains("is gone") && err.contains("crashed or killed"),
+        "{err}"
+    );
+    assert!(
+        err.contains("shipdeck start --resume --detach --version v1.0.1"),
+        "{err}"
+    );
+    // With nobody running it, commands are recorded offline, and say so.
+    for (cmd, reason) in [
+        ("pause", "while the runner is down"),
+        ("resume", "runner back"),
+    ] {
+        let out = shipdeck(state)
+            .args([cmd, "--version", "v1.0.1", "--reason", reason])
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout);
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "{text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        // The first one took the dead runner's lock over (journaled); after it,
+        // nobody had run the release.
+        let why = if cmd == "pause" {
+            "is gone"
+        } else {
+            "no process runs it"
+        };
+        assert!(
+            text.contains("recorded offline") && text.contains(why),
+            "{text}"
+        );
+        assert!(
+            text.contains("start --resume --detach --version v1.0.1"),
+            "{text}"
+        );
+    }
     let before = journal(state);
     assert!(
         !before

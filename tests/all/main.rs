@@ -22,6 +22,7 @@ mod health_triggers;
 mod journal_storage;
 mod layering;
 mod release_link;
+mod runner_cli;
 mod runtime_batching;
 mod tui_snapshots;
 mod tui_start;

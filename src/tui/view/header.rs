@@ -139,3 +139,39 @@ pub fn banner(state: &ReleaseState, theme: &Theme) -> Option<Line<'static>> {
     }
     Some(Line::from(Span::styled(text, theme.banner)))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::presence;
+    use crate::protocol::Peer;
+
+    fn peer(id: u64, name: &str, readonly: bool) -> Peer {
+        Peer {
+            id,
+            name: name.into(),
+            user: "u".into(),
+            uid: 1000,
+            readonly,
+            host: id == 0,
+        }
+    }
+
+    #[test]
+    fn presence_names_the_captain_and_who_watches_once_per_person() {
+        let peers = [
+            peer(0, "alice", false),
+            peer(1, "bob", false),
+            peer(2, "carol", true),
+            peer(3, "bob", true),
+            peer(4, "eve\x1b[2J", true),
+        ];
+        assert_eq!(
+            presence(&peers, "alice"),
+            "alice (captain) · bob · carol watching · eve?[2J watching"
+        );
+        assert_eq!(
+            presence(&peers[..2], "bob"),
+            "alice · bob (captain)"
+        );
+    }
+}

@@ -1,0 +1,139 @@
+//! `shipdeck start` and commands from any terminal, as a shell uses them: the real
+//! binary, a background runner, exit codes and words. Waits poll with a bound.
+
+use std::path::Path;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+const BOUND: Duration = Duration::from_secs(30);
+
+fn shipdeck(state: &Path, runtime: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .env("USER", "alice")
+        .env("XDG_RUNTIME_DIR", runtime)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .output()
+        .expect("run shipdeck")
+}
+
+fn text(out: &Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
+}
+
+fn lock_pid(state: &Path, label: &str) -> Option<i32> {
+    let text = std::fs::read_to_string(state.join("releases").join(label).join("lock")).ok()?;
+    let v: serde_json::Value = serde_json::from_str(&text).ok()?;
+    v.get("pid")?.as_i64().map(|p| p as i32)
+}
+
+fn until_unlocked(state: &Path, label: &str) {
+    let lock = state.join("releases").join(label).join("lock");
+    let deadline = Instant::now() + BOUND;
+    while shipdeck::runtime::lock::current_holder(&lock).is_some() {
+        assert!(Instant::now() < deadline, "the runner still holds {label}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach_it() {
+    let base = tempfile::tempdir().expect("dir");
+    let runtime = tempfile::tempdir().expect("runtime dir");
+    let state = base
+        .path()
+        .join("a-state-dir-whose-path-is-longer-than-any-unix-socket-path-may-be-on-linux-or-macos");
+    // Without --yes the release waits for its checklist: the runner stays up.
+    let out = shipdeck(
+        &state,
+        runtime.path(),
+        &["start", "--version", "v1.0.3", "--type", "bug_fix", "--detach"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("v1.0.3 runs in the background"), "{}", text(&out));
+
+    // A second start of the same release is refused: it is running.
+    let again = shipdeck(
+        &state,
+        runtime.path(),
+        &["start", "--resume", "--version", "v1.0.3"],
+    );
+    assert_eq!(again.status.code(), Some(1), "{}", text(&again));
+    assert!(text(&again).contains("already being run by"), "{}", text(&again));
+
+    // status says where the socket is, and why it is not in the state dir.
+    let status = shipdeck(&state, runtime.path(), &["status", "--version", "v1.0.3"]);
+    let t = text(&status);
+    let socket_line = t.lines().find(|l| l.starts_with("socket: ")).unwrap_or("");
+    assert!(
+        socket_line.contains(&runtime.path().display().to_string())
+            && socket_line.contains("too long for a socket"),
+        "{t}"
+    );
+
+    // A command from another shell (whose runtime dir differs: the pointer in the
+    // state dir says where) goes through the socket, with the engine's verdict.
+    let other_runtime = tempfile::tempdir().expect("other");
+    let out = shipdeck(
+        &state,
+        other_runtime.path(),
+        &["pause", "--version", "v1.0.3", "--reason", "checking the dashboards"],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(text(&out).contains("accepted by a background runner"), "{}", text(&out));
+    let out = shipdeck(
+        &state,
+        runtime.path(),
+        &["pause", "--version", "v1.0.3", "--reason", "again"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("already paused"), "{}", text(&out));
+    // A bad argument is an error (2), and nothing reaches the release.
+    let out = shipdeck(
+        &state,
+        runtime.path(),
+        &["rollback", "--version", "v1.0.3", "--customers", "nobody", "--reason", "x"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+
+    // SIGTERM stops the runner cleanly; the release keeps its journal.
+    let pid = lock_pid(&state, "v1.0.3").expect("runner pid");
+    // SAFETY: kill(2) on the runner this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    until_unlocked(&state, "v1.0.3");
+    let log = std::fs::read_to_string(state.join("releases/v1.0.3/runner.log")).unwrap_or_default();
+    assert!(log.contains("stopping: SIGTERM"), "{log}");
+    assert!(log.contains("v1.0.3 bug_fix: planned"), "{log}");
+    // With nobody running it, `status` says how to start it again.
+    let status = shipdeck(&state, runtime.path(), &["status", "--version", "v1.0.3"]);
+    assert!(
+        text(&status).contains("start --resume --detach --version v1.0.3"),
+        "{}",
+        text(&status)
+    );
+}
+
+#[test]
+fn start_says_what_it_needs() {
+    let state = tempfile::tempdir().expect("dir");
+    let runtime = tempfile::tempdir().expect("runtime");
+    let out = shipdeck(state.path(), runtime.path(), &["start", "--version", "v1.0.3"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("--version and --type"), "{}", text(&out));
+    let out = shipdeck(state.path(), runtime.path(), &["start", "--resume", "--version", "v9.9.9"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(text(&out).contains("no release v9.9.9"), "{}", text(&out));
+    let out = shipdeck(
+        state.path(),
+        runtime.path(),
+        &["start", "--detach", "--foreground", "--resume"],
+    );
+    assert_eq!(out.status.code(), Some(2), "clap refuses both");
+}
