@@ -640,7 +640,9 @@ async fn connection(stream: UnixStream, shared: Arc<Shared>) {
             }
         }
     };
-    if why.is_none() {
+    // Closing (the release's loop ended, or its owner closed the server): say why,
+    // even to a client whose last frame was cut short by it.
+    if why.is_none() || shared.closing.is_cancelled() {
         writer.bye(shared.farewell()).await;
     }
     if shown {

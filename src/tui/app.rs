@@ -1511,7 +1511,11 @@ mod tests {
         app.on_presence(vec![peer(0, "alice", false), peer(1, "bob", false)], now);
         assert!(app.notes.is_empty());
         app.on_presence(
-            vec![peer(0, "alice", false), peer(1, "bob", false), peer(2, "carol", true)],
+            vec![
+                peer(0, "alice", false),
+                peer(1, "bob", false),
+                peer(2, "carol", true),
+            ],
             now,
         );
         app.on_presence(vec![peer(0, "alice", false), peer(2, "carol", true)], now);
@@ -1520,7 +1524,10 @@ mod tests {
         // Not a decision: the journal's decision log is untouched.
         assert!(s.decisions.iter().all(|d| !d.what.contains("joined")));
         app.on_captain("alice", "bob");
-        assert_eq!(message(&app), (MessageKind::Info, "bob took over as captain".into()));
+        assert_eq!(
+            message(&app),
+            (MessageKind::Info, "bob took over as captain".into())
+        );
         let mut other = App::new("carol", false, true);
         other.on_captain("alice", "bob");
         assert!(other.message.is_none(), "only the captain who was is told");
@@ -1531,10 +1538,17 @@ mod tests {
         let (s, now) = demo_state();
         let mut app = App::new("bob", false, false);
         app.attached = true;
-        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), Some(Outgoing::Quit));
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('q')),
+            Some(Outgoing::Quit)
+        );
         let mut app = App::new("alice", false, false);
         assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
-        assert_eq!(press(&mut app, &s, now, KeyCode::Char('b')), None, "not offered");
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('b')),
+            None,
+            "not offered"
+        );
         let mut app = App::new("alice", false, false);
         app.background = true;
         assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);

@@ -186,6 +186,7 @@ where
     let mut snaps_open = true;
     let mut session = link.session();
     let mut session_open = true;
+    let mut moving = false;
     {
         let s = session.borrow_and_update();
         if let Some(f) = &s.ended {
@@ -267,7 +268,10 @@ where
                         app.on_presence(s.peers, link.clock().now().max(snap.now));
                         if s.moving {
                             app.info(super::strings::MOVING);
+                        } else if moving {
+                            app.info(super::strings::MOVED);
                         }
+                        moving = s.moving;
                     }
                     Err(_) => session_open = false,
                 }

@@ -164,6 +164,7 @@ pub const QUIT_HINT_BACKGROUND: &str =
 pub const FOOTER_QUIT_BACKGROUND: &[&str] = &["b background", "y stop+quit", "n/esc stay"];
 
 pub const MOVING: &str = "the release is moving to a background runner; following it…";
+pub const MOVED: &str = "the release moved to a background runner; still attached to it";
 
 pub fn joined(name: &str, readonly: bool) -> String {
     let name = crate::protocol::clean_text(name, 64);

@@ -47,17 +47,28 @@ fn until_unlocked(state: &Path, label: &str) {
 fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach_it() {
     let base = tempfile::tempdir().expect("dir");
     let runtime = tempfile::tempdir().expect("runtime dir");
-    let state = base
-        .path()
-        .join("a-state-dir-whose-path-is-longer-than-any-unix-socket-path-may-be-on-linux-or-macos");
+    let state = base.path().join(
+        "a-state-dir-whose-path-is-longer-than-any-unix-socket-path-may-be-on-linux-or-macos",
+    );
     // Without --yes the release waits for its checklist: the runner stays up.
     let out = shipdeck(
         &state,
         runtime.path(),
-        &["start", "--version", "v1.0.3", "--type", "bug_fix", "--detach"],
+        &[
+            "start",
+            "--version",
+            "v1.0.3",
+            "--type",
+            "bug_fix",
+            "--detach",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("v1.0.3 runs in the background"), "{}", text(&out));
+    assert!(
+        text(&out).contains("v1.0.3 runs in the background"),
+        "{}",
+        text(&out)
+    );
 
     // A second start of the same release is refused: it is running.
     let again = shipdeck(
@@ -66,7 +77,11 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
         &["start", "--resume", "--version", "v1.0.3"],
     );
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
-    assert!(text(&again).contains("already being run by"), "{}", text(&again));
+    assert!(
+        text(&again).contains("already being run by"),
+        "{}",
+        text(&again)
+    );
 
     // status says where the socket is, and why it is not in the state dir.
     let status = shipdeck(&state, runtime.path(), &["status", "--version", "v1.0.3"]);
@@ -84,10 +99,20 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     let out = shipdeck(
         &state,
         other_runtime.path(),
-        &["pause", "--version", "v1.0.3", "--reason", "checking the dashboards"],
+        &[
+            "pause",
+            "--version",
+            "v1.0.3",
+            "--reason",
+            "checking the dashboards",
+        ],
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
-    assert!(text(&out).contains("accepted by a background runner"), "{}", text(&out));
+    assert!(
+        text(&out).contains("accepted by a background runner"),
+        "{}",
+        text(&out)
+    );
     let out = shipdeck(
         &state,
         runtime.path(),
@@ -99,7 +124,15 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     let out = shipdeck(
         &state,
         runtime.path(),
-        &["rollback", "--version", "v1.0.3", "--customers", "nobody", "--reason", "x"],
+        &[
+            "rollback",
+            "--version",
+            "v1.0.3",
+            "--customers",
+            "nobody",
+            "--reason",
+            "x",
+        ],
     );
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
@@ -124,10 +157,22 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
 fn start_says_what_it_needs() {
     let state = tempfile::tempdir().expect("dir");
     let runtime = tempfile::tempdir().expect("runtime");
-    let out = shipdeck(state.path(), runtime.path(), &["start", "--version", "v1.0.3"]);
+    let out = shipdeck(
+        state.path(),
+        runtime.path(),
+        &["start", "--version", "v1.0.3"],
+    );
     assert_eq!(out.status.code(), Some(2));
-    assert!(text(&out).contains("--version and --type"), "{}", text(&out));
-    let out = shipdeck(state.path(), runtime.path(), &["start", "--resume", "--version", "v9.9.9"]);
+    assert!(
+        text(&out).contains("--version and --type"),
+        "{}",
+        text(&out)
+    );
+    let out = shipdeck(
+        state.path(),
+        runtime.path(),
+        &["start", "--resume", "--version", "v9.9.9"],
+    );
     assert_eq!(out.status.code(), Some(2));
     assert!(text(&out).contains("no release v9.9.9"), "{}", text(&out));
     let out = shipdeck(
@@ -136,4 +181,151 @@ fn start_says_what_it_needs() {
         &["start", "--detach", "--foreground", "--resume"],
     );
     assert_eq!(out.status.code(), Some(2), "clap refuses both");
+}
+
+/// The repository's configuration, with the bug-fix startup wave behind a QA lead's
+/// approval and bob (QA lead) mapped to the OS user running the test.
+fn config_with_a_gate(dir: &Path) -> std::path::PathBuf {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("config");
+    let dst = dir.join("config");
+    std::fs::create_dir_all(&dst).expect("config dir");
+    for entry in std::fs::read_dir(&src).expect("config") {
+        let entry = entry.expect("entry");
+        if entry.path().extension().is_some_and(|e| e == "json") {
+            std::fs::copy(entry.path(), dst.join(entry.file_name())).expect("copy");
+        }
+    }
+    let edit = |file: &str, f: &dyn Fn(&mut serde_json::Value)| {
+        let path = dst.join(file);
+        let mut v: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).expect("read")).expect("json");
+        f(&mut v);
+        std::fs::write(&path, serde_json::to_string_pretty(&v).expect("json")).expect("write");
+    };
+    edit("policies.json", &|v| {
+        let waves = v["policies"]["bug_fix"]["waves"]
+            .as_array_mut()
+            .expect("waves");
+        for w in waves {
+            if w["tier"] == "startup" {
+                w["approval"] = serde_json::json!({"mode": "manual", "roles": ["qa_lead"]});
+            }
+        }
+    });
+    let me = shipdeck::runtime::endpoint::user_name(shipdeck::runtime::endpoint::current_uid());
+    edit("roster.json", &|v| {
+        for p in v["people"].as_array_mut().expect("people") {
+            if p["name"] == "bob" {
+                p["os_users"] = serde_json::json!([me]);
+            }
+        }
+    });
+    dst
+}
+
+#[test]
+fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
+    let base = tempfile::tempdir().expect("dir");
+    let runtime = tempfile::tempdir().expect("runtime");
+    let config = config_with_a_gate(base.path());
+    let state = base.path().join("state");
+    let config_arg = config.display().to_string();
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", config_arg.as_str()];
+        all.extend_from_slice(args);
+        shipdeck(&state, runtime.path(), &all)
+    };
+    // At drill speed; the launching shell gets its prompt back at once.
+    let out = run(&[
+        "start",
+        "--version",
+        "v1.0.4",
+        "--type",
+        "bug_fix",
+        "--customers",
+        "startup",
+        "--speed",
+        "3000",
+        "--yes",
+        "--detach",
+    ]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    // It waits for bob's signature, mid-rollout.
+    let deadline = Instant::now() + BOUND;
+    loop {
+        let status = run(&["status", "--version", "v1.0.4", "--json"]);
+        let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
+        let startup = v["waves"]
+            .as_array()
+            .and_then(|w| w.iter().find(|w| w["tier"] == "startup").cloned())
+            .unwrap_or_default();
+        if v["phase"] == "rollout" && startup["missing_roles"] == serde_json::json!(["qa_lead"]) {
+            assert!(v["running_by"]["pid"].is_number(), "{v}");
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "never waited for the approval: {v}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    // Later, `attach` sees it mid-rollout (in tmux, when there is one).
+    if support_tmux() {
+        let cmd = format!(
+            "{} --config {} --state-dir {} attach --readonly",
+            crate::support::tmux::shell_quote(env!("CARGO_BIN_EXE_shipdeck")),
+            crate::support::tmux::shell_quote(&config_arg),
+            crate::support::tmux::shell_quote(&state.display().to_string()),
+        );
+        let tmux = crate::support::tmux::TmuxSession::start_probed(
+            "detached-attach",
+            120,
+            40,
+            &cmd,
+            &[
+                ("NO_COLOR", "1"),
+                ("XDG_RUNTIME_DIR", &runtime.path().display().to_string()),
+            ],
+        )
+        .expect("tmux");
+        tmux.wait_for(
+            |s| s.contains("ROLLING OUT") && s.contains("needs qa_lead approval"),
+            crate::support::tmux::TIMEOUT,
+        )
+        .unwrap_or_else(|s| panic!("attach did not show the release mid-rollout:\n{s}"));
+        tmux.send_keys(&["q"]).expect("q");
+        let report = tmux
+            .wait_for_exit(crate::support::tmux::TIMEOUT)
+            .expect("exit");
+        report.assert_restored();
+        assert_eq!(report.status, 0, "{}", report.screen);
+    }
+    // bob approves from another shell: it moves on.
+    let out = run(&["approve", "--version", "v1.0.4", "--as", "bob"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("bob approved wave startup as qa_lead"),
+        "{}",
+        text(&out)
+    );
+    let journal = state.join("releases/v1.0.4/journal.jsonl");
+    let deadline = Instant::now() + BOUND;
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains(r#""wave_started":{"wave":"startup"}"#)
+    {
+        assert!(
+            Instant::now() < deadline,
+            "startup never started after the approval"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    let pid = lock_pid(&state, "v1.0.4").expect("runner");
+    // SAFETY: kill(2) on the runner this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    until_unlocked(&state, "v1.0.4");
+}
+
+fn support_tmux() -> bool {
+    crate::support::tmux::tmux_or_skip("a_detached_bug_fix_release_is_attached_to (attach part)")
 }

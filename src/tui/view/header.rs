@@ -169,9 +169,6 @@ mod tests {
             presence(&peers, "alice"),
             "alice (captain) · bob · carol watching · eve?[2J watching"
         );
-        assert_eq!(
-            presence(&peers[..2], "bob"),
-            "alice · bob (captain)"
-        );
+        assert_eq!(presence(&peers[..2], "bob"), "alice · bob (captain)");
     }
 }
