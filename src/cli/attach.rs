@@ -18,7 +18,6 @@ use crate::engine::{self, Command, EventKind};
 use crate::protocol::{ByeReason, ClientKind, Hello, PROTOCOL_VERSION, clean_text};
 use crate::runtime::driver::SendError;
 use crate::runtime::endpoint;
-use crate::runtime::history;
 use crate::runtime::lock::{self, Holder};
 use crate::runtime::remote::{self, AttachError, AttachOptions, Attached};
 use crate::runtime::state_dir::StateDir;
@@ -111,15 +110,13 @@ fn find_release(ctx: &Context, version: Option<&str>) -> Result<(StateDir, Strin
     if version.is_some() {
         return Ok((dir.clone(), label_for(&dir, version)?));
     }
+    // A release some process runs: its lock is held. Only lock files are read
+    // (a journal can hold a million events; the attach itself reads it once).
     let running = |d: &StateDir| -> Option<String> {
-        let mut active: Vec<history::ReleaseSummary> = history::summaries(d)
+        d.list_releases()
+            .ok()?
             .into_iter()
-            .filter(|s| !s.phase.is_final())
-            .collect();
-        active.sort_by_key(|s| std::cmp::Reverse(s.started_at));
-        active
-            .into_iter()
-            .map(|s| s.label)
+            .rev()
             .find(|l| lock::current_holder(&d.lock_path(l)).is_some())
     };
     if let Some(label) = running(&dir) {

@@ -300,6 +300,23 @@ pub fn clean_text(text: &str, max: usize) -> String {
     out
 }
 
+/// The first control character hidden in a command's text (a reason, an item, a
+/// wave), if any: a command from another process is refused rather than let an
+/// escape sequence into the journal and onto everyone's terminal.
+pub fn control_char_in(command: &Command) -> Option<char> {
+    fn walk(v: &serde_json::Value) -> Option<char> {
+        match v {
+            serde_json::Value::String(s) => s.chars().find(|c| c.is_control()),
+            serde_json::Value::Array(a) => a.iter().find_map(walk),
+            serde_json::Value::Object(o) => o
+                .iter()
+                .find_map(|(k, v)| k.chars().find(|c| c.is_control()).or_else(|| walk(v))),
+            _ => None,
+        }
+    }
+    serde_json::to_value(command).ok().as_ref().and_then(walk)
+}
+
 /// Whether `name` may name an operator: 1 to 64 characters, none of them control
 /// characters, not only spaces.
 pub fn valid_operator_name(name: &str) -> bool {
@@ -383,6 +400,18 @@ mod tests {
             decode_server(&bytes).unwrap(),
             ServerMsg::Committed { seq: 4, event }
         );
+    }
+
+    #[test]
+    fn control_characters_in_a_command_are_found() {
+        let clean = Command::Pause {
+            reason: "db — ok".into(),
+        };
+        assert_eq!(control_char_in(&clean), None);
+        let dirty = Command::Pause {
+            reason: "x\x1b[2J".into(),
+        };
+        assert_eq!(control_char_in(&dirty), Some('\x1b'));
     }
 
     #[test]

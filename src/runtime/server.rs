@@ -574,6 +574,17 @@ async fn connection(stream: UnixStream, shared: Arc<Shared>) {
                             }
                             continue;
                         }
+                        if let Some(c) = protocol::control_char_in(&command) {
+                            let refusal = Refusal {
+                                code: "control_character".into(),
+                                message: format!("the command's text holds a control character ({:?}); type it without one", c),
+                            };
+                            let msg = ServerMsg::Verdict { id, outcome: Outcome::Refused(refusal) };
+                            if !writer.send(protocol::encode(&msg)).await {
+                                break Some("gone".into());
+                            }
+                            continue;
+                        }
                         tracing::info!(uid, name = %name, ?command, "command through the socket");
                         let verdict = shared.link.submit_from(&name, command, Some(origin.clone()));
                         verdicts.push(async move { (id, verdict.await) });

@@ -301,6 +301,20 @@ async fn garbage_oversized_and_newer_clients_are_refused_and_the_server_goes_on(
     })
     .await
     .expect("attach");
+    // Text with an escape sequence in it is refused, not journaled.
+    let refused = attached
+        .link()
+        .send(
+            "ignored",
+            Command::Pause {
+                reason: "x\u{1b}[2J".into(),
+            },
+        )
+        .await;
+    assert!(
+        matches!(&refused, Err(SendError::Rejected(r)) if r.code() == "control_character"),
+        "{refused:?}"
+    );
     attached
         .link()
         .send(
