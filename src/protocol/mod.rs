@@ -402,6 +402,21 @@ mod tests {
         );
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+        /// Nothing a peer sends can make decoding panic.
+        #[test]
+        fn any_bytes_decode_without_panicking(
+            bytes in proptest::collection::vec(proptest::prelude::any::<u8>(), 0..256),
+            json in "\\{\"type\":\"[a-z_]{0,12}\"(,\"[a-z]{1,8}\":[0-9a-z\\[\\]{}\",]{0,24})?\\}",
+        ) {
+            let _ = decode_client(&bytes);
+            let _ = decode_server(&bytes);
+            let _ = decode_client(json.as_bytes());
+            let _ = decode_server(json.as_bytes());
+        }
+    }
+
     #[test]
     fn control_characters_in_a_command_are_found() {
         let clean = Command::Pause {

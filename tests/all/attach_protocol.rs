@@ -284,6 +284,36 @@ async fn garbage_oversized_and_newer_clients_are_refused_and_the_server_goes_on(
         bye.message
     );
 
+    // Random frames (a fixed seed), first and after a hello: each connection is
+    // closed with a reason or refused; nothing panics, the server goes on.
+    let mut seed: u64 = 0x5eed_1234_abcd_0001;
+    let mut next = move || {
+        seed = seed
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (seed >> 33) as u32
+    };
+    for round in 0..40 {
+        let (mut r, mut w) = raw(dir.path()).await;
+        if round % 2 == 1 {
+            send(&mut w, &ClientMsg::Hello(hello(None, false))).await;
+            assert!(matches!(
+                next_msg(&mut r).await,
+                Some(ServerMsg::Welcome(_))
+            ));
+        }
+        let len = (next() % 300) as usize;
+        let payload: Vec<u8> = (0..len).map(|_| (next() % 256) as u8).collect();
+        w.send(Bytes::from(payload)).await.expect("send");
+        let bye = until_bye(&mut r).await;
+        assert_eq!(
+            bye.reason,
+            ByeReason::BadFrame,
+            "round {round}: {}",
+            bye.message
+        );
+    }
+
     // A client that dies mid-frame costs nothing.
     {
         use tokio::io::AsyncWriteExt;
