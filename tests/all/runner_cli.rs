@@ -329,3 +329,71 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
 fn support_tmux() -> bool {
     crate::support::tmux::tmux_or_skip("a_detached_bug_fix_release_is_attached_to (attach part)")
 }
+
+/// A headless `deploy` has no cockpit to act in: a command from another shell
+/// reaches it through its socket, and it reacts as to its own.
+#[test]
+fn a_pause_from_another_shell_reaches_a_headless_deploy() {
+    let state = tempfile::tempdir().expect("dir");
+    let runtime = tempfile::tempdir().expect("runtime");
+    let deploy = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--state-dir")
+        .arg(state.path())
+        .args([
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--customers",
+            "startup,standard",
+            "--speed",
+            "600",
+            "--yes",
+        ])
+        .env("USER", "alice")
+        .env("XDG_RUNTIME_DIR", runtime.path())
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("deploy");
+    let journal = state.path().join("releases/v1.0.1/journal.jsonl");
+    let deadline = Instant::now() + BOUND;
+    while !std::fs::read_to_string(&journal)
+        .unwrap_or_default()
+        .contains("deploy_started")
+    {
+        assert!(Instant::now() < deadline, "deploy never started deploying");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    let out = shipdeck(
+        state.path(),
+        runtime.path(),
+        &[
+            "pause",
+            "--version",
+            "v1.0.1",
+            "--reason",
+            "hold on, support call",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    assert!(
+        text(&out).contains("accepted by `shipdeck deploy`"),
+        "{}",
+        text(&out)
+    );
+    let done = deploy.wait_with_output().expect("deploy ends");
+    let printed = String::from_utf8_lossy(&done.stdout);
+    assert_eq!(done.status.code(), Some(1), "{printed}");
+    // Through the socket the name is the kernel's, not $USER: the OS user the
+    // peer's uid belongs to (no roster person maps it here).
+    let me = shipdeck::runtime::endpoint::user_name(shipdeck::runtime::endpoint::current_uid());
+    assert!(
+        printed.contains(&format!("{me} paused the release: hold on, support call"))
+            && printed.contains("waiting on people"),
+        "{printed}"
+    );
+}
