@@ -276,6 +276,16 @@ fn release_of(
                 dir.root.display()
             )));
         }
+        if args.handoff_fd.is_none() {
+            let (state, _) = history::load_release(dir, &label).map_err(CliError::error)?;
+            // A completed release may still have a rollback to carry out.
+            if state.phase.is_final() && engine::in_flight(&state).is_empty() {
+                return Err(CliError::refused(format!(
+                    "{label} has ended ({}): there is nothing to run",
+                    state.phase.as_str()
+                )));
+            }
+        }
         return Ok((label, None));
     }
     let (Some(version), Some(release_type)) = (&args.version, &args.release_type) else {
@@ -559,18 +569,38 @@ pub async fn hand_off(ctx: &Context, h: Handover, w: &mut dyn Write) -> CliResul
     if let Some(s) = &server {
         s.farewell_on_end(serve::handed_off(&label, &operator));
     }
+    // Ctrl-C while waiting for the effects: stop here instead (what was decided
+    // meanwhile stays in flight in the journal for whoever runs it next).
+    let stop = handle.shutdown.clone();
+    let handing = handle.hand_off();
+    tokio::pin!(handing);
+    let handed = tokio::select! {
+        h = &mut handing => h,
+        _ = tokio::signal::ctrl_c() => {
+            out(w, "interrupted: stopping here instead\n")?;
+            let _ = stop.send(true);
+            handing.await
+        }
+    };
     let HandOff {
         lock,
         state,
         now,
         held,
-    } = match handle.hand_off().await {
+    } = match handed {
         Ok(h) => h,
         Err(e) => {
             if let Some(s) = server {
+                s.farewell_on_end(serve::stopped(
+                    &label,
+                    &operator,
+                    "stopped it while handing it over",
+                ));
                 s.closed().await;
             }
-            return Err(CliError::error(format!("cannot hand {label} over: {e}")));
+            return Err(CliError::error(format!(
+                "{label} was not handed over ({e}); it is stopped. Run it again with `shipdeck start --resume --detach --version {label}`"
+            )));
         }
     };
     // The loop has stopped: the server says goodbye and frees the socket's name.

@@ -35,7 +35,7 @@ pub enum RuntimeError {
     },
     #[error("the journal writer stopped unexpectedly")]
     WriterGone,
-    #[error("the release ended before it could be handed over")]
+    #[error("the release's loop stopped (it ended, or was stopped) before it could be handed over")]
     Ended,
 }
 
