@@ -158,6 +158,12 @@ pub async fn run(
     take_over: bool,
 ) -> CliResult {
     let (dir, label) = find_release(ctx, version)?;
+    if !dir.journal_path(&label).exists() {
+        return Err(CliError::error(format!(
+            "no release {label} in {}",
+            dir.root.display()
+        )));
+    }
     super::logging::init(&dir);
     let attached = match reach(&dir, &label, hello(ctx, readonly, ClientKind::Cockpit)).await? {
         Reach::Served(a) => *a,
