@@ -67,8 +67,3 @@ pub fn handed_off(label: &str, who: &str) -> Farewell {
         message: format!("{who} handed {label} to a background runner"),
     }
 }
-
-/// The kind of process, for messages.
-pub fn kind_word(kind: ServingKind) -> &'static str {
-    kind.as_str()
-}

@@ -35,7 +35,7 @@ use tokio_util::bytes::Bytes;
 use tokio_util::codec::{FramedRead, FramedWrite, LengthDelimitedCodec};
 
 use super::clock::Clock;
-use super::journal::{JournalError, read_all};
+use super::journal::FORMAT_VERSION;
 use super::link::{Committed, ReleaseLink, Request, Session, Snapshot};
 use super::server::codec;
 use crate::engine::{Event, Rejected, ReleaseState};
@@ -164,15 +164,92 @@ pub async fn handshake(
     Ok((reader, writer, welcome))
 }
 
-/// Reads the journal (on the blocking pool): every event, in order.
-async fn read_journal(path: PathBuf) -> Result<Vec<Event>, AttachError> {
-    tokio::task::spawn_blocking(move || {
-        read_all::<Event>(&path)
-            .map(|r| r.into_events().collect::<Vec<_>>())
-            .map_err(|e: JournalError| AttachError::Journal(e.to_string()))
+/// The journal as a client follows it: what it has read so far (bytes of whole
+/// lines, and the sequence number that comes next), so that catching up reads only
+/// what was appended since, never the whole file again.
+#[derive(Debug, Clone)]
+struct JournalTail {
+    path: PathBuf,
+    offset: u64,
+    next_seq: u64,
+}
+
+/// A journal line as a reader needs it (fields it does not know are ignored).
+#[derive(serde::Deserialize)]
+struct Line {
+    v: u32,
+    seq: u64,
+    event: Event,
+}
+
+impl JournalTail {
+    fn new(path: PathBuf) -> JournalTail {
+        JournalTail {
+            path,
+            offset: 0,
+            next_seq: 0,
+        }
+    }
+
+    /// Reads the whole lines appended since the last read. A last line without its
+    /// newline is being written: it is left for the next read. A line that does not
+    /// read, a newer format or a gap in sequence numbers is an error (the journal's
+    /// own rules: history is never skipped).
+    fn read_new(&mut self) -> Result<Vec<(u64, Event)>, String> {
+        use std::io::{BufRead, Seek};
+        let err = |what: String| format!("journal {}: {what}", self.path.display());
+        let mut file = std::fs::File::open(&self.path).map_err(|e| err(e.to_string()))?;
+        file.seek(std::io::SeekFrom::Start(self.offset))
+            .map_err(|e| err(e.to_string()))?;
+        let mut reader = std::io::BufReader::with_capacity(256 * 1024, file);
+        let mut out = Vec::new();
+        let mut buf = Vec::with_capacity(512);
+        loop {
+            buf.clear();
+            let n = reader
+                .read_until(b'\n', &mut buf)
+                .map_err(|e| err(e.to_string()))?;
+            if n == 0 || buf.last() != Some(&b'\n') {
+                break;
+            }
+            let line: Line = serde_json::from_slice(&buf[..n - 1]).map_err(|e| {
+                err(format!(
+                    "line of event {} does not read: {e}",
+                    self.next_seq
+                ))
+            })?;
+            if line.v > FORMAT_VERSION {
+                return Err(err(format!(
+                    "written by a newer shipdeck (line format v{}; this build reads up to v{FORMAT_VERSION})",
+                    line.v
+                )));
+            }
+            if line.seq != self.next_seq {
+                return Err(err(format!(
+                    "sequence number {} where {} was expected",
+                    line.seq, self.next_seq
+                )));
+            }
+            out.push((line.seq, line.event));
+            self.next_seq += 1;
+            self.offset += n as u64;
+        }
+        Ok(out)
+    }
+}
+
+/// Reads what the journal holds beyond `tail` (on the blocking pool).
+async fn read_tail(mut tail: JournalTail) -> (JournalTail, Result<Vec<(u64, Event)>, String>) {
+    let path = tail.path.clone();
+    match tokio::task::spawn_blocking(move || {
+        let read = tail.read_new();
+        (tail, read)
     })
     .await
-    .map_err(|e| AttachError::Journal(e.to_string()))?
+    {
+        Ok(done) => done,
+        Err(e) => (JournalTail::new(path), Err(e.to_string())),
+    }
 }
 
 /// The release clock as the server reported it.
@@ -191,7 +268,12 @@ pub async fn attach(opts: AttachOptions) -> Result<Attached, AttachError> {
         .journal
         .clone()
         .unwrap_or_else(|| PathBuf::from(&welcome.journal));
-    let events = read_journal(journal.clone()).await?;
+    let (tail, read) = read_tail(JournalTail::new(journal.clone())).await;
+    let events: Vec<Event> = read
+        .map_err(AttachError::Journal)?
+        .into_iter()
+        .map(|(_, e)| e)
+        .collect();
     let state = ReleaseState::fold(&events)
         .map_err(|e| AttachError::Journal(format!("{}: {e}", journal.display())))?;
     let replayed = events.len();
@@ -217,7 +299,7 @@ pub async fn attach(opts: AttachOptions) -> Result<Attached, AttachError> {
         catch_ups: catch_ups.clone(),
         state,
         expected: replayed as u64,
-        journal,
+        tail: Some(tail),
         socket: opts.socket.clone(),
         hello: opts.hello.clone(),
         snapshots: snap_tx,
@@ -246,7 +328,8 @@ struct Bridge {
     state: ReleaseState,
     /// The journal sequence number of the next event to fold.
     expected: u64,
-    journal: PathBuf,
+    /// Where reading the journal stopped (taken while a read is in flight).
+    tail: Option<JournalTail>,
     socket: PathBuf,
     hello: Hello,
     snapshots: watch::Sender<Snapshot>,
@@ -468,32 +551,27 @@ impl Bridge {
         });
     }
 
-    /// Reads what the journal holds beyond `expected` and folds it in.
+    /// Reads what was appended to the journal since the last read, and folds in
+    /// what this client has not folded yet.
     async fn catch_up(&mut self) {
         self.catch_ups.fetch_add(1, Ordering::Relaxed);
-        let path = self.journal.clone();
+        let Some(tail) = self.tail.take() else {
+            return;
+        };
         let from = self.expected;
-        let read = tokio::task::spawn_blocking(move || {
-            read_all::<Event>(&path).map(|r| {
-                r.records
-                    .into_iter()
-                    .filter(|rec| rec.seq >= from)
-                    .collect::<Vec<_>>()
-            })
-        })
-        .await;
+        let (tail, read) = read_tail(tail).await;
+        self.tail = Some(tail);
         match read {
-            Ok(Ok(records)) => {
+            Ok(records) => {
                 let n = records.len();
-                for rec in records {
-                    if rec.seq == self.expected {
-                        self.fold(rec.seq, rec.event);
+                for (seq, event) in records {
+                    if seq == self.expected {
+                        self.fold(seq, event);
                     }
                 }
                 tracing::debug!(from, read = n, "caught up from the journal");
             }
-            Ok(Err(e)) => tracing::warn!(error = %e, "cannot catch up from the journal"),
-            Err(e) => tracing::warn!(error = %e, "cannot catch up from the journal"),
+            Err(e) => tracing::warn!("cannot catch up from the journal: {e}"),
         }
     }
 

@@ -642,9 +642,15 @@ async fn connection(stream: UnixStream, shared: Arc<Shared>) {
                 }
             }
             _ = clock.tick() => {
+                // Where the journal stands, as far as this client can know it: the
+                // snapshot's count once every event announced before it has been
+                // taken off the ring (else a frame still on its way would look
+                // missed), and then only ahead of what was sent if events were
+                // skipped (this client lagged), which the client then reads.
                 let snap = shared.link.snapshot();
                 let now = shared.link.clock().now().max(snap.now);
-                let msg = ServerMsg::Clock { now, next_seq: snap.next_seq };
+                let next = if events.is_empty() { snap.next_seq.max(next_seq) } else { next_seq };
+                let msg = ServerMsg::Clock { now, next_seq: next };
                 if !writer.send(protocol::encode(&msg)).await {
                     break Some("gone".into());
                 }
