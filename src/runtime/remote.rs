@@ -591,3 +591,47 @@ impl Bridge {
         });
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::io::Write;
+
+    fn line(seq: u64) -> String {
+        let event = Event {
+            at: "2026-11-21T10:00:00Z".parse().unwrap(),
+            event: crate::engine::EventKind::Completed,
+        };
+        format!(
+            "{{\"v\":1,\"seq\":{seq},\"event\":{}}}\n",
+            serde_json::to_string(&event).unwrap()
+        )
+    }
+
+    #[test]
+    fn the_tail_reads_only_what_was_appended_and_leaves_a_line_being_written() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("journal.jsonl");
+        let mut f = std::fs::File::create(&path).unwrap();
+        f.write_all(format!("{}{}", line(0), line(1)).as_bytes())
+            .unwrap();
+        let half = line(2);
+        f.write_all(&half.as_bytes()[..10]).unwrap();
+        let mut tail = JournalTail::new(path.clone());
+        let got: Vec<u64> = tail.read_new().unwrap().iter().map(|(s, _)| *s).collect();
+        assert_eq!(got, [0, 1]);
+        // The rest of line 2 arrives, then line 3: only they are read.
+        f.write_all(&half.as_bytes()[10..]).unwrap();
+        f.write_all(line(3).as_bytes()).unwrap();
+        let got: Vec<u64> = tail.read_new().unwrap().iter().map(|(s, _)| *s).collect();
+        assert_eq!(got, [2, 3]);
+        assert!(tail.read_new().unwrap().is_empty());
+        // A gap is history missing: an error, never skipped.
+        f.write_all(line(5).as_bytes()).unwrap();
+        let err = tail.read_new().unwrap_err();
+        assert!(
+            err.contains("sequence number 5 where 4 was expected"),
+            "{err}"
+        );
+    }
+}
