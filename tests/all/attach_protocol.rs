@@ -794,3 +794,55 @@ async fn a_state_dir_too_long_for_sun_path_serves_from_the_runtime_dir() {
     );
     drop(handle.stop().await.expect("stop"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_group_gets_a_0660_socket() {
+    use std::os::unix::fs::MetadataExt;
+    let dir = tempfile::tempdir().expect("dir");
+    let handle = open(dir.path(), 60.0);
+    let sd = StateDir::at(dir.path());
+    // SAFETY: getgid has no preconditions.
+    let gid = unsafe { libc::getgid() };
+    let srv = server::serve(
+        handle.link().clone(),
+        ServerOptions {
+            place: endpoint::socket_place(&sd, LABEL).expect("place"),
+            label: LABEL.into(),
+            journal: sd.journal_path(LABEL),
+            kind: ServingKind::Runner,
+            operator: "alice".into(),
+            group: Some(gid.to_string()),
+        },
+    )
+    .await
+    .expect("serve");
+    let meta = std::fs::metadata(socket(dir.path())).expect("socket");
+    assert_eq!(meta.permissions().mode() & 0o777, 0o660);
+    assert_eq!(meta.gid(), gid);
+    let missing = server::serve(
+        handle.link().clone(),
+        ServerOptions {
+            place: endpoint::SocketPlace {
+                path: dir.path().join("other.sock"),
+                pointer: None,
+            },
+            label: LABEL.into(),
+            journal: sd.journal_path(LABEL),
+            kind: ServingKind::Runner,
+            operator: "alice".into(),
+            group: Some("no-such-group-shipdeck".into()),
+        },
+    )
+    .await;
+    assert!(
+        matches!(&missing, Err(server::ServerError::NoSuchGroup(g)) if g == "no-such-group-shipdeck"),
+        "{:?}",
+        missing.err()
+    );
+    srv.close(protocol::Farewell {
+        reason: ByeReason::Stopped,
+        message: "test over".into(),
+    })
+    .await;
+    drop(handle.stop().await.expect("stop"));
+}
