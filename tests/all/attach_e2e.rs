@@ -105,6 +105,10 @@ fn two_people_pair_on_the_demo_and_it_outlives_its_first_terminal() {
     }
     let dir = tempfile::tempdir().expect("state dir");
     let state = dir.path();
+    let _runner = crate::support::RunnerGuard {
+        state: state.to_path_buf(),
+        label: "v1.0.2",
+    };
     let alice = pane("pair-alice", state, "demo --speed 600 --scenario flaky");
     wait(&alice, "the demo's first frame", TIMEOUT, |s| {
         s.contains("ROLLING OUT") && s.contains("Decision log")

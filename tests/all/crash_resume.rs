@@ -261,6 +261,10 @@ fn resume_and_complete(state: &Path, before: &[Event]) -> Vec<Event> {
 fn a_background_runner_killed_mid_rollout_then_resumed_loses_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path();
+    let _runner = crate::support::RunnerGuard {
+        state: state.to_path_buf(),
+        label: "v1.0.1",
+    };
     // The launching shell exits at once; the release runs in the background.
     let out = shipdeck(state)
         .args([
@@ -397,6 +401,10 @@ fn a_kill_during_the_cockpit_handover_then_resume_loses_nothing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path();
+    let _runner = crate::support::RunnerGuard {
+        state: state.to_path_buf(),
+        label: "v1.0.1",
+    };
     let tmux = cockpit("handover-kill", state);
     let cockpit_pid = lock_pid(state).expect("the cockpit holds the lock");
     tmux.send_keys(&["q"]).unwrap();
@@ -428,6 +436,10 @@ fn a_runner_killed_right_after_the_handover_then_resumed_loses_nothing() {
     }
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path();
+    let _runner = crate::support::RunnerGuard {
+        state: state.to_path_buf(),
+        label: "v1.0.1",
+    };
     let tmux = cockpit("handover-done", state);
     let cockpit_pid = lock_pid(state).expect("the cockpit holds the lock");
     tmux.send_keys(&["q"]).unwrap();

@@ -50,6 +50,10 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     let state = base.path().join(
         "a-state-dir-whose-path-is-longer-than-any-unix-socket-path-may-be-on-linux-or-macos",
     );
+    let _runner = crate::support::RunnerGuard {
+        state: state.to_path_buf(),
+        label: "v1.0.3",
+    };
     // Without --yes the release waits for its checklist: the runner stays up.
     let out = shipdeck(
         &state,
@@ -229,6 +233,10 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
     let runtime = tempfile::tempdir().expect("runtime");
     let config = config_with_a_gate(base.path());
     let state = base.path().join("state");
+    let _runner = crate::support::RunnerGuard {
+        state: state.to_path_buf(),
+        label: "v1.0.4",
+    };
     let config_arg = config.display().to_string();
     let run = |args: &[&str]| {
         let mut all = vec!["--config", config_arg.as_str()];
