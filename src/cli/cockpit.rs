@@ -10,15 +10,18 @@ use super::args::ReleaseArgs;
 use super::context::Context;
 use super::error::{CliError, CliResult, EXIT_ERROR, EXIT_OK};
 use super::plan;
+use super::runner;
+use super::serve;
 use super::wiring::CliWiring;
 use crate::domain::{Configuration, ReleaseType, Version};
 use crate::engine::{Command, ReleasePlan, Selection};
+use crate::protocol::ServingKind;
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions};
 use crate::runtime::history;
 use crate::runtime::state_dir::StateDir;
 use crate::sim::fleet::FleetHandle;
-use crate::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls};
+use crate::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls, Hosting};
 use crate::tui::input::terminal_events;
 use crate::tui::start::{StartExit, StartScreen};
 use crate::tui::start_loop::{self, StartOptions};
@@ -46,17 +49,41 @@ fn plain_report(ctx: &Context) -> bool {
     ctx.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
 }
 
+/// How a cockpit that runs its release serves it, and what a background runner
+/// taking it over needs to know.
+struct Serving {
+    kind: ServingKind,
+    speed: Option<f64>,
+    /// The demo's scenario, for a runner taking over the demo.
+    demo: Option<String>,
+}
+
+/// Runs the cockpit on a release this process runs, serving it on its socket.
+/// Returns the exit code, and whether the release was handed to a background
+/// runner (it then lives on after this process).
 async fn run_cockpit(
     ctx: &Context,
     handle: ReleaseHandle,
-    opts: CockpitOptions,
+    mut opts: CockpitOptions,
     shared: Option<SharedTerminal>,
     kept: Kept,
-) -> CliResult {
+    serving: Serving,
+) -> (CliResult, bool) {
+    let server = serve::start(ctx, &handle, serving.kind, &opts.operator).await;
+    let link = match &server {
+        Some(s) => handle.link().clone().with_session(s.session()),
+        None => handle.link().clone(),
+    };
+    opts.hosting = if server.is_some() {
+        Hosting::HereOrBackground
+    } else {
+        Hosting::Here
+    };
+    let operator = opts.operator.clone();
     let result = match shared {
         Some(mut t) => {
             let result = cockpit::run_in_session(
-                handle.link(),
+                &link,
                 opts,
                 &mut t.session,
                 &mut t.events,
@@ -67,49 +94,85 @@ async fn run_cockpit(
             let restored = t.session.restore();
             result.and_then(|exit| restored.map(|()| exit))
         }
-        None => cockpit::run(handle.link(), opts).await,
+        None => cockpit::run(&link, opts).await,
     };
-    let mut stdout = std::io::stdout();
-    let mut interrupts = super::stopping::interrupts()?;
-    let stopped = super::stopping::stop(
-        handle,
-        None,
-        &mut |_, _| Ok(()),
-        &mut stdout,
-        false,
-        &mut interrupts,
-    )
-    .await;
-    let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
-    let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
-    if let Some(w) = super::logging::take_warning() {
-        eprintln!("shipdeck: {w}");
+    if let Ok(CockpitExit::Background) = result {
+        let handover = runner::Handover {
+            handle,
+            server,
+            operator,
+            speed: serving.speed,
+            demo: serving.demo,
+        };
+        let code = runner::hand_off(ctx, handover, &mut std::io::stdout()).await;
+        return (code, true);
     }
-    // Printed after the terminal is restored: where the release stands, and a
-    // command that works when pasted (or none, when nothing is kept).
-    let where_ = match kept {
-        Kept::StateDir => format!(
-            "journal kept; `{}`",
-            ctx.command_line(&format!("status --version {}", state.plan.version))
-        ),
-        Kept::Temporary => "the demo ran in a temporary state dir, removed now; to keep a demo's journal, run `shipdeck demo --state-dir ./shipdeck-demo`".to_string(),
+    let label = handle.label.clone();
+    if let Some(s) = &server {
+        if !handle.snapshot().state.phase.is_final() {
+            let why = match &result {
+                Ok(CockpitExit::Signal(sig)) => format!("'s cockpit got {sig}"),
+                _ => " quit the cockpit".to_string(),
+            };
+            s.farewell_on_end(serve::stopped(&label, &operator, why.trim_start()));
+        }
+    }
+    let mut stdout = std::io::stdout();
+    let stopped = match super::stopping::interrupts() {
+        Ok(mut interrupts) => {
+            super::stopping::stop(
+                handle,
+                None,
+                &mut |_, _| Ok(()),
+                &mut stdout,
+                false,
+                &mut interrupts,
+            )
+            .await
+        }
+        Err(e) => {
+            if let Some(s) = server {
+                s.closed().await;
+            }
+            return (Err(e), false);
+        }
     };
-    println!(
-        "{} {}: {} ({where_})",
-        state.plan.version,
-        state.plan.release_type,
-        state.phase.as_str(),
-    );
-    Ok(match exit {
-        CockpitExit::Signal(sig) => sig.exit_code(),
-        CockpitExit::Quit | CockpitExit::Finished => EXIT_OK,
-    })
+    if let Some(s) = server {
+        s.closed().await;
+    }
+    let code = (|| {
+        let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
+        let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
+        if let Some(w) = super::logging::take_warning() {
+            eprintln!("shipdeck: {w}");
+        }
+        // Printed after the terminal is restored: where the release stands, and a
+        // command that works when pasted (or none, when nothing is kept).
+        let where_ = match kept {
+            Kept::StateDir => format!(
+                "journal kept; `{}`",
+                ctx.command_line(&format!("status --version {}", state.plan.version))
+            ),
+            Kept::Temporary => "the demo ran in a temporary state dir, removed now; to keep a demo's journal, run `shipdeck demo --state-dir ./shipdeck-demo`".to_string(),
+        };
+        println!(
+            "{} {}: {} ({where_})",
+            state.plan.version,
+            state.plan.release_type,
+            state.phase.as_str(),
+        );
+        Ok(match exit {
+            CockpitExit::Signal(sig) => sig.exit_code(),
+            _ => EXIT_OK,
+        })
+    })();
+    (code, false)
 }
 
 pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool) -> CliResult {
     let mut cfg =
         crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?;
-    let (dir, _tmp) = match &ctx.global.state_dir {
+    let (dir, tmp) = match &ctx.global.state_dir {
         Some(p) => (StateDir::at(p.clone()), None),
         None => {
             let tmp = tempdir()?;
@@ -177,18 +240,30 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         deploy_logs: Some(logs_dir),
         stop: Some(stop_controls(&handle)),
         report: Some(super::report::report_source(report_dir, plain_report(ctx))),
+        hosting: Hosting::Here,
     };
-    let kept = if _tmp.is_some() {
+    let kept = if tmp.is_some() {
         Kept::Temporary
     } else {
         Kept::StateDir
     };
-    let code = run_cockpit(ctx, handle, opts, None, kept).await;
+    let serving = Serving {
+        kind: ServingKind::Demo,
+        speed: Some(speed),
+        demo: Some(scenario.to_string()),
+    };
+    let (code, handed_off) = run_cockpit(ctx, handle, opts, None, kept, serving).await;
     if let Some(p) = probing {
         p.abort();
     }
     scenario_task.abort();
     shutdown_fleet(fleet).await;
+    if handed_off {
+        // The demo's state dir now belongs to the runner that took it over.
+        if let Some(tmp) = tmp {
+            std::mem::forget(tmp);
+        }
+    }
     code
 }
 
@@ -250,6 +325,10 @@ pub async fn run_current(ctx: &Context) -> CliResult {
         .max_by_key(|s| s.started_at)
         .map(|s| s.label.clone());
     if let Some(label) = active {
+        if crate::runtime::lock::current_holder(&dir.lock_path(&label)).is_some() {
+            // Another process runs it: be a client of that process.
+            return super::attach::run(ctx, Some(&label), false, false).await;
+        }
         let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
         super::logging::init(&dir);
         return open_in_cockpit(ctx, &cfg, dir, &label, None, None, false, None).await;
@@ -416,7 +495,7 @@ async fn open_in_cockpit(
     }
     let probing = wiring.start_probing(&handle);
     let stop = stop_controls(&handle);
-    let code = run_cockpit(
+    let (code, _) = run_cockpit(
         ctx,
         handle,
         CockpitOptions {
@@ -430,9 +509,15 @@ async fn open_in_cockpit(
                 report_dir.clone(),
                 plain_report(ctx),
             )),
+            hosting: Hosting::Here,
         },
         shared,
         Kept::StateDir,
+        Serving {
+            kind: ServingKind::Cockpit,
+            speed,
+            demo: None,
+        },
     )
     .await;
     if let Some(p) = probing {

@@ -180,6 +180,10 @@ pub async fn run(
         ctx.global.accept_tampered,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
+    // Served like every process that runs a release: others attach, and commands
+    // from any terminal reach this run.
+    let server =
+        super::serve::start(ctx, &handle, crate::protocol::ServingKind::Deploy, &actor).await;
     let mut events = handle.subscribe();
     if handle.replayed > 0 && !ctx.global.json {
         out(
@@ -222,6 +226,11 @@ pub async fn run(
     if let Some(p) = probing {
         p.abort();
     }
+    if let Some(s) = &server {
+        if !handle.snapshot().state.phase.is_final() {
+            s.farewell_on_end(super::serve::stopped(&label, &actor, "stopped its deploy"));
+        }
+    }
     let state = super::stopping::stop(
         handle,
         Some(&mut events),
@@ -230,8 +239,11 @@ pub async fn run(
         ctx.global.json,
         &mut sigint,
     )
-    .await
-    .map_err(|e| CliError::error(e.to_string()))?;
+    .await;
+    if let Some(s) = server {
+        s.closed().await;
+    }
+    let state = state.map_err(|e| CliError::error(e.to_string()))?;
     if super::report::ended(state.phase) {
         super::report::refresh_state_changelog(&dir);
     }

@@ -139,6 +139,7 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             "started_by": s.started_by,
             "started_at": s.started_at,
             "running_by": holder.as_ref().map(|h| json!({"pid": h.pid, "host": h.host})),
+            "socket": holder.as_ref().and(crate::runtime::endpoint::socket_path(&dir, &label)),
             "waves": waves,
             "monitoring_until": s.monitoring_until,
             "rollback_window_until": s.rollback_window_until,
@@ -164,14 +165,29 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         s.started_at.format("%Y-%m-%d %H:%M UTC")
     );
     match &holder {
-        Some(h) => t += &format!("running: {}\n", escape(&h.to_string())),
+        Some(h) => {
+            t += &format!("running: {}\n", escape(&h.to_string()));
+            // Where to reach it: attach, and commands from any terminal, go here.
+            if let Some(sock) = crate::runtime::endpoint::socket_path(&dir, &label) {
+                t += &format!(
+                    "socket: {}{}\n",
+                    escape(&sock.display().to_string()),
+                    if sock.starts_with(dir.release_dir(&label)) {
+                        ""
+                    } else {
+                        " (the state dir's path is too long for a socket; see socket.path)"
+                    }
+                );
+            }
+        }
         None => {
             let args = format!(
                 "--version {} --type {}",
                 s.plan.version, s.plan.release_type
             );
             t += &format!(
-                "running: no process (resume with `{}` or `{}`)\n",
+                "running: no process (resume with `{}`, `{}` or `{}`)\n",
+                ctx.command_line(&format!("start --resume --detach --version {label}")),
                 ctx.command_line(&format!("deploy {args}")),
                 ctx.command_line(&format!("cockpit {args}"))
             );

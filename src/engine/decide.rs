@@ -15,6 +15,9 @@ use crate::domain::{
     Approval, GatedPhase, NotifyTiming, ProbeOutcome, ReleaseType, Role, TierName, TriggerAction,
 };
 
+/// The roster role that may take a release over as its captain.
+pub const CAPTAIN_ROLE: &str = "release_captain";
+
 /// Events and the effects they start.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct Decision {
@@ -752,6 +755,22 @@ fn command_events(
             reason,
         } => super::checklists::untick(s, actor, checklist.as_deref(), item, reason),
         Command::Approve { wave, role } => approve(s, actor, wave.as_ref(), role.as_ref()),
+        Command::TakeOver => {
+            let role = Role::new(CAPTAIN_ROLE);
+            if !s.plan.roster.has_role(actor, &role) {
+                return Err(Rejected::NotCaptainRole {
+                    actor: actor.to_string(),
+                    role,
+                });
+            }
+            if s.captain == actor {
+                return Err(Rejected::AlreadyCaptain(actor.to_string()));
+            }
+            Ok(vec![EventKind::CaptainChanged {
+                from: s.captain.clone(),
+                to: actor.to_string(),
+            }])
+        }
         Command::SkipWait { wave, reason } => {
             require_reason(reason, "skipping a wait")?;
             let wi = match wave {

@@ -287,6 +287,28 @@ pub enum EventKind {
         lines: Vec<usize>,
         actor: String,
     },
+    /// A command reached the release through its socket: the name it was decided
+    /// under, the peer's uid and OS user as the kernel reported them, and the kind
+    /// of client. Journaled right before the events of the command it vouches for.
+    ActedFrom {
+        actor: String,
+        uid: u32,
+        user: String,
+        via: String,
+    },
+    /// Someone holding the captain role took the release over as its captain.
+    CaptainChanged {
+        from: String,
+        to: String,
+    },
+    /// The process that ran the release handed it to another one (a cockpit to a
+    /// background runner) without letting go of its lock in between.
+    HandedOver {
+        from_pid: u32,
+        to_pid: u32,
+        host: String,
+        actor: String,
+    },
 }
 
 /// One line of the decision log: who, when, what, why.
@@ -481,6 +503,21 @@ impl Event {
                     line_list(lines)
                 ),
                 "--accept-tampered",
+            ),
+            EventKind::CaptainChanged { from, to } => {
+                d(to, format!("took over as captain from {from}"), "")
+            }
+            EventKind::HandedOver {
+                from_pid,
+                to_pid,
+                actor,
+                ..
+            } => d(
+                actor,
+                format!(
+                    "handed the release to a background runner (pid {from_pid} to pid {to_pid})"
+                ),
+                "",
             ),
             _ => None,
         }
@@ -765,6 +802,23 @@ pub fn describe(e: &Event) -> String {
         EventKind::TamperAccepted { lines, actor } => format!(
             "{actor} accepted a journal changed after it was written (chain broken at {}) with --accept-tampered",
             line_list(lines)
+        ),
+        EventKind::ActedFrom {
+            actor,
+            uid,
+            user,
+            via,
+        } => format!("{actor} acts through the socket (uid {uid}, OS user {user}, {via})"),
+        EventKind::CaptainChanged { from, to } => {
+            format!("{to} took over as captain from {from}")
+        }
+        EventKind::HandedOver {
+            from_pid,
+            to_pid,
+            host,
+            actor,
+        } => format!(
+            "{actor} handed the release from pid {from_pid} to a background runner, pid {to_pid} on {host}"
         ),
     };
     // Names, reasons and probe or deploy output are external text: one line, with

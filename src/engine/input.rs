@@ -80,6 +80,8 @@ pub enum Command {
     /// Queue every failed notice delivery again (`shipdeck notify retry`); allowed
     /// on a finished release too.
     RetryNotices,
+    /// Become the release's captain (needs the captain role in the roster).
+    TakeOver,
 }
 
 impl Command {

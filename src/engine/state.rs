@@ -208,6 +208,9 @@ pub struct TickRecord {
 pub struct ReleaseState {
     pub plan: ReleasePlan,
     pub started_by: String,
+    /// Who is in charge now: the starter, until someone with the captain role takes
+    /// over (journaled).
+    pub captain: String,
     pub started_at: DateTime<Utc>,
     pub phase: Phase,
     pub emergency: bool,
@@ -302,6 +305,7 @@ impl ReleaseState {
         ReleaseState {
             plan,
             started_by: actor.to_string(),
+            captain: actor.to_string(),
             started_at: at,
             phase: Phase::Planned,
             emergency,
@@ -841,7 +845,11 @@ impl ReleaseState {
                     }
                 }
             }
-            EventKind::LockTakenOver { .. } | EventKind::TamperAccepted { .. } => {}
+            EventKind::CaptainChanged { to, .. } => self.captain = to.clone(),
+            EventKind::LockTakenOver { .. }
+            | EventKind::TamperAccepted { .. }
+            | EventKind::ActedFrom { .. }
+            | EventKind::HandedOver { .. } => {}
         }
         self.record(e);
     }

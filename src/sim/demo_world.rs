@@ -31,6 +31,18 @@ pub async fn start_demo_world(
     clock: Clock,
     scenario: &str,
 ) -> Result<(FleetHandle, JoinHandle<()>), String> {
+    start_demo_world_from(customers, clock, scenario, None).await
+}
+
+/// [`start_demo_world`] for a demo that is already under way (a background runner
+/// taking over the demo's release): the scenario is played from `start`, the
+/// release's start, so its steps land where they would have.
+pub async fn start_demo_world_from(
+    customers: &[Customer],
+    clock: Clock,
+    scenario: &str,
+    start: Option<chrono::DateTime<chrono::Utc>>,
+) -> Result<(FleetHandle, JoinHandle<()>), String> {
     let scenario = Scenario::builtin(scenario).map_err(|e| e.to_string())?;
     let file = format!("assets/demo/{}.json", scenario.name);
     scenario
@@ -41,14 +53,16 @@ pub async fn start_demo_world(
         .await
         .map_err(|e| format!("cannot start the demo fleet on 127.0.0.1: {e}"))?;
     tracing::info!(scenario = %scenario.name, addr = %fleet.addr(), "demo world started");
-    let run = ScenarioRun::new(scenario, clock());
+    let run = ScenarioRun::new(scenario, start.unwrap_or_else(|| clock()));
     let driver = drive(run, fleet.clone(), clock, SCENARIO_TICK);
     Ok((fleet, driver))
 }
 
 /// The demo's configuration: the built-in one with every customer on v1.0.1, no
-/// window-only customers, and a bug-fix policy whose enterprise gate the captain may
-/// sign alone, so one person can play a whole release.
+/// window-only customers, and a bug-fix policy whose enterprise gate needs two
+/// signatures, the release captain's and the product owner's. Alone, the demo's
+/// operator (alice, who holds both roles here) signs both; with friends attached,
+/// bob (a second captain in the demo) and carol (product owner) sign one each.
 pub fn demo_config() -> Result<crate::domain::Configuration, crate::config::ConfigErrors> {
     use crate::domain::{Approval, ReleaseType, Role, Version};
     let mut cfg = crate::config::load_builtin()?;
@@ -58,11 +72,28 @@ pub fn demo_config() -> Result<crate::domain::Configuration, crate::config::Conf
     for o in cfg.deployment.overrides.values_mut() {
         o.window_only = false;
     }
+    // In the demo every person of the roster is played by whoever runs it: a
+    // second terminal may attach `--as bob`, and `approve --as carol` works.
+    let me = crate::runtime::endpoint::user_name(crate::runtime::endpoint::current_uid());
+    for p in &mut cfg.roster.people {
+        p.os_users = vec![me.clone()];
+        let extra = match p.name.as_str() {
+            "alice" => Some("product_owner"),
+            "bob" => Some("release_captain"),
+            _ => None,
+        };
+        if let Some(role) = extra.map(Role::new) {
+            if !p.roles.contains(&role) {
+                p.roles.push(role);
+            }
+        }
+    }
     if let Some(p) = cfg.policies.get_mut(&ReleaseType::BugFix) {
         p.approvals.starter_may_approve = true;
+        p.approvals.one_person_many_roles = true;
         if let Some(w) = p.waves.iter_mut().find(|w| w.tier.as_str() == "enterprise") {
             w.approval = Approval::Manual {
-                roles: vec![Role::new("release_captain")],
+                roles: vec![Role::new("release_captain"), Role::new("product_owner")],
             };
         }
     }

@@ -21,9 +21,7 @@ use super::keys::{self, Action};
 use super::strings;
 use crate::domain::{Checklist, ChecklistKind, CustomerId, Role, TierName};
 use crate::engine::state::CustomerState;
-use crate::engine::{
-    Command, CustomerStatus, PauseCause, Rejected, ReleaseState, RollbackScope, WaveStatus,
-};
+use crate::engine::{Command, CustomerStatus, PauseCause, ReleaseState, RollbackScope, WaveStatus};
 use crate::runtime::driver::SendError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +87,14 @@ pub enum DialogKind {
     Quit {
         running: bool,
     },
+}
+
+/// A line of the log pane that is not a decision (someone joined or left): shown
+/// among the decisions by time, never journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub at: DateTime<Utc>,
+    pub text: String,
 }
 
 impl DialogKind {
@@ -286,6 +292,8 @@ pub enum Outgoing {
     /// Show the release report (the cockpit asks whoever can read the journals).
     ShowReport,
     Quit,
+    /// Quit, leaving the release running in a background runner.
+    Background,
 }
 
 /// A text page over the cockpit (notes, report, what a signer signs).
@@ -354,6 +362,14 @@ pub struct App {
     pub too_small: bool,
     /// The runtime has stopped (the release ended or failed): nothing more to send.
     pub runtime_stopped: bool,
+    /// Attached to a release another process runs: `q` just leaves.
+    pub attached: bool,
+    /// Quitting may leave the release running in a background runner (`b`).
+    pub background: bool,
+    /// Who is here (from the release's server), for the header.
+    pub peers: Vec<crate::protocol::Peer>,
+    /// Joins and leaves, for the log pane.
+    pub notes: Vec<Note>,
 }
 
 impl App {
@@ -382,6 +398,49 @@ impl App {
             message: None,
             too_small: false,
             runtime_stopped: false,
+            attached: false,
+            background: false,
+            peers: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Takes the new list of who is here: joins and leaves become notes in the
+    /// log pane (the first list is who was already here, not news).
+    pub fn on_presence(&mut self, peers: Vec<crate::protocol::Peer>, at: DateTime<Utc>) {
+        const KEEP: usize = 200;
+        if !self.peers.is_empty() {
+            for p in peers
+                .iter()
+                .filter(|p| !self.peers.iter().any(|o| o.id == p.id))
+            {
+                self.notes.push(Note {
+                    at,
+                    text: strings::joined(&p.name, p.readonly),
+                });
+            }
+            for p in self
+                .peers
+                .iter()
+                .filter(|o| !peers.iter().any(|p| p.id == o.id))
+            {
+                self.notes.push(Note {
+                    at,
+                    text: strings::left(&p.name),
+                });
+            }
+            if self.notes.len() > KEEP {
+                self.notes.drain(..self.notes.len() - KEEP);
+            }
+        }
+        self.peers = peers;
+    }
+
+    /// The release's captain changed: the one who was captain here is told who
+    /// took over.
+    pub fn on_captain(&mut self, before: &str, now: &str) {
+        if before != now && before == self.operator {
+            self.info(strings::captain_taken(now));
         }
     }
 
@@ -407,7 +466,9 @@ impl App {
             Err(SendError::Rejected(r)) => {
                 let text = r.to_string();
                 self.refuse(strings::refused(&text));
-                let closed = matches!(r, Rejected::RollbackWindowClosed { .. });
+                // By code, so a refusal relayed from the process that runs the
+                // release (an attached cockpit) offers the same forced rollback.
+                let closed = r.code() == "rollback_window_closed";
                 let unforced = matches!(command, Command::Rollback { force: false, .. });
                 if let (true, true, Some(mut d)) = (closed, unforced, submitted) {
                     // The same rollback, offered forced: reason and scope kept (and
@@ -808,7 +869,8 @@ impl App {
 
     fn quit(&mut self, state: &ReleaseState) -> Option<Outgoing> {
         let running = !state.phase.is_final() && !self.runtime_stopped;
-        if !running {
+        if !running || self.attached {
+            // Attached: the release runs elsewhere, leaving changes nothing.
             return Some(Outgoing::Quit);
         }
         self.dialog = Some(Dialog::new(DialogKind::Quit { running }));
@@ -876,6 +938,7 @@ impl App {
                 _ if ctrl_c => return Some(Outgoing::Quit),
                 KeyCode::Char('y' | 'Y' | 'q') => return Some(Outgoing::Quit),
                 KeyCode::Char('n' | 'N') => return self.close_dialog(),
+                KeyCode::Char('b' | 'B') if self.background => return Some(Outgoing::Background),
                 _ => {}
             }
         } else if ctrl_c {
@@ -1036,7 +1099,9 @@ impl App {
                 let len = self.visible_customers(state).len();
                 self.customer_sel = step(self.customer_sel, len);
             }
-            Focus::Log => self.log_scroll = step(self.log_scroll, state.decisions.len()),
+            Focus::Log => {
+                self.log_scroll = step(self.log_scroll, state.decisions.len() + self.notes.len())
+            }
         }
     }
 
@@ -1192,7 +1257,7 @@ pub fn notes_page(state: &ReleaseState) -> Page {
 mod tests {
     use super::*;
     use crate::domain::ReleaseType;
-    use crate::engine::{self, Input, ReleasePlan, Selection};
+    use crate::engine::{self, Input, Rejected, ReleasePlan, Selection};
     use crate::tui::input::key;
     use crossterm::event::KeyModifiers;
 
@@ -1754,6 +1819,13 @@ mod tests {
         );
         let d = s.decisions.last().expect("decision");
         assert_eq!(d.what, "approved wave enterprise as release_captain");
+        // The demo's gate wants a second signature, the product owner's, which
+        // alice also holds there.
+        press(&mut app, &s, now, KeyCode::Char('a'));
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        let d = s.decisions.last().expect("decision");
+        assert_eq!(d.what, "approved wave enterprise as product_owner");
         // Nothing left to sign: the engine's words on the message line.
         assert_eq!(press(&mut app, &s, now, KeyCode::Char('a')), None);
         assert_eq!(
@@ -1813,6 +1885,70 @@ mod tests {
             message(&app).1.contains("may not approve"),
             "{:?}",
             app.message
+        );
+    }
+
+    #[test]
+    fn joins_and_leaves_become_notes_and_the_old_captain_is_told() {
+        use crate::protocol::Peer;
+        let (s, now) = demo_state();
+        let peer = |id: u64, name: &str, readonly: bool| Peer {
+            id,
+            name: name.into(),
+            user: "u".into(),
+            uid: 1,
+            readonly,
+            host: id == 0,
+        };
+        let mut app = App::new("alice", false, true);
+        // Who was already here is not news.
+        app.on_presence(vec![peer(0, "alice", false), peer(1, "bob", false)], now);
+        assert!(app.notes.is_empty());
+        app.on_presence(
+            vec![
+                peer(0, "alice", false),
+                peer(1, "bob", false),
+                peer(2, "carol", true),
+            ],
+            now,
+        );
+        app.on_presence(vec![peer(0, "alice", false), peer(2, "carol", true)], now);
+        let notes: Vec<&str> = app.notes.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(notes, ["carol joined (watching)", "bob left"]);
+        // Not a decision: the journal's decision log is untouched.
+        assert!(s.decisions.iter().all(|d| !d.what.contains("joined")));
+        app.on_captain("alice", "bob");
+        assert_eq!(
+            message(&app),
+            (MessageKind::Info, "bob took over as captain".into())
+        );
+        let mut other = App::new("carol", false, true);
+        other.on_captain("alice", "bob");
+        assert!(other.message.is_none(), "only the captain who was is told");
+    }
+
+    #[test]
+    fn q_in_an_attached_cockpit_just_leaves_and_b_hands_over_only_when_offered() {
+        let (s, now) = demo_state();
+        let mut app = App::new("bob", false, false);
+        app.attached = true;
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('q')),
+            Some(Outgoing::Quit)
+        );
+        let mut app = App::new("alice", false, false);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('b')),
+            None,
+            "not offered"
+        );
+        let mut app = App::new("alice", false, false);
+        app.background = true;
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('b')),
+            Some(Outgoing::Background)
         );
     }
 

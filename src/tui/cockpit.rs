@@ -46,6 +46,21 @@ pub struct CockpitOptions {
     pub stop: Option<StopControls>,
     /// Writes the release report (`R`): the CLI reads the state dir's journals.
     pub report: Option<ReportSource>,
+    /// Where the release runs, as this cockpit sees it.
+    pub hosting: Hosting,
+}
+
+/// Where the release a cockpit shows runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hosting {
+    /// In this process; quitting stops it (today's behaviour).
+    #[default]
+    Here,
+    /// In this process, and quitting may leave it to a background runner.
+    HereOrBackground,
+    /// In another process (`shipdeck attach`): `q` just leaves, and when that
+    /// process ends the cockpit says why and exits.
+    Attached,
 }
 
 /// How a cockpit that runs the release stops it.
@@ -67,7 +82,7 @@ pub struct DemoControls {
     pub inject_fault: FaultInjector,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CockpitExit {
     /// The operator quit while the release was still running (after the
     /// deploys in flight finished, or leaving them running on a second `q`).
@@ -75,6 +90,10 @@ pub enum CockpitExit {
     Signal(ShutdownSignal),
     /// The operator quit after the release ended (or its runtime stopped).
     Finished,
+    /// The operator chose to leave the release running in the background.
+    Background,
+    /// Attached: the process that runs the release ended, for this reason.
+    Ended(crate::protocol::Farewell),
 }
 
 pub use super::event_loop::FrameSink;
@@ -167,6 +186,11 @@ struct CockpitScreen<'a> {
     /// second `q` leaves them running.
     leaving: bool,
     report: Option<ReportSource>,
+    /// Who else is here, and whether the process that runs the release ended.
+    session: tokio::sync::watch::Receiver<crate::runtime::link::Session>,
+    session_open: bool,
+    /// The release is moving to another process (a handover under way).
+    moving: bool,
 }
 
 impl CockpitScreen<'_> {
@@ -224,6 +248,7 @@ impl Screen for CockpitScreen<'_> {
                     _ => return Flow::Exit(exit),
                 }
             }
+            Some(Outgoing::Background) => return Flow::Exit(CockpitExit::Background),
             Some(Outgoing::Command(cmd)) => {
                 let verdict = self.link.submit(&self.app.operator, cmd.clone());
                 self.verdicts
@@ -252,9 +277,30 @@ impl Screen for CockpitScreen<'_> {
             Some((cmd, result)) = self.verdicts.next(), if !self.verdicts.is_empty() => {
                 self.on_verdict(&cmd, result);
             }
+            changed = self.session.changed(), if self.session_open => match changed {
+                Ok(()) => {
+                    let s = self.session.borrow_and_update().clone();
+                    if let Some(f) = s.ended {
+                        // The process that runs the release ended: say why (the
+                        // caller prints it on the restored terminal).
+                        return Flow::Exit(CockpitExit::Ended(f));
+                    }
+                    let now = self.link.clock().now().max(self.snap.now);
+                    self.app.on_presence(s.peers, now);
+                    if s.moving {
+                        self.app.info(super::strings::MOVING);
+                    } else if self.moving {
+                        self.app.info(super::strings::MOVED);
+                    }
+                    self.moving = s.moving;
+                }
+                Err(_) => self.session_open = false,
+            },
             changed = self.snaps.changed(), if self.snaps_open => match changed {
                 Ok(()) => {
+                    let before = self.snap.state.captain.clone();
                     self.snap = self.snaps.borrow_and_update().clone();
+                    self.app.on_captain(&before, &self.snap.state.captain);
                     if self.leaving {
                         let waiting = deploys_in_flight(&self.snap.state);
                         if !waiting.is_empty() {
@@ -317,8 +363,18 @@ where
 {
     let mut app = App::new(&opts.operator, opts.readonly, opts.demo.is_some());
     app.local_offset = local;
+    app.attached = opts.hosting == Hosting::Attached;
+    app.background = opts.hosting == Hosting::HereOrBackground;
     let mut snaps = link.snapshots();
     let snap = snaps.borrow_and_update().clone();
+    let mut session = link.session();
+    {
+        let s = session.borrow_and_update();
+        if let Some(f) = &s.ended {
+            return Ok(CockpitExit::Ended(f.clone()));
+        }
+        app.on_presence(s.peers.clone(), snap.now);
+    }
     let mut ticker = tokio::time::interval(tick_period(link.clock().speed()));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut screen = CockpitScreen {
@@ -336,6 +392,9 @@ where
         stop: opts.stop,
         leaving: false,
         report: opts.report,
+        session,
+        session_open: true,
+        moving: false,
     };
     event_loop::run(&mut screen, terminal, events, signals).await
 }

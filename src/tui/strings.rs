@@ -189,6 +189,47 @@ pub fn version_mismatch(version: &str, what: &str) -> String {
 pub const VERSION_FOR_ROLLBACK_ALL: &str = "roll back everything";
 pub const VERSION_FOR_ABORT: &str = "abort the release";
 
+/// The quit question when the release can be left to a background runner.
+pub fn quit_question_background() -> Vec<String> {
+    [
+        "Quit the cockpit while the release is running?",
+        "  b  leave it running: a background runner takes it over;",
+        "     anyone can `shipdeck attach`, approve from any terminal",
+        "  y  stop here and quit: nothing advances until it is opened",
+        "     again (waves that come due meanwhile wait to be confirmed)",
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect()
+}
+
+pub const QUIT_HINT_BACKGROUND: &str =
+    "b leaves it running · y stops it and quits · n or esc stays";
+pub const FOOTER_QUIT_BACKGROUND: &[&str] = &["b background", "y stop+quit", "n/esc stay"];
+
+pub const MOVING: &str = "the release is moving to a background runner; following it…";
+pub const MOVED: &str = "the release moved to a background runner; still attached to it";
+
+pub fn joined(name: &str, readonly: bool) -> String {
+    let name = crate::protocol::clean_text(name, 64);
+    if readonly {
+        format!("{name} joined (watching)")
+    } else {
+        format!("{name} joined")
+    }
+}
+
+pub fn left(name: &str) -> String {
+    format!("{} left", crate::protocol::clean_text(name, 64))
+}
+
+pub fn captain_taken(by: &str) -> String {
+    format!(
+        "{} took over as captain",
+        crate::protocol::clean_text(by, 64)
+    )
+}
+
 pub fn quit_question(running: bool) -> Vec<String> {
     if running {
         vec![
@@ -235,6 +276,7 @@ pub fn accepted(command: &Command) -> String {
         Command::ReportIssue { customer, .. } => format!("issue on {customer} reported"),
         Command::ConfirmOverdue => "overdue waves confirmed; they start now".into(),
         Command::RetryNotices => "failed notices queued again; they are being resent".into(),
+        Command::TakeOver => "you are the captain now".into(),
     }
 }
 
@@ -252,6 +294,7 @@ pub fn key_name(command: &Command) -> &'static str {
         Command::ReportIssue { .. } => "i report issue",
         Command::ConfirmOverdue => "c confirm overdue",
         Command::RetryNotices => "N retry notices",
+        Command::TakeOver => "take over",
     }
 }
 

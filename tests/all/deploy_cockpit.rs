@@ -55,6 +55,7 @@ async fn screen_after(keys: Vec<KeyEvent>, logs: &std::path::Path) -> String {
             deploy_logs: Some(logs.to_path_buf()),
             stop: None,
             report: None,
+            hosting: shipdeck::tui::cockpit::Hosting::Here,
         },
         &mut term,
         scripted_keys(keys),

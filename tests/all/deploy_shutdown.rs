@@ -308,6 +308,7 @@ fn opts(handle: &shipdeck::runtime::driver::ReleaseHandle) -> CockpitOptions {
         deploy_logs: None,
         stop: Some(shipdeck::cli::cockpit::stop_controls(handle)),
         report: None,
+        hosting: shipdeck::tui::cockpit::Hosting::Here,
     }
 }
 

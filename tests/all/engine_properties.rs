@@ -814,6 +814,7 @@ fn json(state: &ReleaseState) -> serde_json::Value {
 #[derive(Serialize)]
 struct View<'a> {
     started_by: &'a String,
+    captain: &'a String,
     started_at: &'a DateTime<Utc>,
     phase: &'a Phase,
     emergency: &'a bool,
@@ -842,6 +843,7 @@ struct View<'a> {
 fn view(s: &ReleaseState) -> View<'_> {
     View {
         started_by: &s.started_by,
+        captain: &s.captain,
         started_at: &s.started_at,
         phase: &s.phase,
         emergency: &s.emergency,

@@ -5,6 +5,8 @@
 
 mod support;
 
+mod attach_e2e;
+mod attach_protocol;
 mod checkpoints;
 mod cli;
 mod cli_gates;
@@ -36,6 +38,7 @@ mod layering;
 mod notify_crash;
 mod notify_delivery;
 mod release_link;
+mod runner_cli;
 mod runtime_batching;
 mod steady_health;
 mod telling_notes;

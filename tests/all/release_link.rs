@@ -124,6 +124,7 @@ async fn the_cockpit_keeps_drawing_while_a_verdict_is_owed() {
         deploy_logs: None,
         stop: None,
         report: None,
+        hosting: shipdeck::tui::cockpit::Hosting::Here,
     };
     let exit = cockpit::run_with(&stalled, opts, &mut term, keys, signal)
         .await

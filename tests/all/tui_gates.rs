@@ -53,6 +53,7 @@ pub async fn drive(
         deploy_logs: None,
         stop: None,
         report: None,
+        hosting: shipdeck::tui::cockpit::Hosting::Here,
     };
     cockpit::run_with(
         handle.link(),

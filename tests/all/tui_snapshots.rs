@@ -614,6 +614,7 @@ mod cockpit_loop {
             demo: None,
             stop: None,
             report: None,
+            hosting: shipdeck::tui::cockpit::Hosting::Here,
         }
     }
 
@@ -923,6 +924,7 @@ mod cockpit_loop {
         let o = CockpitOptions {
             deploy_logs: None,
             demo: Some(demo),
+            hosting: shipdeck::tui::cockpit::Hosting::Here,
             ..opts(false)
         };
         let keys = vec![key(KeyCode::Char('j')), key(KeyCode::Char('f'))];

@@ -108,6 +108,22 @@ impl Executor {
                 return;
             }
         }
+        // One line per effect started, with this process: a handover or a resume
+        // can be checked to have started each effect where it should, once.
+        match &effect {
+            Effect::Deploy {
+                customer, version, ..
+            } => {
+                tracing::info!(target: "shipdeck::effect", pid = std::process::id(), %customer, %version, "deploy started")
+            }
+            Effect::Rollback { customer, to, .. } => {
+                tracing::info!(target: "shipdeck::effect", pid = std::process::id(), %customer, %to, "rollback started")
+            }
+            Effect::RunCheck { item, .. } => {
+                tracing::info!(target: "shipdeck::effect", pid = std::process::id(), %item, "check started")
+            }
+            _ => {}
+        }
         let inner = self.inner.clone();
         match effect {
             Effect::Deploy { .. } | Effect::Rollback { .. } => {

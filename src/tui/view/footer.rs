@@ -35,7 +35,9 @@ pub fn render_message(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, sy
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, theme: &Theme) {
     let keys: &[&str] = if let Some(d) = &app.dialog {
-        if matches!(d.kind, DialogKind::Quit { .. }) {
+        if matches!(d.kind, DialogKind::Quit { running: true }) && app.background {
+            strings::FOOTER_QUIT_BACKGROUND
+        } else if matches!(d.kind, DialogKind::Quit { .. }) {
             strings::FOOTER_QUIT
         } else {
             strings::FOOTER_DIALOG

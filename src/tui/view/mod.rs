@@ -101,7 +101,7 @@ pub fn draw(
         log_detail::render(buf, area, state, i, theme);
     }
     if let Some(d) = &app.dialog {
-        dialog::render(buf, area, d, state, theme, &sym);
+        dialog::render(buf, area, d, state, theme, &sym, app.background);
     }
 }
 
