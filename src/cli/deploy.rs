@@ -231,6 +231,13 @@ pub async fn run(
             s.farewell_on_end(super::serve::stopped(&label, &actor, "stopped its deploy"));
         }
     }
+    // SIGTERM (a supervisor stopping us) and SIGHUP (the session gone) mean leave
+    // now: the deploys in flight keep running, journaled as in flight, and the
+    // next run re-issues them with the same idempotency key. Ctrl-C at a terminal
+    // waits for them instead (a second Ctrl-C leaves).
+    if matches!(code, Ok(EXIT_TERMINATED | EXIT_HANGUP)) {
+        handle.detach.cancel();
+    }
     let state = super::stopping::stop(
         handle,
         Some(&mut events),

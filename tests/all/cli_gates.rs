@@ -62,7 +62,11 @@ fn a_deploy_stops_for_a_signature_at_once_and_its_hint_works_pasted() {
             e.at > anchor
                 && !matches!(
                     e.event,
-                    EventKind::HealthSampled { .. } | EventKind::HealthSummarized { .. }
+                    EventKind::HealthSampled { .. }
+                        | EventKind::HealthSummarized { .. }
+                        // A notice's delivery, journaled when the receiver answered.
+                        | EventKind::NoticeSent { .. }
+                        | EventKind::NoticeFailed { .. }
                 )
         })
         .collect();
