@@ -436,6 +436,22 @@ pub struct StartArgs {
     /// Tick gating checklist items and confirm overdue waves on the operator's word.
     #[arg(long, short = 'y')]
     pub yes: bool,
+    /// Why the emergency (with --emergency); goes into the decision log.
+    #[arg(long, requires = "emergency")]
+    pub reason: Option<String>,
+    /// Emergency only: customers held to their maintenance window to deploy
+    /// outside it ("Contoso Bank,umbrella-health").
+    #[arg(long, value_name = "CUSTOMERS", requires = "emergency")]
+    pub override_windows: Option<String>,
+    /// Start even though the version fails the checks `validate` runs; recorded.
+    #[arg(long, value_name = "REASON")]
+    pub force_version: Option<String>,
+    /// Release notes: Markdown with a small front matter (name, date, summary).
+    #[arg(long, value_name = "FILE")]
+    pub notes: Option<PathBuf>,
+    /// Add the commits since the previous release tag in this git repository.
+    #[arg(long, value_name = "DIR")]
+    pub git: Option<PathBuf>,
     /// Internal (cockpit handover): the inherited descriptor that holds the lock.
     #[arg(long, hide = true)]
     pub handoff_fd: Option<i32>,

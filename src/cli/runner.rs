@@ -186,7 +186,7 @@ pub async fn start(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRes
         return foreground(ctx, args, w).await;
     }
     let dir = ctx.state_dir()?;
-    let (label, plan) = release_of(ctx, &dir, args)?;
+    let (label, plan, _) = release_of(ctx, &dir, args, w).await?;
     if let Some(holder) = lock::current_holder(&dir.lock_path(&label)) {
         return Err(CliError::refused(format!(
             "{label} is already being run by {holder}; attach to it with `shipdeck attach --version {label}`"
@@ -258,16 +258,44 @@ fn start_args(args: &StartArgs) -> Vec<String> {
     if let Some(d) = &args.demo {
         v.extend(["--demo".into(), d.clone()]);
     }
+    let paths = [("--notes", &args.notes), ("--git", &args.git)];
+    for (flag, path) in paths {
+        if let Some(p) = path {
+            // The runner starts in another directory's session: give it the path
+            // as the launcher saw it.
+            let p = std::path::absolute(p).unwrap_or_else(|_| p.clone());
+            v.extend([flag.into(), p.display().to_string()]);
+        }
+    }
+    let texts = [
+        ("--reason", &args.reason),
+        ("--override-windows", &args.override_windows),
+        ("--force-version", &args.force_version),
+    ];
+    for (flag, text) in texts {
+        if let Some(t) = text {
+            v.extend([flag.into(), t.clone()]);
+        }
+    }
     v
 }
 
+/// What a new release declares at its start beyond its plan: an emergency's
+/// reason and the windows it overrides.
+#[derive(Debug, Default)]
+struct Declared {
+    emergency: Option<(String, Vec<crate::domain::CustomerId>)>,
+}
+
 /// The release `start` means: the current (or named) one with `--resume`, else a
-/// new plan from `--version` and `--type`.
-fn release_of(
+/// new plan from `--version` and `--type`, held to the same checks as `deploy`
+/// (the version gate, notes, an emergency's window overrides).
+async fn release_of(
     ctx: &Context,
     dir: &StateDir,
     args: &StartArgs,
-) -> Result<(String, Option<ReleasePlan>), CliError> {
+    w: &mut dyn Write,
+) -> Result<(String, Option<ReleasePlan>, Declared), CliError> {
     if args.resume {
         let label = label_for(dir, args.version.as_deref())?;
         if !dir.journal_path(&label).exists() {
@@ -286,31 +314,59 @@ fn release_of(
                 )));
             }
         }
-        return Ok((label, None));
+        return Ok((label, None, Declared::default()));
     }
     let (Some(version), Some(release_type)) = (&args.version, &args.release_type) else {
         return Err(CliError::error(
             "start needs --version and --type for a new release, or --resume for one that exists",
         ));
     };
-    let cfg = match &args.demo {
-        Some(_) => {
-            crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?
-        }
-        None => ctx.config()?,
-    };
+    let cfg = start_config(ctx, args)?;
+    let cfg = super::version_check::with_current_versions(cfg, Some(dir));
     let release = ReleaseArgs {
         version: version.clone(),
         release_type: release_type.clone(),
         customers: args.customers.clone(),
         emergency: args.emergency,
-        notes: None,
-        git: None,
+        notes: args.notes.clone(),
+        git: args.git.clone(),
     };
     let mut plan = super::plan::build(&cfg, &release)?;
+    let label = parse_version(version)?.to_string();
+    if !dir.journal_path(&label).exists() && args.demo.is_none() {
+        plan.version_override =
+            super::deploy::version_gate(ctx, &cfg, dir, &plan, args.force_version.as_deref(), w)?;
+    }
+    let overrides = super::deploy::window_overrides(&plan, args.override_windows.as_deref())?;
+    plan.notes = super::notes::gather(
+        release.notes.as_deref(),
+        release.git.as_deref(),
+        &plan.version,
+    )
+    .await?;
+    let declared = Declared {
+        emergency: args.emergency.then(|| {
+            let reason = args
+                .reason
+                .clone()
+                .filter(|r| !r.trim().is_empty())
+                .unwrap_or_else(|| "emergency declared with start --emergency".to_string());
+            (reason, overrides.unwrap_or_default())
+        }),
+    };
     // Emergency is declared through the engine (journaled with who and why).
     plan.emergency = false;
-    Ok((parse_version(version)?.to_string(), Some(plan)))
+    Ok((label, Some(plan), declared))
+}
+
+/// The configuration a runner works from: the demo's own, or the user's.
+fn start_config(ctx: &Context, args: &StartArgs) -> Result<crate::domain::Configuration, CliError> {
+    match &args.demo {
+        Some(_) => {
+            crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))
+        }
+        None => ctx.config(),
+    }
 }
 
 /// Prints one event, as `deploy` does (samples only in `--json`).
@@ -333,14 +389,12 @@ fn print_event(ctx: &Context, w: &mut dyn Write, e: &Event) {
 async fn foreground(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliResult {
     let dir = ctx.state_dir()?;
     super::logging::init(&dir);
-    let (label, plan) = release_of(ctx, &dir, args)?;
+    // Before anything starts: a SIGTERM from here on stops the runner cleanly,
+    // never by the default action (which would leave no journaled stop).
+    let signals = terminal_signals()?;
+    let (label, plan, declared) = release_of(ctx, &dir, args, w).await?;
     let operator = args.handoff_by.clone().unwrap_or_else(|| ctx.operator());
-    let cfg = match &args.demo {
-        Some(_) => {
-            crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?
-        }
-        None => ctx.config()?,
-    };
+    let cfg = start_config(ctx, args)?;
     let lock = match args.handoff_fd {
         Some(fd) => {
             let (lock, from) = ReleaseLock::adopt(fd, &dir.lock_path(&label))
@@ -388,7 +442,10 @@ async fn foreground(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRe
         }
         None => None,
     };
-    let wiring = CliWiring::shared(&cfg.customers, fleet.clone());
+    let earlier = super::notes::earlier_sources(&dir, &parse_version(&label)?);
+    let wiring = std::sync::Arc::new(
+        CliWiring::new(&cfg.customers, fleet.clone()).with_notes(earlier, cfg.templates.clone()),
+    );
     let handle = driver::open_with(
         RuntimeOptions {
             state_dir: dir.clone(),
@@ -425,6 +482,8 @@ async fn foreground(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRe
     let code = run_until_end(
         ctx,
         args,
+        declared,
+        signals,
         &handle,
         &operator,
         &mut events,
@@ -463,6 +522,8 @@ async fn foreground(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRe
 async fn run_until_end(
     ctx: &Context,
     args: &StartArgs,
+    declared: Declared,
+    mut signals: crate::tui::terminal::ShutdownSignals,
     handle: &ReleaseHandle,
     operator: &str,
     events: &mut tokio::sync::broadcast::Receiver<driver::Committed>,
@@ -470,14 +531,13 @@ async fn run_until_end(
     w: &mut dyn Write,
 ) -> CliResult {
     let state = handle.snapshot().state;
-    if args.emergency && !state.emergency {
-        let reason = "emergency declared with start --emergency".to_string();
+    if let (Some((reason, override_windows)), false) = (declared.emergency, state.emergency) {
         if let Err(e) = handle
             .send(
                 operator,
                 Command::Emergency {
                     reason,
-                    override_windows: Vec::new(),
+                    override_windows,
                 },
             )
             .await
@@ -490,7 +550,6 @@ async fn run_until_end(
             let _ = handle.send(operator, Command::tick(&key, true)).await;
         }
     }
-    let mut signals = terminal_signals()?;
     let mut snapshots = handle.snapshots();
     loop {
         if args.yes
@@ -515,6 +574,16 @@ async fn run_until_end(
             sig = signals.recv() => {
                 let label = &handle.label;
                 let _ = writeln!(w, "stopping: {sig}");
+                // As `deploy` does: a supervisor's SIGTERM or a lost session means
+                // leave now; deploys in flight stay journaled as in flight and the
+                // next run re-issues them with the same idempotency key.
+                if matches!(
+                    sig,
+                    crate::tui::terminal::ShutdownSignal::Terminate
+                        | crate::tui::terminal::ShutdownSignal::Hangup
+                ) {
+                    handle.detach.cancel();
+                }
                 if let Some(s) = server {
                     s.farewell_on_end(serve::stopped(label, "the background runner", &format!("got {sig}")));
                 }

@@ -127,6 +127,10 @@ fn two_people_pair_on_the_demo_and_it_outlives_its_first_terminal() {
     // bob signs the enterprise gate (ahead of time: it is the next pending gate);
     // alice's pane shows it within a second, with his name.
     send(&bob, &["a"]);
+    wait(&bob, "the sign dialog", TIMEOUT, |s| {
+        s.contains(" Sign a gate ") && s.contains("wave enterprise as release_captain")
+    });
+    send(&bob, &["y"]);
     wait(&bob, "bob's approval accepted", TIMEOUT, |s| {
         has_log_line(s, &["bob approved wave enterprise as release_captain"])
     });
@@ -150,6 +154,14 @@ fn two_people_pair_on_the_demo_and_it_outlives_its_first_terminal() {
     });
     for key in ["p", "a", "c"] {
         send(&carol, &[key]);
+        // A key that asks first (the sign dialog) is answered yes: the client
+        // lets a watcher ask, and the server is what says no.
+        let screen = wait(&carol, &format!("{key} acted or asked"), TIMEOUT, |s| {
+            s.contains("refused: this session is read-only") || s.contains("[ Cancel ]")
+        });
+        if !screen.contains("refused: this session is read-only") {
+            send(&carol, &["y"]);
+        }
         wait(
             &carol,
             &format!("the server's refusal of {key}"),

@@ -745,6 +745,73 @@ fn sigint(child: &tokio::process::Child) {
     unsafe { libc::kill(pid, libc::SIGINT) };
 }
 
+/// SIGTERM (a supervisor stopping us) leaves a headless deploy and a foreground
+/// runner at once: the deploy in flight keeps running and stays journaled as in
+/// flight, for the next run to re-issue. Without it, both would wait for a deploy
+/// that never ends.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_leaves_at_once_with_the_deploy_in_flight_journaled() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pids = tmp.path().join("pids");
+    // Never finishes on its own: only leaving at once ends the process in time.
+    let deploy = script(
+        tmp.path(),
+        "stuck.sh",
+        &format!("echo $$ >> {}\nexec sleep 3600", pids.display()),
+    );
+    let target =
+        json!({"kind": "command", "program": deploy.display().to_string(), "args": ["{version}"]});
+    let cfg = config(
+        tmp.path(),
+        &[
+            customer("stuck-a", "demo", target, simulated_health()),
+            later_wave(),
+        ],
+    );
+    let runner: Vec<&str> = [
+        "start",
+        "--foreground",
+        "--version",
+        "v1.0.1",
+        "--type",
+        "security",
+        "--yes",
+        "--speed",
+        "600",
+    ]
+    .to_vec();
+    for (name, args, code) in [("deploy", DEPLOY.to_vec(), 143), ("runner", runner, 0)] {
+        let state = tmp.path().join(name);
+        let _ = std::fs::remove_file(&pids);
+        let mut child = shipdeck(&state, &cfg, &args).spawn().unwrap();
+        let p = pids.clone();
+        assert!(
+            eventually(Duration::from_secs(60), || p.exists()).await,
+            "{name}: the deploy command never started"
+        );
+        let pid = child.id().expect("running") as i32;
+        // SAFETY: kill(2) on the child this test spawned.
+        unsafe { libc::kill(pid, libc::SIGTERM) };
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{name}: SIGTERM waited for the deploy"))
+            .unwrap();
+        assert_eq!(status.code(), Some(code), "{name}");
+        let deploy_pid: i32 = std::fs::read_to_string(&pids)
+            .unwrap()
+            .trim()
+            .parse()
+            .unwrap();
+        let alive = Path::new(&format!("/proc/{deploy_pid}")).exists();
+        // SAFETY: kill(2) on the process group the binary started and left.
+        unsafe { libc::kill(-deploy_pid, libc::SIGKILL) };
+        assert!(alive, "{name}: the deploy command was killed");
+        let events = journal(&state);
+        assert_eq!(started(&events, "stuck-a"), 1, "{name}");
+        assert!(finished(&events, "stuck-a").is_empty(), "{name}: in flight");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_waits_for_the_deploy_in_flight_and_a_second_ctrl_c_leaves_it_running() {
     let tmp = tempfile::tempdir().unwrap();

@@ -52,7 +52,7 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     );
     let _runner = crate::support::RunnerGuard {
         state: state.to_path_buf(),
-        label: "v1.0.3",
+        label: "v1.0.1",
     };
     // Without --yes the release waits for its checklist: the runner stays up.
     let out = shipdeck(
@@ -61,7 +61,7 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
         &[
             "start",
             "--version",
-            "v1.0.3",
+            "v1.0.1",
             "--type",
             "bug_fix",
             "--detach",
@@ -69,7 +69,7 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
-        text(&out).contains("v1.0.3 runs in the background"),
+        text(&out).contains("v1.0.1 runs in the background"),
         "{}",
         text(&out)
     );
@@ -78,7 +78,7 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     let again = shipdeck(
         &state,
         runtime.path(),
-        &["start", "--resume", "--version", "v1.0.3"],
+        &["start", "--resume", "--version", "v1.0.1"],
     );
     assert_eq!(again.status.code(), Some(1), "{}", text(&again));
     assert!(
@@ -88,7 +88,7 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     );
 
     // status says where the socket is, and why it is not in the state dir.
-    let status = shipdeck(&state, runtime.path(), &["status", "--version", "v1.0.3"]);
+    let status = shipdeck(&state, runtime.path(), &["status", "--version", "v1.0.1"]);
     let t = text(&status);
     let socket_line = t.lines().find(|l| l.starts_with("socket: ")).unwrap_or("");
     assert!(
@@ -106,7 +106,7 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
         &[
             "pause",
             "--version",
-            "v1.0.3",
+            "v1.0.1",
             "--reason",
             "checking the dashboards",
         ],
@@ -120,7 +120,7 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     let out = shipdeck(
         &state,
         runtime.path(),
-        &["pause", "--version", "v1.0.3", "--reason", "again"],
+        &["pause", "--version", "v1.0.1", "--reason", "again"],
     );
     assert_eq!(out.status.code(), Some(1), "{}", text(&out));
     assert!(text(&out).contains("already paused"), "{}", text(&out));
@@ -131,7 +131,7 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
         &[
             "rollback",
             "--version",
-            "v1.0.3",
+            "v1.0.1",
             "--customers",
             "nobody",
             "--reason",
@@ -141,17 +141,17 @@ fn a_runner_with_a_long_state_dir_serves_from_the_runtime_dir_and_commands_reach
     assert_eq!(out.status.code(), Some(2), "{}", text(&out));
 
     // SIGTERM stops the runner cleanly; the release keeps its journal.
-    let pid = lock_pid(&state, "v1.0.3").expect("runner pid");
+    let pid = lock_pid(&state, "v1.0.1").expect("runner pid");
     // SAFETY: kill(2) on the runner this test started.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    until_unlocked(&state, "v1.0.3");
-    let log = std::fs::read_to_string(state.join("releases/v1.0.3/runner.log")).unwrap_or_default();
+    until_unlocked(&state, "v1.0.1");
+    let log = std::fs::read_to_string(state.join("releases/v1.0.1/runner.log")).unwrap_or_default();
     assert!(log.contains("stopping: SIGTERM"), "{log}");
-    assert!(log.contains("v1.0.3 bug_fix: planned"), "{log}");
+    assert!(log.contains("v1.0.1 bug_fix: planned"), "{log}");
     // With nobody running it, `status` says how to start it again.
-    let status = shipdeck(&state, runtime.path(), &["status", "--version", "v1.0.3"]);
+    let status = shipdeck(&state, runtime.path(), &["status", "--version", "v1.0.1"]);
     assert!(
-        text(&status).contains("start --resume --detach --version v1.0.3"),
+        text(&status).contains("start --resume --detach --version v1.0.1"),
         "{}",
         text(&status)
     );
@@ -164,7 +164,7 @@ fn start_says_what_it_needs() {
     let out = shipdeck(
         state.path(),
         runtime.path(),
-        &["start", "--version", "v1.0.3"],
+        &["start", "--version", "v1.0.1"],
     );
     assert_eq!(out.status.code(), Some(2));
     assert!(
@@ -235,7 +235,7 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
     let state = base.path().join("state");
     let _runner = crate::support::RunnerGuard {
         state: state.to_path_buf(),
-        label: "v1.0.4",
+        label: "v1.0.1",
     };
     let config_arg = config.display().to_string();
     let run = |args: &[&str]| {
@@ -247,7 +247,7 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
     let out = run(&[
         "start",
         "--version",
-        "v1.0.4",
+        "v1.0.1",
         "--type",
         "bug_fix",
         "--customers",
@@ -261,7 +261,7 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
     // It waits for bob's signature, mid-rollout.
     let deadline = Instant::now() + BOUND;
     loop {
-        let status = run(&["status", "--version", "v1.0.4", "--json"]);
+        let status = run(&["status", "--version", "v1.0.1", "--json"]);
         let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
         let startup = v["waves"]
             .as_array()
@@ -309,14 +309,14 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
         assert_eq!(report.status, 0, "{}", report.screen);
     }
     // bob approves from another shell: it moves on.
-    let out = run(&["approve", "--version", "v1.0.4", "--as", "bob"]);
+    let out = run(&["approve", "--version", "v1.0.1", "--as", "bob"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     assert!(
         text(&out).contains("bob approved wave startup as qa_lead"),
         "{}",
         text(&out)
     );
-    let journal = state.join("releases/v1.0.4/journal.jsonl");
+    let journal = state.join("releases/v1.0.1/journal.jsonl");
     let deadline = Instant::now() + BOUND;
     while !std::fs::read_to_string(&journal)
         .unwrap_or_default()
@@ -328,10 +328,10 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
         );
         std::thread::sleep(Duration::from_millis(50));
     }
-    let pid = lock_pid(&state, "v1.0.4").expect("runner");
+    let pid = lock_pid(&state, "v1.0.1").expect("runner");
     // SAFETY: kill(2) on the runner this test started.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
-    until_unlocked(&state, "v1.0.4");
+    until_unlocked(&state, "v1.0.1");
 }
 
 fn support_tmux() -> bool {
@@ -404,4 +404,99 @@ fn a_pause_from_another_shell_reaches_a_headless_deploy() {
             && printed.contains("waiting on people"),
         "{printed}"
     );
+}
+
+/// `start` holds a new release to the same checks as `deploy`: the version gate
+/// refuses in the launching shell (nothing runs), `--force-version` goes ahead on
+/// the record, and `--emergency --reason --override-windows` declares exactly
+/// that emergency in the runner, with the notes file in the plan.
+#[test]
+fn start_checks_a_new_release_as_deploy_does() {
+    let base = tempfile::tempdir().expect("dir");
+    let runtime = tempfile::tempdir().expect("runtime dir");
+    let state = base.path().join("state");
+    // Customers run v1.0.0, so a bug fix is v1.0.1: v1.0.9 is refused.
+    let out = shipdeck(
+        &state,
+        runtime.path(),
+        &["start", "--version", "v1.0.9", "--type", "bug_fix"],
+    );
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out));
+    assert!(text(&out).contains("must be v1.0.1"), "{}", text(&out));
+    assert!(
+        !state
+            .join("releases")
+            .join("v1.0.9")
+            .join("journal.jsonl")
+            .exists(),
+        "nothing started"
+    );
+
+    let notes = base.path().join("notes.md");
+    std::fs::write(
+        &notes,
+        "---\nname: Checkout fix\nsummary: fixes the checkout data loss\n---\n- checkout keeps the basket\n",
+    )
+    .expect("notes");
+    let _runner = crate::support::RunnerGuard {
+        state: state.clone(),
+        label: "v1.0.9",
+    };
+    let out = shipdeck(
+        &state,
+        runtime.path(),
+        &[
+            "start",
+            "--version",
+            "v1.0.9",
+            "--type",
+            "bug_fix",
+            "--force-version",
+            "customer contract pins v1.0.9",
+            "--emergency",
+            "--reason",
+            "checkout data loss",
+            "--override-windows",
+            "umbrella-health",
+            "--notes",
+            notes.to_str().expect("utf-8 path"),
+            "--detach",
+        ],
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out));
+    let dir = shipdeck::runtime::state_dir::StateDir::at(&state);
+    let deadline = Instant::now() + BOUND;
+    let (release, events) = loop {
+        if let Ok((s, events)) = shipdeck::runtime::history::load_release(&dir, "v1.0.9") {
+            if s.emergency {
+                break (s, events);
+            }
+        }
+        assert!(Instant::now() < deadline, "no emergency declared");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    let declared = events
+        .iter()
+        .find_map(|e| match &e.event {
+            shipdeck::engine::EventKind::EmergencyDeclared {
+                reason,
+                windows_overridden,
+                ..
+            } => Some((reason.clone(), windows_overridden.clone())),
+            _ => None,
+        })
+        .expect("the emergency is journaled");
+    assert_eq!(declared.0, "checkout data loss");
+    assert_eq!(
+        declared.1.iter().map(|c| c.as_str()).collect::<Vec<_>>(),
+        ["umbrella-health"]
+    );
+    let forced = release
+        .plan
+        .version_override
+        .as_ref()
+        .expect("the override is in the plan");
+    assert_eq!(forced.reason, "customer contract pins v1.0.9");
+    let plan_notes = serde_json::to_string(&release.plan.notes).expect("json");
+    assert!(plan_notes.contains("Checkout fix"), "{plan_notes}");
 }
