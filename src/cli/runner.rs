@@ -280,6 +280,13 @@ fn start_args(args: &StartArgs) -> Vec<String> {
     v
 }
 
+/// What a headless run starts with: what the release declares, and the signal
+/// handlers installed before it opened.
+struct Launch {
+    declared: Declared,
+    signals: crate::tui::terminal::ShutdownSignals,
+}
+
 /// What a new release declares at its start beyond its plan: an emergency's
 /// reason and the windows it overrides.
 #[derive(Debug, Default)]
@@ -482,8 +489,7 @@ async fn foreground(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRe
     let code = run_until_end(
         ctx,
         args,
-        declared,
-        signals,
+        Launch { declared, signals },
         &handle,
         &operator,
         &mut events,
@@ -522,14 +528,17 @@ async fn foreground(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRe
 async fn run_until_end(
     ctx: &Context,
     args: &StartArgs,
-    declared: Declared,
-    mut signals: crate::tui::terminal::ShutdownSignals,
+    launch: Launch,
     handle: &ReleaseHandle,
     operator: &str,
     events: &mut tokio::sync::broadcast::Receiver<driver::Committed>,
     server: Option<&Server>,
     w: &mut dyn Write,
 ) -> CliResult {
+    let Launch {
+        declared,
+        mut signals,
+    } = launch;
     let state = handle.snapshot().state;
     if let (Some((reason, override_windows)), false) = (declared.emergency, state.emergency) {
         if let Err(e) = handle
