@@ -280,11 +280,13 @@ fn start_args(args: &StartArgs) -> Vec<String> {
     v
 }
 
-/// What a headless run starts with: what the release declares, and the signal
-/// handlers installed before it opened.
+/// What a headless run starts with: what the release declares, the signal
+/// handlers installed before it opened, and who it acts as.
 struct Launch {
     declared: Declared,
     signals: crate::tui::terminal::ShutdownSignals,
+    /// Who the runner acts as (its commands at the start: ticks, emergency).
+    operator: String,
 }
 
 /// What a new release declares at its start beyond its plan: an emergency's
@@ -489,9 +491,12 @@ async fn foreground(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRe
     let code = run_until_end(
         ctx,
         args,
-        Launch { declared, signals },
+        Launch {
+            declared,
+            signals,
+            operator: operator.clone(),
+        },
         &handle,
-        &operator,
         &mut events,
         server.as_ref(),
         w,
@@ -530,7 +535,6 @@ async fn run_until_end(
     args: &StartArgs,
     launch: Launch,
     handle: &ReleaseHandle,
-    operator: &str,
     events: &mut tokio::sync::broadcast::Receiver<driver::Committed>,
     server: Option<&Server>,
     w: &mut dyn Write,
@@ -538,7 +542,9 @@ async fn run_until_end(
     let Launch {
         declared,
         mut signals,
+        operator,
     } = launch;
+    let operator = operator.as_str();
     let state = handle.snapshot().state;
     if let (Some((reason, override_windows)), false) = (declared.emergency, state.emergency) {
         if let Err(e) = handle
