@@ -45,6 +45,12 @@ pub fn path(dir: &StateDir, label: &str) -> PathBuf {
     dir.release_dir(label).join("checkpoint.json")
 }
 
+/// The checkpoint next to a release's journal (for a reader that knows only the
+/// journal's path, such as an attaching client).
+pub fn beside(journal: &Path) -> PathBuf {
+    journal.with_file_name("checkpoint.json")
+}
+
 /// Writes the checkpoint atomically.
 pub fn write(path: &Path, position: &Position, state: &ReleaseState) -> io::Result<()> {
     let bytes = serde_json::to_vec(&Out {

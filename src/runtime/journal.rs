@@ -594,6 +594,24 @@ fn parse_hash(text: &str) -> Option<[u8; 32]> {
     Some(out)
 }
 
+/// Whether the journal at `path` still ends a line at `from` with the hash it
+/// records: a reader (an attaching client) may then take a checkpoint at `from`
+/// and read only what follows. Read-only; the writer's own check is in
+/// [`JournalWriter::open_after`].
+pub fn position_holds(path: &Path, from: &Position) -> io::Result<bool> {
+    let mut file = File::open(path)?;
+    if file.metadata()?.len() < from.len {
+        return Ok(false);
+    }
+    if from.seq == 0 {
+        return Ok(from.len == 0);
+    }
+    let Some(head) = parse_hash(&from.head) else {
+        return Ok(false);
+    };
+    Ok(line_ending_at(&mut file, from.len)?.map(|l| sha256(&l)) == Some(head))
+}
+
 /// The bytes of the line that ends (with its newline) at byte `end`, without the
 /// newline; `None` when no newline ends there. Reads backwards in chunks, so a
 /// checkpoint near the end of a large journal costs a few reads.

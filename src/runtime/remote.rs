@@ -238,6 +238,26 @@ impl JournalTail {
     }
 }
 
+/// Where a client starts reading: the serving process's newest checkpoint when
+/// the journal still matches it (then only the lines after it are read), else the
+/// journal's first line. A checkpoint that does not read or match only costs time.
+fn from_checkpoint(journal: &Path) -> (Option<ReleaseState>, JournalTail) {
+    let whole = || (None, JournalTail::new(journal.to_path_buf()));
+    let at = super::checkpoint::beside(journal);
+    let Ok(Some((position, state))) = super::checkpoint::read(&at) else {
+        return whole();
+    };
+    if !super::journal::position_holds(journal, &position).unwrap_or(false) {
+        return whole();
+    }
+    let tail = JournalTail {
+        path: journal.to_path_buf(),
+        offset: position.len,
+        next_seq: position.seq,
+    };
+    (Some(state), tail)
+}
+
 /// Reads what the journal holds beyond `tail` (on the blocking pool).
 async fn read_tail(mut tail: JournalTail) -> (JournalTail, Result<Vec<(u64, Event)>, String>) {
     let path = tail.path.clone();
@@ -268,15 +288,27 @@ pub async fn attach(opts: AttachOptions) -> Result<Attached, AttachError> {
         .journal
         .clone()
         .unwrap_or_else(|| PathBuf::from(&welcome.journal));
-    let (tail, read) = read_tail(JournalTail::new(journal.clone())).await;
+    let from = journal.clone();
+    let (base, start) = tokio::task::spawn_blocking(move || from_checkpoint(&from))
+        .await
+        .unwrap_or((None, JournalTail::new(journal.clone())));
+    let (tail, read) = read_tail(start).await;
     let events: Vec<Event> = read
         .map_err(AttachError::Journal)?
         .into_iter()
         .map(|(_, e)| e)
         .collect();
-    let state = ReleaseState::fold(&events)
-        .map_err(|e| AttachError::Journal(format!("{}: {e}", journal.display())))?;
-    let replayed = events.len();
+    let state = match base {
+        Some(mut state) => {
+            for e in &events {
+                state.apply(e);
+            }
+            state
+        }
+        None => ReleaseState::fold(&events)
+            .map_err(|e| AttachError::Journal(format!("{}: {e}", journal.display())))?,
+    };
+    let replayed = tail.next_seq as usize;
     drop(events);
     let clock = clock_of(&welcome);
     let now = clock.now().max(welcome.now).max(state.last_event_at);

@@ -846,3 +846,106 @@ async fn a_configured_group_gets_a_0660_socket() {
     .await;
     drop(handle.stop().await.expect("stop"));
 }
+
+/// An attaching client starts from the serving process's checkpoint and reads only
+/// the journal after it: here the journal's early lines are made unreadable after
+/// the checkpoint was taken, so a client that read the whole journal would fail.
+/// It builds exactly the live state, and folds what comes after live.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_attaching_client_reads_from_the_checkpoint_not_the_whole_journal() {
+    let dir = tempfile::tempdir().expect("dir");
+    let handle = open(dir.path(), 60.0);
+    let srv = serve(dir.path(), &handle).await;
+    let link = handle.link().clone();
+    link.send(
+        "alice",
+        Command::Pause {
+            reason: "hold still for the checkpoint".into(),
+        },
+    )
+    .await
+    .expect("pause");
+    let sd = StateDir::at(dir.path());
+    let path = sd.journal_path(LABEL);
+    let snap = handle.snapshot();
+    let bytes = std::fs::read(&path).expect("journal");
+    let lines = bytes
+        .split(|b| *b == b'\n')
+        .filter(|l| !l.is_empty())
+        .count();
+    assert_eq!(
+        lines as u64, snap.next_seq,
+        "paused: the journal stands still"
+    );
+    let last = bytes[..bytes.len() - 1]
+        .rsplit(|b| *b == b'\n')
+        .next()
+        .expect("a last line");
+    let digest = ring::digest::digest(&ring::digest::SHA256, last);
+    let head: [u8; 32] = digest.as_ref().try_into().expect("32 bytes");
+    let position = journal::Position {
+        seq: snap.next_seq,
+        len: bytes.len() as u64,
+        head: journal::hex(&head),
+    };
+    shipdeck::runtime::checkpoint::write(
+        &shipdeck::runtime::checkpoint::path(&sd, LABEL),
+        &position,
+        &snap.state,
+    )
+    .expect("checkpoint");
+    // The journal's second line, same length, no longer JSON.
+    let first_end = bytes.iter().position(|b| *b == b'\n').expect("a line") + 1;
+    let second_len = bytes[first_end..]
+        .iter()
+        .position(|b| *b == b'\n')
+        .expect("a second line");
+    {
+        use std::io::{Seek, SeekFrom, Write};
+        let mut f = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .expect("open journal");
+        f.seek(SeekFrom::Start(first_end as u64)).expect("seek");
+        f.write_all(&vec![b'#'; second_len]).expect("garble");
+    }
+    let attached = remote::attach(AttachOptions {
+        socket: socket(dir.path()),
+        hello: hello(None, false),
+        journal: None,
+    })
+    .await
+    .expect("attach from the checkpoint");
+    assert_eq!(attached.replayed as u64, snap.next_seq);
+    // Live from here: the resume is folded on top of the checkpoint's state.
+    link.send(
+        "alice",
+        Command::Resume {
+            reason: "go on".into(),
+        },
+    )
+    .await
+    .expect("resume");
+    let target = handle.snapshot().next_seq;
+    let client = attached.link().clone();
+    eventually("the client folds the resume", || {
+        client.snapshot().next_seq >= target
+    })
+    .await;
+    let live = handle.snapshot();
+    let seen = client.snapshot();
+    if seen.next_seq == live.next_seq {
+        assert_eq!(
+            serde_json::to_value(&*seen.state).expect("json"),
+            serde_json::to_value(&*live.state).expect("json"),
+        );
+    }
+    assert!(!seen.state.is_paused(), "the resume reached the client");
+    attached.detach().await;
+    srv.close(protocol::Farewell {
+        reason: ByeReason::Stopped,
+        message: "test over".into(),
+    })
+    .await;
+    drop(handle.stop().await.expect("stop"));
+}
