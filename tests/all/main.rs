@@ -22,6 +22,7 @@ mod health_command;
 mod health_http_edges;
 mod health_probe;
 mod health_triggers;
+mod journal_durability;
 mod journal_storage;
 mod layering;
 mod release_link;
