@@ -7,6 +7,7 @@ mod support;
 
 mod checkpoints;
 mod cli;
+mod cli_documented;
 mod cli_gates;
 mod cli_terminal;
 mod cli_words;
