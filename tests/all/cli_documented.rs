@@ -318,6 +318,10 @@ fn status_reads_a_running_release_and_offline_commands_wait_until_it_stops() {
         out.contains(&format!("running: pid {} ", child.id())),
         "names the runner: {out}"
     );
+    assert!(
+        out.contains("(`shipdeck deploy`)"),
+        "says what the runner is: {out}"
+    );
     let o = shipdeck(state, &["--json", "status", "--version", "v1.0.1"]);
     let doc: serde_json::Value = serde_json::from_slice(&o.stdout).expect("JSON");
     assert_eq!(doc["phase"], "monitoring", "{doc}");
