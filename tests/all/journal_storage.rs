@@ -712,4 +712,29 @@ mod lock_tests {
         assert!(matches!(err, LockError::Busy { .. }), "{err:?}");
         assert_eq!(lock::current_holder(&path), None);
     }
+
+    #[test]
+    fn a_held_lock_naming_a_run_on_another_host_is_that_run_not_busy() {
+        // The flock is held and the file names a process on another host: that
+        // run is believed (its pid cannot be checked from here, and is not alive
+        // here), and named at once rather than reported as a nameless busy lock.
+        let tmp = tempfile::tempdir().unwrap();
+        let path = lock_in(&tmp);
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let dead_here = gone.id();
+        gone.wait().unwrap();
+        let foreign = Holder {
+            pid: dead_here,
+            host: format!("{}-elsewhere", lock::hostname()),
+            since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind: lock::HolderKind::Runner,
+            what: "shipdeck deploy".into(),
+        };
+        let _held = squat(&path, &foreign);
+        let err = ReleaseLock::acquire(&path).unwrap_err();
+        assert!(
+            matches!(&err, LockError::Held { holder, .. } if *holder == foreign),
+            "{err:?}"
+        );
+    }
 }
