@@ -291,6 +291,34 @@ fn a_whole_record_without_its_newline_after_a_checkpoint_is_torn_too() {
     assert_eq!(w.append(&Ev { n: 2 }).unwrap(), 2);
 }
 
+#[test]
+fn an_override_reaches_journals_under_its_directory_only_while_its_guard_lives() {
+    let tmp = tempfile::tempdir().unwrap();
+    let other = tempfile::tempdir().unwrap();
+    let d = Recorder::new();
+    let guard = journal::use_durability_under(tmp.path(), d.clone());
+    // A second override elsewhere must not end this one when it goes.
+    drop(journal::use_durability_under(other.path(), Recorder::new()));
+    let (mut w, _) = JournalWriter::<Ev>::open(&tmp.path().join("a.jsonl")).unwrap();
+    w.append(&Ev { n: 0 }).unwrap();
+    assert_eq!(d.data_syncs(), 1, "{:?}", d.log());
+    let (mut elsewhere, _) = JournalWriter::<Ev>::open(&other.path().join("a.jsonl")).unwrap();
+    elsewhere.append(&Ev { n: 0 }).unwrap();
+    assert_eq!(
+        d.data_syncs(),
+        1,
+        "another directory's journal is not overridden"
+    );
+
+    drop(guard);
+    let (mut after, _) = JournalWriter::<Ev>::open(&tmp.path().join("b.jsonl")).unwrap();
+    after.append(&Ev { n: 0 }).unwrap();
+    assert_eq!(d.data_syncs(), 1, "the override ended with its guard");
+    // A writer opened under the override keeps it.
+    w.append(&Ev { n: 1 }).unwrap();
+    assert_eq!(d.data_syncs(), 2);
+}
+
 mod runtime {
     //! The same promise through the real runtime, which opens its journal itself:
     //! the override for the test's state dir reaches it.
