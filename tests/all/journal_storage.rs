@@ -738,3 +738,86 @@ mod lock_tests {
         );
     }
 }
+
+mod chain_counts {
+    //! Found alive by cargo-mutants (issue 17): how many links a refusal counts, and
+    //! an unchained line after a checkpoint.
+
+    use super::*;
+    use shipdeck::runtime::journal::Accept;
+
+    fn notes(n: usize) -> Vec<Ev> {
+        (0..n)
+            .map(|i| Ev::Note {
+                text: format!("note {i}"),
+            })
+            .collect()
+    }
+
+    /// Rewrites the text of the given 1-based lines of the journal.
+    fn edit_lines(path: &Path, which: &[usize]) {
+        let text = fs::read_to_string(path).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if which.contains(&(i + 1)) {
+                    l.replace("note ", "NOTE ")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        fs::write(path, lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn a_refusal_counts_the_broken_links_only_when_there_are_several() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        let (mut writer, _) = JournalWriter::<Ev>::open(&path).unwrap();
+        writer.append_batch(&notes(4)).unwrap();
+        drop(writer);
+        let clean = fs::read_to_string(&path).unwrap();
+
+        edit_lines(&path, &[1]);
+        let one = journal::read_all::<Ev>(&path).unwrap_err().to_string();
+        assert!(one.contains("line 2"), "{one}");
+        assert!(!one.contains("broken links in all"), "{one}");
+
+        fs::write(&path, &clean).unwrap();
+        edit_lines(&path, &[1, 2]);
+        let two = journal::read_all::<Ev>(&path).unwrap_err().to_string();
+        assert!(two.contains("line 2"), "{two}");
+        assert!(two.contains(" (2 broken links in all)"), "{two}");
+    }
+
+    #[test]
+    fn a_line_without_a_link_after_a_checkpoint_is_a_break_not_an_old_journal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        let (mut writer, _) = JournalWriter::<Ev>::open(&path).unwrap();
+        writer.append_batch(&notes(2)).unwrap();
+        let checkpoint = writer.position();
+        drop(writer);
+        // An unchained (format 1) line appended after the chained ones, as an older
+        // shipdeck or a hand edit would leave it.
+        let mut bytes = fs::read(&path).unwrap();
+        bytes.extend_from_slice(line(2, "appended by hand").as_bytes());
+        fs::write(&path, bytes).unwrap();
+
+        let whole = journal::read_all::<Ev>(&path).unwrap_err();
+        assert!(
+            matches!(whole, JournalError::Tampered { line: 3, .. }),
+            "{whole:?}"
+        );
+        let tail =
+            JournalWriter::<Ev>::open_after(&path, &checkpoint, Accept::Recorded(&|_| Vec::new()))
+                .map(|(_, r)| r.records.len())
+                .unwrap_err();
+        assert!(
+            matches!(tail, JournalError::Tampered { line: 3, .. }),
+            "from the checkpoint too: {tail:?}"
+        );
+    }
+}
