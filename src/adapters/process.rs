@@ -6,19 +6,39 @@
 //! never blocks on a full pipe, and each is capped. A timeout kills the whole group:
 //! a script (`sh -c 'curl …'`) that hangs must not leave a hung `curl` behind. If the
 //! future is dropped (a round abandoned, a cancelled effect, shutdown) the group is
-//! killed too.
+//! killed too — unless the caller detached it first (`detach`): a deploy the
+//! operator chose to leave running keeps running.
+//!
+//! Output can also be streamed as it arrives (`on_output`, for deploy logs), and the
+//! last bytes of each stream are kept whatever the cap, so the verdict a chatty
+//! program prints last is never lost.
 
 use std::ffi::OsString;
 use std::process::{ExitStatus, Stdio};
+use std::sync::Arc;
 use std::time::Duration;
+
+use tokio_util::sync::CancellationToken;
 
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWriteExt};
 use tokio::process::Command;
 
 use super::health::fmt_duration;
 
+/// Receives output as it is read: which stream, and the bytes.
+pub type OutputSink = Arc<dyn Fn(Stream, &[u8]) + Send + Sync>;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stream {
+    Stdout,
+    Stderr,
+}
+
+/// Bytes of each stream kept at the end, past any cap.
+pub const TAIL_BYTES: usize = 4096;
+
 /// What to run.
-#[derive(Debug, Clone, Default)]
+#[derive(Clone, Default)]
 pub struct ProcessSpec {
     pub program: String,
     pub args: Vec<String>,
@@ -33,6 +53,25 @@ pub struct ProcessSpec {
     /// pipe. A drained pipe lets a chatty child finish normally; a closed one makes
     /// it fail with EPIPE (right when stdout is a document that is already too big).
     pub drain_stdout: bool,
+    /// Every chunk read, as it arrives (past `max_output` too, while draining).
+    pub on_output: Option<OutputSink>,
+    /// When fired, `run` returns [`ProcessError::Detached`] at once and leaves the
+    /// process group running.
+    pub detach: Option<CancellationToken>,
+}
+
+impl std::fmt::Debug for ProcessSpec {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        // `env` may carry secrets: names only.
+        let env: Vec<&str> = self.env.iter().map(|(k, _)| k.as_str()).collect();
+        f.debug_struct("ProcessSpec")
+            .field("program", &self.program)
+            .field("args", &self.args)
+            .field("env", &env)
+            .field("timeout", &self.timeout)
+            .field("max_output", &self.max_output)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Output of a finished process.
@@ -48,6 +87,10 @@ pub struct Capped {
     pub bytes: Vec<u8>,
     /// More was written than was kept.
     pub exceeded: bool,
+    /// The last [`TAIL_BYTES`] written (equal to the end of `bytes` unless exceeded).
+    pub tail: Vec<u8>,
+    /// Every byte written, kept or not.
+    pub total: u64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -61,6 +104,8 @@ pub enum ProcessError {
         program: String,
         source: std::io::Error,
     },
+    #[error("left running (detached)")]
+    Detached,
 }
 
 impl Finished {
@@ -70,10 +115,12 @@ impl Finished {
     }
 
     /// The last non-empty line of stdout, else of stderr (what a deploy script says
-    /// last is usually its verdict).
+    /// last is usually its verdict). Read from the kept tail, so a capped output
+    /// still gives its real last line.
     pub fn last_line(&self) -> Option<String> {
         [&self.stdout, &self.stderr].into_iter().find_map(|c| {
-            String::from_utf8_lossy(&c.bytes)
+            let text = if c.exceeded { &c.tail } else { &c.bytes };
+            String::from_utf8_lossy(text)
                 .lines()
                 .map(str::trim)
                 .rfind(|l| !l.is_empty())
@@ -116,7 +163,8 @@ pub async fn run(spec: &ProcessSpec) -> Result<Finished, ProcessError> {
         })
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
-        .kill_on_drop(true)
+        // With `detach`, the group guard alone kills (and can be disarmed).
+        .kill_on_drop(spec.detach.is_none())
         .process_group(0);
     for (k, v) in &spec.env {
         command.env(k, v);
@@ -130,7 +178,7 @@ pub async fn run(spec: &ProcessSpec) -> Result<Finished, ProcessError> {
         },
     })?;
     // Dropping this (timeout, cancellation) kills the group, not only the child.
-    let group = GroupGuard(child.id());
+    let mut group = GroupGuard(child.id());
     let (Some(stdout), Some(stderr)) = (child.stdout.take(), child.stderr.take()) else {
         return Err(ProcessError::Spawn {
             program: spec.program.clone(),
@@ -147,18 +195,32 @@ pub async fn run(spec: &ProcessSpec) -> Result<Finished, ProcessError> {
         }
     };
     let max = spec.max_output;
+    let sink = spec.on_output.as_ref();
     let work = async {
         let (out, err, status, ()) = tokio::join!(
-            read_capped(stdout, max, spec.drain_stdout),
-            read_capped(stderr, max, true),
+            read_capped(stdout, max, spec.drain_stdout, Stream::Stdout, sink),
+            read_capped(stderr, max, true, Stream::Stderr, sink),
             child.wait(),
             feed,
         );
         (out, err, status)
     };
-    let (out, err, status) = match tokio::time::timeout(spec.timeout, work).await {
-        Ok(done) => done,
-        Err(_) => return Err(ProcessError::TimedOut(spec.timeout)),
+    let detached = async {
+        match &spec.detach {
+            Some(token) => token.cancelled().await,
+            None => std::future::pending().await,
+        }
+    };
+    let (out, err, status) = tokio::select! {
+        biased;
+        () = detached => {
+            group.disarm();
+            return Err(ProcessError::Detached);
+        }
+        done = tokio::time::timeout(spec.timeout, work) => match done {
+            Ok(done) => done,
+            Err(_) => return Err(ProcessError::TimedOut(spec.timeout)),
+        },
     };
     let io = |source| ProcessError::Io {
         program: spec.program.clone(),
@@ -178,6 +240,13 @@ pub async fn run(spec: &ProcessSpec) -> Result<Finished, ProcessError> {
 /// Kills the process group on drop.
 struct GroupGuard(Option<u32>);
 
+impl GroupGuard {
+    /// The group is left running.
+    fn disarm(&mut self) {
+        self.0 = None;
+    }
+}
+
 impl Drop for GroupGuard {
     fn drop(&mut self) {
         kill_group(self.0);
@@ -190,6 +259,8 @@ async fn read_capped(
     mut pipe: impl AsyncRead + Unpin,
     max: usize,
     drain: bool,
+    stream: Stream,
+    sink: Option<&OutputSink>,
 ) -> std::io::Result<Capped> {
     let mut kept = Capped::default();
     let mut buf = [0u8; 8192];
@@ -197,6 +268,15 @@ async fn read_capped(
         let n = pipe.read(&mut buf).await?;
         if n == 0 {
             return Ok(kept);
+        }
+        if let Some(sink) = sink {
+            sink(stream, &buf[..n]);
+        }
+        kept.total += n as u64;
+        kept.tail.extend_from_slice(&buf[..n]);
+        if kept.tail.len() > TAIL_BYTES {
+            let cut = kept.tail.len() - TAIL_BYTES;
+            kept.tail.drain(..cut);
         }
         let room = max.saturating_sub(kept.bytes.len());
         kept.bytes.extend_from_slice(&buf[..n.min(room)]);

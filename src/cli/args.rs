@@ -41,6 +41,15 @@ pub struct Global {
     /// written); commands that write journal that they did, and who.
     #[arg(long, global = true)]
     pub accept_tampered: bool,
+    /// A group whose members may connect to the socket of a release this process
+    /// runs (mode 0660; else 0600, the owner only).
+    #[arg(
+        long,
+        global = true,
+        value_name = "GROUP",
+        env = "SHIPDECK_SOCKET_GROUP"
+    )]
+    pub socket_group: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -57,6 +66,13 @@ pub struct ReleaseArgs {
     /// Emergency mode: all tiers right after demo, approvals skipped (recorded).
     #[arg(long)]
     pub emergency: bool,
+    /// Release notes: Markdown with a small front matter (name, date, summary).
+    #[arg(long, value_name = "FILE")]
+    pub notes: Option<PathBuf>,
+    /// Add the commits since the previous release tag in this git repository,
+    /// grouped by conventional-commit type.
+    #[arg(long, value_name = "DIR")]
+    pub git: Option<PathBuf>,
 }
 
 #[derive(Debug, Args, Clone)]
@@ -295,9 +311,143 @@ pub enum Cmd {
         #[arg(long, value_name = "REASON")]
         force_version: Option<String>,
     },
+    /// Open the cockpit on a release another process runs (its cockpit, `deploy`,
+    /// a background runner, `demo`): pairing over ssh, on-call joining an incident.
+    #[command(
+        after_help = "Examples:\n  shipdeck attach                          the running release, as yourself\n  shipdeck attach --as bob                 as bob (the roster must map your OS user to bob)\n  shipdeck attach --readonly               watch: the release's process refuses every action\n  shipdeck attach --take-over              become the captain (release_captain role; journaled)\n\nq leaves; the release keeps running where it runs."
+    )]
+    Attach {
+        /// The release (default: the one running).
+        #[arg(long)]
+        version: Option<String>,
+        /// Watch only: the process that runs the release refuses every action.
+        #[arg(long)]
+        readonly: bool,
+        /// Become the release's captain (needs the release_captain role).
+        #[arg(long)]
+        take_over: bool,
+    },
+    /// Run a release in a process of its own that outlives the terminal (detached),
+    /// or in the foreground for systemd, containers and CI.
+    #[command(
+        after_help = "Examples:\n  shipdeck start --version v1.0.2 --type bug_fix --detach\n  shipdeck start --resume --detach                     the current release, again\n  shipdeck start --version v1.0.2 --type bug_fix --foreground   (systemd, CI)\n\nAttach with `shipdeck attach`; approve, pause, rollback from any terminal."
+    )]
+    Start(StartArgs),
     /// Configuration tools.
     #[command(subcommand)]
     Config(ConfigCmd),
+    /// What a customer's deploys printed: its deploy log in a release.
+    #[command(
+        after_help = "Examples:\n  shipdeck logs acme-corp\n  shipdeck logs \"ACME Corp\" --version v1.0.2 --lines 50"
+    )]
+    Logs {
+        /// The customer, by id or name.
+        customer: String,
+        /// The release (default: the most recent one).
+        #[arg(long)]
+        version: Option<String>,
+        /// Only the last N lines.
+        #[arg(long, value_name = "N")]
+        lines: Option<usize>,
+    },
+    /// Notices: resend failed deliveries.
+    #[command(subcommand)]
+    Notify(NotifyCmd),
+    /// Print a release's notes (a tier's: everything since the version it runs).
+    #[command(
+        after_help = "Examples:\n  shipdeck notes --version v1.0.2\n  shipdeck notes --version v1.0.2 --tier enterprise --format slack"
+    )]
+    Notes {
+        /// The release whose notes to print.
+        #[arg(long)]
+        version: String,
+        /// Cumulative notes for this tier's customers.
+        #[arg(long)]
+        tier: Option<String>,
+        /// md, json or slack.
+        #[arg(long, default_value = "md")]
+        format: String,
+    },
+    /// The changelog (Keep a Changelog) of every release; rolled back ones [YANKED].
+    #[command(after_help = "Example: shipdeck changelog --write CHANGELOG.md")]
+    Changelog {
+        /// Write it to FILE (atomically) instead of printing it.
+        #[arg(long, value_name = "FILE")]
+        write: Option<PathBuf>,
+    },
+    /// How releases went: targets, DORA's four keys, rollbacks per tier, waiting on people.
+    #[command(after_help = "Example: shipdeck report --since 30d --type security --json")]
+    Report {
+        /// How far back the report looks (s, m, h or d).
+        #[arg(long, default_value = "30d")]
+        since: String,
+        /// Only releases of this type.
+        #[arg(long = "type", value_name = "TYPE")]
+        release_type: Option<String>,
+    },
+    /// The weekly summary (documentation patches are told weekly); --send delivers it.
+    #[command(after_help = "Example: shipdeck digest --since 7d --send")]
+    Digest {
+        /// How far back the summary looks (s, m, h or d).
+        #[arg(long, default_value = "7d")]
+        since: String,
+        /// Deliver it to the configured channels (at most once a week each).
+        #[arg(long)]
+        send: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum NotifyCmd {
+    /// Resend failed notice deliveries (and any queued without an answer).
+    #[command(after_help = "Example: shipdeck notify retry --version v1.0.2")]
+    Retry {
+        #[command(flatten)]
+        version: VersionArg,
+    },
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct StartArgs {
+    /// The version to release, e.g. v1.0.2 (with --resume: default the current one).
+    #[arg(long)]
+    pub version: Option<String>,
+    /// security, bug_fix, performance, documentation, minor or major (a new release).
+    #[arg(long = "type", value_name = "TYPE")]
+    pub release_type: Option<String>,
+    /// all, a tier (startup), or customers by name or id.
+    #[arg(long, default_value = "all")]
+    pub customers: String,
+    /// Emergency mode: all tiers right after demo, approvals skipped (recorded).
+    #[arg(long)]
+    pub emergency: bool,
+    /// Seconds of release time per real second (drills).
+    #[arg(long)]
+    pub speed: Option<f64>,
+    /// Run a release that already exists (stopped, or whose process died).
+    #[arg(long)]
+    pub resume: bool,
+    /// Run in the background: a new session, output to the release's log (default).
+    #[arg(long, conflicts_with = "foreground")]
+    pub detach: bool,
+    /// Run in this process until the release ends (systemd, containers, CI).
+    #[arg(long)]
+    pub foreground: bool,
+    /// Tick gating checklist items and confirm overdue waves on the operator's word.
+    #[arg(long, short = 'y')]
+    pub yes: bool,
+    /// Internal (cockpit handover): the inherited descriptor that holds the lock.
+    #[arg(long, hide = true)]
+    pub handoff_fd: Option<i32>,
+    /// Internal (cockpit handover): who handed the release over.
+    #[arg(long, hide = true)]
+    pub handoff_by: Option<String>,
+    /// Internal (cockpit handover): release time to continue from (RFC 3339).
+    #[arg(long, hide = true)]
+    pub clock_at: Option<String>,
+    /// Internal: run the demo's world (its fleet and scenario) with the release.
+    #[arg(long, hide = true)]
+    pub demo: Option<String>,
 }
 
 #[derive(Debug, Args, Clone)]

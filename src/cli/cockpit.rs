@@ -10,15 +10,18 @@ use super::args::ReleaseArgs;
 use super::context::Context;
 use super::error::{CliError, CliResult, EXIT_ERROR, EXIT_OK};
 use super::plan;
+use super::runner;
+use super::serve;
 use super::wiring::CliWiring;
 use crate::domain::{Configuration, ReleaseType, Version};
 use crate::engine::{Command, ReleasePlan, Selection};
+use crate::protocol::ServingKind;
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, ReleaseHandle, RuntimeOptions};
 use crate::runtime::history;
 use crate::runtime::state_dir::StateDir;
 use crate::sim::fleet::FleetHandle;
-use crate::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls};
+use crate::tui::cockpit::{self, CockpitExit, CockpitOptions, DemoControls, Hosting};
 use crate::tui::input::terminal_events;
 use crate::tui::start::{StartExit, StartScreen};
 use crate::tui::start_loop::{self, StartOptions};
@@ -41,17 +44,46 @@ enum Kept {
     Temporary,
 }
 
+/// ASCII bars in the report page when colour is off.
+fn plain_report(ctx: &Context) -> bool {
+    ctx.global.no_color || std::env::var_os("NO_COLOR").is_some_and(|v| !v.is_empty())
+}
+
+/// How a cockpit that runs its release serves it, and what a background runner
+/// taking it over needs to know.
+struct Serving {
+    kind: ServingKind,
+    speed: Option<f64>,
+    /// The demo's scenario, for a runner taking over the demo.
+    demo: Option<String>,
+}
+
+/// Runs the cockpit on a release this process runs, serving it on its socket.
+/// Returns the exit code, and whether the release was handed to a background
+/// runner (it then lives on after this process).
 async fn run_cockpit(
     ctx: &Context,
     handle: ReleaseHandle,
-    opts: CockpitOptions,
+    mut opts: CockpitOptions,
     shared: Option<SharedTerminal>,
     kept: Kept,
-) -> CliResult {
+    serving: Serving,
+) -> (CliResult, bool) {
+    let server = serve::start(ctx, &handle, serving.kind, &opts.operator).await;
+    let link = match &server {
+        Some(s) => handle.link().clone().with_session(s.session()),
+        None => handle.link().clone(),
+    };
+    opts.hosting = if server.is_some() {
+        Hosting::HereOrBackground
+    } else {
+        Hosting::Here
+    };
+    let operator = opts.operator.clone();
     let result = match shared {
         Some(mut t) => {
             let result = cockpit::run_in_session(
-                handle.link(),
+                &link,
                 opts,
                 &mut t.session,
                 &mut t.events,
@@ -62,38 +94,85 @@ async fn run_cockpit(
             let restored = t.session.restore();
             result.and_then(|exit| restored.map(|()| exit))
         }
-        None => cockpit::run(handle.link(), opts).await,
+        None => cockpit::run(&link, opts).await,
     };
-    let stopped = handle.stop().await;
-    let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
-    let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
-    if let Some(w) = super::logging::take_warning() {
-        eprintln!("shipdeck: {w}");
+    if let Ok(CockpitExit::Background) = result {
+        let handover = runner::Handover {
+            handle,
+            server,
+            operator,
+            speed: serving.speed,
+            demo: serving.demo,
+        };
+        let code = runner::hand_off(ctx, handover, &mut std::io::stdout()).await;
+        return (code, true);
     }
-    // Printed after the terminal is restored: where the release stands, and a
-    // command that works when pasted (or none, when nothing is kept).
-    let where_ = match kept {
-        Kept::StateDir => format!(
-            "journal kept; `{}`",
-            ctx.command_line(&format!("status --version {}", state.plan.version))
-        ),
-        Kept::Temporary => "the demo ran in a temporary state dir, removed now; to keep a demo's journal, run `shipdeck demo --state-dir ./shipdeck-demo`".to_string(),
+    let label = handle.label.clone();
+    if let Some(s) = &server {
+        if !handle.snapshot().state.phase.is_final() {
+            let why = match &result {
+                Ok(CockpitExit::Signal(sig)) => format!("'s cockpit got {sig}"),
+                _ => " quit the cockpit".to_string(),
+            };
+            s.farewell_on_end(serve::stopped(&label, &operator, why.trim_start()));
+        }
+    }
+    let mut stdout = std::io::stdout();
+    let stopped = match super::stopping::interrupts() {
+        Ok(mut interrupts) => {
+            super::stopping::stop(
+                handle,
+                None,
+                &mut |_, _| Ok(()),
+                &mut stdout,
+                false,
+                &mut interrupts,
+            )
+            .await
+        }
+        Err(e) => {
+            if let Some(s) = server {
+                s.closed().await;
+            }
+            return (Err(e), false);
+        }
     };
-    println!(
-        "{} {}: {} ({where_})",
-        state.plan.version,
-        state.plan.release_type,
-        state.phase.as_str(),
-    );
-    Ok(match exit {
-        CockpitExit::Signal(sig) => sig.exit_code(),
-        CockpitExit::Quit | CockpitExit::Finished => EXIT_OK,
-    })
+    if let Some(s) = server {
+        s.closed().await;
+    }
+    let code = (|| {
+        let exit = result.map_err(|e| CliError::error(format!("terminal: {e}")))?;
+        let state = stopped.map_err(|e| CliError::error(e.to_string()))?;
+        if let Some(w) = super::logging::take_warning() {
+            eprintln!("shipdeck: {w}");
+        }
+        // Printed after the terminal is restored: where the release stands, and a
+        // command that works when pasted (or none, when nothing is kept).
+        let where_ = match kept {
+            Kept::StateDir => format!(
+                "journal kept; `{}`",
+                ctx.command_line(&format!("status --version {}", state.plan.version))
+            ),
+            Kept::Temporary => "the demo ran in a temporary state dir, removed now; to keep a demo's journal, run `shipdeck demo --state-dir ./shipdeck-demo`".to_string(),
+        };
+        println!(
+            "{} {}: {} ({where_})",
+            state.plan.version,
+            state.plan.release_type,
+            state.phase.as_str(),
+        );
+        Ok(match exit {
+            CockpitExit::Signal(sig) => sig.exit_code(),
+            _ => EXIT_OK,
+        })
+    })();
+    (code, false)
 }
 
 pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool) -> CliResult {
-    let cfg = crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?;
-    let (dir, _tmp) = match &ctx.global.state_dir {
+    let mut cfg =
+        crate::sim::demo_world::demo_config().map_err(|e| CliError::error(e.to_string()))?;
+    let (dir, tmp) = match &ctx.global.state_dir {
         Some(p) => (StateDir::at(p.clone()), None),
         None => {
             let tmp = tempdir()?;
@@ -106,6 +185,15 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         .operator
         .clone()
         .unwrap_or_else(|| "alice".to_string());
+
+    let clock = Clock::with_speed(Some(speed), None);
+    let fleet_clock = crate::sim::fleet_clock(&clock);
+    let (fleet, scenario_task) =
+        crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
+            .await
+            .map_err(CliError::error)?;
+    // The real path: webhook deploys to the fleet, verified against its health.
+    crate::sim::demo_world::deploy_through_fleet(&mut cfg, &fleet);
     let version = history::last_released(&dir).map_or(Version::new(1, 0, 2), |v| v.next_patch());
     let plan = ReleasePlan::build(
         &cfg,
@@ -115,13 +203,9 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         false,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
-    let clock = Clock::with_speed(Some(speed), None);
-    let fleet_clock = crate::sim::fleet_clock(&clock);
-    let (fleet, scenario_task) =
-        crate::sim::demo_world::start_demo_world(&cfg.customers, fleet_clock, scenario)
-            .await
-            .map_err(CliError::error)?;
+    let report_dir = dir.clone();
     let wiring = CliWiring::shared(&cfg.customers, Some(fleet.clone()));
+    let logs_dir = dir.deploy_logs_dir(&version.to_string());
     let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
@@ -153,18 +237,33 @@ pub async fn run_demo(ctx: &Context, speed: f64, scenario: &str, readonly: bool)
         readonly,
         theme: theme(ctx),
         demo: Some(demo),
+        deploy_logs: Some(logs_dir),
+        stop: Some(stop_controls(&handle)),
+        report: Some(super::report::report_source(report_dir, plain_report(ctx))),
+        hosting: Hosting::Here,
     };
-    let kept = if _tmp.is_some() {
+    let kept = if tmp.is_some() {
         Kept::Temporary
     } else {
         Kept::StateDir
     };
-    let code = run_cockpit(ctx, handle, opts, None, kept).await;
+    let serving = Serving {
+        kind: ServingKind::Demo,
+        speed: Some(speed),
+        demo: Some(scenario.to_string()),
+    };
+    let (code, handed_off) = run_cockpit(ctx, handle, opts, None, kept, serving).await;
     if let Some(p) = probing {
         p.abort();
     }
     scenario_task.abort();
     shutdown_fleet(fleet).await;
+    if handed_off {
+        // The demo's state dir now belongs to the runner that took it over.
+        if let Some(tmp) = tmp {
+            std::mem::forget(tmp);
+        }
+    }
     code
 }
 
@@ -182,6 +281,12 @@ pub async fn run_release(
     let dir = ctx.state_dir()?;
     let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
     let mut plan = plan::build(&cfg, release)?;
+    plan.notes = super::notes::gather(
+        release.notes.as_deref(),
+        release.git.as_deref(),
+        &plan.version,
+    )
+    .await?;
     if !dir.journal_path(&plan.version.to_string()).exists() {
         // Printed before the screen takes over, so a forced start is seen.
         plan.version_override = super::deploy::version_gate(
@@ -220,6 +325,10 @@ pub async fn run_current(ctx: &Context) -> CliResult {
         .max_by_key(|s| s.started_at)
         .map(|s| s.label.clone());
     if let Some(label) = active {
+        if crate::runtime::lock::current_holder(&dir.lock_path(&label)).is_some() {
+            // Another process runs it: be a client of that process.
+            return super::attach::run(ctx, Some(&label), false, false).await;
+        }
         let cfg = super::version_check::with_current_versions(ctx.config()?, Some(&dir));
         super::logging::init(&dir);
         return open_in_cockpit(ctx, &cfg, dir, &label, None, None, false, None).await;
@@ -360,7 +469,15 @@ async fn open_in_cockpit(
     shared: Option<SharedTerminal>,
 ) -> CliResult {
     let operator = ctx.operator();
-    let wiring = CliWiring::shared(&cfg.customers, None);
+    let earlier = label
+        .parse()
+        .map(|v| super::notes::earlier_sources(&dir, &v))
+        .unwrap_or_default();
+    let wiring = std::sync::Arc::new(
+        CliWiring::new(&cfg.customers, None).with_notes(earlier, cfg.templates.clone()),
+    );
+    let report_dir = dir.clone();
+    let logs_dir = dir.deploy_logs_dir(label);
     let handle = driver::open_accepting(
         RuntimeOptions {
             state_dir: dir,
@@ -377,7 +494,8 @@ async fn open_in_cockpit(
         tracing::warn!("{line}");
     }
     let probing = wiring.start_probing(&handle);
-    let code = run_cockpit(
+    let stop = stop_controls(&handle);
+    let (code, _) = run_cockpit(
         ctx,
         handle,
         CockpitOptions {
@@ -385,14 +503,28 @@ async fn open_in_cockpit(
             readonly,
             theme: theme(ctx),
             demo: None,
+            deploy_logs: Some(logs_dir),
+            stop: Some(stop),
+            report: Some(super::report::report_source(
+                report_dir.clone(),
+                plain_report(ctx),
+            )),
+            hosting: Hosting::Here,
         },
         shared,
         Kept::StateDir,
+        Serving {
+            kind: ServingKind::Cockpit,
+            speed,
+            demo: None,
+        },
     )
     .await;
     if let Some(p) = probing {
         p.abort();
     }
+    // The state dir's changelog follows the releases that ended.
+    super::report::refresh_state_changelog(&report_dir);
     code
 }
 
@@ -412,4 +544,16 @@ fn tempdir() -> Result<std::path::PathBuf, CliError> {
         message: format!("cannot create {}: {e}", base.display()),
     })?;
     Ok(base)
+}
+
+/// How the cockpit stops the release it runs: through the runtime's shutdown (which
+/// waits for deploys in flight) or, on a second `q`, by detaching from them.
+pub fn stop_controls(handle: &ReleaseHandle) -> cockpit::StopControls {
+    let shutdown = handle.shutdown.clone();
+    cockpit::StopControls {
+        begin_stop: Box::new(move || {
+            let _ = shutdown.send(true);
+        }),
+        detach: handle.detach.clone(),
+    }
 }

@@ -20,7 +20,7 @@ use super::plan;
 use super::version_check;
 use super::wiring::CliWiring;
 use crate::domain::{CustomerId, escape};
-use crate::engine::{self, Awaited, Command, Event, EventKind, PauseCause, Phase, ReleaseState};
+use crate::engine::{self, Awaited, Command, Event, PauseCause, Phase, ReleaseState};
 use crate::runtime::clock::Clock;
 use crate::runtime::driver::{self, Committed, ReleaseHandle, RuntimeOptions, SendError};
 
@@ -55,7 +55,7 @@ async fn next(sig: &mut Option<Signal>) {
 }
 
 fn print_event(ctx: &Context, w: &mut dyn std::io::Write, e: &Event) -> Result<(), CliError> {
-    if matches!(e.event, EventKind::HealthSampled { .. }) && !ctx.global.json {
+    if !e.event.is_loggable() && !ctx.global.json {
         return Ok(());
     }
     let line = if ctx.global.json {
@@ -130,6 +130,12 @@ pub async fn run(
         ));
     }
     let overrides = overrides.unwrap_or_default();
+    plan.notes = super::notes::gather(
+        release.notes.as_deref(),
+        release.git.as_deref(),
+        &plan.version,
+    )
+    .await?;
     if args.dry_run {
         let emergency = release.emergency.then(|| {
             (
@@ -158,10 +164,13 @@ pub async fn run(
     crate::cli::logging::init(&dir);
     let label = plan.version.to_string();
     let actor = ctx.operator();
-    let wiring = CliWiring::shared(&cfg.customers, None);
+    let earlier = super::notes::earlier_sources(&dir, &plan.version);
+    let wiring = std::sync::Arc::new(
+        CliWiring::new(&cfg.customers, None).with_notes(earlier, cfg.templates.clone()),
+    );
     let handle = driver::open_accepting(
         RuntimeOptions {
-            state_dir: dir,
+            state_dir: dir.clone(),
             clock: Clock::with_speed(args.speed, None),
             wiring: wiring.clone(),
         },
@@ -171,6 +180,10 @@ pub async fn run(
         ctx.global.accept_tampered,
     )
     .map_err(|e| CliError::error(e.to_string()))?;
+    // Served like every process that runs a release: others attach, and commands
+    // from any terminal reach this run.
+    let server =
+        super::serve::start(ctx, &handle, crate::protocol::ServingKind::Deploy, &actor).await;
     let mut events = handle.subscribe();
     if handle.replayed > 0 && !ctx.global.json {
         out(
@@ -196,6 +209,8 @@ pub async fn run(
         }
     }
     let probing = wiring.start_probing(&handle);
+    // One listener for the whole run: a Ctrl-C that lands between two polls is
+    // kept, not lost (a fresh `ctrl_c()` per loop would miss it).
     let code = drive(
         ctx,
         &handle,
@@ -211,11 +226,46 @@ pub async fn run(
     if let Some(p) = probing {
         p.abort();
     }
-    let state = handle
-        .stop()
-        .await
-        .map_err(|e| CliError::error(e.to_string()))?;
+    if let Some(s) = &server {
+        if !handle.snapshot().state.phase.is_final() {
+            s.farewell_on_end(super::serve::stopped(&label, &actor, "stopped its deploy"));
+        }
+    }
+    // SIGTERM (a supervisor stopping us) and SIGHUP (the session gone) mean leave
+    // now: the deploys in flight keep running, journaled as in flight, and the
+    // next run re-issues them with the same idempotency key. Ctrl-C at a terminal
+    // waits for them instead (a second Ctrl-C leaves).
+    if matches!(code, Ok(EXIT_TERMINATED | EXIT_HANGUP)) {
+        handle.detach.cancel();
+    }
+    let state = super::stopping::stop(
+        handle,
+        Some(&mut events),
+        &mut |w: &mut dyn std::io::Write, e: &Event| print_event(ctx, w, e),
+        w,
+        ctx.global.json,
+        &mut sigint,
+    )
+    .await;
+    if let Some(s) = server {
+        s.closed().await;
+    }
+    let state = state.map_err(|e| CliError::error(e.to_string()))?;
+    if super::report::ended(state.phase) {
+        super::report::refresh_state_changelog(&dir);
+    }
     if !ctx.global.json {
+        let failed = state.outbox.failed();
+        let queued = state.outbox.queued();
+        if failed + queued > 0 {
+            out(
+                w,
+                &format!(
+                    "notices: {failed} failed, {queued} not delivered yet — `shipdeck notify retry --version {}`\n",
+                    state.plan.version
+                ),
+            )?;
+        }
         out(
             w,
             &format!(

@@ -27,13 +27,21 @@ pub fn run(
 ) -> CliResult {
     let start = Utc::now();
     let emergency_shown = emergency.clone();
-    let events = simulate(cfg, plan, start, &ctx.operator(), emergency)?;
     // JSON lines are events only: a plain-text line would break a reader.
     let mut text = if ctx.global.json {
         String::new()
     } else {
         String::from("dry run: nothing is deployed, nothing is written\n")
     };
+    if !ctx.global.json {
+        text += "deploy targets (deploys are assumed to take their expected duration, else 5m):\n";
+        for c in plan.waves.iter().flat_map(|w| &w.customers) {
+            if let Some(t) = super::plan::target_of(cfg, c) {
+                text += &format!("  {:<22} {}\n", c.name, super::plan::deploy_text(t));
+            }
+        }
+    }
+    let events = simulate(cfg, plan, start, &ctx.operator(), emergency)?;
     if let (false, Some((_, overrides)), Some((first, _))) =
         (ctx.global.json, &emergency_shown, events.first())
     {
@@ -76,6 +84,12 @@ pub fn simulate(
     actor: &str,
     emergency: Option<(String, Vec<CustomerId>)>,
 ) -> Result<Vec<(Event, Option<String>)>, CliError> {
+    let targets: BTreeMap<crate::domain::CustomerId, DeployTarget> = plan
+        .waves
+        .iter()
+        .flat_map(|w| &w.customers)
+        .filter_map(|c| super::plan::target_of(cfg, c).map(|t| (c.id.clone(), t.clone())))
+        .collect();
     let first = engine::plan_event(plan, actor, start);
     let mut state = ReleaseState::fold([&first]).map_err(|e| CliError::error(e.to_string()))?;
     let mut log = vec![(first, None)];
@@ -98,9 +112,10 @@ pub fn simulate(
             serial += 1;
             let (after, result) = match eff {
                 Effect::Deploy { customer, .. } => {
-                    let secs = cfg.customer(&customer).map_or(300, |c| match &c.deploy {
-                        DeployTarget::Simulated { duration, .. } => duration.as_secs(),
-                    });
+                    let secs = targets
+                        .get(&customer)
+                        .and_then(|t| t.expected_duration())
+                        .map_or(300, |d| d.as_secs());
                     (
                         TimeDelta::seconds(secs as i64),
                         EffectResult::DeployFinished {

@@ -12,8 +12,8 @@ use std::time::Duration;
 use serde::Serialize;
 
 use super::error::{CliError, CliResult, EXIT_OK, EXIT_WAITING};
-use crate::adapters::health::{ProbeLimits, Prober};
-use crate::domain::{Configuration, Customer, CustomerId, HealthSource, ProbeOutcome, escape};
+use crate::adapters::health::{ProbeLimits, ProbeTarget, Prober};
+use crate::domain::{Configuration, Customer, ProbeOutcome, escape};
 
 /// Probes running at once: enough for a config of a few hundred customers to finish
 /// in about one timeout, few enough not to look like a flood to anyone's edge proxy.
@@ -51,17 +51,32 @@ pub async fn run(
         None => cfg.customers.iter().collect(),
     };
     let prober = Prober::new(ProbeLimits::default()).map_err(|e| CliError::error(e.to_string()))?;
-    let targets: Vec<(CustomerId, HealthSource)> = chosen
+    // Names and tiers go along: prometheus queries may name them, and customers that
+    // share a prometheus source are answered by one query.
+    let targets: Vec<ProbeTarget> = chosen
         .iter()
-        .map(|c| (c.id.clone(), c.health.clone()))
+        .map(|c| {
+            ProbeTarget::new(
+                c.id.clone(),
+                c.name.as_str(),
+                c.tier.as_str(),
+                c.health.clone(),
+            )
+        })
         .collect();
-    let outcomes = prober.probe_round(&targets, CONCURRENCY).await;
+    let outcomes = prober.probe_targets(&targets, CONCURRENCY).await;
     let rows: Vec<HealthRow> = chosen
         .iter()
         .zip(outcomes)
         .map(|(c, (_, outcome, took))| row(c, &outcome, took))
         .collect();
     let write_err = |e: std::io::Error| CliError::error(format!("cannot write the report: {e}"));
+    // A refused query is a config error: said once, above the rows it makes down.
+    if !json {
+        for e in prober.config_errors() {
+            writeln!(out, "config error: {e}").map_err(write_err)?;
+        }
+    }
     if json {
         let text =
             serde_json::to_string_pretty(&rows).map_err(|e| CliError::error(e.to_string()))?;
@@ -149,6 +164,7 @@ fn write_table(rows: &[HealthRow], out: &mut dyn Write) -> std::io::Result<()> {
 mod tests {
     use super::*;
     use crate::config;
+    use crate::domain::HealthSource;
 
     #[tokio::test]
     async fn simulated_customers_are_up_and_unknown_names_are_refused() {

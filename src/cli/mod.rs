@@ -2,6 +2,7 @@
 //! Every subcommand drives the same engine and runtime as the cockpit.
 
 pub mod args;
+pub mod attach;
 pub mod cockpit;
 pub mod context;
 pub mod deploy;
@@ -10,9 +11,16 @@ pub mod error;
 pub mod fleet;
 pub mod health;
 pub mod logging;
+pub mod logs;
+pub mod notes;
+pub mod notify;
 pub mod offline;
 pub mod plan;
 pub mod read;
+pub mod report;
+pub mod runner;
+pub mod serve;
+pub mod stopping;
 pub mod validate;
 pub mod version_check;
 pub mod wiring;
@@ -26,7 +34,7 @@ pub use error::{
 
 use crate::domain::Role;
 use crate::engine::{Command, RollbackScope};
-use args::{Cli, Cmd, ConfigCmd};
+use args::{Cli, Cmd, ConfigCmd, NotifyCmd};
 use context::{Context, out};
 
 /// Runs one command line; returns the process exit code.
@@ -67,111 +75,138 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             }
         }
         Cmd::Deployments { customer } => read::deployments(&ctx, customer.as_deref(), w),
-        Cmd::Tick { version, items } => offline::run(
-            &ctx,
-            Some(&version),
-            Box::new(move |_| Ok(items.iter().map(|key| Command::tick(key, false)).collect())),
-            w,
-        ),
+        Cmd::Tick { version, items } => {
+            attach::command(
+                &ctx,
+                Some(&version),
+                Box::new(move |_| Ok(items.iter().map(|key| Command::tick(key, false)).collect())),
+                w,
+            )
+            .await
+        }
         Cmd::Approve {
             version,
             wave,
             role,
-        } => offline::run(
-            &ctx,
-            version.as_deref(),
-            Box::new(move |_| {
-                Ok(vec![Command::Approve {
-                    wave: wave.as_deref().map(offline::tier),
-                    role: role.map(Role::new),
-                }])
-            }),
-            w,
-        ),
-        Cmd::Pause { version, reason } => offline::run(
-            &ctx,
-            version_of(&version).as_deref(),
-            Box::new(move |_| {
-                Ok(vec![Command::Pause {
-                    reason: reason.reason,
-                }])
-            }),
-            w,
-        ),
-        Cmd::Resume { version, reason } => offline::run(
-            &ctx,
-            version_of(&version).as_deref(),
-            Box::new(move |_| {
-                Ok(vec![Command::Resume {
-                    reason: reason.reason,
-                }])
-            }),
-            w,
-        ),
+        } => {
+            attach::command(
+                &ctx,
+                version.as_deref(),
+                Box::new(move |_| {
+                    Ok(vec![Command::Approve {
+                        wave: wave.as_deref().map(offline::tier),
+                        role: role.map(Role::new),
+                    }])
+                }),
+                w,
+            )
+            .await
+        }
+        Cmd::Pause { version, reason } => {
+            attach::command(
+                &ctx,
+                version_of(&version).as_deref(),
+                Box::new(move |_| {
+                    Ok(vec![Command::Pause {
+                        reason: reason.reason,
+                    }])
+                }),
+                w,
+            )
+            .await
+        }
+        Cmd::Resume { version, reason } => {
+            attach::command(
+                &ctx,
+                version_of(&version).as_deref(),
+                Box::new(move |_| {
+                    Ok(vec![Command::Resume {
+                        reason: reason.reason,
+                    }])
+                }),
+                w,
+            )
+            .await
+        }
         Cmd::SkipWait {
             version,
             wave,
             reason,
-        } => offline::run(
-            &ctx,
-            version_of(&version).as_deref(),
-            Box::new(move |_| {
-                Ok(vec![Command::SkipWait {
-                    wave: wave.as_deref().map(offline::tier),
-                    reason: reason.reason,
-                }])
-            }),
-            w,
-        ),
+        } => {
+            attach::command(
+                &ctx,
+                version_of(&version).as_deref(),
+                Box::new(move |_| {
+                    Ok(vec![Command::SkipWait {
+                        wave: wave.as_deref().map(offline::tier),
+                        reason: reason.reason,
+                    }])
+                }),
+                w,
+            )
+            .await
+        }
         Cmd::Rollback {
             version,
             customers,
             reason,
             force,
-        } => offline::run(
-            &ctx,
-            version_of(&version).as_deref(),
-            Box::new(move |s| {
-                let scope: RollbackScope = offline::rollback_scope(s, &customers)?;
-                Ok(vec![Command::Rollback {
-                    scope,
-                    reason: reason.reason,
-                    force,
-                }])
-            }),
-            w,
-        ),
-        Cmd::Abort { version, reason } => offline::run(
-            &ctx,
-            version_of(&version).as_deref(),
-            Box::new(move |_| {
-                Ok(vec![Command::Abort {
-                    reason: reason.reason,
-                }])
-            }),
-            w,
-        ),
+        } => {
+            attach::command(
+                &ctx,
+                version_of(&version).as_deref(),
+                Box::new(move |s| {
+                    let scope: RollbackScope = offline::rollback_scope(s, &customers)?;
+                    Ok(vec![Command::Rollback {
+                        scope,
+                        reason: reason.reason,
+                        force,
+                    }])
+                }),
+                w,
+            )
+            .await
+        }
+        Cmd::Abort { version, reason } => {
+            attach::command(
+                &ctx,
+                version_of(&version).as_deref(),
+                Box::new(move |_| {
+                    Ok(vec![Command::Abort {
+                        reason: reason.reason,
+                    }])
+                }),
+                w,
+            )
+            .await
+        }
         Cmd::ReportIssue {
             version,
             customer,
             reason,
-        } => offline::run(
-            &ctx,
-            version_of(&version).as_deref(),
-            Box::new(move |s| {
-                Ok(vec![Command::ReportIssue {
-                    customer: offline::customer_id(s, &customer)?,
-                    reason: reason.reason,
-                }])
-            }),
-            w,
-        ),
-        Cmd::Confirm { version } => offline::run(
-            &ctx,
-            version_of(&version).as_deref(),
-            Box::new(|_| Ok(vec![Command::ConfirmOverdue])),
-            w,
-        ),
+        } => {
+            attach::command(
+                &ctx,
+                version_of(&version).as_deref(),
+                Box::new(move |s| {
+                    Ok(vec![Command::ReportIssue {
+                        customer: offline::customer_id(s, &customer)?,
+                        reason: reason.reason,
+                    }])
+                }),
+                w,
+            )
+            .await
+        }
+        Cmd::Confirm { version } => {
+            attach::command(
+                &ctx,
+                version_of(&version).as_deref(),
+                Box::new(|_| Ok(vec![Command::ConfirmOverdue])),
+                w,
+            )
+            .await
+        }
         Cmd::Health { name, customer } => {
             let cfg = ctx.config()?;
             health_cmd(&cfg, name.or(customer).as_deref(), ctx.global.json, w).await
@@ -192,6 +227,34 @@ pub async fn run(cli: Cli, w: &mut dyn Write) -> CliResult {
             readonly,
             force_version,
         } => cockpit::run_release(&ctx, &release, speed, readonly, force_version.as_deref()).await,
+        Cmd::Attach {
+            version,
+            readonly,
+            take_over,
+        } => attach::run(&ctx, version.as_deref(), readonly, take_over).await,
+        Cmd::Start(a) => runner::start(&ctx, &a, w).await,
+        Cmd::Logs {
+            customer,
+            version,
+            lines,
+        } => logs::run(&ctx, &customer, version.as_deref(), lines, w),
+        Cmd::Notify(NotifyCmd::Retry { version }) => {
+            notify::retry(&ctx, version.version.as_deref(), w).await
+        }
+        Cmd::Notes {
+            version,
+            tier,
+            format,
+        } => {
+            let format = if ctx.global.json { "json" } else { &format };
+            notes::run(&ctx, &version, tier.as_deref(), format, w)
+        }
+        Cmd::Changelog { write } => report::changelog(&ctx, write.as_deref(), w),
+        Cmd::Report {
+            since,
+            release_type,
+        } => report::report(&ctx, &since, release_type.as_deref(), w),
+        Cmd::Digest { since, send } => report::digest(&ctx, &since, send, w).await,
         Cmd::Config(ConfigCmd::Check) => config_check(&ctx, w),
     }
 }

@@ -1,7 +1,7 @@
 //! Commands against a release no process is running (`approve`, `pause`, `resume`,
 //! `rollback`, `tick`, …): take the lock, decide, append to the journal. Effects
-//! (a rollback's deploys) are carried out when the release runs again; a release
-//! that a process is running refuses, saying which process.
+//! (a rollback's deploys) are carried out when the release runs again. A release
+//! that a process is running is reached through its socket instead (`attach.rs`).
 
 use chrono::Utc;
 
@@ -163,13 +163,8 @@ pub fn acquire_waiting(
                 pause();
             }
             Err(LockError::Held { holder, .. }) => {
-                let act = if holder.what.contains("deploy") {
-                    "it runs headless: act there (Ctrl-C pauses it), or wait until it exits"
-                } else {
-                    "act in its cockpit there"
-                };
                 return Err(CliError::refused(format!(
-                    "release {label} is being run by {holder}; {act} (driving a running release from another terminal comes later)"
+                    "release {label} is being run by {holder}, which started while this command was deciding; run the command again: it goes through that process's socket"
                 )));
             }
             Err(other) => return Err(CliError::error(other.to_string())),

@@ -17,6 +17,26 @@ pub fn build(cfg: &Configuration, args: &ReleaseArgs) -> Result<ReleasePlan, Cli
         .map_err(|e| CliError::error(e.to_string()))
 }
 
+/// The deploy target a customer of the plan uses: the plan's record, else the
+/// configuration's (plans journaled before they recorded targets).
+pub fn target_of<'a>(
+    cfg: &'a Configuration,
+    c: &'a crate::engine::plan::CustomerPlan,
+) -> Option<&'a DeployTarget> {
+    c.deploy
+        .as_ref()
+        .or_else(|| cfg.customer(&c.id).map(|cc| &cc.deploy))
+}
+
+/// `deploy: kubectl set image … (~5m)`: what `plan` and the dry run say of a target.
+pub fn deploy_text(t: &DeployTarget) -> String {
+    match (t, t.expected_duration()) {
+        (DeployTarget::Simulated { .. }, _) => format!("deploy: {}", t.describe()),
+        (_, Some(d)) => format!("deploy: {} (~{d})", t.describe()),
+        (_, None) => format!("deploy: {}", t.describe()),
+    }
+}
+
 fn gate_text(plan: &ReleasePlan, wi: usize) -> String {
     let w = &plan.waves[wi];
     if plan.emergency && wi > 0 {
@@ -54,6 +74,11 @@ pub fn run(ctx: &Context, args: &ReleaseArgs, w: &mut dyn std::io::Write) -> Cli
                         "window": c.window.as_ref().map(|w| w.describe()),
                         "window_only": c.window_only,
                         "notify": c.notify.timing,
+                        "deploy": target_of(&cfg, c).map(|t| json!({
+                            "kind": t.kind(),
+                            "target": t.describe(),
+                            "expected_seconds": t.expected_duration().map(|d| d.as_secs()),
+                        })),
                     })).collect::<Vec<_>>(),
                     "earliest_start": if i == 0 { now } else { anchor + delay.to_delta() },
                 })
@@ -169,13 +194,8 @@ pub fn render(
             if c.notify.timing != crate::domain::NotifyTiming::None {
                 notes.push(format!("notice {}", c.notify.timing.as_str()));
             }
-            let deploy = cfg.customer(&c.id).map(|cc| match &cc.deploy {
-                DeployTarget::Simulated { duration, .. } => {
-                    format!("deploy {duration} (simulated)")
-                }
-            });
-            if let Some(d) = deploy {
-                notes.push(d);
+            if let Some(target) = target_of(cfg, c) {
+                notes.push(deploy_text(target));
             }
             s += &format!(
                 "      - {:<22} {} → {}  {}\n",

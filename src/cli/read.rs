@@ -139,10 +139,12 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             "started_by": s.started_by,
             "started_at": s.started_at,
             "running_by": holder.as_ref().map(|h| json!({"pid": h.pid, "host": h.host})),
+            "socket": holder.as_ref().and(crate::runtime::endpoint::socket_path(&dir, &label)),
             "waves": waves,
             "monitoring_until": s.monitoring_until,
             "rollback_window_until": s.rollback_window_until,
             "events": s.events_applied,
+            "notices": notices_json(&s),
         });
         out(
             w,
@@ -163,14 +165,29 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         s.started_at.format("%Y-%m-%d %H:%M UTC")
     );
     match &holder {
-        Some(h) => t += &format!("running: {}\n", escape(&h.to_string())),
+        Some(h) => {
+            t += &format!("running: {}\n", escape(&h.to_string()));
+            // Where to reach it: attach, and commands from any terminal, go here.
+            if let Some(sock) = crate::runtime::endpoint::socket_path(&dir, &label) {
+                t += &format!(
+                    "socket: {}{}\n",
+                    escape(&sock.display().to_string()),
+                    if sock.starts_with(dir.release_dir(&label)) {
+                        ""
+                    } else {
+                        " (the state dir's path is too long for a socket; see socket.path)"
+                    }
+                );
+            }
+        }
         None => {
             let args = format!(
                 "--version {} --type {}",
                 s.plan.version, s.plan.release_type
             );
             t += &format!(
-                "running: no process (resume with `{}` or `{}`)\n",
+                "running: no process (resume with `{}`, `{}` or `{}`)\n",
+                ctx.command_line(&format!("start --resume --detach --version {label}")),
                 ctx.command_line(&format!("deploy {args}")),
                 ctx.command_line(&format!("cockpit {args}"))
             );
@@ -230,8 +247,54 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             hms(s.rollback_window_until)
         );
     }
+    t += &notices_text(&s);
     out(w, &t)?;
     Ok(EXIT_OK)
+}
+
+/// The outbox for `status --json`: counts and every failed delivery.
+fn notices_json(s: &ReleaseState) -> serde_json::Value {
+    use crate::engine::DeliveryStatus;
+    let ob = &s.outbox;
+    json!({
+        "sent": ob.sent(),
+        "queued": ob.queued(),
+        "failed": ob.failed(),
+        "failures": ob.with_status(DeliveryStatus::Failed).map(|(n, d)| json!({
+            "key": n.key, "to": d.to, "attempts": d.attempts, "answer": d.answer, "at": d.at,
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// The outbox for people: counts, and each failed delivery with the receiver's answer.
+fn notices_text(s: &ReleaseState) -> String {
+    use crate::engine::DeliveryStatus;
+    let ob = &s.outbox;
+    if ob.notices.is_empty() {
+        return String::new();
+    }
+    let mut t = format!(
+        "\nnotices: {} delivered, {} queued, {} FAILED\n",
+        ob.sent(),
+        ob.queued(),
+        ob.failed()
+    );
+    for (n, d) in ob.with_status(DeliveryStatus::Failed) {
+        t += &format!(
+            "  FAILED {} → {} after {} attempt(s): {}\n",
+            n.key,
+            d.to,
+            d.attempts,
+            crate::adapters::notify::sanitize(&d.answer, 200)
+        );
+    }
+    if ob.failed() > 0 {
+        t += &format!(
+            "  resend with `shipdeck notify retry --version {}`\n",
+            s.plan.version
+        );
+    }
+    t
 }
 
 pub fn log(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> CliResult {

@@ -17,13 +17,19 @@ use std::time::Duration;
 use tokio::task::JoinHandle;
 
 use crate::adapters::checks::ProcessChecks;
+use crate::adapters::deploy::{
+    CommandDeploy, CommandDeployer, DeployContext, Verification, VerifyHow, WebhookDeploy,
+    WebhookDeployer, verify,
+};
 use crate::adapters::health::{ProbeLimits, Prober};
-use crate::adapters::notify::FileNotifier;
-use crate::domain::{Customer, CustomerId, DeployTarget, HealthSource};
+use crate::adapters::notify::{Outbox, Renderer};
+use crate::domain::{Customer, CustomerId, DeployTarget, HealthSource, Verify};
 use crate::engine::ReleasePlan;
 use crate::engine::plan::CustomerPlan;
 use crate::runtime::driver::ReleaseHandle;
-use crate::runtime::effects::{Deployer, EffectPorts, PortContext, Wiring};
+use crate::runtime::effects::{
+    BoxFuture, DeployRequest, Deployer, EffectPorts, Outcome, PortContext, Wiring,
+};
 use crate::runtime::probe_scheduler;
 use crate::sim::{FleetHandle, SimulatedDeployer};
 
@@ -34,6 +40,8 @@ pub struct CliWiring {
     /// and what [`CliWiring::drift`] compares against.
     config: Vec<Customer>,
     fleet: Option<FleetHandle>,
+    earlier: Vec<crate::present::notes::NotesSource>,
+    templates: std::collections::BTreeMap<String, String>,
 }
 
 impl CliWiring {
@@ -41,6 +49,8 @@ impl CliWiring {
         CliWiring {
             config: config.to_vec(),
             fleet,
+            earlier: Vec::new(),
+            templates: Default::default(),
         }
     }
 
@@ -122,26 +132,134 @@ impl CliWiring {
     }
 }
 
+impl CliWiring {
+    /// What notices are written from: the plan, and each wave's release notes
+    /// (cumulative since the version the tier runs, from the earlier releases).
+    pub fn renderer(&self, plan: &ReleasePlan) -> Renderer {
+        let mut r = Renderer::new(plan.clone());
+        for (tier, (md, slack)) in
+            crate::cli::notes::notes_by_wave(plan, &self.earlier, &self.templates)
+        {
+            r.notes_by_wave.insert(tier.clone(), md);
+            r.notes_slack_by_wave.insert(tier, slack);
+        }
+        r
+    }
+
+    /// Earlier releases' notes and the configuration's templates, for the notes
+    /// pre-deploy and approval notices carry.
+    pub fn with_notes(
+        mut self,
+        earlier: Vec<crate::present::notes::NotesSource>,
+        templates: std::collections::BTreeMap<String, String>,
+    ) -> CliWiring {
+        self.earlier = earlier;
+        self.templates = templates;
+        self
+    }
+}
+
 fn plan_customers(plan: &ReleasePlan) -> impl Iterator<Item = &CustomerPlan> {
     plan.waves.iter().flat_map(|w| w.customers.iter())
+}
+
+/// A deployer that cannot be set up: every deploy fails with why.
+struct Unavailable(String);
+
+impl Deployer for Unavailable {
+    fn deploy(&self, _: DeployRequest) -> BoxFuture<Outcome> {
+        let why = self.0.clone();
+        Box::pin(async move { Outcome::failed(why) })
+    }
+}
+
+impl CliWiring {
+    /// How `v` reads the live version of customer `id` whose health is `health`.
+    fn verification(
+        &self,
+        id: &CustomerId,
+        v: &Verify,
+        health: Option<&HealthSource>,
+    ) -> Verification {
+        let how = match (&v.pointer, &v.program) {
+            (Some(pointer), _) => {
+                let from_health = match (health, &self.fleet) {
+                    (Some(HealthSource::Http { url, headers, .. }), _) => {
+                        Some((url.clone(), headers.clone()))
+                    }
+                    (Some(HealthSource::Simulated { .. }), Some(fleet)) => {
+                        Some((fleet.url_for(id), Vec::new()))
+                    }
+                    _ => None,
+                };
+                match (&v.url, from_health) {
+                    (Some(url), _) => VerifyHow::Pointer {
+                        url: url.clone(),
+                        headers: Vec::new(),
+                        pointer: pointer.clone(),
+                    },
+                    (None, Some((url, headers))) => VerifyHow::Pointer {
+                        url,
+                        headers,
+                        pointer: pointer.clone(),
+                    },
+                    (None, None) => VerifyHow::Impossible(format!(
+                        "{id} has no health URL to read {pointer} from; give verify a `url`"
+                    )),
+                }
+            }
+            (None, Some(program)) => VerifyHow::Command {
+                program: program.clone(),
+                args: v.args.clone(),
+            },
+            (None, None) => VerifyHow::Impossible("verify names no pointer or program".into()),
+        };
+        let dur = |d: Option<crate::domain::HumanDuration>, default| {
+            d.filter(|d| !d.is_zero())
+                .map_or(default, |d| Duration::from_secs(d.as_secs()))
+        };
+        Verification {
+            how,
+            deadline: dur(v.deadline, verify::DEFAULT_DEADLINE),
+            interval: dur(v.interval, verify::DEFAULT_INTERVAL),
+            read_timeout: verify::READ_TIMEOUT,
+        }
+    }
 }
 
 impl Wiring for CliWiring {
     fn ports(&self, plan: &ReleasePlan, ctx: &PortContext) -> EffectPorts {
         let mut deployers: HashMap<CustomerId, Arc<dyn Deployer>> = HashMap::new();
+        let real = DeployContext::new(ctx.clock.clone(), ctx.deploy_logs.clone());
         for c in plan_customers(plan) {
             let Some(target) = self.target_of(c) else {
                 continue;
             };
-            let deployer: Arc<dyn Deployer> = match target {
-                DeployTarget::Simulated {
-                    duration,
-                    failure_rate,
-                } => Arc::new(SimulatedDeployer {
+            let health = self.source_of(c);
+            let verify = target.verify().map(|v| self.verification(&c.id, v, health));
+            let deployer: Arc<dyn Deployer> = match (target, &real) {
+                (
+                    DeployTarget::Simulated {
+                        duration,
+                        failure_rate,
+                    },
+                    _,
+                ) => Arc::new(SimulatedDeployer {
                     clock: ctx.clock.clone(),
                     duration: Duration::from_secs(duration.as_secs()),
                     failure_rate: *failure_rate,
                     fleet: self.fleet.clone(),
+                }),
+                (_, Err(e)) => Arc::new(Unavailable(e.to_string())),
+                (DeployTarget::Command(t), Ok(dctx)) => Arc::new(CommandDeployer {
+                    spec: CommandDeploy::from_target(t),
+                    verify,
+                    ctx: dctx.clone(),
+                }),
+                (DeployTarget::Webhook(t), Ok(dctx)) => Arc::new(WebhookDeployer {
+                    spec: WebhookDeploy::from_target(t),
+                    verify,
+                    ctx: dctx.clone(),
                 }),
             };
             deployers.insert(c.id.clone(), deployer);
@@ -149,9 +267,11 @@ impl Wiring for CliWiring {
         EffectPorts {
             deployers,
             checks: ProcessChecks::shared(),
-            notifier: Arc::new(FileNotifier {
-                path: ctx.notifications.clone(),
-            }),
+            notifier: Arc::new(Outbox::new(
+                self.renderer(plan),
+                ctx.clock.clone(),
+                ctx.notifications.clone(),
+            )),
         }
     }
 }

@@ -12,6 +12,7 @@
 //! `shipdeck` works with no configuration at all; [`source`] decides where to read.
 
 mod error;
+pub mod extras;
 mod files;
 mod parse;
 mod position;
@@ -88,7 +89,23 @@ pub fn load_dir(dir: &Path) -> Result<Configuration, ConfigErrors> {
         };
         Input { display, text }
     });
-    load_inputs(inputs, early)
+    let result = load_inputs(inputs, early);
+    let tiers = result.as_ref().ok().map(|c| c.tiers.clone());
+    let extras = extras::load(dir, tiers.as_deref());
+    match result {
+        Ok(mut cfg) if extras.errors.is_empty() => {
+            cfg.notifications = extras.notifications;
+            cfg.templates = extras.templates;
+            Ok(cfg)
+        }
+        Ok(_) => Err(ConfigErrors {
+            errors: extras.errors,
+        }),
+        Err(mut e) => {
+            e.errors.extend(extras.errors);
+            Err(e)
+        }
+    }
 }
 
 /// Loads from texts in memory, as (file name, text) pairs. The name's last
@@ -349,6 +366,8 @@ fn load_inputs(
         deployment,
         checklists: checklists.checklists,
         roster,
+        notifications: Default::default(),
+        templates: Default::default(),
     })
 }
 

@@ -96,6 +96,10 @@ fn data_error(
             let candidate = position::child_key(&path, &name);
             if index.get(&candidate).is_some() {
                 path = candidate;
+            } else if let [one] = descendant_keys(index, &path, &name).as_slice() {
+                // Deeper inside a tagged enum (a header of a webhook target): the
+                // one key of that name below it.
+                path = one.clone();
             }
         }
         at_key = true;
@@ -144,6 +148,30 @@ fn data_error(
         }
         None => at_parser(file, text, path, e),
     }
+}
+
+/// Paths below `path` (objects and arrays, any depth) whose last key is `name`.
+fn descendant_keys(index: &PositionIndex, path: &str, name: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut stack = vec![path.to_string()];
+    while let Some(p) = stack.pop() {
+        match index.get(&p).map(|n| &n.kind) {
+            Some(NodeKind::Object(keys)) => {
+                for k in keys {
+                    let child = position::child_key(&p, k);
+                    if k == name {
+                        out.push(child.clone());
+                    }
+                    stack.push(child);
+                }
+            }
+            Some(NodeKind::Array(len)) => {
+                stack.extend((0..*len).map(|i| position::child_index(&p, i)));
+            }
+            _ => {}
+        }
+    }
+    out
 }
 
 /// `unknown field `tierr`, expected ...` → `tierr`.

@@ -11,9 +11,11 @@
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Display;
 
+use crate::domain::deploy::{check_template, is_env_name};
 use crate::domain::{
     Approval, ChecklistKind, CustomerId, DeployTarget, DeploymentPolicies, HealthSource,
-    MaintenanceWindow, Policy, ReleaseType, Roster, Tier, TierName,
+    MaintenanceWindow, Policy, PrometheusSource, ReleaseType, Roster, Tier, TierName, Verify,
+    promql,
 };
 
 use super::error::ConfigError;
@@ -483,15 +485,9 @@ fn customers(
                 }
                 pointers(r, &h, error_rate_pointer, latency_pointer);
             }
+            HealthSource::Prometheus(p) => prometheus_source(r, &key(&base, "health"), p),
         }
-        let DeployTarget::Simulated { failure_rate, .. } = &cu.deploy;
-        if !(0.0..=1.0).contains(failure_rate) {
-            r.value(
-                F,
-                &key(&key(&base, "deploy"), "failure_rate"),
-                format!("failure rate {failure_rate} is outside 0.0–1.0 (0.05 means 5 % of deploys fail)"),
-            );
-        }
+        deploy_target(r, &key(&base, "deploy"), &cu.deploy, &cu.health);
         if let Some(w) = &cu.maintenance_window {
             window(r, F, &key(&base, "maintenance_window"), w);
         }
@@ -581,6 +577,357 @@ fn pointers(r: &mut Report, health: &str, error_rate: &Option<String>, latency: 
                     crate::domain::escape(p),
                     crate::domain::escape(p)
                 ),
+            );
+        }
+    }
+}
+
+/// A deploy target: the shape serde checked, the rest here (placeholders, URLs,
+/// pointers, variable names, one of two alternatives).
+fn deploy_target(r: &mut Report, base: &str, target: &DeployTarget, health: &HealthSource) {
+    const F: ConfigFile = ConfigFile::Customers;
+    match target {
+        DeployTarget::Simulated { failure_rate, .. } => {
+            if !(0.0..=1.0).contains(failure_rate) {
+                r.value(
+                    F,
+                    &key(base, "failure_rate"),
+                    format!("failure rate {failure_rate} is outside 0.0–1.0 (0.05 means 5 % of deploys fail)"),
+                );
+            }
+        }
+        DeployTarget::Command(c) => {
+            command_line(r, base, &c.program, &c.args, "deploy");
+            if let Some(rb) = &c.rollback {
+                command_line(r, &key(base, "rollback"), &rb.program, &rb.args, "rollback");
+            }
+            if c.timeout.is_some_and(|t| t.is_zero()) {
+                r.value(
+                    F,
+                    &key(base, "timeout"),
+                    "must be longer than 0s (leave it out for the default, 30m)",
+                );
+            }
+            if c.retries > 10 {
+                r.value(
+                    F,
+                    &key(base, "retries"),
+                    format!(
+                        "{} retries is more than 10; a deploy that fails that often needs a person",
+                        c.retries
+                    ),
+                );
+            }
+            if c.retries > 0 && c.retry_exit_codes.is_empty() {
+                r.value(F, &key(base, "retries"), "retries need `retry_exit_codes`: the exit codes that mean \"try again\" (e.g. [75]); other failures are never retried");
+            }
+            for (i, code) in c.retry_exit_codes.iter().enumerate() {
+                if !(1..=255).contains(code) {
+                    r.value(
+                        F,
+                        &idx(&key(base, "retry_exit_codes"), i),
+                        format!(
+                            "exit code {code} cannot mean \"try again\": use 1–255 (0 is success)"
+                        ),
+                    );
+                }
+            }
+            if let Some(v) = &c.verify {
+                verify(r, &key(base, "verify"), v, health);
+            }
+        }
+        DeployTarget::Webhook(w) => {
+            match (&w.url, &w.url_env) {
+                (Some(_), Some(_)) => r.value(
+                    F,
+                    &key(base, "url_env"),
+                    "give `url` or `url_env`, not both",
+                ),
+                (None, None) => r.value(
+                    F,
+                    base,
+                    "a webhook needs `url` (or `url_env`, the variable that holds a secret URL)",
+                ),
+                (Some(u), None) => http_url(r, &key(base, "url"), u, false),
+                (None, Some(env)) => check_env_name(r, &key(base, "url_env"), env),
+            }
+            for (name, value) in &w.query {
+                let path = key(&key(base, "query"), name);
+                if let Err(e) = check_template(value, false) {
+                    r.value(F, &path, e);
+                }
+            }
+            headers(r, &key(base, "headers"), &w.headers);
+            if let Some(body) = &w.body {
+                body_templates(r, &key(base, "body"), body);
+            }
+            if w.timeout.is_some_and(|t| t.is_zero()) {
+                r.value(
+                    F,
+                    &key(base, "timeout"),
+                    "must be longer than 0s (leave it out for the default, 30s)",
+                );
+            }
+            if w.retries.is_some_and(|n| n > 10) {
+                r.value(
+                    F,
+                    &key(base, "retries"),
+                    "more than 10 retries; a hook that fails that often needs a person",
+                );
+            }
+            if let Some(p) = &w.status {
+                let sp = key(base, "status");
+                match (&p.url, &p.url_pointer) {
+                    (Some(_), Some(_)) => r.value(F, &key(&sp, "url_pointer"), "give `url` or `url_pointer`, not both (neither: the hook's Location header)"),
+                    (Some(u), None) => http_url(r, &key(&sp, "url"), u, true),
+                    (None, Some(ptr)) => pointer(r, &key(&sp, "url_pointer"), ptr),
+                    (None, None) => {}
+                }
+                if let Some(hs) = &p.headers {
+                    headers(r, &key(&sp, "headers"), hs);
+                }
+                pointer(r, &key(&sp, "field"), &p.field);
+                if p.success.is_empty() {
+                    r.value(
+                        F,
+                        &key(&sp, "success"),
+                        "name at least one status that means success, e.g. [\"live\"]",
+                    );
+                }
+                if let Some(both) = p.success.iter().find(|s| p.failure.contains(s)) {
+                    r.value(
+                        F,
+                        &key(&sp, "failure"),
+                        format!("\"{both}\" is listed as both success and failure"),
+                    );
+                }
+                for (field, d) in [("interval", p.interval), ("deadline", p.deadline)] {
+                    if d.is_some_and(|d| d.is_zero()) {
+                        r.value(F, &key(&sp, field), "must be longer than 0s");
+                    }
+                }
+            }
+            if let Some(v) = &w.verify {
+                verify(r, &key(base, "verify"), v, health);
+            }
+        }
+    }
+}
+
+fn command_line(r: &mut Report, base: &str, program: &str, args: &[String], what: &str) {
+    const F: ConfigFile = ConfigFile::Customers;
+    if program.trim().is_empty() {
+        r.value(
+            F,
+            &key(base, "program"),
+            format!("the {what} program is empty"),
+        );
+    } else if let Err(e) = check_template(program, false) {
+        r.value(F, &key(base, "program"), e);
+    }
+    for (i, a) in args.iter().enumerate() {
+        if let Err(e) = check_template(a, false) {
+            r.value(F, &idx(&key(base, "args"), i), e);
+        }
+    }
+}
+
+fn verify(r: &mut Report, base: &str, v: &Verify, health: &HealthSource) {
+    const F: ConfigFile = ConfigFile::Customers;
+    match (&v.pointer, &v.program) {
+        (Some(_), Some(_)) => r.value(F, &key(base, "program"), "give `pointer` (read the live version from the health response) or `program` (prints it), not both"),
+        (None, None) => r.value(F, base, "verify needs `pointer` (e.g. \"/version\" in the health response) or `program` (prints the live version)"),
+        (Some(p), None) => {
+            pointer(r, &key(base, "pointer"), p);
+            match &v.url {
+                Some(u) => http_url(r, &key(base, "url"), u, false),
+                None if matches!(health, HealthSource::Command { .. }) => r.value(
+                    F,
+                    &key(base, "pointer"),
+                    "the health source is a command, so there is no health response to read the version from; give verify a `url` or a `program`",
+                ),
+                None if matches!(health, HealthSource::Simulated { .. }) => r.value(
+                    F,
+                    &key(base, "pointer"),
+                    "the health source is simulated, so there is no health URL to read the version from; give verify a `url` or a `program`",
+                ),
+                None => {}
+            }
+        }
+        (None, Some(program)) => command_line(r, base, program, &v.args, "verify"),
+    }
+    for (field, d) in [("interval", v.interval), ("deadline", v.deadline)] {
+        if d.is_some_and(|d| d.is_zero()) {
+            r.value(F, &key(base, field), "must be longer than 0s");
+        }
+    }
+}
+
+fn headers(r: &mut Report, base: &str, headers: &[crate::domain::HeaderFromEnv]) {
+    const F: ConfigFile = ConfigFile::Customers;
+    for (i, h) in headers.iter().enumerate() {
+        let at = idx(base, i);
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if h.name.is_empty() || !h.name.chars().all(token) {
+            r.value(
+                F,
+                &key(&at, "name"),
+                format!("`{}` is not an HTTP header name", h.name),
+            );
+        }
+        check_env_name(r, &key(&at, "env"), &h.env);
+    }
+}
+
+fn check_env_name(r: &mut Report, path: &str, name: &str) {
+    if !is_env_name(name) {
+        r.value(
+            ConfigFile::Customers,
+            path,
+            format!("`{name}` is not an environment variable name (letters, digits and _, e.g. DEPLOY_TOKEN); the secret itself never goes in the config"),
+        );
+    }
+}
+
+fn pointer(r: &mut Report, path: &str, p: &str) {
+    if !p.starts_with('/') {
+        r.value(
+            ConfigFile::Customers,
+            path,
+            format!("`{p}` is not a JSON pointer: it must start with / (e.g. /{p})"),
+        );
+    }
+}
+
+/// An http(s) URL template: the scheme, a host, no spaces; placeholders checked.
+fn http_url(r: &mut Report, path: &str, url: &str, pointers: bool) {
+    const F: ConfigFile = ConfigFile::Customers;
+    if let Err(e) = check_template(url, pointers) {
+        r.value(F, path, e);
+        return;
+    }
+    let rest = url
+        .strip_prefix("https://")
+        .or_else(|| url.strip_prefix("http://"));
+    match rest {
+        None => r.value(
+            F,
+            path,
+            format!("`{url}` is not an http:// or https:// URL"),
+        ),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            r.value(F, path, format!("`{url}` has no host"))
+        }
+        Some(_) if url.contains(char::is_whitespace) => r.value(
+            F,
+            path,
+            format!("`{url}` contains a space; percent-encode it (%20)"),
+        ),
+        Some(_) => {}
+    }
+}
+
+/// Every string in a JSON body template, checked for placeholders.
+fn body_templates(r: &mut Report, path: &str, v: &serde_json::Value) {
+    match v {
+        serde_json::Value::String(s) => {
+            if let Err(e) = check_template(s, false) {
+                r.value(ConfigFile::Customers, path, e);
+            }
+        }
+        serde_json::Value::Array(a) => {
+            for (i, x) in a.iter().enumerate() {
+                body_templates(r, &idx(path, i), x);
+            }
+        }
+        serde_json::Value::Object(o) => {
+            for (k, x) in o {
+                body_templates(r, &key(path, k), x);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// A `prometheus` health source at `h` (`customers[3].health`): a base URL, at least
+/// one query, known placeholders only, a sane traffic guard, header names that are
+/// header names.
+fn prometheus_source(r: &mut Report, h: &str, p: &PrometheusSource) {
+    const F: ConfigFile = ConfigFile::Customers;
+    let url = p.url.trim();
+    let rest = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match rest {
+        None => r.value(
+            F,
+            &key(h, "url"),
+            format!(
+                "`{}` is not an http:// or https:// URL (the server's base URL, e.g. http://prometheus:9090)",
+                p.url
+            ),
+        ),
+        Some(rest) if rest.is_empty() || rest.starts_with('/') => {
+            r.value(F, &key(h, "url"), "the URL names no host")
+        }
+        Some(rest) if rest.contains("/api/v1") => r.value(
+            F,
+            &key(h, "url"),
+            "give the server's base URL without /api/v1/… (shipdeck appends /api/v1/query)",
+        ),
+        Some(_) => {}
+    }
+    if p.error_rate.is_none() && p.latency_p95.is_none() {
+        r.value(
+            F,
+            h,
+            "a prometheus source needs an `error_rate` or a `latency_p95` query (or both)",
+        );
+    }
+    let mut queries: Vec<(String, &str)> = Vec::new();
+    if let Some(q) = &p.error_rate {
+        queries.push((key(h, "error_rate"), q));
+    }
+    if let Some(q) = &p.latency_p95 {
+        queries.push((key(h, "latency_p95"), q));
+    }
+    if let Some(m) = &p.min_traffic {
+        let mt = key(h, "min_traffic");
+        queries.push((key(&mt, "query"), &m.query));
+        if !m.at_least.is_finite() || m.at_least < 0.0 {
+            r.value(
+                F,
+                &key(&mt, "at_least"),
+                format!(
+                    "{} is not a request count of 0 or more (e.g. 50: fewer requests than that is no data)",
+                    m.at_least
+                ),
+            );
+        }
+    }
+    for (path, q) in queries {
+        if let Err(e) = promql::check(q) {
+            r.value(F, &path, e.to_string());
+        }
+    }
+    for (i, header) in p.headers.iter().enumerate() {
+        let hp = idx(&key(h, "headers"), i);
+        let token = |c: char| c.is_ascii_alphanumeric() || "!#$%&'*+-.^_`|~".contains(c);
+        if header.name.is_empty() || !header.name.chars().all(token) {
+            r.value(
+                F,
+                &key(&hp, "name"),
+                format!(
+                    "`{}` is not an HTTP header name (e.g. Authorization)",
+                    header.name
+                ),
+            );
+        }
+        if header.env.trim().is_empty() || header.env.contains('=') {
+            r.value(
+                F,
+                &key(&hp, "env"),
+                "name the environment variable that holds the value (e.g. PROMETHEUS_TOKEN); the value itself never goes in config",
             );
         }
     }

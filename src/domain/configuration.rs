@@ -5,8 +5,8 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::{
-    Checklist, ChecklistKind, Customer, CustomerId, DeploymentPolicies, Policy, ReleaseType,
-    Roster, Tier, TierName,
+    Checklist, ChecklistKind, Customer, CustomerId, DeploymentPolicies, Notifications, Policy,
+    ReleaseType, Roster, Tier, TierName,
 };
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -18,6 +18,13 @@ pub struct Configuration {
     pub deployment: DeploymentPolicies,
     pub checklists: Vec<Checklist>,
     pub roster: Roster,
+    /// `notifications.json` (optional): channels and routes for notices.
+    #[serde(default)]
+    pub notifications: Notifications,
+    /// Templates the configuration directory overrides (`templates/*.j2`), by file
+    /// name, checked at load; the built-in ones fill the rest.
+    #[serde(default)]
+    pub templates: std::collections::BTreeMap<String, String>,
 }
 
 impl Configuration {

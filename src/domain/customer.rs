@@ -5,6 +5,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
+pub use super::deploy::DeployTarget;
 use super::{HumanDuration, MaintenanceWindow, TierName, Version};
 
 /// A customer's stable id (`acme-corp`), used on the command line and in journals.
@@ -55,7 +56,7 @@ pub struct Contact {
 
 /// A header whose value is read from an environment variable at probe time, so that
 /// tokens never sit in config, journals or logs.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct HeaderFromEnv {
     pub name: String,
@@ -96,26 +97,69 @@ pub enum HealthSource {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         latency_pointer: Option<String>,
     },
+    /// Instant queries to a Prometheus server; customers that share a server and a
+    /// query shape are answered together (see [`PrometheusSource`]).
+    Prometheus(PrometheusSource),
 }
 
-/// How a version reaches a customer.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case", deny_unknown_fields)]
-pub enum DeployTarget {
-    /// A simulated deploy that takes `duration` and fails with `failure_rate`
-    /// (0.0–1.0), reproducibly from the release's seed.
-    Simulated {
-        duration: HumanDuration,
-        #[serde(default)]
-        failure_rate: f64,
-    },
+/// A Prometheus server and the PromQL that reads one customer's health from it.
+///
+/// Queries are templates: `{customer}` (the id), `{customer_name}` and `{tier}` are
+/// replaced, quoted for a PromQL string, before the query is sent (see
+/// [`crate::domain::promql`]). `error_rate` must yield percent (`… * 100`) and
+/// `latency_p95` milliseconds (`… * 1000` over a `_seconds` histogram).
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrometheusSource {
+    /// The server's base URL (`http://prometheus:9090`); `/api/v1/query` is appended.
+    pub url: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p95: Option<String>,
+    /// Below this much traffic the figures mean nothing: the check is inconclusive.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub min_traffic: Option<MinTraffic>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub headers: Vec<HeaderFromEnv>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub timeout: Option<HumanDuration>,
 }
 
-impl DeployTarget {
-    /// How long a deploy is expected to take, where the target says.
-    pub fn expected_duration(&self) -> Option<HumanDuration> {
-        match self {
-            DeployTarget::Simulated { duration, .. } => Some(*duration),
+impl PrometheusSource {
+    /// The configured queries by name (`error_rate`, `latency_p95`, `min_traffic`),
+    /// in the order they are judged: the traffic guard first.
+    pub fn queries(&self) -> Vec<(&'static str, &str)> {
+        let mut out = Vec::with_capacity(3);
+        if let Some(m) = &self.min_traffic {
+            out.push(("min_traffic", m.query.as_str()));
         }
+        if let Some(q) = &self.error_rate {
+            out.push(("error_rate", q.as_str()));
+        }
+        if let Some(q) = &self.latency_p95 {
+            out.push(("latency_p95", q.as_str()));
+        }
+        out
+    }
+}
+
+/// A traffic guard: `query` (e.g. requests in the last 5 minutes) must reach
+/// `at_least` for the figures to be judged.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MinTraffic {
+    pub query: String,
+    pub at_least: f64,
+}
+
+// `at_least` is validated finite, so equality is total in practice; sources are
+// grouped by equality (and hashed) when customers share one.
+impl Eq for MinTraffic {}
+
+impl std::hash::Hash for MinTraffic {
+    fn hash<H: std::hash::Hasher>(&self, state: &mut H) {
+        // Equal guards have equal queries; `at_least` stays out (0.0 == -0.0).
+        self.query.hash(state);
     }
 }

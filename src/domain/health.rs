@@ -65,6 +65,26 @@ impl ProbeOutcome {
     }
 }
 
+/// Steady healthy samples of one customer over a period, summarised instead of
+/// journaled one by one: how many, and the range and mean of each figure.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HealthSummary {
+    pub customer: super::CustomerId,
+    pub count: u64,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<FigureRange>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latency_p95_ms: Option<FigureRange>,
+}
+
+/// Min, mean and max of a figure over a period.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct FigureRange {
+    pub min: f64,
+    pub mean: f64,
+    pub max: f64,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -7,10 +7,14 @@
 pub mod checklist;
 pub mod configuration;
 pub mod customer;
+pub mod deploy;
 pub mod dice;
 pub mod duration;
 pub mod health;
+pub mod notes;
+pub mod notify;
 pub mod policy;
+pub mod promql;
 pub mod release_type;
 pub mod roster;
 pub mod text;
@@ -20,9 +24,13 @@ pub mod window;
 
 pub use checklist::{CheckCommand, Checklist, ChecklistItem, ChecklistKind, GatedPhase};
 pub use configuration::Configuration;
-pub use customer::{Contact, Customer, CustomerId, DeployTarget, HeaderFromEnv, HealthSource};
+pub use customer::{Contact, Customer, CustomerId, HeaderFromEnv, HealthSource};
+pub use customer::{MinTraffic, PrometheusSource};
+pub use deploy::{CommandLine, CommandTarget, DeployTarget, StatusPolling, Verify, WebhookTarget};
 pub use duration::HumanDuration;
-pub use health::{HealthSample, ProbeOutcome};
+pub use health::{FigureRange, HealthSample, HealthSummary, ProbeOutcome};
+pub use notes::{Change, ChangeKind, ReleaseNotes};
+pub use notify::{Channel, NoticeKind, Notifications, RetryPolicy, Route};
 pub use policy::{
     Approval, ApprovalRules, CustomerOverride, DeploymentPolicies, Monitoring, Notify,
     NotifyTiming, Policy, TierPolicy, TriggerAction, TriggerPolicy, Urgency,

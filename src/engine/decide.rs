@@ -7,12 +7,16 @@ use chrono::{DateTime, Utc};
 use super::effect::{Effect, effect_of};
 use super::event::{Event, EventKind, NoticeKind, PauseCause, RollbackScope, SYSTEM};
 use super::input::{Command, EffectResult, Input};
+use super::notices::{self, Draft};
 use super::rejected::Rejected;
 use super::state::{CheckStatus, CustomerStatus, Phase, ReleaseState, WaveStatus};
 use super::triggers::{self, Evidence, TriggerKind};
 use crate::domain::{
     Approval, GatedPhase, NotifyTiming, ProbeOutcome, ReleaseType, Role, TierName, TriggerAction,
 };
+
+/// The roster role that may take a release over as its captain.
+pub const CAPTAIN_ROLE: &str = "release_captain";
 
 /// Events and the effects they start.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -31,6 +35,21 @@ pub fn decide(
         Input::Attached => attached(state, now),
         Input::Command { actor, command } => command_events(state, actor, command, now)?,
         Input::Result(result) => result_events(state, result, now),
+        Input::Summaries {
+            from,
+            to,
+            customers,
+        } => {
+            if customers.is_empty() {
+                Vec::new()
+            } else {
+                vec![EventKind::HealthSummarized {
+                    from: *from,
+                    to: *to,
+                    customers: customers.clone(),
+                }]
+            }
+        }
     };
     let events: Vec<Event> = kinds
         .into_iter()
@@ -337,7 +356,12 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                 let plan = &s.plan.waves[wi];
                 let mut in_flight = 0u32;
                 let mut settled = 0usize;
+                // Told after deploy, once per wave: healthy customers whose notify
+                // timing is post-deploy (those settled before, and those now).
+                let mut told: Vec<crate::domain::CustomerId> = Vec::new();
+                let mut deferred = 0usize;
                 for (offset, c) in s.wave_customers(wi).iter().enumerate() {
+                    let post = plan.customers[offset].notify.timing == NotifyTiming::PostDeploy;
                     match c.status {
                         CustomerStatus::Deploying | CustomerStatus::RollingBack => in_flight += 1,
                         CustomerStatus::Verifying => {
@@ -348,23 +372,42 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                                 out.push(EventKind::CustomerHealthy {
                                     customer: c.id.clone(),
                                 });
-                                if plan.customers[offset].notify.timing == NotifyTiming::PostDeploy
-                                {
-                                    out.push(EventKind::Notified {
-                                        kind: NoticeKind::PostDeploy,
-                                        wave: None,
-                                        customer: Some(c.id.clone()),
-                                        message: format!(
-                                            "{} is now running {}",
-                                            c.name, s.plan.version
-                                        ),
-                                    });
+                                if post {
+                                    told.push(c.id.clone());
                                 }
                                 settled += 1;
                             }
                         }
+                        CustomerStatus::Healthy => {
+                            if post {
+                                told.push(c.id.clone());
+                            }
+                            settled += 1;
+                        }
+                        CustomerStatus::WaitingWindow => deferred += 1,
                         st if st.is_settled() => settled += 1,
                         _ => {}
+                    }
+                }
+                // One post-deploy notice when the wave is cleared (every customer
+                // settled, or deferred to its window); customers deployed later in
+                // their windows get one more when the wave completes.
+                if settled > 0 && settled + deferred == w.customer_count {
+                    let before = told_post_deploy(s, &w.tier);
+                    told.retain(|c| !before.contains(c));
+                    if !told.is_empty() {
+                        let names = customer_names(s, &told);
+                        let notice = Draft::new(
+                            NoticeKind::PostDeploy,
+                            Some(w.tier.clone()),
+                            format!(
+                                "{} ({}) is deployed and healthy on the {} tier: {}",
+                                s.plan.version, s.plan.release_type, w.tier, names
+                            ),
+                        )
+                        .customers(told)
+                        .queue(s, out);
+                        out.push(notice);
                     }
                 }
                 if settled == w.customer_count {
@@ -372,7 +415,7 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                         wave: w.tier.clone(),
                     });
                     if wi == 0 {
-                        pre_deploy_notices(s, out);
+                        pre_deploy_notices(s, now, out);
                     }
                     continue;
                 }
@@ -426,15 +469,17 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                             wave: w.tier.clone(),
                         });
                         if s.plan.waves[wi].approval == Approval::AutomaticWithNotification {
-                            out.push(EventKind::Notified {
-                                kind: NoticeKind::WaveStarting,
-                                wave: Some(w.tier.clone()),
-                                customer: None,
-                                message: format!(
+                            let notice = Draft::new(
+                                NoticeKind::WaveStarting,
+                                Some(w.tier.clone()),
+                                format!(
                                     "{} is being deployed to the {} tier now",
                                     s.plan.version, w.tier
                                 ),
-                            });
+                            )
+                            .customers(wave_customer_ids(s, wi))
+                            .queue(s, out);
+                            out.push(notice);
                         }
                     }
                     Gate::Items(items) => {
@@ -448,6 +493,11 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                         }
                     }
                     Gate::Approval { missing } => {
+                        if !s.approval_noticed.contains(&w.tier) && !s.emergency {
+                            let notice = approval_needed(s, wi, &missing, now);
+                            let notice = notice.queue(s, out);
+                            out.push(notice);
+                        }
                         gate_timeout_notice(s, wi, &missing, now, out);
                     }
                     _ => {}
@@ -470,29 +520,122 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
         .iter()
         .all(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Cancelled));
     if all_done && !s.rolling_back_all && out.is_empty() {
+        let monitoring_until = policy.monitoring.period.after(now);
         out.push(EventKind::RolloutCompleted {
-            monitoring_until: policy.monitoring.period.after(now),
+            monitoring_until,
             rollback_window_until: policy.rollback_window.after(now),
         });
+        let healthy: Vec<crate::domain::CustomerId> = s
+            .customers
+            .iter()
+            .filter(|c| c.status == CustomerStatus::Healthy)
+            .map(|c| c.id.clone())
+            .collect();
+        let message = format!(
+            "{} ({}) reached {} of {} customers; monitoring until {}",
+            s.plan.version,
+            s.plan.release_type,
+            healthy.len(),
+            s.customers.len(),
+            monitoring_until.format("%Y-%m-%d %H:%M UTC")
+        );
+        let notice = Draft::new(NoticeKind::ReleaseCompleted, None, message).queue(s, out);
+        out.push(notice);
     }
 }
 
-fn pre_deploy_notices(s: &ReleaseState, out: &mut Vec<EventKind>) {
+/// Customers a post-deploy notice of this wave already listed.
+fn told_post_deploy(s: &ReleaseState, tier: &TierName) -> Vec<crate::domain::CustomerId> {
+    s.outbox
+        .notices
+        .iter()
+        .filter(|n| n.kind == NoticeKind::PostDeploy && n.wave.as_ref() == Some(tier))
+        .flat_map(|n| n.customers.iter().cloned())
+        .collect()
+}
+
+/// Ids of a wave's customers, in plan order.
+fn wave_customer_ids(s: &ReleaseState, wave: usize) -> Vec<crate::domain::CustomerId> {
+    s.wave_customers(wave)
+        .iter()
+        .map(|c| c.id.clone())
+        .collect()
+}
+
+/// Names for a notice's one-line message: all of them up to a handful, then a count.
+fn customer_names(s: &ReleaseState, ids: &[crate::domain::CustomerId]) -> String {
+    const SHOWN: usize = 5;
+    let names: Vec<&str> = ids
+        .iter()
+        .take(SHOWN)
+        .map(|id| s.customer(id).map_or(id.as_str(), |c| c.name.as_str()))
+        .collect();
+    if ids.len() > SHOWN {
+        format!("{} and {} more", names.join(", "), ids.len() - SHOWN)
+    } else {
+        names.join(", ")
+    }
+}
+
+/// A wave waits for signatures: who must sign, and the command that signs.
+fn approval_needed(s: &ReleaseState, wi: usize, missing: &[Role], now: DateTime<Utc>) -> Draft {
+    let w = &s.waves[wi];
+    let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
+    let when = match s.due_at(wi) {
+        Some(due) if due > now => format!(" (may start at {} UTC)", due.format("%Y-%m-%d %H:%M")),
+        _ => String::new(),
+    };
+    let mut d = Draft::new(
+        NoticeKind::ApprovalNeeded,
+        Some(w.tier.clone()),
+        format!(
+            "wave {} of {} needs approval by {}{when}: shipdeck approve --version {} --wave {}",
+            w.tier,
+            s.plan.version,
+            names.join(" + "),
+            s.plan.version,
+            w.tier
+        ),
+    )
+    .customers(wave_customer_ids(s, wi))
+    .roles(missing.to_vec());
+    if let Some(due) = s.due_at(wi) {
+        d = d.eta(due);
+    }
+    d
+}
+
+/// When the demo wave completes, each later wave with customers told before their
+/// deploy gets one notice listing them, with the wave's earliest start (each
+/// customer's own, in its window's time zone, is worked out from the plan when the
+/// notice is written).
+fn pre_deploy_notices(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
+    // The demo wave completes in this round, now: its completion is the anchor.
+    let anchor = now;
     for (wi, plan) in s.plan.waves.iter().enumerate().skip(1) {
-        let due = s.plan.effective_delay(wi, s.emergency);
-        for c in &plan.customers {
-            if c.notify.timing == NotifyTiming::PreDeploy {
-                out.push(EventKind::Notified {
-                    kind: NoticeKind::PreDeploy,
-                    wave: None,
-                    customer: Some(c.id.clone()),
-                    message: format!(
-                        "{} ({}) will be deployed to {} no earlier than {} from now",
-                        s.plan.version, s.plan.release_type, c.name, due
-                    ),
-                });
-            }
+        let delay = s.plan.effective_delay(wi, s.emergency);
+        let told: Vec<crate::domain::CustomerId> = plan
+            .customers
+            .iter()
+            .filter(|c| c.notify.timing == NotifyTiming::PreDeploy)
+            .map(|c| c.id.clone())
+            .collect();
+        if told.is_empty() {
+            continue;
         }
+        let names = customer_names(s, &told);
+        let draft = Draft::new(
+            NoticeKind::PreDeploy,
+            Some(plan.tier.clone()),
+            format!(
+                "{} ({}) will be deployed to the {} tier no earlier than {} from now: {}",
+                s.plan.version, s.plan.release_type, plan.tier, delay, names
+            ),
+        )
+        .customers(told)
+        .eta(anchor + delay.to_delta());
+        let notice = draft.queue(s, out);
+        out.push(notice);
     }
 }
 
@@ -512,17 +655,21 @@ fn gate_timeout_notice(
     };
     if !w.gate_notice_sent && now >= timeout.after(due) {
         let names: Vec<&str> = missing.iter().map(|r| r.as_str()).collect();
-        out.push(EventKind::Notified {
-            kind: NoticeKind::GateWaiting,
-            wave: Some(w.tier.clone()),
-            customer: None,
-            message: format!(
-                "wave {} has waited {} for approval by {}",
+        let notice = Draft::new(
+            NoticeKind::GateWaiting,
+            Some(w.tier.clone()),
+            format!(
+                "wave {} has waited {} for approval by {}: shipdeck approve --version {} --wave {}",
                 w.tier,
                 timeout,
-                names.join(" + ")
+                names.join(" + "),
+                s.plan.version,
+                w.tier
             ),
-        });
+        )
+        .roles(missing.to_vec())
+        .queue(s, out);
+        out.push(notice);
     }
 }
 
@@ -564,6 +711,9 @@ fn command_events(
     // A completed release can still be rolled back inside its window; nothing else.
     let rollback_after_completion =
         s.phase == Phase::Completed && matches!(command, Command::Rollback { .. });
+    if let Command::RetryNotices = command {
+        return notices::requeue(s, actor);
+    }
     // Follow-up items (the rollback checklist after a rollback) stay tickable.
     if s.phase.is_final()
         && !rollback_after_completion
@@ -605,6 +755,22 @@ fn command_events(
             reason,
         } => super::checklists::untick(s, actor, checklist.as_deref(), item, reason),
         Command::Approve { wave, role } => approve(s, actor, wave.as_ref(), role.as_ref()),
+        Command::TakeOver => {
+            let role = Role::new(CAPTAIN_ROLE);
+            if !s.plan.roster.has_role(actor, &role) {
+                return Err(Rejected::NotCaptainRole {
+                    actor: actor.to_string(),
+                    role,
+                });
+            }
+            if s.captain == actor {
+                return Err(Rejected::AlreadyCaptain(actor.to_string()));
+            }
+            Ok(vec![EventKind::CaptainChanged {
+                from: s.captain.clone(),
+                to: actor.to_string(),
+            }])
+        }
         Command::SkipWait { wave, reason } => {
             require_reason(reason, "skipping a wait")?;
             let wi = match wave {
@@ -726,23 +892,24 @@ fn command_events(
                 })
                 .map(|(_, w)| w.tier.clone())
                 .collect();
-            Ok(vec![
-                EventKind::EmergencyDeclared {
-                    actor: actor.to_string(),
-                    reason: reason.clone(),
-                    approvals_skipped,
-                    windows_overridden: override_windows.clone(),
-                },
-                EventKind::Notified {
-                    kind: NoticeKind::Emergency,
-                    wave: None,
-                    customer: None,
-                    message: format!(
-                        "emergency {} {}: all tiers right after demo. Reason: {reason}",
-                        s.plan.release_type, s.plan.version
-                    ),
-                },
-            ])
+            let mut out = vec![EventKind::EmergencyDeclared {
+                actor: actor.to_string(),
+                reason: reason.clone(),
+                approvals_skipped,
+                windows_overridden: override_windows.clone(),
+            }];
+            let notice = Draft::new(
+                NoticeKind::Emergency,
+                None,
+                format!(
+                    "emergency {} {}: all tiers right after demo. Reason: {reason}",
+                    s.plan.release_type, s.plan.version
+                ),
+            )
+            .customers(s.customers.iter().map(|c| c.id.clone()).collect())
+            .queue(s, &out);
+            out.push(notice);
+            Ok(out)
         }
         Command::ReportIssue { customer, reason } => {
             require_reason(reason, "reporting an issue")?;
@@ -756,6 +923,7 @@ fn command_events(
                 summary: format!("reported by {actor}: {reason}"),
                 baseline: c.health.baseline,
                 samples: Vec::new(),
+                source: None,
             };
             Ok(fire_trigger(
                 s,
@@ -765,6 +933,7 @@ fn command_events(
                 now,
             ))
         }
+        Command::RetryNotices => notices::requeue(s, actor),
         Command::ConfirmOverdue => {
             let waves: Vec<TierName> = s
                 .waves
@@ -939,19 +1108,28 @@ fn rollback(
         reason: reason.to_string(),
         forced,
     }];
-    for i in touched {
+    let mut rolled: Vec<crate::domain::CustomerId> = Vec::new();
+    for &i in &touched {
         let c = &s.customers[i];
         out.push(EventKind::RollbackStarted {
             customer: c.id.clone(),
             to: c.from_version.clone(),
         });
+        rolled.push(c.id.clone());
     }
-    out.push(EventKind::Notified {
-        kind: NoticeKind::Rollback,
-        wave: None,
-        customer: None,
-        message: format!("rolling back {scope} from {}: {reason}", s.plan.version),
-    });
+    let wave = match &scope {
+        RollbackScope::Customer(id) => s.customer(id).map(|c| s.waves[c.wave].tier.clone()),
+        RollbackScope::Wave(t) => Some(t.clone()),
+        RollbackScope::All => None,
+    };
+    let notice = Draft::new(
+        NoticeKind::Rollback,
+        wave,
+        format!("rolling back {scope} from {}: {reason}", s.plan.version),
+    )
+    .customers(rolled)
+    .queue(s, &out);
+    out.push(notice);
     if scope != RollbackScope::All {
         out.extend(lock_after_rollback(s, actor, reason));
     }
@@ -977,26 +1155,39 @@ fn fire_trigger(
     s: &ReleaseState,
     customer: &crate::domain::CustomerId,
     trigger: TriggerKind,
-    evidence: Evidence,
+    mut evidence: Evidence,
     now: DateTime<Utc>,
 ) -> Vec<EventKind> {
+    if evidence.source.is_none() {
+        evidence.source = planned_source_evidence(s, customer, &evidence);
+    }
     let summary = evidence.summary.clone();
     let mut out = vec![EventKind::TriggerFired {
         customer: customer.clone(),
         trigger,
         evidence,
     }];
+    let wave = s.customer(customer).map(|c| s.waves[c.wave].tier.clone());
+    let name = s
+        .customer(customer)
+        .map_or(customer.as_str(), |c| c.name.as_str());
     let window_open = s.rollback_window_until.is_none_or(|closed| now <= closed);
-    if !window_open {
-        out.push(EventKind::Notified {
-            kind: NoticeKind::Rollback,
-            wave: None,
-            customer: Some(customer.clone()),
-            message: format!(
-                "{} on {customer} after the rollback window closed; not rolled back automatically: {summary}",
+    let notice = Draft::new(
+        NoticeKind::TriggerFired,
+        wave,
+        if window_open {
+            format!("{} on {name}: {summary}", trigger.describe())
+        } else {
+            format!(
+                "{} on {name} after the rollback window closed; not rolled back automatically: {summary}",
                 trigger.describe()
-            ),
-        });
+            )
+        },
+    )
+    .about(customer.clone())
+    .queue(s, &out);
+    out.push(notice);
+    if !window_open {
         return out;
     }
     // The evidence names the rule with its figures first ("error rate 12.0% >
@@ -1106,8 +1297,60 @@ fn result_events(s: &ReleaseState, result: &EffectResult, now: DateTime<Utc>) ->
             }
             out
         }
+        EffectResult::DeployRetrying {
+            customer,
+            attempt,
+            reason,
+        } => {
+            // Only for the deploy or rollback still in flight, and only forward: a
+            // late report of an older attempt changes nothing.
+            match s.customer(customer) {
+                Some(c)
+                    if matches!(
+                        c.status,
+                        CustomerStatus::Deploying | CustomerStatus::RollingBack
+                    ) && *attempt > c.attempt =>
+                {
+                    vec![EventKind::DeployRetried {
+                        customer: customer.clone(),
+                        attempt: *attempt,
+                        reason: reason.clone(),
+                    }]
+                }
+                _ => Vec::new(),
+            }
+        }
         EffectResult::Probed { customer, outcome } => probed(s, customer, outcome, now),
+        EffectResult::NoticeDelivered { .. } => notices::delivered(s, result),
     }
+}
+
+/// The source part of a trigger's evidence, from the customer's health source as
+/// planned (journaled): its queries expanded for the customer, the values of the
+/// evidence's samples, and the instant baselines are read at (the release's start).
+fn planned_source_evidence(
+    s: &ReleaseState,
+    customer: &crate::domain::CustomerId,
+    evidence: &Evidence,
+) -> Option<triggers::SourceEvidence> {
+    let (tier, planned) = s.plan.waves.iter().find_map(|w| {
+        w.customers
+            .iter()
+            .find(|c| &c.id == customer)
+            .map(|c| (w.tier.as_str(), c))
+    })?;
+    let subject = crate::domain::promql::Subject {
+        id: customer.as_str(),
+        name: &planned.name,
+        tier,
+    };
+    let baseline_at = evidence.baseline.map(|_| s.started_at);
+    triggers::source_evidence(
+        planned.health.as_ref()?,
+        &subject,
+        &evidence.samples,
+        baseline_at,
+    )
 }
 
 fn probed(

@@ -6,7 +6,9 @@ use serde::{Deserialize, Serialize};
 
 use super::event::{Event, EventKind, NoticeKind};
 use super::state::{CustomerStatus, ReleaseState};
-use crate::domain::{CheckCommand, CustomerId, TierName, Version};
+use chrono::{DateTime, Utc};
+
+use crate::domain::{CheckCommand, CustomerId, Role, TierName, Version};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Effect {
@@ -22,11 +24,17 @@ pub enum Effect {
         customer: CustomerId,
         to: Version,
     },
+    /// Deliver a queued notice to each of `to` (see `engine::notices`).
     Notify {
         kind: NoticeKind,
         wave: Option<TierName>,
         customer: Option<CustomerId>,
         message: String,
+        key: String,
+        customers: Vec<CustomerId>,
+        eta: Option<DateTime<Utc>>,
+        roles: Vec<Role>,
+        to: Vec<String>,
     },
 }
 
@@ -54,18 +62,33 @@ pub fn effect_of(state_before: &ReleaseState, event: &Event) -> Option<Effect> {
             wave,
             customer,
             message,
-        } => Some(Effect::Notify {
+            key,
+            customers,
+            eta,
+            roles,
+            to,
+        } if !to.is_empty() => Some(Effect::Notify {
             kind: *kind,
             wave: wave.clone(),
             customer: customer.clone(),
             message: message.clone(),
+            key: key.clone(),
+            customers: customers.clone(),
+            eta: *eta,
+            roles: roles.clone(),
+            to: to.clone(),
         }),
+        EventKind::NoticesRequeued { deliveries, .. } => {
+            super::notices::requeued_effect(state_before, deliveries)
+        }
         _ => None,
     }
 }
 
 /// Effects started but not finished: what a resumed runtime must carry out again.
 /// Deployers and rollbacks are asked to reach a version, so repeating is safe.
+/// Notices are not here: the release never waits for them (see
+/// `notices::undelivered`, which the runtime sends again on its own).
 pub fn in_flight(state: &ReleaseState) -> Vec<Effect> {
     let mut out = Vec::new();
     for item in state.running_checks() {

@@ -47,17 +47,8 @@ pub enum PauseCause {
     Trigger,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum NoticeKind {
-    PreDeploy,
-    PostDeploy,
-    WaveStarting,
-    WeeklySummary,
-    Emergency,
-    Rollback,
-    GateWaiting,
-}
+/// What a notice is about; lives in `domain` beside the routes that choose by it.
+pub use crate::domain::NoticeKind;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -158,12 +149,27 @@ pub enum EventKind {
         ok: bool,
         detail: String,
     },
+    /// A deploy (or rollback) in flight starts its attempt `attempt` (2, 3, …)
+    /// after the one before failed for `reason`. Journaled so that a resumed
+    /// runtime re-issues it with the same attempt count.
+    DeployRetried {
+        customer: CustomerId,
+        attempt: u32,
+        reason: String,
+    },
     CustomerHealthy {
         customer: CustomerId,
     },
     CustomerFailed {
         customer: CustomerId,
         reason: String,
+    },
+    /// Steady healthy samples over `from..to`, summarised per customer instead of
+    /// journaled one by one.
+    HealthSummarized {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        customers: Vec<crate::domain::HealthSummary>,
     },
     HealthSampled {
         customer: CustomerId,
@@ -213,6 +219,8 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Vec::is_empty")]
         windows_overridden: Vec<CustomerId>,
     },
+    /// A notice is queued: journaled with its dedupe key and the destinations it
+    /// must reach, before any delivery is tried (the outbox).
     Notified {
         kind: NoticeKind,
         #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -220,6 +228,43 @@ pub enum EventKind {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         customer: Option<CustomerId>,
         message: String,
+        /// `release/wave/kind` (`#n` from the second of the same): one delivery per
+        /// destination and key, across crashes. Empty in journals written before
+        /// the outbox (those notices count as delivered).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        key: String,
+        /// The customers it is about (one notice per wave and kind lists them all).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        customers: Vec<CustomerId>,
+        /// When the wave it announces may start (pre-deploy).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        eta: Option<DateTime<Utc>>,
+        /// Roles whose signatures are awaited (approval needed).
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        roles: Vec<Role>,
+        /// Destinations (channels, `channel>#contact`), as routed when queued.
+        #[serde(default, skip_serializing_if = "Vec::is_empty")]
+        to: Vec<String>,
+    },
+    /// A destination accepted a notice (the receiver's answer, capped and redacted).
+    NoticeSent {
+        key: String,
+        to: String,
+        attempts: u32,
+        answer: String,
+    },
+    /// A destination did not accept a notice after every attempt; `notify retry`
+    /// queues it again.
+    NoticeFailed {
+        key: String,
+        to: String,
+        attempts: u32,
+        answer: String,
+    },
+    /// Failed deliveries queued again by a person.
+    NoticesRequeued {
+        deliveries: Vec<(String, String)>,
+        actor: String,
     },
     RolloutCompleted {
         monitoring_until: DateTime<Utc>,
@@ -240,6 +285,28 @@ pub enum EventKind {
     /// lines (edited after they were written): `--accept-tampered`.
     TamperAccepted {
         lines: Vec<usize>,
+        actor: String,
+    },
+    /// A command reached the release through its socket: the name it was decided
+    /// under, the peer's uid and OS user as the kernel reported them, and the kind
+    /// of client. Journaled right before the events of the command it vouches for.
+    ActedFrom {
+        actor: String,
+        uid: u32,
+        user: String,
+        via: String,
+    },
+    /// Someone holding the captain role took the release over as its captain.
+    CaptainChanged {
+        from: String,
+        to: String,
+    },
+    /// The process that ran the release handed it to another one (a cockpit to a
+    /// background runner) without letting go of its lock in between.
+    HandedOver {
+        from_pid: u32,
+        to_pid: u32,
+        host: String,
         actor: String,
     },
 }
@@ -419,6 +486,11 @@ impl Event {
             EventKind::Aborted { actor, reason } => {
                 d(actor, "aborted the release".to_string(), reason)
             }
+            EventKind::NoticesRequeued { deliveries, actor } => d(
+                actor,
+                format!("queued {} failed notice deliveries again", deliveries.len()),
+                "",
+            ),
             EventKind::LockTakenOver { pid, host } => d(
                 SYSTEM,
                 format!("took over the stale lock of pid {pid} on {host}"),
@@ -432,6 +504,21 @@ impl Event {
                 ),
                 "--accept-tampered",
             ),
+            EventKind::CaptainChanged { from, to } => {
+                d(to, format!("took over as captain from {from}"), "")
+            }
+            EventKind::HandedOver {
+                from_pid,
+                to_pid,
+                actor,
+                ..
+            } => d(
+                actor,
+                format!(
+                    "handed the release to a background runner (pid {from_pid} to pid {to_pid})"
+                ),
+                "",
+            ),
             _ => None,
         }
     }
@@ -440,7 +527,10 @@ impl Event {
 impl EventKind {
     /// Routine samples are many; everything else goes to the log file.
     pub fn is_loggable(&self) -> bool {
-        !matches!(self, EventKind::HealthSampled { .. })
+        !matches!(
+            self,
+            EventKind::HealthSampled { .. } | EventKind::HealthSummarized { .. }
+        )
     }
 }
 
@@ -598,9 +688,19 @@ pub fn describe(e: &Event) -> String {
                 if *ok { "done" } else { "FAILED" }
             )
         }
+        EventKind::DeployRetried {
+            customer,
+            attempt,
+            reason,
+        } => format!("{customer}: attempt {attempt} after {reason}"),
         EventKind::CustomerHealthy { customer } => format!("{customer} healthy"),
         EventKind::CustomerFailed { customer, reason } => format!("{customer} FAILED: {reason}"),
         EventKind::HealthSampled { customer, outcome } => format!("{customer} probed: {outcome:?}"),
+        EventKind::HealthSummarized { customers, .. } => format!(
+            "steady health of {} customer(s) summarised ({} checks)",
+            customers.len(),
+            customers.iter().map(|c| c.count).sum::<u64>()
+        ),
         EventKind::BaselineRecorded { customer, baseline } => format!(
             "{customer} baseline: error rate {}, p95 {}",
             baseline
@@ -669,7 +769,22 @@ pub fn describe(e: &Event) -> String {
             };
             format!("{actor} declared EMERGENCY: {reason}{overridden}")
         }
-        EventKind::Notified { kind, message, .. } => format!("notice ({kind:?}): {message}"),
+        EventKind::Notified { kind, message, .. } => format!("notice ({kind}): {message}"),
+        EventKind::NoticeSent {
+            key, to, attempts, ..
+        } => format!("notice {key} delivered to {to} (attempt {attempts})"),
+        EventKind::NoticeFailed {
+            key,
+            to,
+            attempts,
+            answer,
+        } => format!("notice {key} NOT delivered to {to} after {attempts} attempts: {answer}"),
+        EventKind::NoticesRequeued { deliveries, actor } => {
+            format!(
+                "{actor} queued {} failed notice deliveries again",
+                deliveries.len()
+            )
+        }
         EventKind::RolloutCompleted {
             monitoring_until, ..
         } => format!(
@@ -687,6 +802,23 @@ pub fn describe(e: &Event) -> String {
         EventKind::TamperAccepted { lines, actor } => format!(
             "{actor} accepted a journal changed after it was written (chain broken at {}) with --accept-tampered",
             line_list(lines)
+        ),
+        EventKind::ActedFrom {
+            actor,
+            uid,
+            user,
+            via,
+        } => format!("{actor} acts through the socket (uid {uid}, OS user {user}, {via})"),
+        EventKind::CaptainChanged { from, to } => {
+            format!("{to} took over as captain from {from}")
+        }
+        EventKind::HandedOver {
+            from_pid,
+            to_pid,
+            host,
+            actor,
+        } => format!(
+            "{actor} handed the release from pid {from_pid} to a background runner, pid {to_pid} on {host}"
         ),
     };
     // Names, reasons and probe or deploy output are external text: one line, with

@@ -1,10 +1,11 @@
 //! What the engine is asked to decide on: operator commands, results of effects,
 //! clock ticks, and the runtime attaching to a release.
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
 use super::event::RollbackScope;
-use crate::domain::{CustomerId, ProbeOutcome, Role, TierName};
+use crate::domain::{CustomerId, HealthSummary, ProbeOutcome, Role, TierName};
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum Input {
@@ -17,6 +18,13 @@ pub enum Input {
         command: Command,
     },
     Result(EffectResult),
+    /// Steady healthy samples the runtime summarised over `from..to` (see
+    /// `query::steady_sample`), to be journaled as one summary.
+    Summaries {
+        from: DateTime<Utc>,
+        to: DateTime<Utc>,
+        customers: Vec<HealthSummary>,
+    },
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -69,6 +77,11 @@ pub enum Command {
         reason: String,
     },
     ConfirmOverdue,
+    /// Queue every failed notice delivery again (`shipdeck notify retry`); allowed
+    /// on a finished release too.
+    RetryNotices,
+    /// Become the release's captain (needs the captain role in the roster).
+    TakeOver,
 }
 
 impl Command {
@@ -104,8 +117,23 @@ pub enum EffectResult {
         ok: bool,
         detail: String,
     },
+    /// The deployer of `customer`'s deploy or rollback in flight is about to make
+    /// attempt `attempt` because the last one failed for `reason`.
+    DeployRetrying {
+        customer: CustomerId,
+        attempt: u32,
+        reason: String,
+    },
     Probed {
         customer: CustomerId,
         outcome: ProbeOutcome,
+    },
+    /// How one delivery of a notice ended, after the notifier's retries.
+    NoticeDelivered {
+        key: String,
+        to: String,
+        ok: bool,
+        attempts: u32,
+        answer: String,
     },
 }

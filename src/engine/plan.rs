@@ -7,9 +7,9 @@ use std::fmt;
 use serde::{Deserialize, Serialize};
 
 use crate::domain::{
-    Approval, Checklist, ChecklistKind, Configuration, CustomerId, DeployTarget, HealthSource,
-    HumanDuration, MaintenanceWindow, Notify, NotifyTiming, Policy, ReleaseType, Roster, TierName,
-    Version,
+    Approval, Checklist, ChecklistKind, Configuration, Contact, CustomerId, DeployTarget,
+    HealthSource, HumanDuration, MaintenanceWindow, Notifications, Notify, NotifyTiming, Policy,
+    ReleaseNotes, ReleaseType, Roster, TierName, Version,
 };
 
 /// Which customers a release goes to (`--customers`).
@@ -89,6 +89,9 @@ pub struct CustomerPlan {
     /// contract's notice or a regulator's change window.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub note: String,
+    /// Who to tell, as configured when planned (routes to contacts use them).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub contacts: Vec<Contact>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -126,6 +129,13 @@ pub struct ReleasePlan {
     pub roster: Roster,
     /// Seeds the simulated world so a drill can be replayed exactly.
     pub seed: u64,
+    /// Channels and routes for notices, as configured when planned (secrets by
+    /// variable name only). Journals written before it route to the notification log.
+    #[serde(default)]
+    pub notifications: Notifications,
+    /// The release notes given at plan time (`--notes`, `--git`), if any.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub notes: Option<ReleaseNotes>,
     /// The version failed the checks `validate` runs, and the starter overrode
     /// them (`--force-version`): what was wrong and why it went ahead anyway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -221,6 +231,7 @@ impl ReleasePlan {
                         deploy: Some(c.deploy.clone()),
                         health: Some(c.health.clone()),
                         note: ov.map(|o| o.note.clone()).unwrap_or_default(),
+                        contacts: c.contacts.clone(),
                     }
                 })
                 .collect();
@@ -270,7 +281,24 @@ impl ReleasePlan {
             roster: cfg.roster.clone(),
             seed,
             version_override: None,
+            notifications: cfg.notifications.clone(),
+            notes: None,
         })
+    }
+
+    /// A planned customer by id.
+    pub fn customer(&self, id: &CustomerId) -> Option<&CustomerPlan> {
+        self.waves
+            .iter()
+            .flat_map(|w| w.customers.iter())
+            .find(|c| &c.id == id)
+    }
+
+    /// The wave (index) a customer is in.
+    pub fn wave_of(&self, id: &CustomerId) -> Option<usize> {
+        self.waves
+            .iter()
+            .position(|w| w.customers.iter().any(|c| &c.id == id))
     }
 
     pub fn customer_count(&self) -> usize {

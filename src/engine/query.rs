@@ -65,6 +65,56 @@ pub fn takes_baseline(state: &ReleaseState, wave: usize) -> bool {
     }
 }
 
+/// A sample no rule needs to see one by one: `Some(sample)` when `outcome` is a
+/// healthy check of a customer that is healthy (its soak done), while the release
+/// rolls out or is monitored, whose last journaled check was healthy too, inside
+/// every threshold, with its trigger window not armed. Such a sample would change
+/// no decision (rules count failures and threshold crossings in a row; a healthy
+/// sample in an unarmed window leaves both where they are), so the runtime
+/// summarises it instead of journaling it. Everything else — baselines, soaking
+/// customers, any sample in an armed window, every change — is journaled exactly.
+pub fn steady_sample(
+    state: &ReleaseState,
+    customer: &crate::domain::CustomerId,
+    outcome: &crate::domain::ProbeOutcome,
+) -> Option<crate::domain::HealthSample> {
+    use crate::domain::ProbeOutcome;
+    if !matches!(state.phase, Phase::Rollout | Phase::Monitoring) {
+        return None;
+    }
+    let c = state.customer(customer)?;
+    if c.status != CustomerStatus::Healthy {
+        return None;
+    }
+    let ProbeOutcome::Up { sample } = outcome.clone().judged() else {
+        return None;
+    };
+    if !matches!(c.health.last, Some(ProbeOutcome::Up { .. })) {
+        return None;
+    }
+    let policy = &state.plan.policy.triggers;
+    let baseline = c.health.baseline.as_ref();
+    if !super::triggers::within_limits(policy, baseline, &sample)
+        || super::triggers::armed(policy, baseline, &c.health.recent)
+    {
+        return None;
+    }
+    Some(sample)
+}
+
+/// The instant a probe of the customer at `index` evaluates at: the release's start
+/// (journaled with its plan) while it is probed for its pre-deploy baseline, so that a
+/// resumed release reads the same baseline; `None` (now) otherwise. Only sources that
+/// can look back (prometheus) honour it.
+pub fn baseline_at(state: &ReleaseState, index: usize) -> Option<chrono::DateTime<chrono::Utc>> {
+    let c = state.customers.get(index)?;
+    let for_baseline = matches!(
+        c.status,
+        CustomerStatus::Pending | CustomerStatus::WaitingWindow
+    ) && c.health.baseline.is_none();
+    for_baseline.then_some(state.started_at)
+}
+
 /// The indices of every customer to probe now.
 pub fn probe_targets(state: &ReleaseState) -> Vec<usize> {
     (0..state.customers.len())

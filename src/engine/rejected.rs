@@ -98,6 +98,18 @@ pub enum Rejected {
     NotDeployed(CustomerId),
     #[error("no wave is waiting for confirmation")]
     NothingOverdue,
+    #[error("no notice delivery has failed; nothing to retry")]
+    NothingToRetry,
+    #[error(
+        "{actor} does not hold the {role} role in the roster; only a release captain can take over"
+    )]
+    NotCaptainRole { actor: String, role: Role },
+    #[error("{0} is already the captain")]
+    AlreadyCaptain(String),
+    /// A refusal decided by the engine of another process (the one that runs the
+    /// release) and relayed over its socket: its code and words, as decided there.
+    #[error("{0}")]
+    Relayed(Refusal),
 }
 
 /// `startup (qa_lead), standard (qa_lead + product_owner)`.
@@ -110,6 +122,14 @@ pub fn describe_gates(gates: &[(TierName, Vec<Role>)]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+impl Rejected {
+    /// The refusal's stable code (`lacks_role`, `rollback_window_closed`, …), the
+    /// same whether it was decided here or relayed from another process.
+    pub fn code(&self) -> String {
+        Refusal::from(self).code
+    }
 }
 
 /// A refusal as another process receives it: the variant's name as a stable code
@@ -128,6 +148,9 @@ impl std::fmt::Display for Refusal {
 
 impl From<&Rejected> for Refusal {
     fn from(r: &Rejected) -> Refusal {
+        if let Rejected::Relayed(relayed) = r {
+            return relayed.clone();
+        }
         let code = match serde_json::to_value(r) {
             Ok(serde_json::Value::String(s)) => s,
             Ok(serde_json::Value::Object(m)) => m.keys().next().cloned().unwrap_or_default(),

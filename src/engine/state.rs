@@ -9,9 +9,9 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 use chrono::{DateTime, TimeDelta, Utc};
 use serde::{Deserialize, Serialize};
 
-use super::event::{Decision, Event, EventKind, PauseCause};
+use super::event::{Decision, Event, EventKind, NoticeKind, PauseCause};
 use super::plan::ReleasePlan;
-use super::triggers;
+use super::triggers::{self, Evidence, TriggerKind};
 use crate::domain::{
     CheckCommand, CustomerId, GatedPhase, HealthSample, ProbeOutcome, Role, TierName, Version,
 };
@@ -122,8 +122,31 @@ pub struct HealthTrack {
     /// Recent conclusive outcomes, oldest first, bounded by the trigger window.
     pub recent: VecDeque<ProbeOutcome>,
     pub last: Option<ProbeOutcome>,
-    /// Recent samples for sparklines (error rate, p95), bounded.
+    /// Recent samples for sparklines (error rate, p95), bounded: a display cache,
+    /// fed by journaled samples and by steady ones that are summarised rather than
+    /// journaled ([`ReleaseState::note_steady`]). No rule reads it, so it is not
+    /// part of the state a replay must rebuild (nor of a checkpoint).
+    #[serde(skip)]
     pub history: VecDeque<HealthSample>,
+    /// Steady healthy checks summarised (not journaled one by one) so far.
+    #[serde(default)]
+    pub summarized: u64,
+    /// Steady checks this process has seen and tallied (a display figure, like
+    /// `history`: journaled only in the hourly summaries).
+    #[serde(skip)]
+    pub steady_seen: u64,
+    /// The last trigger that fired on this customer: when, which, and its evidence
+    /// (the cockpit's evidence view shows it).
+    #[serde(default)]
+    pub last_trigger: Option<FiredTrigger>,
+}
+
+/// A trigger as it fired, kept for views.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FiredTrigger {
+    pub at: DateTime<Utc>,
+    pub trigger: TriggerKind,
+    pub evidence: Evidence,
 }
 
 pub const SPARK_LEN: usize = 32;
@@ -150,6 +173,10 @@ pub struct CustomerState {
     pub failure: Option<String>,
     /// How many deploys of this release were started for the customer (at most 1).
     pub deploys_started: u32,
+    /// When the rollback in flight (or the last one) started.
+    pub rollback_started_at: Option<DateTime<Utc>>,
+    /// The attempt the deploy or rollback in flight is on (1 at its start).
+    pub attempt: u32,
     pub health: HealthTrack,
 }
 
@@ -181,6 +208,9 @@ pub struct TickRecord {
 pub struct ReleaseState {
     pub plan: ReleasePlan,
     pub started_by: String,
+    /// Who is in charge now: the starter, until someone with the captain role takes
+    /// over (journaled).
+    pub captain: String,
     pub started_at: DateTime<Utc>,
     pub phase: Phase,
     pub emergency: bool,
@@ -209,6 +239,10 @@ pub struct ReleaseState {
     pub decisions: Vec<Decision>,
     pub last_event_at: DateTime<Utc>,
     pub events_applied: u64,
+    /// Notices queued and what became of each delivery.
+    pub outbox: super::notices::Outbox,
+    /// Waves whose approval-needed notice went out.
+    pub approval_noticed: BTreeSet<TierName>,
 }
 
 /// How a checklist item is named across lists: `list/item`.
@@ -256,6 +290,8 @@ impl ReleaseState {
                     soak_until: None,
                     failure: None,
                     deploys_started: 0,
+                    rollback_started_at: None,
+                    attempt: 0,
                     health: HealthTrack::default(),
                 });
             }
@@ -269,6 +305,7 @@ impl ReleaseState {
         ReleaseState {
             plan,
             started_by: actor.to_string(),
+            captain: actor.to_string(),
             started_at: at,
             phase: Phase::Planned,
             emergency,
@@ -291,6 +328,8 @@ impl ReleaseState {
             decisions: Vec::new(),
             last_event_at: at,
             events_applied: 0,
+            outbox: super::notices::Outbox::default(),
+            approval_noticed: BTreeSet::new(),
         }
     }
 
@@ -311,6 +350,18 @@ impl ReleaseState {
             state.apply(e);
         }
         Ok(state)
+    }
+
+    /// A steady sample (see `query::steady_sample`) the runtime summarises instead
+    /// of journaling: it only moves the display cache, never a rule's input.
+    pub fn note_steady(&mut self, customer: &CustomerId, sample: HealthSample) {
+        if let Some(c) = self.customer_mut(customer) {
+            c.health.steady_seen += 1;
+            c.health.history.push_back(sample);
+            if c.health.history.len() > SPARK_LEN {
+                c.health.history.pop_front();
+            }
+        }
     }
 
     /// The state as read back from a checkpoint, with its customer index rebuilt.
@@ -582,6 +633,7 @@ impl ReleaseState {
                     c.status = CustomerStatus::Deploying;
                     c.deploy_started_at = Some(at);
                     c.deploys_started += 1;
+                    c.attempt = 1;
                     c.window_opens_at = None;
                 }
             }
@@ -607,6 +659,13 @@ impl ReleaseState {
                     }
                 }
             }
+            EventKind::DeployRetried {
+                customer, attempt, ..
+            } => {
+                if let Some(c) = self.customer_mut(customer) {
+                    c.attempt = *attempt;
+                }
+            }
             EventKind::CustomerHealthy { customer } => {
                 if let Some(c) = self.customer_mut(customer) {
                     c.status = CustomerStatus::Healthy;
@@ -616,6 +675,13 @@ impl ReleaseState {
                 if let Some(c) = self.customer_mut(customer) {
                     c.status = CustomerStatus::Failed;
                     c.failure = Some(reason.clone());
+                }
+            }
+            EventKind::HealthSummarized { customers, .. } => {
+                for s in customers {
+                    if let Some(c) = self.customer_mut(&s.customer) {
+                        c.health.summarized += s.count;
+                    }
                 }
             }
             EventKind::HealthSampled { customer, outcome } => {
@@ -646,12 +712,19 @@ impl ReleaseState {
                 }
             }
             EventKind::TriggerFired {
-                customer, trigger, ..
+                customer,
+                trigger,
+                evidence,
             } => {
                 if let Some(c) = self.customer_mut(customer) {
                     // The samples that tripped it are spent: the next trigger needs new ones.
                     c.health.recent.clear();
                     c.failure = Some(trigger.describe().to_string());
+                    c.health.last_trigger = Some(FiredTrigger {
+                        at,
+                        trigger: *trigger,
+                        evidence: evidence.clone(),
+                    });
                 }
             }
             EventKind::RollbackRequested { scope, .. } => {
@@ -668,6 +741,8 @@ impl ReleaseState {
                 if let Some(c) = self.customer_mut(customer) {
                     c.status = CustomerStatus::RollingBack;
                     c.soak_until = None;
+                    c.rollback_started_at = Some(at);
+                    c.attempt = 1;
                 }
             }
             EventKind::RollbackFinished {
@@ -722,11 +797,27 @@ impl ReleaseState {
                 self.windows_overridden
                     .extend(windows_overridden.iter().cloned());
             }
-            EventKind::Notified { wave, .. } => {
-                if let Some(w) = wave.as_ref().and_then(|t| self.wave_index(t)) {
-                    self.waves[w].gate_notice_sent = true;
+            EventKind::Notified { wave, kind, .. } => {
+                match kind {
+                    // Journals from before notice kinds were told apart marked every
+                    // wave notice; only the approval timeout's matters to a gate.
+                    NoticeKind::GateWaiting | NoticeKind::WaveStarting => {
+                        if let Some(w) = wave.as_ref().and_then(|t| self.wave_index(t)) {
+                            self.waves[w].gate_notice_sent = true;
+                        }
+                    }
+                    NoticeKind::ApprovalNeeded => {
+                        if let Some(w) = wave {
+                            self.approval_noticed.insert(w.clone());
+                        }
+                    }
+                    _ => {}
                 }
+                self.outbox.apply(e);
             }
+            EventKind::NoticeSent { .. }
+            | EventKind::NoticeFailed { .. }
+            | EventKind::NoticesRequeued { .. } => self.outbox.apply(e),
             EventKind::RolloutCompleted {
                 monitoring_until,
                 rollback_window_until,
@@ -754,7 +845,11 @@ impl ReleaseState {
                     }
                 }
             }
-            EventKind::LockTakenOver { .. } | EventKind::TamperAccepted { .. } => {}
+            EventKind::CaptainChanged { to, .. } => self.captain = to.clone(),
+            EventKind::LockTakenOver { .. }
+            | EventKind::TamperAccepted { .. }
+            | EventKind::ActedFrom { .. }
+            | EventKind::HandedOver { .. } => {}
         }
         self.record(e);
     }

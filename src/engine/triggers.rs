@@ -6,9 +6,11 @@
 
 use std::collections::VecDeque;
 
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::domain::{HealthSample, ProbeOutcome, TriggerPolicy};
+use crate::domain::promql::{self, Subject};
+use crate::domain::{HealthSample, HealthSource, ProbeOutcome, TriggerPolicy};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -38,6 +40,81 @@ pub struct Evidence {
     pub baseline: Option<HealthSample>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub samples: Vec<ProbeOutcome>,
+    /// Where the figures were read, for sources that can say (prometheus): the
+    /// queries as judged for this customer and the values they gave.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<SourceEvidence>,
+}
+
+/// A queried source's part of a trigger's evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SourceEvidence {
+    /// `prometheus`.
+    pub kind: String,
+    /// The server's base URL.
+    pub server: String,
+    /// The instant the baseline figures were read at (`time=`), when it had one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline_at: Option<DateTime<Utc>>,
+    pub queries: Vec<QueryEvidence>,
+}
+
+/// One query, expanded for the customer (paste it into Prometheus to see the same),
+/// and the value it gave in each of the evidence's samples, oldest first: the number
+/// received, exact, in its shortest decimal form (`-` where that sample had no such
+/// figure, `down` or `no data` where the check gave none).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct QueryEvidence {
+    pub name: String,
+    pub query: String,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub values: Vec<String>,
+}
+
+/// The source part of the evidence for a customer read from `source` (as planned),
+/// identified by `subject`, over `samples`; `baseline_at` when a baseline was read.
+pub fn source_evidence(
+    source: &HealthSource,
+    subject: &Subject<'_>,
+    samples: &[ProbeOutcome],
+    baseline_at: Option<DateTime<Utc>>,
+) -> Option<SourceEvidence> {
+    let HealthSource::Prometheus(p) = source else {
+        return None;
+    };
+    let value = |o: &ProbeOutcome, figure: fn(&HealthSample) -> Option<f64>| match o {
+        // `{}` prints the shortest text that reads back as the same double: the text
+        // Prometheus sent (it writes values the same way, with an exponent below 1e-6).
+        ProbeOutcome::Up { sample } => {
+            figure(sample).map_or_else(|| "-".to_string(), |v| v.to_string())
+        }
+        ProbeOutcome::Down { .. } => "down".to_string(),
+        ProbeOutcome::Inconclusive { .. } => "no data".to_string(),
+    };
+    let queries = p
+        .queries()
+        .into_iter()
+        .map(|(name, template)| {
+            let figure: Option<fn(&HealthSample) -> Option<f64>> = match name {
+                "error_rate" => Some(|s| s.error_rate),
+                "latency_p95" => Some(|s| s.latency_p95_ms),
+                _ => None,
+            };
+            QueryEvidence {
+                name: name.to_string(),
+                query: promql::expand(template, subject),
+                values: figure
+                    .map(|f| samples.iter().map(|o| value(o, f)).collect())
+                    .unwrap_or_default(),
+            }
+        })
+        .collect();
+    Some(SourceEvidence {
+        kind: "prometheus".to_string(),
+        server: p.url.clone(),
+        baseline_at,
+        queries,
+    })
 }
 
 /// Latency baselines below this count as this much: a service answering in 0 ms
@@ -49,6 +126,47 @@ pub const LATENCY_FLOOR_MS: f64 = 10.0;
 /// before sentinels were refused may hold -1).
 fn figure(v: Option<f64>) -> Option<f64> {
     v.filter(|v| v.is_finite() && *v >= 0.0)
+}
+
+/// Whether `sample` stays inside every threshold the rules hold it to against
+/// `baseline` (a rule whose baseline figure is missing does not apply; a sample
+/// missing a figure its baseline has is not judged inside).
+pub fn within_limits(
+    policy: &TriggerPolicy,
+    baseline: Option<&HealthSample>,
+    sample: &HealthSample,
+) -> bool {
+    let Some(base) = baseline else {
+        return true;
+    };
+    let error_ok = match figure(base.error_rate) {
+        Some(b) => sample
+            .error_rate
+            .is_some_and(|e| e <= b + policy.error_rate_points),
+        None => true,
+    };
+    let latency_ok = match figure(base.latency_p95_ms) {
+        Some(b) => {
+            let limit = b.max(LATENCY_FLOOR_MS) * (1.0 + policy.latency_p95_percent / 100.0);
+            sample.latency_p95_ms.is_some_and(|l| l <= limit)
+        }
+        None => true,
+    };
+    error_ok && latency_ok
+}
+
+/// Whether the trigger window is armed: a failed check, or a sample past a
+/// threshold, is in it. While it is, every sample counts toward a decision.
+pub fn armed(
+    policy: &TriggerPolicy,
+    baseline: Option<&HealthSample>,
+    recent: &VecDeque<ProbeOutcome>,
+) -> bool {
+    recent.iter().any(|o| match o {
+        ProbeOutcome::Up { sample } => !within_limits(policy, baseline, sample),
+        ProbeOutcome::Down { .. } => true,
+        ProbeOutcome::Inconclusive { .. } => false,
+    })
 }
 
 /// The conclusive outcomes kept per customer: enough for the longest rule.
@@ -76,6 +194,7 @@ pub fn evaluate(
                 summary: format!("{need} consecutive failed checks; last: {last_reason}"),
                 baseline: baseline.copied(),
                 samples,
+                source: None,
             },
         ));
     }
@@ -97,6 +216,7 @@ pub fn evaluate(
         summary,
         baseline: Some(*base),
         samples: recent.iter().rev().take(window).rev().cloned().collect(),
+        source: None,
     };
     if let Some(b) = figure(base.error_rate) {
         let limit = b + policy.error_rate_points;
@@ -306,6 +426,56 @@ mod tests {
     fn no_baseline_means_only_failures_count() {
         let r: VecDeque<_> = [up(50.0, 900.0), up(50.0, 900.0), up(50.0, 900.0)].into();
         assert_eq!(evaluate(&policy(), None, &r), None);
+    }
+
+    #[test]
+    fn prometheus_evidence_names_the_queries_and_the_values_judged() {
+        let source = HealthSource::Prometheus(crate::domain::PrometheusSource {
+            url: "http://prom:9090".into(),
+            error_rate: Some(
+                r#"sum by (customer) (rate(x{customer="{customer}",code=~"5.."}[1m]))"#.into(),
+            ),
+            latency_p95: Some(r#"p95{customer="{customer}",tier="{tier}"}"#.into()),
+            min_traffic: None,
+            headers: Vec::new(),
+            timeout: None,
+        });
+        let subject = Subject {
+            id: "acme-corp",
+            name: "ACME Corp",
+            tier: "enterprise",
+        };
+        let at: DateTime<Utc> = "2026-12-01T10:00:00Z".parse().unwrap();
+        let samples = [
+            up(5.263157894736842, 120.0),
+            down(),
+            ProbeOutcome::Inconclusive {
+                reason: "no data".into(),
+            },
+        ];
+        let ev = source_evidence(&source, &subject, &samples, Some(at)).unwrap();
+        assert_eq!(ev.kind, "prometheus");
+        assert_eq!(ev.server, "http://prom:9090");
+        assert_eq!(ev.baseline_at, Some(at));
+        assert_eq!(ev.queries.len(), 2);
+        assert_eq!(
+            ev.queries[0].query,
+            r#"sum by (customer) (rate(x{customer="acme-corp",code=~"5.."}[1m]))"#
+        );
+        assert_eq!(
+            ev.queries[0].values,
+            ["5.263157894736842", "down", "no data"]
+        );
+        assert_eq!(
+            ev.queries[1].query,
+            r#"p95{customer="acme-corp",tier="enterprise"}"#
+        );
+        assert_eq!(ev.queries[1].values[0], "120");
+        let http = HealthSource::Simulated {
+            baseline_error_rate: 1.0,
+            baseline_latency_ms: 1.0,
+        };
+        assert_eq!(source_evidence(&http, &subject, &samples, None), None);
     }
 
     #[test]

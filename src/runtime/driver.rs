@@ -7,15 +7,19 @@ use std::sync::{Arc, Mutex};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{broadcast, mpsc, watch};
+use tokio_util::sync::CancellationToken;
+
+use tokio::sync::oneshot;
 
 use super::clock::Clock;
 use super::effects::{Executor, PortContext, Wiring};
 use super::journal::{JournalError, JournalWriter};
-pub use super::link::{Committed, ReleaseLink, Request, SendError, Snapshot};
+pub use super::link::{Committed, Origin, ReleaseLink, Request, SendError, Snapshot};
+use super::lock::{Holder, ReleaseLock};
 use super::state_dir::StateDir;
 use super::store::{self, OpenMode, StoreError};
 use crate::engine::{
-    self, Effect, EffectResult, Event, Input, Rejected, ReleasePlan, ReleaseState,
+    self, Effect, EffectResult, Event, EventKind, Input, Rejected, ReleasePlan, ReleaseState,
 };
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +36,21 @@ pub enum RuntimeError {
     },
     #[error("the journal writer stopped unexpectedly")]
     WriterGone,
+    #[error("the release's loop stopped (it ended, or was stopped) before it could be handed over")]
+    Ended,
+}
+
+/// How the loop gets its lock: it takes it, or it is handed one that another
+/// process (a cockpit handing over to a background runner) holds and lets go of.
+pub enum LockSource {
+    Acquire,
+    HandedOver {
+        lock: ReleaseLock,
+        /// Who held it before (the lock file's content when it was handed over).
+        from: Option<Holder>,
+        /// Who handed it over (journaled).
+        actor: String,
+    },
 }
 
 pub struct RuntimeOptions {
@@ -46,6 +65,10 @@ pub struct RuntimeOptions {
 pub struct ReleaseHandle {
     link: ReleaseLink,
     pub shutdown: watch::Sender<bool>,
+    /// Fired to leave without waiting for deploys in flight (a second Ctrl-C or
+    /// `q` while stopping): they keep running, unjournaled, and a resume re-issues
+    /// them. See [`ReleaseHandle::stop`].
+    pub detach: CancellationToken,
     /// Where outside observers (the probe scheduler) deliver results.
     pub results: mpsc::UnboundedSender<EffectResult>,
     pub task: tokio::task::JoinHandle<Result<Arc<ReleaseState>, RuntimeError>>,
@@ -56,6 +79,29 @@ pub struct ReleaseHandle {
     /// Events decided while opening (a takeover, overdue waves, the first steps),
     /// before anyone could subscribe to the link's events.
     pub opened: Vec<Arc<Event>>,
+    /// Asks the loop to hand the release over (see [`ReleaseHandle::hand_off`]).
+    control: mpsc::Sender<Control>,
+    /// The release's label and state dir, for whoever serves it.
+    pub label: String,
+    pub state_dir: StateDir,
+    /// Effects re-issued on opening because their events had no result yet.
+    pub reissued: usize,
+}
+
+/// What [`ReleaseHandle::hand_off`] hands back: the lock, still held and never let
+/// go, for the process that takes the release over; and the state as of then.
+pub struct HandOff {
+    pub lock: ReleaseLock,
+    pub state: Arc<ReleaseState>,
+    /// Release time when the loop stopped: the next process continues from it.
+    pub now: DateTime<Utc>,
+    /// Effects decided while draining and not started here: the next process
+    /// starts them (they are in flight in the journal).
+    pub held: usize,
+}
+
+enum Control {
+    HandOff(oneshot::Sender<HandOff>),
 }
 
 impl ReleaseHandle {
@@ -85,9 +131,37 @@ impl ReleaseHandle {
         self.link.clock()
     }
 
-    /// Asks the loop to stop after the decision in hand, and waits for it.
-    pub async fn stop(self) -> Result<Arc<ReleaseState>, RuntimeError> {
+    /// Hands the release over: the loop stops starting effects (what it decides
+    /// meanwhile is journaled and left for the next process, which finds it in
+    /// flight), waits for the effects it already started to report, then stops and
+    /// gives back the lock, still held. Commands keep being decided meanwhile. So no
+    /// effect is started by both processes, and the lock is never free.
+    pub async fn hand_off(self) -> Result<HandOff, RuntimeError> {
+        let (tx, rx) = oneshot::channel();
+        let asked = self.control.send(Control::HandOff(tx)).await.is_ok();
+        let handed = if asked { rx.await.ok() } else { None };
+        let ended = match self.task.await {
+            Ok(r) => r,
+            Err(e) => std::panic::resume_unwind(e.into_panic()),
+        };
+        match (handed, ended) {
+            (Some(h), _) => Ok(h),
+            (None, Err(e)) => Err(e),
+            (None, Ok(_)) => Err(RuntimeError::Ended),
+        }
+    }
+
+    /// Asks the loop to stop: it takes no more commands, starts nothing new,
+    /// cancels running checks, and waits for the deploys and rollbacks in flight to
+    /// finish, journaling their results (a deploy is never killed halfway). Fire
+    /// [`ReleaseHandle::detach`] to stop waiting.
+    pub fn begin_stop(&self) {
         let _ = self.shutdown.send(true);
+    }
+
+    /// [`ReleaseHandle::begin_stop`], then waits for the loop to end.
+    pub async fn stop(self) -> Result<Arc<ReleaseState>, RuntimeError> {
+        self.begin_stop();
         match self.task.await {
             Ok(r) => r,
             Err(e) => std::panic::resume_unwind(e.into_panic()),
@@ -103,7 +177,7 @@ pub fn open(
     plan: Option<ReleasePlan>,
     actor: &str,
 ) -> Result<ReleaseHandle, RuntimeError> {
-    open_accepting(opts, label, plan, actor, false)
+    open_inner(opts, label, plan, actor, false, LockSource::Acquire)
 }
 
 /// [`open`], going on with a journal whose hash chain is broken when
@@ -115,23 +189,60 @@ pub fn open_accepting(
     actor: &str,
     accept_tampered: bool,
 ) -> Result<ReleaseHandle, RuntimeError> {
+    open_inner(
+        opts,
+        label,
+        plan,
+        actor,
+        accept_tampered,
+        LockSource::Acquire,
+    )
+}
+
+/// [`open`], with the lock taken or handed over (see [`LockSource`]). A release
+/// handed over keeps its clock: `opts.clock` is used as given.
+pub fn open_with(
+    opts: RuntimeOptions,
+    label: &str,
+    plan: Option<ReleasePlan>,
+    actor: &str,
+    lock: LockSource,
+) -> Result<ReleaseHandle, RuntimeError> {
+    open_inner(opts, label, plan, actor, false, lock)
+}
+
+fn open_inner(
+    opts: RuntimeOptions,
+    label: &str,
+    plan: Option<ReleasePlan>,
+    actor: &str,
+    accept_tampered: bool,
+    lock: LockSource,
+) -> Result<ReleaseHandle, RuntimeError> {
     let mode = if plan.is_some() {
         OpenMode::CreateIfMissing
     } else {
         OpenMode::Existing
     };
-    let opened = store::open(
-        &opts.state_dir,
-        label,
-        &store::OpenOptions {
-            mode,
-            accept_tampered,
-            actor,
-            now: opts.clock.now(),
-        },
-    )?;
+    let handed_over = matches!(lock, LockSource::HandedOver { .. });
+    let opened = match lock {
+        LockSource::Acquire => store::open(
+            &opts.state_dir,
+            label,
+            &store::OpenOptions {
+                mode,
+                accept_tampered,
+                actor,
+                now: opts.clock.now(),
+            },
+        )?,
+        LockSource::HandedOver { lock, from, actor } => {
+            store::open_handed_over(&opts.state_dir, label, opts.clock.now(), lock, from, &actor)?
+        }
+    };
     let last_at = opened.last_at();
     let clock = match (&opts.clock, last_at) {
+        (c, _) if handed_over => c.clone(),
         // A drill resumed later continues from where its release time stood.
         (Clock::Scaled { speed, .. }, Some(_)) => Clock::with_speed(Some(*speed), last_at),
         (c, _) => c.clone(),
@@ -179,6 +290,7 @@ pub fn open_accepting(
             clock: clock.clone(),
             notifications: opts.state_dir.notifications_path(),
             release_dir: opts.state_dir.release_dir(label),
+            deploy_logs: opts.state_dir.deploy_logs_dir(label),
         },
     );
     let executor = Executor::new(
@@ -187,11 +299,24 @@ pub fn open_accepting(
         ports,
         label,
         state.plan.seed,
+        actor,
     );
+    let detach = executor.detach_token();
     let mut effects: Vec<Effect> = Vec::new();
+    let mut reissued = 0;
     if replayed > 0 {
-        // Effects started before the last stop and never answered run again.
+        // Effects started before the last stop and never answered run again, and
+        // so do notice deliveries that were queued and never answered.
         effects.extend(engine::in_flight(&state));
+        reissued = effects.len();
+        if reissued > 0 {
+            tracing::info!(
+                release = label,
+                effects = reissued,
+                "re-issuing effects in flight when the release was last stopped"
+            );
+        }
+        effects.extend(engine::undelivered(&state));
         if let Ok(d) = engine::step(&mut state, &Input::Attached, now) {
             pending.extend(d.events);
             effects.extend(d.effects);
@@ -208,7 +333,7 @@ pub fn open_accepting(
     already_journaled.extend(pending);
     let opened_events: Vec<Arc<Event>> = already_journaled.into_iter().map(Arc::new).collect();
     for eff in effects {
-        executor.spawn(eff);
+        executor.spawn(eff, &state);
     }
     let state = Arc::new(state);
     let (snap_tx, snap_rx) = watch::channel(Snapshot {
@@ -218,6 +343,7 @@ pub fn open_accepting(
         next_seq,
     });
     let (cmd_tx, cmd_rx) = mpsc::channel(64);
+    let (control_tx, control_rx) = mpsc::channel(1);
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     let mut driver = Driver {
         state: Arc::unwrap_or_clone(state),
@@ -230,28 +356,35 @@ pub fn open_accepting(
             writing: None,
         },
         next_seq,
+        summaries: super::summaries::Summaries::new(now),
         clock: clock.clone(),
         executor,
         events: events_tx.clone(),
         snapshots: snap_tx,
         serial: 0,
         last_now: now,
-        _lock: lock,
+        lock: Some(lock),
+        draining: None,
+        held: 0,
     };
-    let task = tokio::spawn(async move { driver.run(cmd_rx, results_rx, shutdown_rx).await });
+    let task = tokio::spawn(async move {
+        driver
+            .run(cmd_rx, results_rx, control_rx, shutdown_rx)
+            .await
+    });
     Ok(ReleaseHandle {
-        link: ReleaseLink {
-            commands: cmd_tx,
-            snapshots: snap_rx,
-            events: events_tx,
-            clock,
-        },
+        link: ReleaseLink::new(cmd_tx, snap_rx, events_tx, clock),
         shutdown: shutdown_tx,
+        detach,
         results: results_tx,
         task,
         replayed,
         dropped_tail,
         opened: opened_events,
+        control: control_tx,
+        label: label.to_string(),
+        state_dir: opts.state_dir.clone(),
+        reissued,
     })
 }
 
@@ -304,6 +437,8 @@ struct Batch {
     inputs: usize,
     events: Vec<Event>,
     effects: Vec<Effect>,
+    /// Steady samples tallied (not journaled): views still get a new snapshot.
+    steady: usize,
 }
 
 struct Driver {
@@ -314,6 +449,8 @@ struct Driver {
     /// Sequence number of the next event journaled.
     next_seq: u64,
     checkpoints: Checkpoints,
+    /// Steady health tallied for the open period's summary.
+    summaries: super::summaries::Summaries,
     clock: Clock,
     executor: Executor,
     events: broadcast::Sender<Committed>,
@@ -321,19 +458,36 @@ struct Driver {
     serial: u64,
     /// Release time of the last decision: deadlines after it are still ahead.
     last_now: DateTime<Utc>,
-    /// Held for as long as the loop runs: one engine per release.
-    _lock: super::lock::ReleaseLock,
+    /// Held for as long as the loop runs: one engine per release. Taken out only
+    /// to be handed to the next process.
+    lock: Option<ReleaseLock>,
+    /// Handing over: effects are no longer started, and this gets the lock once
+    /// those already started have reported.
+    draining: Option<oneshot::Sender<HandOff>>,
+    /// Effects decided while draining and left for the next process.
+    held: usize,
 }
+
+/// While handing over, how often the loop looks whether the effects it started
+/// have all reported (notices send no result to wake it).
+const DRAIN_POLL: std::time::Duration = std::time::Duration::from_millis(20);
 
 impl Driver {
     async fn run(
         &mut self,
         mut commands: mpsc::Receiver<Request>,
         mut results: mpsc::UnboundedReceiver<EffectResult>,
+        mut control: mpsc::Receiver<Control>,
         mut shutdown: watch::Receiver<bool>,
     ) -> Result<Arc<ReleaseState>, RuntimeError> {
         loop {
             if *shutdown.borrow() {
+                break;
+            }
+            // Handing over: done once every effect started here has ended and its
+            // result (sent before it ended) has been decided and journaled.
+            if self.draining.is_some() && self.executor.in_flight() == 0 && results.is_empty() {
+                self.finish_hand_off();
                 break;
             }
             if self.state.phase.is_final() && engine::in_flight(&self.state).is_empty() {
@@ -347,12 +501,17 @@ impl Driver {
                     None => std::future::pending().await,
                 }
             };
+            let draining = self.draining.is_some();
             tokio::select! {
                 biased;
                 _ = shutdown.changed() => {}
+                Some(Control::HandOff(reply)) = control.recv(), if !draining => {
+                    tracing::info!(in_flight = self.executor.in_flight(), "handing the release over: no new effects start here");
+                    self.draining = Some(reply);
+                }
                 Some(req) = commands.recv() => {
                     let input = Input::Command { actor: req.actor, command: req.command };
-                    let verdict = self.handle(&input).await?;
+                    let verdict = self.handle_from(&input, req.origin.as_ref()).await?;
                     let _ = req.reply.send(verdict);
                 }
                 Some(result) = results.recv() => {
@@ -360,36 +519,196 @@ impl Driver {
                     // decide on all that are ready, then journal them with one fsync
                     // and publish one snapshot, instead of one of each per result.
                     let mut batch = Batch::default();
-                    let _ = self.decide(&Input::Result(result), &mut batch);
+                    self.take_result(result, &mut batch);
                     // A command waiting is decided before any later result (a
                     // pause must stop the deploys those results would start).
                     while batch.inputs < RESULT_BATCH && commands.is_empty() {
                         let Ok(next) = results.try_recv() else { break };
-                        let _ = self.decide(&Input::Result(next), &mut batch);
+                        self.take_result(next, &mut batch);
                     }
-                    self.commit(batch, false).await?;
+                    self.close_summaries(&mut batch, false);
+                    let shown = batch.steady > 0;
+                    self.commit(batch, shown).await?;
                 }
                 _ = sleep => {
                     let _ = self.handle(&Input::Tick).await?;
                 }
+                _ = tokio::time::sleep(DRAIN_POLL), if draining => {}
             }
         }
+        self.drain(&mut results).await?;
+        // The open period's tallies go into the journal before the loop ends.
+        let mut batch = Batch::default();
+        self.close_summaries(&mut batch, true);
+        self.commit(batch, false).await?;
         self.executor.shutdown(NOTICE_GRACE).await;
         Ok(Arc::new(self.state.clone()))
+    }
+
+    /// Stopping: waits for the deploys and rollbacks in flight and journals their
+    /// results, unless the operator detaches. Nothing new starts: a result is
+    /// decided on alone (no follow-up round), and the effects it implies (the
+    /// rollback of a failed deploy) stay in flight in the journal for the resume.
+    async fn drain(
+        &mut self,
+        results: &mut mpsc::UnboundedReceiver<EffectResult>,
+    ) -> Result<(), RuntimeError> {
+        self.executor.stop_checks();
+        let detach = self.executor.detach_token();
+        let executor = self.executor.clone();
+        let settled = executor.deploys_settled();
+        tokio::pin!(settled);
+        if self.executor.deploys_in_flight() > 0 {
+            tracing::info!(
+                deploys = self.executor.deploys_in_flight(),
+                "stopping: waiting for deploys in flight"
+            );
+        }
+        loop {
+            tokio::select! {
+                biased;
+                _ = detach.cancelled() => return Ok(()),
+                Some(r) = results.recv() => self.settle(r).await?,
+                _ = &mut settled => break,
+            }
+        }
+        // Results sent by deploys that ended just now.
+        while let Ok(r) = results.try_recv() {
+            self.settle(r).await?;
+        }
+        Ok(())
+    }
+
+    /// Journals what a deploy's result means while stopping (see [`Driver::drain`]).
+    async fn settle(&mut self, result: EffectResult) -> Result<(), RuntimeError> {
+        if !matches!(
+            result,
+            EffectResult::DeployFinished { .. }
+                | EffectResult::RollbackFinished { .. }
+                | EffectResult::DeployRetrying { .. }
+        ) {
+            return Ok(());
+        }
+        let now = self.clock.now().max(self.last_now);
+        self.last_now = now;
+        let Ok(decision) = engine::decide(&self.state, &Input::Result(result), now) else {
+            return Ok(());
+        };
+        for e in &decision.events {
+            self.state.apply(e);
+        }
+        self.commit(
+            Batch {
+                inputs: 1,
+                events: decision.events,
+                effects: Vec::new(),
+                steady: 0,
+            },
+            false,
+        )
+        .await
     }
 
     /// Decides, journals, then starts effects. A refusal changes nothing; a journal
     /// failure stops the loop (the in-memory state is ahead of the disk, so it must
     /// not act on it).
     async fn handle(&mut self, input: &Input) -> Result<Result<(), Rejected>, RuntimeError> {
+        self.handle_from(input, None).await
+    }
+
+    /// [`Driver::handle`] for a command that may have come through the socket: an
+    /// accepted one is journaled with where it came from, right before its events.
+    async fn handle_from(
+        &mut self,
+        input: &Input,
+        origin: Option<&Origin>,
+    ) -> Result<Result<(), Rejected>, RuntimeError> {
         let mut batch = Batch::default();
         let verdict = self.decide(input, &mut batch);
+        if let (Ok(()), Some(o), Input::Command { actor, .. }) = (&verdict, origin, input) {
+            if !batch.events.is_empty() {
+                let vouch = Event {
+                    at: self.last_now,
+                    event: EventKind::ActedFrom {
+                        actor: actor.clone(),
+                        uid: o.uid,
+                        user: o.user.clone(),
+                        via: o.via.clone(),
+                    },
+                };
+                // Folds to nothing but the count: applying it after the command's
+                // events leaves the same state as the journal's order does.
+                self.state.apply(&vouch);
+                batch.events.insert(0, vouch);
+            }
+        }
         self.commit(batch, matches!(input, Input::Tick)).await?;
         Ok(verdict)
     }
 
+    /// The effects already started have all reported: journal nothing more, give
+    /// the lock (still held) and the state to whoever asked for the handover.
+    fn finish_hand_off(&mut self) {
+        let (Some(reply), Some(lock)) = (self.draining.take(), self.lock.take()) else {
+            return;
+        };
+        tracing::info!(
+            held = self.held,
+            "handing the release over: loop stopped, lock passed on"
+        );
+        let handed = HandOff {
+            lock,
+            state: Arc::new(self.state.clone()),
+            now: self.last_now.max(self.clock.now()),
+            held: self.held,
+        };
+        if let Err(back) = reply.send(handed) {
+            // Nobody waits for it any more: keep the lock until the loop ends.
+            self.lock = Some(back.lock);
+        }
+    }
+
     /// Applies `input` to the state and keeps its events and effects in `batch`
     /// until [`Driver::commit`] makes them durable.
+    /// A result: a steady health sample is tallied for the period's summary (and
+    /// shown), everything else is decided on.
+    fn take_result(&mut self, result: EffectResult, batch: &mut Batch) {
+        if let EffectResult::Probed { customer, outcome } = &result {
+            if let Some(sample) = engine::query::steady_sample(&self.state, customer, outcome) {
+                // Time moved for views and the scheduler even though nothing is
+                // decided: the snapshot carries release time as of this result —
+                // but never past a deadline not yet decided on (a snapshot must not
+                // show a wave overdue that the next tick is about to start).
+                let now = self.clock.now().max(self.last_now);
+                if engine::next_deadline(&self.state, self.last_now).is_none_or(|d| d > now) {
+                    self.last_now = now;
+                }
+                self.summaries.add(customer, &sample);
+                self.state.note_steady(customer, sample);
+                batch.steady += 1;
+                return;
+            }
+        }
+        let _ = self.decide(&Input::Result(result), batch);
+    }
+
+    /// Journals the open period's summary when it is due (or now, when `flush`).
+    fn close_summaries(&mut self, batch: &mut Batch, flush: bool) {
+        let now = self.clock.now().max(self.last_now);
+        if !(self.summaries.due(now) || (flush && self.summaries.any())) {
+            return;
+        }
+        let (from, to, customers) = self.summaries.close(now);
+        let _ = self.decide(
+            &Input::Summaries {
+                from,
+                to,
+                customers,
+            },
+            batch,
+        );
+    }
+
     fn decide(&mut self, input: &Input, batch: &mut Batch) -> Result<(), Rejected> {
         let now = self.clock.now().max(self.last_now);
         self.last_now = now;
@@ -438,7 +757,13 @@ impl Driver {
             });
         }
         for eff in batch.effects {
-            self.executor.spawn(eff);
+            // Handing over: notices go out (nothing re-issues them), the rest is
+            // left in flight in the journal for the next process to start.
+            if self.draining.is_some() && !matches!(eff, Effect::Notify { .. }) {
+                self.held += 1;
+                continue;
+            }
+            self.executor.spawn(eff, &self.state);
         }
         self.publish(self.last_now);
         self.checkpoints.maybe_write(position, &self.state);

@@ -18,6 +18,7 @@ use tokio::sync::{broadcast, mpsc, oneshot, watch};
 
 use super::clock::Clock;
 use crate::engine::{Command, Event, Rejected, ReleaseState};
+use crate::protocol::{Farewell, Peer};
 
 /// What views see: the state as of the last decision, and the release time then.
 #[derive(Debug, Clone)]
@@ -43,6 +44,29 @@ pub struct Request {
     pub actor: String,
     pub command: Command,
     pub reply: oneshot::Sender<Result<(), Rejected>>,
+    /// Set when the command came through the release's socket: the driver journals
+    /// it (peer uid, OS user, client) with the command's events.
+    pub origin: Option<Origin>,
+}
+
+/// Where a command came from, as the kernel reported the socket's peer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Origin {
+    pub uid: u32,
+    pub user: String,
+    /// The kind of client (`attach`, `command`).
+    pub via: String,
+}
+
+/// Who else is here, and (for a link to another process) why that process ended.
+/// The server publishes it for its own cockpit; a remote link for the attached one.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Session {
+    pub peers: Vec<Peer>,
+    /// The serving process said goodbye (or vanished): why. Only remote links set it.
+    pub ended: Option<Farewell>,
+    /// The release is being handed to another process; the link reconnects.
+    pub moving: bool,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -64,6 +88,7 @@ pub struct ReleaseLink {
     pub(super) snapshots: watch::Receiver<Snapshot>,
     pub(super) events: broadcast::Sender<Committed>,
     pub(super) clock: Clock,
+    pub(super) session: watch::Receiver<Session>,
 }
 
 impl ReleaseLink {
@@ -75,12 +100,26 @@ impl ReleaseLink {
         events: broadcast::Sender<Committed>,
         clock: Clock,
     ) -> ReleaseLink {
+        // Nobody else is here until a server or a remote link says otherwise.
+        let (_, session) = watch::channel(Session::default());
         ReleaseLink {
             commands,
             snapshots,
             events,
             clock,
+            session,
         }
+    }
+
+    /// The same link, with presence (and, remotely, the end) from `session`.
+    pub fn with_session(mut self, session: watch::Receiver<Session>) -> ReleaseLink {
+        self.session = session;
+        self
+    }
+
+    /// Who is here, and whether the serving process ended.
+    pub fn session(&self) -> watch::Receiver<Session> {
+        self.session.clone()
     }
 
     /// Sends a command and waits for the engine's verdict.
@@ -91,6 +130,11 @@ impl ReleaseLink {
     /// Sends a command; the verdict arrives on the returned future, which the caller
     /// may poll alongside other work (the cockpit keeps drawing meanwhile).
     pub fn submit(&self, actor: &str, command: Command) -> Verdict {
+        self.submit_from(actor, command, None)
+    }
+
+    /// [`ReleaseLink::submit`] for a command that came from another process.
+    pub fn submit_from(&self, actor: &str, command: Command, origin: Option<Origin>) -> Verdict {
         let commands = self.commands.clone();
         let actor = actor.to_string();
         Box::pin(async move {
@@ -100,6 +144,7 @@ impl ReleaseLink {
                     actor,
                     command,
                     reply,
+                    origin,
                 })
                 .await
                 .map_err(|_| SendError::Stopped)?;

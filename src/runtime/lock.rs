@@ -162,6 +162,9 @@ pub struct ReleaseLock {
     holder: Holder,
     /// Whether the file names us yet (see `announce`).
     announced: bool,
+    /// Handed to another process that shares the open file description: dropping
+    /// closes our descriptor only, and leaves the file naming the new holder.
+    handed_over: bool,
 }
 
 /// How often `acquire` re-tries a lock whose holder does not name a live process,
@@ -251,6 +254,7 @@ impl ReleaseLock {
             path: path.to_path_buf(),
             holder,
             announced: false,
+            handed_over: false,
         };
         if previous.is_none() {
             lock.announce().map_err(io_err("write"))?;
@@ -276,6 +280,87 @@ impl ReleaseLock {
         Ok(())
     }
 
+    /// The descriptor that holds the lock, to pass to a process that takes the
+    /// release over (it inherits the descriptor, so the lock is never free).
+    pub fn raw_fd(&self) -> std::os::fd::RawFd {
+        self.file.as_raw_fd()
+    }
+
+    /// Lets go of our descriptor after another process inherited it (see
+    /// [`ReleaseLock::adopt`]): the lock stays held by that process, and the file
+    /// keeps naming it.
+    pub fn hand_over(mut self) {
+        self.handed_over = true;
+    }
+
+    /// Takes over the lock on `path` through descriptor `fd`, inherited from the
+    /// process that held it (a cockpit handing its release to a background runner).
+    /// The descriptor must be open on that very file (checked by device and inode),
+    /// and the lock must be ours through it. Returns the lock, now naming this
+    /// process, and whoever the file named before.
+    pub fn adopt(
+        fd: std::os::fd::RawFd,
+        path: &Path,
+    ) -> Result<(ReleaseLock, Option<Holder>), LockError> {
+        use std::os::fd::FromRawFd;
+        use std::os::unix::fs::MetadataExt;
+        let io_err = |op: &'static str| {
+            let path = path.to_path_buf();
+            move |source| LockError::Io { op, path, source }
+        };
+        let release = release_label(path);
+        if fd <= 2 {
+            return Err(io_err("adopt")(io::Error::other(format!(
+                "descriptor {fd} is a standard stream, not a lock"
+            ))));
+        }
+        let on_disk = std::fs::metadata(path).map_err(io_err("adopt"))?;
+        // SAFETY: borrowed only to read its metadata, never closed here
+        // (ManuallyDrop): whether we own it is decided below.
+        let probe = std::mem::ManuallyDrop::new(unsafe { File::from_raw_fd(fd) });
+        let meta = probe.metadata().map_err(io_err("adopt"))?;
+        if meta.dev() != on_disk.dev() || meta.ino() != on_disk.ino() {
+            return Err(io_err("adopt")(io::Error::other(format!(
+                "descriptor {fd} is not open on the lock file"
+            ))));
+        }
+        // SAFETY: the descriptor was passed to us to own (it was inherited across
+        // exec for exactly this), it is open (its metadata read), and it is on the
+        // lock file, which this process has not opened otherwise: nothing else in
+        // this process owns it.
+        let mut file = unsafe { File::from_raw_fd(fd) };
+        // Close it on any later exec: only a hand-over passes it on, on purpose.
+        // SAFETY: fcntl on a descriptor we now own.
+        unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETFD, libc::FD_CLOEXEC) };
+        match try_flock(&file, libc::LOCK_EX | libc::LOCK_NB) {
+            Ok(true) => {}
+            Ok(false) => {
+                return Err(match read_holder(&mut file) {
+                    Some(holder) => LockError::Held { release, holder },
+                    None => LockError::Busy {
+                        release,
+                        path: path.to_path_buf(),
+                    },
+                });
+            }
+            Err(source) => return Err(io_err("lock")(source)),
+        }
+        let previous = read_holder(&mut file);
+        let holder = Holder::current();
+        write_holder(&mut file, &holder).map_err(io_err("write"))?;
+        tracing::info!(path = %path.display(), %holder, "release lock handed over to this process");
+        Ok((
+            ReleaseLock {
+                file,
+                path: path.to_path_buf(),
+                holder,
+                announced: true,
+                handed_over: false,
+            },
+            previous,
+        ))
+    }
+
     /// Who we wrote into the lock file.
     pub fn holder(&self) -> &Holder {
         &self.holder
@@ -288,8 +373,10 @@ impl ReleaseLock {
 
 impl Drop for ReleaseLock {
     fn drop(&mut self) {
-        if !self.announced {
+        if !self.announced || self.handed_over {
             // A takeover never journaled: leave the dead run's name for the next.
+            // Handed over: another process holds the lock through the same open
+            // file description and has written its name: leave both alone.
             return;
         }
         // Empty the file while we still hold the flock, so the next holder can tell
@@ -326,6 +413,14 @@ pub fn current_holder(path: &Path) -> Option<Holder> {
             None
         }
     }
+}
+
+/// Who the lock file names, whether or not they still hold it: for telling a run
+/// that ended without cleaning up (crash, kill -9) from one that stopped cleanly,
+/// when nobody holds the lock ([`current_holder`] is `None`).
+pub fn last_holder(path: &Path) -> Option<Holder> {
+    let mut file = File::open(path).ok()?;
+    read_holder(&mut file)
 }
 
 /// The release a lock file belongs to, for messages: the name of its directory

@@ -20,6 +20,14 @@
 //!   interval), so that a thousand customers are not probed in the same millisecond;
 //! - at most `concurrency` probes at once (a semaphore), never two of one customer at
 //!   once (a customer whose probe is still running is not started again);
+//! - batched sources (prometheus): customers that share a [`BatchKey`] are due on the
+//!   group's phase (its jitter is the group's, not each member's), and the ones due
+//!   together are handed to one [`Prober::probe_batch`] call (one request per query
+//!   for thousands of customers, one semaphore permit); each member's verdict still
+//!   comes back as its own `EffectResult::Probed`;
+//! - a pre-deploy baseline is read at the release's start instant (journaled with its
+//!   plan): sources that can evaluate in the past (prometheus, `time=`) give a resumed
+//!   release the same baseline figures;
 //! - the task sleeps on the release clock until the next probe is due, or until a
 //!   snapshot, a finished probe or shutdown wakes it: no polling;
 //! - it ends when the release reaches a final phase, the runtime stops, or on shutdown.
@@ -39,7 +47,7 @@ use tokio::task::{JoinHandle, JoinSet};
 
 use super::clock::Clock;
 use super::driver::{ReleaseHandle, Snapshot};
-use crate::adapters::health::{Prober, fmt_duration};
+use crate::adapters::health::{BatchKey, ProbeTarget, Prober};
 use crate::domain::dice::unit_hash;
 use crate::domain::{CustomerId, HealthSource, ProbeOutcome};
 use crate::engine::{EffectResult, ReleaseState, query};
@@ -76,15 +84,21 @@ pub fn interval_for(state: &ReleaseState) -> Duration {
 /// The fixed shift of `customer`'s probe times: a hash of its id, up to `fraction`
 /// of `interval`. Deterministic, so a drill replays the same probe times.
 pub fn jitter_for(customer: &CustomerId, interval: Duration, fraction: f64) -> Duration {
+    jitter_for_key(customer.as_str(), interval, fraction)
+}
+
+/// The fixed shift of the probe times of whatever `key` names (a customer id, or a
+/// batch's phase text, shared by its members).
+pub fn jitter_for_key(key: &str, interval: Duration, fraction: f64) -> Duration {
     let fraction = if fraction.is_finite() {
         fraction.clamp(0.0, 0.5)
     } else {
         0.0
     };
-    interval.mul_f64(fraction * unit_hash(0, customer.as_str()))
+    interval.mul_f64(fraction * unit_hash(0, key))
 }
 
-pub use crate::engine::query::{probe_targets as targets, wants_probe};
+pub use crate::engine::query::{baseline_at, probe_targets as targets, wants_probe};
 
 /// Starts the scheduler for one release.
 ///
@@ -111,6 +125,9 @@ pub fn spawn(
         semaphore: Arc::new(Semaphore::new(opts.concurrency.max(1))),
         jitter: opts.jitter,
         slots: Vec::new(),
+        targets: Vec::new(),
+        phases: Vec::new(),
+        jitters: Vec::new(),
         heap: BinaryHeap::new(),
         interval: None,
         running: JoinSet::new(),
@@ -138,6 +155,9 @@ pub fn start_probing(
     )
 }
 
+/// What a probe task hands back: each customer's index, id and verdict.
+type Verdicts = Vec<(usize, CustomerId, ProbeOutcome)>;
+
 /// Per customer (by index into the state's customers).
 #[derive(Debug, Clone, Default)]
 struct Slot {
@@ -156,15 +176,24 @@ struct Scheduler {
     semaphore: Arc<Semaphore>,
     jitter: f64,
     slots: Vec<Slot>,
+    /// Per customer (by index): what a probe of it needs (source, name, tier); `None`
+    /// when it has no source.
+    targets: Vec<Option<ProbeTarget>>,
+    /// Per customer: the text its jitter is drawn from (its id, or its batch's phase).
+    phases: Vec<String>,
+    /// Per customer: its jitter at the current interval (hashing 10,000 phase texts
+    /// on every snapshot would cost more than the rest of a refresh).
+    jitters: Vec<Duration>,
     /// Due times, earliest first. An entry whose slot no longer has that due time is
     /// stale and skipped (lazy deletion: cheaper than searching the heap).
     heap: BinaryHeap<Reverse<(DateTime<Utc>, usize)>>,
     interval: Option<Duration>,
-    /// Running probes; dropping the set (on stop) aborts them.
-    running: JoinSet<(usize, CustomerId, ProbeOutcome)>,
-    /// Which customer each running probe task is for, to free its slot even if the
-    /// task panicked.
-    tasks: HashMap<tokio::task::Id, usize>,
+    /// Running probes (one customer, or one batch); dropping the set (on stop)
+    /// aborts them.
+    running: JoinSet<Verdicts>,
+    /// Which customers each running probe task is for, to free their slots even if
+    /// the task panicked.
+    tasks: HashMap<tokio::task::Id, Vec<usize>>,
 }
 
 impl Scheduler {
@@ -226,13 +255,44 @@ impl Scheduler {
         if self.slots.len() != state.customers.len() {
             self.slots = vec![Slot::default(); state.customers.len()];
             self.heap.clear();
+            self.targets = state
+                .customers
+                .iter()
+                .map(|c| {
+                    let source = self.sources.get(&c.id)?;
+                    let tier = state.waves.get(c.wave).map_or("", |w| w.tier.as_str());
+                    Some(ProbeTarget::new(
+                        c.id.clone(),
+                        c.name.as_str(),
+                        tier,
+                        source.clone(),
+                    ))
+                })
+                .collect();
+            self.phases = self
+                .targets
+                .iter()
+                .zip(&state.customers)
+                .map(|(t, c)| match t.as_ref().and_then(BatchKey::of) {
+                    Some(key) => key.phase(),
+                    None => c.id.to_string(),
+                })
+                .collect();
         }
         let interval = interval_for(state);
         let now = self.clock.now();
         let interval_changed = self.interval.is_some_and(|i| i != interval);
+        if self.interval != Some(interval) || self.jitters.len() != self.phases.len() {
+            self.jitters = self
+                .phases
+                .iter()
+                .map(|key| jitter_for_key(key, interval, self.jitter))
+                .collect();
+        }
         self.interval = Some(interval);
         for (i, c) in state.customers.iter().enumerate() {
             let wanted = wants_probe(state, i) && self.sources.contains_key(&c.id);
+            let jitter = delta(self.jitters.get(i).copied().unwrap_or_default());
             let slot = &mut self.slots[i];
             match (slot.wanted, wanted) {
                 (false, true) => {
@@ -240,7 +300,7 @@ impl Scheduler {
                     if !slot.in_flight {
                         // First probe right away (shifted by its jitter): a customer
                         // that just deployed is watched from its first seconds.
-                        let due = now + delta(jitter_for(&c.id, interval, self.jitter));
+                        let due = now + jitter;
                         slot.due = Some(due);
                         self.heap.push(Reverse((due, i)));
                     }
@@ -253,8 +313,7 @@ impl Scheduler {
                     // Emergency declared: move to the faster pace now, not after the
                     // slow interval runs out.
                     if let Some(due) = slot.due {
-                        let sooner =
-                            now + delta(interval) + delta(jitter_for(&c.id, interval, self.jitter));
+                        let sooner = now + delta(interval) + jitter;
                         if sooner < due {
                             slot.due = Some(sooner);
                             self.heap.push(Reverse((sooner, i)));
@@ -266,9 +325,19 @@ impl Scheduler {
         }
     }
 
-    /// Starts every probe that is due.
+    /// The jitter of the customer at `i` (its batch's when it has one) at the
+    /// current interval.
+    fn jitter_of(&self, i: usize) -> Duration {
+        self.jitters.get(i).copied().unwrap_or_default()
+    }
+
+    /// Starts every probe that is due: one task per customer, or per batch of
+    /// customers that share a [`BatchKey`].
     fn start_due(&mut self, state: &ReleaseState) {
         let now = self.clock.now();
+        let mut singles: Vec<usize> = Vec::new();
+        let mut batches: Vec<(BatchKey, Vec<usize>)> = Vec::new();
+        let mut batch_of: HashMap<BatchKey, usize> = HashMap::new();
         while let Some(Reverse((due, i))) = self.heap.peek().copied() {
             if self.slots.get(i).and_then(|s| s.due) != Some(due) {
                 self.heap.pop();
@@ -278,36 +347,56 @@ impl Scheduler {
                 break;
             }
             self.heap.pop();
-            let Some(c) = state.customers.get(i) else {
+            let Some(Some(target)) = self.targets.get(i) else {
                 continue;
             };
-            let Some(source) = self.sources.get(&c.id).cloned() else {
+            if state.customers.get(i).is_none() {
                 continue;
-            };
+            }
             self.slots[i].due = None;
             self.slots[i].in_flight = true;
-            let id = c.id.clone();
+            let at = baseline_at(state, i);
+            match BatchKey::of(&target.clone().at(at)) {
+                Some(key) => match batch_of.get(&key) {
+                    Some(&b) => batches[b].1.push(i),
+                    None => {
+                        batch_of.insert(key.clone(), batches.len());
+                        batches.push((key, vec![i]));
+                    }
+                },
+                None => singles.push(i),
+            }
+        }
+        let units = singles
+            .into_iter()
+            .map(|i| vec![i])
+            .chain(batches.into_iter().map(|(_, members)| members));
+        for members in units {
+            let targets: Vec<ProbeTarget> = members
+                .iter()
+                .filter_map(|&i| {
+                    let t = self.targets.get(i)?.clone()?;
+                    Some(t.at(baseline_at(state, i)))
+                })
+                .collect();
             let prober = self.prober.clone();
             let semaphore = self.semaphore.clone();
+            let indices = members.clone();
             let task = self.running.spawn(async move {
                 // The semaphore is never closed; if it were, probing unbounded is
                 // still better than not probing.
                 let _permit = semaphore.acquire_owned().await.ok();
-                let timeout = prober.timeout_for(&source);
-                // A backstop over the probe's own deadline: a probe that overruns is
-                // a failed check, and its slot frees up.
-                let backstop = timeout + Duration::from_secs(1);
-                let outcome =
-                    match tokio::time::timeout(backstop, prober.probe_customer(&id, &source)).await
-                    {
-                        Ok(outcome) => outcome,
-                        Err(_) => ProbeOutcome::Down {
-                            reason: format!("timed out after {}", fmt_duration(timeout)),
-                        },
-                    };
-                (i, id, outcome)
+                // Under a backstop over the probes' own deadlines: a probe that
+                // overruns is a failed check, and its slot frees up.
+                let outcomes = prober.probe_batch_bounded(&targets).await;
+                indices
+                    .into_iter()
+                    .zip(targets)
+                    .zip(outcomes)
+                    .map(|((i, t), outcome)| (i, t.id, outcome))
+                    .collect()
             });
-            self.tasks.insert(task.id(), i);
+            self.tasks.insert(task.id(), members);
         }
     }
 
@@ -322,54 +411,58 @@ impl Scheduler {
         None
     }
 
-    /// Reports a finished probe and schedules the customer's next one. False when the
-    /// runtime no longer takes results.
+    /// Reports a finished probe (or batch) and schedules each customer's next one.
+    /// False when the runtime no longer takes results.
     fn finished(
         &mut self,
-        done: Result<(tokio::task::Id, (usize, CustomerId, ProbeOutcome)), tokio::task::JoinError>,
+        done: Result<(tokio::task::Id, Verdicts), tokio::task::JoinError>,
         state: &ReleaseState,
     ) -> bool {
-        let (i, customer) = match done {
-            Ok((task, (i, customer, outcome))) => {
+        let indices: Vec<usize> = match done {
+            Ok((task, results)) => {
                 self.tasks.remove(&task);
-                let result = EffectResult::Probed {
-                    customer: customer.clone(),
-                    outcome,
-                };
-                if self.results.send(result).is_err() {
-                    return false;
+                let mut indices = Vec::with_capacity(results.len());
+                for (i, customer, outcome) in results {
+                    let result = EffectResult::Probed { customer, outcome };
+                    if self.results.send(result).is_err() {
+                        return false;
+                    }
+                    indices.push(i);
                 }
-                (i, customer)
+                indices
             }
             Err(e) => {
                 // Only a panic inside the prober gets here. No verdict is reported
-                // (a bug of ours must not roll a customer back); the customer is
-                // probed again at its next slot.
-                let Some(i) = self.tasks.remove(&e.id()) else {
+                // (a bug of ours must not roll a customer back); the customers are
+                // probed again at their next slot.
+                let Some(indices) = self.tasks.remove(&e.id()) else {
                     return true;
                 };
-                let Some(c) = state.customers.get(i) else {
-                    return true;
-                };
-                tracing::error!(customer = %c.id, error = %e, "a health probe task failed");
-                (i, c.id.clone())
+                for &i in &indices {
+                    if let Some(c) = state.customers.get(i) {
+                        tracing::error!(customer = %c.id, error = %e, "a health probe task failed");
+                    }
+                }
+                indices
             }
         };
         let interval = self.interval.unwrap_or(MIN_INTERVAL);
         let now = self.clock.now();
-        if let Some(slot) = self.slots.get_mut(i) {
-            slot.in_flight = false;
-            if slot.wanted && state.customers.get(i).is_some() {
-                // Keep the customer's phase (its jitter) and skip the slots a slow
-                // probe overran, rather than catching up in a burst.
-                let jitter = delta(jitter_for(&customer, interval, self.jitter));
-                let step = delta(interval);
-                let mut due = now - jitter_phase(now, step) + jitter;
-                while due <= now {
-                    due += step;
+        let step = delta(interval);
+        for i in indices {
+            let jitter = delta(self.jitter_of(i));
+            if let Some(slot) = self.slots.get_mut(i) {
+                slot.in_flight = false;
+                if slot.wanted && state.customers.get(i).is_some() {
+                    // Keep the customer's phase (its jitter, or its batch's) and skip
+                    // the slots a slow probe overran, rather than catching up in a burst.
+                    let mut due = now - jitter_phase(now, step) + jitter;
+                    while due <= now {
+                        due += step;
+                    }
+                    slot.due = Some(due);
+                    self.heap.push(Reverse((due, i)));
                 }
-                slot.due = Some(due);
-                self.heap.push(Reverse((due, i)));
             }
         }
         true

@@ -9,6 +9,7 @@
 //!     v1.0.1/
 //!       journal.jsonl       the release's append-only journal: the truth
 //!       lock                who runs this release right now (flock + holder JSON)
+//!       deploys/<customer>.log  what each deploy and rollback printed (capped)
 //! ```
 //!
 //! One directory per release keeps everything a release owns together, so that a
@@ -115,6 +116,17 @@ impl StateDir {
         Ok(())
     }
 
+    /// `root/releases/<label>/deploys/`: one log per customer and release, what its
+    /// deploy and rollback commands printed (or the webhook exchanges), capped.
+    pub fn deploy_logs_dir(&self, version_label: &str) -> PathBuf {
+        self.release_dir(version_label).join("deploys")
+    }
+
+    /// The deploy log of `customer` in release `label`.
+    pub fn deploy_log_path(&self, version_label: &str, customer: &str) -> PathBuf {
+        deploy_log_in(&self.deploy_logs_dir(version_label), customer)
+    }
+
     /// `root/shipdeck.log`.
     pub fn log_path(&self) -> PathBuf {
         self.root.join("shipdeck.log")
@@ -168,6 +180,28 @@ impl StateDir {
             .chain(other)
             .collect())
     }
+}
+
+/// A customer's log file in a deploy logs directory. Customer ids are validated
+/// (no spaces or commas) but may hold characters a file name should not; those
+/// become `_`.
+pub fn deploy_log_in(dir: &Path, customer: &str) -> PathBuf {
+    let safe: String = customer
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let safe = if safe.starts_with('.') {
+        format!("_{safe}")
+    } else {
+        safe
+    };
+    dir.join(format!("{safe}.log"))
 }
 
 /// Whether `label` can name a release directory: one normal path component, so that

@@ -116,6 +116,49 @@ pub struct OpenOptions<'a> {
     pub now: DateTime<Utc>,
 }
 
+/// Opens a release whose lock was handed to this process (a cockpit passing its
+/// release to a background runner): replays the journal, then journals the handover
+/// (from the holder the lock file named, to this process) before anything else.
+pub fn open_handed_over(
+    dir: &StateDir,
+    label: &str,
+    now: DateTime<Utc>,
+    lock: ReleaseLock,
+    from: Option<super::lock::Holder>,
+    actor: &str,
+) -> Result<OpenedRelease, StoreError> {
+    let opts = OpenOptions {
+        mode: OpenMode::Existing,
+        accept_tampered: false,
+        actor,
+        now,
+    };
+    let mut opened = open_with(dir, label, &opts, |_| {
+        Ok::<_, StoreError>(Acquired {
+            lock,
+            took_over_from: None,
+        })
+    })?;
+    let at = opened.last_at().map_or(now, |t| t.max(now));
+    let here = opened.lock.holder().clone();
+    let e = Event {
+        at,
+        event: EventKind::HandedOver {
+            from_pid: from.as_ref().map_or(0, |h| h.pid),
+            to_pid: here.pid,
+            host: here.host,
+            actor: actor.to_string(),
+        },
+    };
+    opened
+        .journal
+        .append_batch(std::slice::from_ref(&e))
+        .map_err(StoreError::from)?;
+    opened.events.push(e.clone());
+    opened.first.push(e);
+    Ok(opened)
+}
+
 /// Opens with the lock taken by [`ReleaseLock::acquire`].
 pub fn open(
     dir: &StateDir,

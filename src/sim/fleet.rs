@@ -10,6 +10,10 @@
 //! `GET /health/{customer_id}` answers
 //! `{"status":"ok","error_rate":0.4,"latency_p95_ms":120.0,"version":"v1.0.1"}`
 //! or whatever the customer's active faults make of it (see [`Fault`]).
+//! `POST /deploy/{customer_id}` deploys a version to it (see `fleet_deploys`).
+//!
+//! `GET /metrics` answers every customer's traffic in the Prometheus text format,
+//! driven by the same faults (see [`super::metrics`]).
 
 use std::collections::HashMap;
 use std::convert::Infallible;
@@ -36,6 +40,7 @@ use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::fault::{ActiveFault, Fault, FaultId, Reply, SimCustomer};
+use super::metrics::{self, Traffic};
 use crate::adapters::health::SimulatedHealth;
 use crate::domain::{Customer, CustomerId, HealthSample, HealthSource, ProbeOutcome, Version};
 
@@ -76,6 +81,10 @@ struct Inner {
     state: Mutex<FleetState>,
     shutdown: watch::Sender<bool>,
     task: Mutex<Option<JoinHandle<()>>>,
+    /// Deploys asked for over `POST /deploy/{id}` (see `fleet_deploys`).
+    deploys: Mutex<super::fleet_deploys::FleetDeploys>,
+    /// `/metrics`: traffic accrued when scraped (locked after `state`, never before).
+    traffic: Mutex<Traffic>,
 }
 
 #[derive(Default)]
@@ -102,7 +111,8 @@ pub async fn serve(
     let listener = TcpListener::bind(bind).await?;
     let addr = listener.local_addr()?;
     let now = clock();
-    let customers = customers
+    let deploys = super::fleet_deploys::FleetDeploys::new(customers);
+    let customers: HashMap<CustomerId, SimCustomer> = customers
         .iter()
         .map(|c| {
             let (baseline_error_rate, baseline_latency_ms) = match c.health {
@@ -123,20 +133,32 @@ pub async fn serve(
         })
         .collect();
     let (shutdown, _) = watch::channel(false);
+    let traffic = Traffic::new(customers.keys(), now);
     let inner = Arc::new(Inner {
         addr,
         clock,
+        traffic: Mutex::new(traffic),
         state: Mutex::new(FleetState {
             customers,
             next_fault: 1,
         }),
         shutdown,
         task: Mutex::new(None),
+        deploys: Mutex::new(deploys),
     });
     let handle = FleetHandle { inner };
 
     let app = Router::new()
         .route("/health/{id}", get(health))
+        .route(
+            "/deploy/{id}",
+            axum::routing::post(super::fleet_deploys::post_deploy),
+        )
+        .route(
+            "/deploy/{id}/status/{n}",
+            get(super::fleet_deploys::deploy_status),
+        )
+        .route("/metrics", get(metrics_endpoint))
         .with_state(handle.clone());
     let mut stop = handle.inner.shutdown.subscribe();
     let server = axum::serve(
@@ -176,6 +198,15 @@ impl FleetHandle {
         )
     }
 
+    /// The deploy hook of `id` on this fleet (`POST`).
+    pub fn deploy_url_template(&self) -> String {
+        format!("http://{}/deploy/{{customer}}", self.inner.addr)
+    }
+
+    pub(super) fn deploy_book(&self) -> MutexGuard<'_, super::fleet_deploys::FleetDeploys> {
+        lock(&self.inner.deploys)
+    }
+
     /// An `http` health source that reads `id` from this fleet, figures included.
     pub fn http_source(&self, id: &CustomerId) -> HealthSource {
         HealthSource::Http {
@@ -185,6 +216,30 @@ impl FleetHandle {
             error_rate_pointer: Some("/error_rate".into()),
             latency_pointer: Some("/latency_p95_ms".into()),
         }
+    }
+
+    /// Where a Prometheus server scrapes the fleet's traffic.
+    pub fn metrics_url(&self) -> String {
+        format!("http://{}/metrics", self.inner.addr)
+    }
+
+    /// The `/metrics` exposition now: every customer's traffic brought up to the
+    /// fleet's clock, as its current reply (faults included) says it went.
+    pub fn metrics_text(&self) -> Result<String, std::fmt::Error> {
+        let now = self.now();
+        let replies: Vec<(CustomerId, Reply, (f64, f64))> = lock(&self.inner.state)
+            .customers
+            .iter()
+            .map(|(id, c)| {
+                let baseline = (c.baseline_error_rate, c.baseline_latency_ms);
+                (id.clone(), c.reply(now), baseline)
+            })
+            .collect();
+        let mut traffic = lock(&self.inner.traffic);
+        for (id, reply, baseline) in &replies {
+            traffic.accrue(id, reply, *baseline, now);
+        }
+        traffic.encode()
     }
 
     /// The fleet's customers, sorted.
@@ -383,6 +438,7 @@ async fn health(
     ConnectInfo(reset): ConnectInfo<ResetSwitch>,
 ) -> Response {
     let id = CustomerId(id);
+    fleet.settle_deploys(&id);
     let Some(reply) = fleet.reply_for(&id) else {
         return json(
             StatusCode::NOT_FOUND,
@@ -441,6 +497,15 @@ async fn health(
             reset.0.store(true, Ordering::Relaxed);
             StatusCode::INTERNAL_SERVER_ERROR.into_response()
         }
+    }
+}
+
+async fn metrics_endpoint(State(fleet): State<FleetHandle>) -> Response {
+    // Encoding 10,000 customers' series takes milliseconds: off the async workers.
+    let text = tokio::task::spawn_blocking(move || fleet.metrics_text()).await;
+    match text {
+        Ok(Ok(text)) => ([(header::CONTENT_TYPE, metrics::CONTENT_TYPE)], text).into_response(),
+        _ => StatusCode::INTERNAL_SERVER_ERROR.into_response(),
     }
 }
 

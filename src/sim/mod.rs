@@ -8,11 +8,14 @@ pub mod demo_world;
 pub mod deployer;
 pub mod fault;
 pub mod fleet;
+pub mod fleet_deploys;
+pub mod metrics;
 pub mod scenario;
 
 pub use deployer::{SimulatedDeployer, fleet_clock};
 pub use fault::{ActiveFault, Fault, FaultId, Reply, SimCustomer};
 pub use fleet::{Clock, FleetError, FleetHandle, serve, system_clock};
+pub use fleet_deploys::{DeployFault, DeployState, FleetDeploy};
 pub use scenario::{Scenario, ScenarioError, ScenarioRun, Step, StepChange, drive};
 
 use crate::domain::{

@@ -21,9 +21,7 @@ use super::keys::{self, Action};
 use super::strings;
 use crate::domain::{Checklist, ChecklistKind, CustomerId, Role, TierName};
 use crate::engine::state::CustomerState;
-use crate::engine::{
-    Command, CustomerStatus, PauseCause, Rejected, ReleaseState, RollbackScope, WaveStatus,
-};
+use crate::engine::{Command, CustomerStatus, PauseCause, ReleaseState, RollbackScope, WaveStatus};
 use crate::runtime::driver::SendError;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -89,6 +87,14 @@ pub enum DialogKind {
     Quit {
         running: bool,
     },
+}
+
+/// A line of the log pane that is not a decision (someone joined or left): shown
+/// among the decisions by time, never journaled.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    pub at: DateTime<Utc>,
+    pub text: String,
 }
 
 impl DialogKind {
@@ -268,13 +274,52 @@ impl Dialog {
     }
 }
 
+/// The deploy log overlay's content.
+#[derive(Debug, Clone, PartialEq)]
+pub struct DeployLogView {
+    pub customer: CustomerId,
+    pub name: String,
+    /// The log's last lines, escaped; `None` when there is no log (yet).
+    pub lines: Option<Vec<String>>,
+}
+
 /// What the loop must do after a key: send a command, call the demo's fault
 /// injector, or leave.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Outgoing {
     Command(Command),
     InjectFault(CustomerId),
+    /// Show the release report (the cockpit asks whoever can read the journals).
+    ShowReport,
     Quit,
+    /// Quit, leaving the release running in a background runner.
+    Background,
+}
+
+/// A text page over the cockpit (notes, report, what a signer signs).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Page {
+    pub title: String,
+    pub lines: Vec<String>,
+    pub scroll: usize,
+    pub footer: String,
+    /// Enter or `y` signs this wave (the approval page).
+    pub approve: Option<Option<crate::domain::TierName>>,
+}
+
+impl Page {
+    pub fn text(title: impl Into<String>, text: &str) -> Page {
+        Page {
+            title: title.into(),
+            lines: crate::present::printable(text)
+                .lines()
+                .map(str::to_string)
+                .collect(),
+            scroll: 0,
+            footer: strings::PAGE_FOOTER.into(),
+            approve: None,
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -305,12 +350,26 @@ pub struct App {
     pub help: bool,
     /// The decision-log line shown in full (index into `state.decisions`).
     pub log_detail: Option<usize>,
+    /// The deploy log overlay, for the selected customer: the loop fills `lines`.
+    pub deploy_log: Option<DeployLogView>,
+    /// The evidence view is open on this customer (`v`), scrolled this many rows.
+    pub evidence: Option<(CustomerId, usize)>,
+    /// A text page over the cockpit (notes, report, the approval page).
+    pub page: Option<Page>,
     pub message: Option<Message>,
     /// Set by the loop when the last frame was the too-small screen: only quitting
     /// works then, since the operator cannot see what a key would act on.
     pub too_small: bool,
     /// The runtime has stopped (the release ended or failed): nothing more to send.
     pub runtime_stopped: bool,
+    /// Attached to a release another process runs: `q` just leaves.
+    pub attached: bool,
+    /// Quitting may leave the release running in a background runner (`b`).
+    pub background: bool,
+    /// Who is here (from the release's server), for the header.
+    pub peers: Vec<crate::protocol::Peer>,
+    /// Joins and leaves, for the log pane.
+    pub notes: Vec<Note>,
 }
 
 impl App {
@@ -333,9 +392,55 @@ impl App {
             submitted_rollback: None,
             help: false,
             log_detail: None,
+            deploy_log: None,
+            evidence: None,
+            page: None,
             message: None,
             too_small: false,
             runtime_stopped: false,
+            attached: false,
+            background: false,
+            peers: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Takes the new list of who is here: joins and leaves become notes in the
+    /// log pane (the first list is who was already here, not news).
+    pub fn on_presence(&mut self, peers: Vec<crate::protocol::Peer>, at: DateTime<Utc>) {
+        const KEEP: usize = 200;
+        if !self.peers.is_empty() {
+            for p in peers
+                .iter()
+                .filter(|p| !self.peers.iter().any(|o| o.id == p.id))
+            {
+                self.notes.push(Note {
+                    at,
+                    text: strings::joined(&p.name, p.readonly),
+                });
+            }
+            for p in self
+                .peers
+                .iter()
+                .filter(|o| !peers.iter().any(|p| p.id == o.id))
+            {
+                self.notes.push(Note {
+                    at,
+                    text: strings::left(&p.name),
+                });
+            }
+            if self.notes.len() > KEEP {
+                self.notes.drain(..self.notes.len() - KEEP);
+            }
+        }
+        self.peers = peers;
+    }
+
+    /// The release's captain changed: the one who was captain here is told who
+    /// took over.
+    pub fn on_captain(&mut self, before: &str, now: &str) {
+        if before != now && before == self.operator {
+            self.info(strings::captain_taken(now));
         }
     }
 
@@ -361,7 +466,9 @@ impl App {
             Err(SendError::Rejected(r)) => {
                 let text = r.to_string();
                 self.refuse(strings::refused(&text));
-                let closed = matches!(r, Rejected::RollbackWindowClosed { .. });
+                // By code, so a refusal relayed from the process that runs the
+                // release (an attached cockpit) offers the same forced rollback.
+                let closed = r.code() == "rollback_window_closed";
                 let unforced = matches!(command, Command::Rollback { force: false, .. });
                 if let (true, true, Some(mut d)) = (closed, unforced, submitted) {
                     // The same rollback, offered forced: reason and scope kept (and
@@ -428,9 +535,62 @@ impl App {
             self.filter_key(key);
             return None;
         }
+        if let Some(page) = &mut self.page {
+            let signs = matches!(key.code, KeyCode::Enter | KeyCode::Char('y'));
+            if let (true, Some(wave)) = (signs, page.approve.clone()) {
+                self.page = None;
+                return self.command(Command::Approve { wave, role: None });
+            }
+            match keys::action_for(&key) {
+                Some(Action::Down) => page.scroll += 1,
+                Some(Action::Up) => page.scroll = page.scroll.saturating_sub(1),
+                Some(Action::Top) => page.scroll = 0,
+                Some(Action::Bottom) => page.scroll = page.lines.len(),
+                Some(Action::Quit) => {
+                    self.page = None;
+                    return self.quit(state);
+                }
+                Some(Action::Back | Action::Notes | Action::Report | Action::Approve) => {
+                    self.page = None
+                }
+                _ => {}
+            }
+            return None;
+        }
         let action = keys::action_for(&key)?;
         if self.log_detail.is_some() {
             return self.log_detail_key(action, state);
+        }
+        if self.deploy_log.is_some() {
+            match action {
+                Action::DeployLog | Action::Back => self.deploy_log = None,
+                Action::Quit => {
+                    self.deploy_log = None;
+                    return self.quit(state);
+                }
+                Action::Down | Action::Up | Action::Top | Action::Bottom => {
+                    // Another customer's log: the selection moves underneath.
+                    self.focus = Focus::Health;
+                    self.on_action(action, state, now);
+                    self.open_deploy_log(state);
+                }
+                _ => {}
+            }
+            return None;
+        }
+        if let Some((_, scroll)) = self.evidence.as_mut() {
+            match action {
+                Action::Evidence | Action::Back => self.evidence = None,
+                Action::Down => *scroll = scroll.saturating_add(1),
+                Action::Up => *scroll = scroll.saturating_sub(1),
+                Action::Top => *scroll = 0,
+                Action::Quit => {
+                    self.evidence = None;
+                    return self.quit(state);
+                }
+                _ => {}
+            }
+            return None;
         }
         if self.help {
             match action {
@@ -480,13 +640,38 @@ impl App {
                 }
             }
             Action::Help => self.help = true,
+            Action::DeployLog => self.open_deploy_log(state),
+            Action::Evidence => {
+                let Some(c) = self.selected_customer(state) else {
+                    self.refuse(strings::NO_CUSTOMER);
+                    return None;
+                };
+                self.evidence = Some((c.id.clone(), 0));
+            }
             Action::Quit => return self.quit(state),
+            Action::Notes => self.page = Some(notes_page(state)),
+            Action::Report => return Some(Outgoing::ShowReport),
             Action::Approve => {
                 // Never a gate the operator did not pick: the selected wave's, or
                 // a list of the pending ones to choose from, each with the role the
                 // engine would record.
                 if self.runtime_stopped {
                     self.refuse(strings::RUNTIME_STOPPED);
+                    return None;
+                }
+                // The signer sees what they sign: with notes, the approval is a
+                // page of them, signing the selected wave's gate (or, with none
+                // selected, the one gate that waits; the engine refuses to guess).
+                if state.plan.notes.as_ref().is_some_and(|n| !n.is_empty()) {
+                    let wave = self.approvable_selected_wave(state);
+                    let mut page = notes_page(state);
+                    page.title = strings::approve_title(
+                        wave.as_ref().map(|w| w.as_str()),
+                        &state.plan.version.to_string(),
+                    );
+                    page.footer = strings::APPROVE_FOOTER.into();
+                    page.approve = Some(wave);
+                    self.page = Some(page);
                     return None;
                 }
                 let selected = (self.focus == Focus::Timeline).then_some(self.wave_sel);
@@ -573,6 +758,7 @@ impl App {
                 self.item_sel = 0;
             }
             Action::ConfirmOverdue => return self.command(Command::ConfirmOverdue),
+            Action::RetryNotices => return self.command(Command::RetryNotices),
             Action::ReportIssue => {
                 let Some(c) = self.selected_customer(state) else {
                     self.refuse(strings::NO_CUSTOMER);
@@ -626,6 +812,40 @@ impl App {
         None
     }
 
+    /// `a` on the timeline: the selected wave when it still needs a signature
+    /// (even if it waits behind an earlier wave: signing ahead is allowed);
+    /// otherwise None, and the engine signs the one gate that waits, if one does.
+    fn approvable_selected_wave(&self, state: &ReleaseState) -> Option<TierName> {
+        if self.focus != Focus::Timeline {
+            return None;
+        }
+        let w = state.waves.get(self.wave_sel)?;
+        let plan = state.plan.waves.get(self.wave_sel)?;
+        let unsigned = plan
+            .manual_roles()
+            .iter()
+            .any(|r| !w.approvals.iter().any(|(signed, _)| signed == r));
+        let waiting = matches!(w.status, WaveStatus::Waiting | WaveStatus::HeldOverdue);
+        (unsigned && waiting).then(|| w.tier.clone())
+    }
+
+    /// Opens (or re-points) the deploy log overlay at the selected customer.
+    fn open_deploy_log(&mut self, state: &ReleaseState) {
+        match self.selected_customer(state) {
+            Some(c) => {
+                let same = self.deploy_log.as_ref().is_some_and(|v| v.customer == c.id);
+                if !same {
+                    self.deploy_log = Some(DeployLogView {
+                        customer: c.id.clone(),
+                        name: c.name.clone(),
+                        lines: None,
+                    });
+                }
+            }
+            None => self.refuse(strings::NO_CUSTOMER),
+        }
+    }
+
     fn command(&mut self, command: Command) -> Option<Outgoing> {
         if self.readonly {
             self.refuse(strings::readonly_refusal(strings::key_name(&command)));
@@ -649,7 +869,8 @@ impl App {
 
     fn quit(&mut self, state: &ReleaseState) -> Option<Outgoing> {
         let running = !state.phase.is_final() && !self.runtime_stopped;
-        if !running {
+        if !running || self.attached {
+            // Attached: the release runs elsewhere, leaving changes nothing.
             return Some(Outgoing::Quit);
         }
         self.dialog = Some(Dialog::new(DialogKind::Quit { running }));
@@ -717,6 +938,7 @@ impl App {
                 _ if ctrl_c => return Some(Outgoing::Quit),
                 KeyCode::Char('y' | 'Y' | 'q') => return Some(Outgoing::Quit),
                 KeyCode::Char('n' | 'N') => return self.close_dialog(),
+                KeyCode::Char('b' | 'B') if self.background => return Some(Outgoing::Background),
                 _ => {}
             }
         } else if ctrl_c {
@@ -877,7 +1099,9 @@ impl App {
                 let len = self.visible_customers(state).len();
                 self.customer_sel = step(self.customer_sel, len);
             }
-            Focus::Log => self.log_scroll = step(self.log_scroll, state.decisions.len()),
+            Focus::Log => {
+                self.log_scroll = step(self.log_scroll, state.decisions.len() + self.notes.len())
+            }
         }
     }
 
@@ -1010,11 +1234,30 @@ fn is_chord(key: &KeyEvent) -> bool {
         .intersects(KeyModifiers::CONTROL | KeyModifiers::ALT | KeyModifiers::SUPER)
 }
 
+/// The release notes as a page (the built-in template; the CLI's `notes` honours
+/// the configuration's templates).
+pub fn notes_page(state: &ReleaseState) -> Page {
+    use crate::present::notes::{NotesDoc, NotesSource};
+    let doc = NotesDoc::single(&NotesSource {
+        version: state.plan.version.clone(),
+        release_type: state.plan.release_type,
+        emergency: state.emergency,
+        started: state.started_at.format("%Y-%m-%d").to_string(),
+        notes: state.plan.notes.clone(),
+    });
+    let text = match (&state.plan.notes, doc.markdown(&Default::default())) {
+        (None, _) => strings::NO_NOTES.to_string(),
+        (Some(_), Ok(md)) => md,
+        (Some(_), Err(e)) => e.to_string(),
+    };
+    Page::text(strings::notes_title(&state.plan.version.to_string()), &text)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::ReleaseType;
-    use crate::engine::{self, Input, ReleasePlan, Selection};
+    use crate::engine::{self, Input, Rejected, ReleasePlan, Selection};
     use crate::tui::input::key;
     use crossterm::event::KeyModifiers;
 
@@ -1576,6 +1819,13 @@ mod tests {
         );
         let d = s.decisions.last().expect("decision");
         assert_eq!(d.what, "approved wave enterprise as release_captain");
+        // The demo's gate wants a second signature, the product owner's, which
+        // alice also holds there.
+        press(&mut app, &s, now, KeyCode::Char('a'));
+        let out = press(&mut app, &s, now, KeyCode::Char('y'));
+        assert_eq!(deliver(&mut app, &mut s, now, out), Some(Ok(())));
+        let d = s.decisions.last().expect("decision");
+        assert_eq!(d.what, "approved wave enterprise as product_owner");
         // Nothing left to sign: the engine's words on the message line.
         assert_eq!(press(&mut app, &s, now, KeyCode::Char('a')), None);
         assert_eq!(
@@ -1635,6 +1885,70 @@ mod tests {
             message(&app).1.contains("may not approve"),
             "{:?}",
             app.message
+        );
+    }
+
+    #[test]
+    fn joins_and_leaves_become_notes_and_the_old_captain_is_told() {
+        use crate::protocol::Peer;
+        let (s, now) = demo_state();
+        let peer = |id: u64, name: &str, readonly: bool| Peer {
+            id,
+            name: name.into(),
+            user: "u".into(),
+            uid: 1,
+            readonly,
+            host: id == 0,
+        };
+        let mut app = App::new("alice", false, true);
+        // Who was already here is not news.
+        app.on_presence(vec![peer(0, "alice", false), peer(1, "bob", false)], now);
+        assert!(app.notes.is_empty());
+        app.on_presence(
+            vec![
+                peer(0, "alice", false),
+                peer(1, "bob", false),
+                peer(2, "carol", true),
+            ],
+            now,
+        );
+        app.on_presence(vec![peer(0, "alice", false), peer(2, "carol", true)], now);
+        let notes: Vec<&str> = app.notes.iter().map(|n| n.text.as_str()).collect();
+        assert_eq!(notes, ["carol joined (watching)", "bob left"]);
+        // Not a decision: the journal's decision log is untouched.
+        assert!(s.decisions.iter().all(|d| !d.what.contains("joined")));
+        app.on_captain("alice", "bob");
+        assert_eq!(
+            message(&app),
+            (MessageKind::Info, "bob took over as captain".into())
+        );
+        let mut other = App::new("carol", false, true);
+        other.on_captain("alice", "bob");
+        assert!(other.message.is_none(), "only the captain who was is told");
+    }
+
+    #[test]
+    fn q_in_an_attached_cockpit_just_leaves_and_b_hands_over_only_when_offered() {
+        let (s, now) = demo_state();
+        let mut app = App::new("bob", false, false);
+        app.attached = true;
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('q')),
+            Some(Outgoing::Quit)
+        );
+        let mut app = App::new("alice", false, false);
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('b')),
+            None,
+            "not offered"
+        );
+        let mut app = App::new("alice", false, false);
+        app.background = true;
+        assert_eq!(press(&mut app, &s, now, KeyCode::Char('q')), None);
+        assert_eq!(
+            press(&mut app, &s, now, KeyCode::Char('b')),
+            Some(Outgoing::Background)
         );
     }
 

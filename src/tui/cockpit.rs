@@ -37,7 +37,42 @@ pub struct CockpitOptions {
     pub readonly: bool,
     pub theme: Theme,
     pub demo: Option<DemoControls>,
+    /// The release's deploy logs directory (`releases/<label>/deploys`), for the
+    /// `l` overlay; `None` shows no log.
+    pub deploy_logs: Option<std::path::PathBuf>,
+    /// The process that runs the release, when this cockpit is it: quitting with
+    /// deploys in flight stops the runtime and waits for them (a second `q`
+    /// detaches). `None` for a cockpit that does not own the release.
+    pub stop: Option<StopControls>,
+    /// Writes the release report (`R`): the CLI reads the state dir's journals.
+    pub report: Option<ReportSource>,
+    /// Where the release runs, as this cockpit sees it.
+    pub hosting: Hosting,
 }
+
+/// Where the release a cockpit shows runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Hosting {
+    /// In this process; quitting stops it (today's behaviour).
+    #[default]
+    Here,
+    /// In this process, and quitting may leave it to a background runner.
+    HereOrBackground,
+    /// In another process (`shipdeck attach`): `q` just leaves, and when that
+    /// process ends the cockpit says why and exits.
+    Attached,
+}
+
+/// How a cockpit that runs the release stops it.
+pub struct StopControls {
+    /// Ask the runtime to stop (it waits for deploys in flight, journaling them).
+    pub begin_stop: Box<dyn Fn() + Send + Sync>,
+    /// Stop waiting: deploys in flight keep running, journaled as in flight.
+    pub detach: tokio_util::sync::CancellationToken,
+}
+
+/// Writes the report text on demand.
+pub type ReportSource = Box<dyn Fn() -> String + Send + Sync>;
 
 /// Injects a fault into one customer; says what it did, or why it could not.
 pub type FaultInjector = Box<dyn Fn(&CustomerId) -> Result<String, String> + Send + Sync>;
@@ -47,13 +82,18 @@ pub struct DemoControls {
     pub inject_fault: FaultInjector,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum CockpitExit {
-    /// The operator quit while the release was still running.
+    /// The operator quit while the release was still running (after the
+    /// deploys in flight finished, or leaving them running on a second `q`).
     Quit,
     Signal(ShutdownSignal),
     /// The operator quit after the release ended (or its runtime stopped).
     Finished,
+    /// The operator chose to leave the release running in the background.
+    Background,
+    /// Attached: the process that runs the release ended, for this reason.
+    Ended(crate::protocol::Farewell),
 }
 
 pub use super::event_loop::FrameSink;
@@ -139,6 +179,18 @@ struct CockpitScreen<'a> {
         futures_util::future::BoxFuture<'static, (Command, Result<(), SendError>)>,
     >,
     small: bool,
+    deploy_logs: Option<std::path::PathBuf>,
+    stop: Option<StopControls>,
+    /// Set once the operator quit with deploys in flight: the runtime is stopping
+    /// (it waits for them) and the cockpit stays up until it has, or until a
+    /// second `q` leaves them running.
+    leaving: bool,
+    report: Option<ReportSource>,
+    /// Who else is here, and whether the process that runs the release ended.
+    session: tokio::sync::watch::Receiver<crate::runtime::link::Session>,
+    session_open: bool,
+    /// The release is moving to another process (a handover under way).
+    moving: bool,
 }
 
 impl CockpitScreen<'_> {
@@ -175,12 +227,39 @@ impl Screen for CockpitScreen<'_> {
         let now = self.link.clock().now().max(self.snap.now);
         match self.app.on_key(key, &self.snap.state, now) {
             None => {}
-            Some(Outgoing::Quit) => return Flow::Exit(self.quit_exit()),
+            Some(Outgoing::Quit) if self.leaving => {
+                // Again: leave the deploys running, journaled in flight.
+                if let Some(stop) = &self.stop {
+                    stop.detach.cancel();
+                }
+                return Flow::Exit(CockpitExit::Quit);
+            }
+            Some(Outgoing::Quit) => {
+                let exit = self.quit_exit();
+                let waiting = deploys_in_flight(&self.snap.state);
+                match &self.stop {
+                    Some(stop) if exit == CockpitExit::Quit && !waiting.is_empty() => {
+                        // A deploy is never killed halfway: wait, and say for what.
+                        self.leaving = true;
+                        (stop.begin_stop)();
+                        self.app.runtime_stopped = true;
+                        self.app.info(super::strings::waiting_to_leave(&waiting));
+                    }
+                    _ => return Flow::Exit(exit),
+                }
+            }
+            Some(Outgoing::Background) => return Flow::Exit(CockpitExit::Background),
             Some(Outgoing::Command(cmd)) => {
                 let verdict = self.link.submit(&self.app.operator, cmd.clone());
                 self.verdicts
                     .push(Box::pin(async move { (cmd, verdict.await) }));
             }
+            Some(Outgoing::ShowReport) => match &self.report {
+                Some(report) => {
+                    self.app.page = Some(super::app::Page::text("Release report", &report()));
+                }
+                None => self.app.refuse(super::strings::NO_REPORT),
+            },
             Some(Outgoing::InjectFault(id)) => match &self.demo {
                 Some(demo) => match (demo.inject_fault)(&id) {
                     Ok(text) => self.app.info(text),
@@ -198,8 +277,39 @@ impl Screen for CockpitScreen<'_> {
             Some((cmd, result)) = self.verdicts.next(), if !self.verdicts.is_empty() => {
                 self.on_verdict(&cmd, result);
             }
+            changed = self.session.changed(), if self.session_open => match changed {
+                Ok(()) => {
+                    let s = self.session.borrow_and_update().clone();
+                    if let Some(f) = s.ended {
+                        // The process that runs the release ended: say why (the
+                        // caller prints it on the restored terminal).
+                        return Flow::Exit(CockpitExit::Ended(f));
+                    }
+                    let now = self.link.clock().now().max(self.snap.now);
+                    self.app.on_presence(s.peers, now);
+                    if s.moving {
+                        self.app.info(super::strings::MOVING);
+                    } else if self.moving {
+                        self.app.info(super::strings::MOVED);
+                    }
+                    self.moving = s.moving;
+                }
+                Err(_) => self.session_open = false,
+            },
             changed = self.snaps.changed(), if self.snaps_open => match changed {
-                Ok(()) => self.snap = self.snaps.borrow_and_update().clone(),
+                Ok(()) => {
+                    let before = self.snap.state.captain.clone();
+                    self.snap = self.snaps.borrow_and_update().clone();
+                    self.app.on_captain(&before, &self.snap.state.captain);
+                    if self.leaving {
+                        let waiting = deploys_in_flight(&self.snap.state);
+                        if !waiting.is_empty() {
+                            self.app.info(super::strings::waiting_to_leave(&waiting));
+                        }
+                    }
+                }
+                // The deploys we waited for are done and journaled.
+                Err(_) if self.leaving => return Flow::Exit(CockpitExit::Quit),
                 Err(_) => {
                     // The runtime ended (release final) or failed: keep the last
                     // screen up so the operator sees how it ended.
@@ -218,6 +328,7 @@ impl Screen for CockpitScreen<'_> {
         // Release time now, not at the last decision: countdowns keep moving.
         let now = self.link.clock().now().max(self.snap.now);
         self.small = is_too_small(frame.area().as_size());
+        refresh_deploy_log(&mut self.app, self.deploy_logs.as_deref());
         view::render(frame, &self.snap.state, now, &self.app, &self.theme);
     }
 
@@ -252,8 +363,18 @@ where
 {
     let mut app = App::new(&opts.operator, opts.readonly, opts.demo.is_some());
     app.local_offset = local;
+    app.attached = opts.hosting == Hosting::Attached;
+    app.background = opts.hosting == Hosting::HereOrBackground;
     let mut snaps = link.snapshots();
     let snap = snaps.borrow_and_update().clone();
+    let mut session = link.session();
+    {
+        let s = session.borrow_and_update();
+        if let Some(f) = &s.ended {
+            return Ok(CockpitExit::Ended(f.clone()));
+        }
+        app.on_presence(s.peers.clone(), snap.now);
+    }
     let mut ticker = tokio::time::interval(tick_period(link.clock().speed()));
     ticker.set_missed_tick_behavior(MissedTickBehavior::Skip);
     let mut screen = CockpitScreen {
@@ -267,6 +388,40 @@ where
         ticker,
         verdicts: FuturesUnordered::new(),
         small: false,
+        deploy_logs: opts.deploy_logs,
+        stop: opts.stop,
+        leaving: false,
+        report: opts.report,
+        session,
+        session_open: true,
+        moving: false,
     };
     event_loop::run(&mut screen, terminal, events, signals).await
+}
+
+/// The customers whose deploy or rollback is in flight, by name.
+pub fn deploys_in_flight(state: &crate::engine::ReleaseState) -> Vec<String> {
+    use crate::engine::CustomerStatus;
+    state
+        .customers
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.status,
+                CustomerStatus::Deploying | CustomerStatus::RollingBack
+            )
+        })
+        .map(|c| c.name.clone())
+        .collect()
+}
+
+/// Re-reads the open deploy log overlay's tail (cheap: the last 64 KiB at most).
+fn refresh_deploy_log(app: &mut App, dir: Option<&std::path::Path>) {
+    let Some(view) = &mut app.deploy_log else {
+        return;
+    };
+    view.lines = dir.and_then(|d| {
+        let path = crate::runtime::state_dir::deploy_log_in(d, view.customer.as_str());
+        crate::adapters::deploy::log::tail(&path, 500)
+    });
 }

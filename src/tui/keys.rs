@@ -20,6 +20,12 @@ pub enum Action {
     ReportIssue,
     Emergency,
     ConfirmOverdue,
+    /// Resend notices whose delivery failed.
+    RetryNotices,
+    /// Show the release notes.
+    Notes,
+    /// Show the release report.
+    Report,
     InjectFault,
     /// Take back the tick of the selected checklist item (asks why).
     Untick,
@@ -28,6 +34,8 @@ pub enum Action {
     PrevList,
     /// Enter: the selected decision-log line in full.
     Open,
+    /// Show the selected customer's deploy log (its tail).
+    DeployLog,
     FocusNext,
     FocusPrev,
     Down,
@@ -39,6 +47,9 @@ pub enum Action {
     Back,
     Help,
     Quit,
+    /// The selected customer's evidence: its last trigger, its health source's
+    /// queries and the values they gave.
+    Evidence,
 }
 
 impl Action {
@@ -56,6 +67,7 @@ impl Action {
                 | Action::ReportIssue
                 | Action::Emergency
                 | Action::ConfirmOverdue
+                | Action::RetryNotices
                 | Action::InjectFault
                 | Action::Untick
         )
@@ -75,11 +87,15 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('i'), Action::ReportIssue),
     (KeyCode::Char('e'), Action::Emergency),
     (KeyCode::Char('c'), Action::ConfirmOverdue),
+    (KeyCode::Char('N'), Action::RetryNotices),
+    (KeyCode::Char('n'), Action::Notes),
+    (KeyCode::Char('R'), Action::Report),
     (KeyCode::Char('f'), Action::InjectFault),
     (KeyCode::Char('u'), Action::Untick),
     (KeyCode::Char(']'), Action::NextList),
     (KeyCode::Char('['), Action::PrevList),
     (KeyCode::Enter, Action::Open),
+    (KeyCode::Char('l'), Action::DeployLog),
     (KeyCode::Tab, Action::FocusNext),
     (KeyCode::BackTab, Action::FocusPrev),
     (KeyCode::Char('j'), Action::Down),
@@ -94,6 +110,7 @@ pub const DEFAULT_BINDINGS: &[(KeyCode, Action)] = &[
     (KeyCode::Char('o'), Action::Sort),
     (KeyCode::Esc, Action::Back),
     (KeyCode::Char('?'), Action::Help),
+    (KeyCode::Char('v'), Action::Evidence),
     (KeyCode::Char('q'), Action::Quit),
 ];
 
@@ -205,7 +222,11 @@ mod tests {
                     | Action::Open
                     | Action::Back
                     | Action::Help
+                    | Action::DeployLog
+                    | Action::Notes
+                    | Action::Report
                     | Action::Quit
+                    | Action::Evidence
             );
             assert_eq!(action.acts(), !navigation, "{action:?}");
         }

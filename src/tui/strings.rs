@@ -41,7 +41,12 @@ pub const KEY_HELP: &[(&str, &str)] = &[
         "declare an emergency: all tiers right after demo (confirms)",
     ),
     ("c", "confirm waves held as overdue"),
+    (
+        "n  R  N",
+        "release notes / release report / resend failed notices",
+    ),
     ("f", "demo only: inject a fault into the selected customer"),
+    ("l", "the selected customer's deploy log (its tail)"),
     ("tab  shift-tab", "focus the next / previous pane"),
     ("j k  up down", "move the selection, scroll"),
     ("g  G", "first / last"),
@@ -52,6 +57,10 @@ pub const KEY_HELP: &[(&str, &str)] = &[
     (
         "esc  enter",
         "close a dialog, filter, message; enter: a log line in full",
+    ),
+    (
+        "v",
+        "evidence: the selected customer's trigger, queries, values",
     ),
     ("?", "show / hide this help"),
     ("q  ctrl-c", "quit (asks while the release is running)"),
@@ -99,6 +108,13 @@ pub const FOOTER_DIALOG: &[&str] = &["tab move", "enter choose", "esc cancel"];
 pub const FOOTER_QUIT: &[&str] = &["y quit", "n/esc stay", "tab move", "enter choose"];
 pub const FOOTER_FILTER: &[&str] = &["type to filter", "enter keep", "esc clear"];
 pub const FOOTER_HELP: &[&str] = &["esc or ? close help", "q quit"];
+pub const FOOTER_EVIDENCE: &[&str] = &["esc or v close", "j/k scroll", "q quit"];
+
+pub const EVIDENCE_TITLE: &str = " Evidence ";
+pub const EVIDENCE_NO_TRIGGER: &str = "no trigger has fired on this customer";
+pub const EVIDENCE_NO_SOURCE: &str =
+    "its health source is not a queried one: the samples are the evidence";
+pub const EVIDENCE_FOOTER: &str = "esc or v closes · j/k scroll";
 
 pub const BUTTON_CANCEL: &str = "Cancel";
 /// The hint under a dialog's buttons, on the buttons.
@@ -139,11 +155,15 @@ pub fn action_name(action: Action) -> &'static str {
         Action::ReportIssue => "i report issue",
         Action::Emergency => "e emergency",
         Action::ConfirmOverdue => "c confirm overdue",
+        Action::RetryNotices => "N retry notices",
+        Action::Notes => "n notes",
+        Action::Report => "R report",
         Action::InjectFault => "f fault",
         Action::Untick => "u untick",
         Action::NextList => "] next list",
         Action::PrevList => "[ previous list",
         Action::Open => "enter",
+        Action::DeployLog => "l deploy log",
         Action::FocusNext => "tab",
         Action::FocusPrev => "shift-tab",
         Action::Down => "j down",
@@ -155,6 +175,7 @@ pub fn action_name(action: Action) -> &'static str {
         Action::Back => "esc",
         Action::Help => "? help",
         Action::Quit => "q quit",
+        Action::Evidence => "v evidence",
     }
 }
 
@@ -167,6 +188,47 @@ pub fn version_mismatch(version: &str, what: &str) -> String {
 }
 pub const VERSION_FOR_ROLLBACK_ALL: &str = "roll back everything";
 pub const VERSION_FOR_ABORT: &str = "abort the release";
+
+/// The quit question when the release can be left to a background runner.
+pub fn quit_question_background() -> Vec<String> {
+    [
+        "Quit the cockpit while the release is running?",
+        "  b  leave it running: a background runner takes it over;",
+        "     anyone can `shipdeck attach`, approve from any terminal",
+        "  y  stop here and quit: nothing advances until it is opened",
+        "     again (waves that come due meanwhile wait to be confirmed)",
+    ]
+    .iter()
+    .map(|l| l.to_string())
+    .collect()
+}
+
+pub const QUIT_HINT_BACKGROUND: &str =
+    "b leaves it running · y stops it and quits · n or esc stays";
+pub const FOOTER_QUIT_BACKGROUND: &[&str] = &["b background", "y stop+quit", "n/esc stay"];
+
+pub const MOVING: &str = "the release is moving to a background runner; following it…";
+pub const MOVED: &str = "the release moved to a background runner; still attached to it";
+
+pub fn joined(name: &str, readonly: bool) -> String {
+    let name = crate::protocol::clean_text(name, 64);
+    if readonly {
+        format!("{name} joined (watching)")
+    } else {
+        format!("{name} joined")
+    }
+}
+
+pub fn left(name: &str) -> String {
+    format!("{} left", crate::protocol::clean_text(name, 64))
+}
+
+pub fn captain_taken(by: &str) -> String {
+    format!(
+        "{} took over as captain",
+        crate::protocol::clean_text(by, 64)
+    )
+}
 
 pub fn quit_question(running: bool) -> Vec<String> {
     if running {
@@ -213,6 +275,8 @@ pub fn accepted(command: &Command) -> String {
         }
         Command::ReportIssue { customer, .. } => format!("issue on {customer} reported"),
         Command::ConfirmOverdue => "overdue waves confirmed; they start now".into(),
+        Command::RetryNotices => "failed notices queued again; they are being resent".into(),
+        Command::TakeOver => "you are the captain now".into(),
     }
 }
 
@@ -229,6 +293,25 @@ pub fn key_name(command: &Command) -> &'static str {
         Command::Emergency { .. } => "e emergency",
         Command::ReportIssue { .. } => "i report issue",
         Command::ConfirmOverdue => "c confirm overdue",
+        Command::RetryNotices => "N retry notices",
+        Command::TakeOver => "take over",
+    }
+}
+
+pub const PAGE_FOOTER: &str = "j/k scroll · esc close";
+pub const APPROVE_FOOTER: &str = "enter or y signs · j/k scroll · esc cancel";
+pub const NO_NOTES: &str =
+    "No release notes were given for this release (start it with --notes FILE or --git DIR).";
+pub const NO_REPORT: &str = "no report here: it is read from the state dir's journals";
+
+pub fn notes_title(version: &str) -> String {
+    format!("Release notes · {version}")
+}
+
+pub fn approve_title(wave: Option<&str>, version: &str) -> String {
+    match wave {
+        Some(w) => format!("Sign wave {w} of {version}? What you sign:"),
+        None => format!("Sign the next gate of {version}? What you sign:"),
     }
 }
 
@@ -282,3 +365,19 @@ pub const RESUME_PAUSE_INTRO: &str = "Deploys start again as their gates allow."
 pub const ABORT_INTRO: &str = "Ends the release: nothing more deploys; r rolls customers back.";
 pub const FORCE_INTRO: &str = "Forcing it: the rollback is recorded as forced, with your reason.";
 pub const LABEL_REASON_OPTIONAL: &str = "Reason (optional): ";
+
+/// The deploy log overlay.
+pub const DEPLOY_LOG_FOOTER: &str = "l or esc closes · j k another customer";
+pub const DEPLOY_LOG_NONE: &str =
+    "no deploy log yet: it is written when a command or webhook deploy of this customer runs";
+
+/// Said while the cockpit waits for deploys in flight before it leaves.
+pub fn waiting_to_leave(names: &[String]) -> String {
+    format!(
+        "waiting for {} deploy{} in flight to finish: {} — q or ctrl-c again leaves {} running (journaled as in flight)",
+        names.len(),
+        if names.len() == 1 { "" } else { "s" },
+        names.join(", "),
+        if names.len() == 1 { "it" } else { "them" }
+    )
+}

@@ -273,8 +273,9 @@ fn without_yes_deploy_stops_at_each_checklist_question_and_its_tick_hint_answers
 #[test]
 fn sigint_pauses_a_headless_deploy_journaled_and_exits_130() {
     let dir = tempfile::tempdir().unwrap();
-    // At real speed the demo deploy takes five minutes: mid-way for long enough.
-    let child = spawn_deploy(dir.path(), "1");
+    // At 1000× a demo deploy takes 0.3 s and the release (48 h of monitoring) three
+    // minutes: Ctrl-C lands with a deploy in flight or just done, never at the end.
+    let child = spawn_deploy(dir.path(), "1000");
     wait_for_journal(dir.path(), "a deploy started", |events| {
         count(events, |e| matches!(e, EventKind::DeployStarted { .. })) > 0
     });
@@ -282,12 +283,29 @@ fn sigint_pauses_a_headless_deploy_journaled_and_exits_130() {
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(130), "{}", text(&o));
     let events = journal_of(dir.path());
+    let paused = events
+        .iter()
+        .position(|e| {
+            matches!(
+                &e.event,
+                EventKind::Paused { reason, .. } if reason.contains("interrupted")
+            )
+        })
+        .unwrap_or_else(|| panic!("the stop is journaled as a pause: {events:#?}"));
+    // Ctrl-C waits for the deploys in flight: each one started has its result first.
+    // Ctrl-C waits for the deploys in flight: the pause is journaled at once, and
+    // every deploy started has its result journaled before the process leaves.
     assert!(
-        events.iter().any(|e| matches!(
-            &e.event,
-            EventKind::Paused { reason, .. } if reason.contains("interrupted")
-        )),
-        "the stop is journaled as a pause: {events:#?}"
+        events[paused..]
+            .iter()
+            .all(|e| !matches!(e.event, EventKind::DeployStarted { .. })),
+        "nothing starts after the pause"
+    );
+    assert_eq!(
+        count(&events, |e| matches!(e, EventKind::DeployStarted { .. })),
+        count(&events, |e| matches!(e, EventKind::DeployFinished { .. })),
+        "a deploy left in flight: {}",
+        text(&o)
     );
     let lock = std::fs::read_to_string(dir.path().join("releases/v1.0.1/lock")).unwrap();
     assert!(
@@ -297,16 +315,54 @@ fn sigint_pauses_a_headless_deploy_journaled_and_exits_130() {
 }
 
 /// While a deploy runs the release, `status` from another process reads it (and
-/// names the runner), an offline command is refused naming it and journals
-/// nothing; once it has stopped, `report-issue` and `abort` are journaled with who
-/// and why.
+/// names the runner); a command goes through the runner's socket, decided and
+/// journaled there, as a name the roster maps the OS user to (any other `--as` is
+/// refused and journals nothing); once the runner has stopped, a command is decided
+/// offline and journaled with who and why.
 #[test]
-fn status_reads_a_running_release_and_offline_commands_wait_until_it_stops() {
+fn status_reads_a_running_release_and_commands_go_through_its_socket() {
     let dir = tempfile::tempdir().unwrap();
     let state = dir.path();
+    // Through the socket, --as must be a name the roster maps this OS user to.
+    let me = shipdeck::runtime::endpoint::user_name(shipdeck::runtime::endpoint::current_uid());
+    let cfg = config(state, |name, doc| {
+        if name == "roster.json" {
+            for p in doc["people"].as_array_mut().unwrap() {
+                if p["name"] == "bob" {
+                    p["os_users"] = serde_json::json!([me]);
+                }
+            }
+        }
+    });
+    let cfg = cfg.to_str().unwrap();
     // Monitoring lasts 48 h: 173 s at 1000×, longer than this test.
-    let child = spawn_deploy(state, "1000");
-    let before = wait_for_journal(state, "the rollout to finish", |events| {
+    let child = shipdeck_command(
+        state,
+        &[
+            "--config",
+            cfg,
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--customers",
+            "techstart",
+            "--speed",
+            "1000",
+            "--yes",
+        ],
+    )
+    .stdin(Stdio::null())
+    .stdout(Stdio::piped())
+    .stderr(Stdio::piped())
+    .spawn()
+    .expect("spawn shipdeck deploy");
+    let _runner = crate::support::RunnerGuard {
+        state: state.to_path_buf(),
+        label: "v1.0.1",
+    };
+    wait_for_journal(state, "the rollout to finish", |events| {
         count(events, |e| matches!(e, EventKind::RolloutCompleted { .. })) > 0
     });
 
@@ -327,48 +383,75 @@ fn status_reads_a_running_release_and_offline_commands_wait_until_it_stops() {
     assert_eq!(doc["phase"], "monitoring", "{doc}");
     assert!(!doc["running_by"].is_null(), "{doc}");
 
-    let issue = [
-        "--as",
-        "bob",
-        "report-issue",
-        "--version",
-        "v1.0.1",
-        "--customer",
-        "techstart",
-        "--reason",
-        "checkout fails",
-    ];
-    let o = shipdeck(state, &issue);
+    let issue = |who: &str| {
+        shipdeck(
+            state,
+            &[
+                "--config",
+                cfg,
+                "--as",
+                who,
+                "report-issue",
+                "--version",
+                "v1.0.1",
+                "--customer",
+                "techstart",
+                "--reason",
+                "checkout fails",
+            ],
+        )
+    };
+    let reported = |events: &[Event]| {
+        count(events, |e| {
+            matches!(
+                e,
+                EventKind::TriggerFired {
+                    trigger: TriggerKind::CustomerReported,
+                    ..
+                }
+            )
+        })
+    };
+    // A name the roster does not map this OS user to is refused by the runner.
+    let o = issue("carol");
     let out = text(&o);
-    assert_eq!(o.status.code(), Some(1), "{out}");
-    assert!(
-        out.contains(&format!("is being run by pid {}", child.id())),
-        "{out}"
-    );
-    let during = journal_of(state);
-    assert!(
-        !during.iter().any(|e| matches!(
-            &e.event,
-            EventKind::TriggerFired {
-                trigger: TriggerKind::CustomerReported,
-                ..
-            }
-        )),
+    assert_ne!(o.status.code(), Some(0), "{out}");
+    assert!(out.contains("os_users"), "says how to map it: {out}");
+    assert_eq!(
+        reported(&journal_of(state)),
+        0,
         "a refused command journals nothing"
     );
-    assert!(during.len() >= before.len());
+    // bob's is decided by the runner and journaled there, with who and why.
+    let o = issue("bob");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let events = wait_for_journal(state, "techstart rolled back", |events| {
+        events.iter().any(|e| {
+            matches!(
+                &e.event,
+                EventKind::RollbackStarted { customer, .. } if customer.as_str() == "techstart"
+            )
+        })
+    });
+    assert!(
+        events.iter().any(|e| matches!(
+            &e.event,
+            EventKind::TriggerFired { customer, trigger: TriggerKind::CustomerReported, evidence }
+                if customer.as_str() == "techstart" && evidence.summary.contains("reported by bob: checkout fails")
+        )),
+        "{events:#?}"
+    );
+    assert_eq!(
+        shipdeck::runtime::lock::current_holder(&state.join("releases/v1.0.1/lock")).map(|h| h.pid),
+        Some(child.id()),
+        "the runner goes on"
+    );
 
     signal(&child, libc::SIGTERM);
     let o = child.wait_with_output().unwrap();
     assert_eq!(o.status.code(), Some(143), "{}", text(&o));
 
-    let o = shipdeck(state, &issue);
-    let out = text(&o);
-    assert_eq!(o.status.code(), Some(0), "{out}");
-    assert!(
-        out.contains("run when the release runs again"),
-        "effects wait for a runner: {out}"
-    );
+    // No process runs it now: decided offline, and the command says so.
     let o = shipdeck(
         state,
         &[
@@ -382,19 +465,9 @@ fn status_reads_a_running_release_and_offline_commands_wait_until_it_stops() {
         ],
     );
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(text(&o).contains("offline"), "{}", text(&o));
     let events = journal_of(state);
-    assert!(
-        events.iter().any(|e| matches!(
-            &e.event,
-            EventKind::TriggerFired { customer, trigger: TriggerKind::CustomerReported, evidence }
-                if customer.as_str() == "techstart" && evidence.summary.contains("reported by bob: checkout fails")
-        )),
-        "{events:#?}"
-    );
-    assert!(events.iter().any(|e| matches!(
-        &e.event,
-        EventKind::RollbackStarted { customer, .. } if customer.as_str() == "techstart"
-    )));
+    assert_eq!(reported(&events), 1, "reported once");
     assert!(events.iter().any(|e| matches!(
         &e.event,
         EventKind::Aborted { actor, reason } if actor == "bob" && reason == "giving up on 1.0.1"
@@ -572,14 +645,18 @@ fn trigger_action_pause_only_pauses_and_rolls_nothing_back() {
         .iter()
         .position(|e| matches!(&e.event, EventKind::TriggerFired { customer, .. } if customer.as_str() == "techstart"))
         .unwrap_or_else(|| panic!("no trigger: {}", text(&o)));
+    // The pause follows the trigger at once (the notice of the trigger aside).
+    let next = events[fired + 1..]
+        .iter()
+        .find(|e| !matches!(e.event, EventKind::Notified { .. }))
+        .expect("an event after the trigger");
     assert!(
         matches!(
-            &events[fired + 1].event,
+            &next.event,
             EventKind::Paused { cause: PauseCause::Trigger, actor, reason }
                 if actor == "shipdeck" && reason.contains("3 consecutive failed checks")
         ),
-        "{:?}",
-        events[fired + 1]
+        "{next:?}"
     );
     assert_eq!(
         count(&events, |e| matches!(

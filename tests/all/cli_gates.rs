@@ -58,7 +58,17 @@ fn a_deploy_stops_for_a_signature_at_once_and_its_hint_works_pasted() {
     // demo wave, and no timeout notice.
     let after: Vec<_> = events
         .iter()
-        .filter(|e| e.at > anchor && !matches!(e.event, EventKind::HealthSampled { .. }))
+        .filter(|e| {
+            e.at > anchor
+                && !matches!(
+                    e.event,
+                    EventKind::HealthSampled { .. }
+                        | EventKind::HealthSummarized { .. }
+                        // A notice's delivery, journaled when the receiver answered.
+                        | EventKind::NoticeSent { .. }
+                        | EventKind::NoticeFailed { .. }
+                )
+        })
         .collect();
     assert!(
         after.is_empty(),

@@ -1082,3 +1082,140 @@ fn a_fifo_a_device_or_a_huge_file_is_refused_without_reading_it() {
     let errs = config::load_dir(dir.path()).unwrap_err();
     assert!(errs.iter().any(|e| e.message.contains("16 MiB")), "{errs}");
 }
+
+// ---------------------------------------------------------------- prometheus sources
+
+const TECHSTART_HEALTH_FIELD: &str =
+    r#""health": {"kind": "simulated", "baseline_error_rate": 0.4, "baseline_latency_ms": 120.0}"#;
+
+/// The defaults with TechStart's (`customers[2]`) health source replaced by `health`
+/// (a JSON object); returns the files and the new customers.json text.
+fn with_techstart_health(health: &str) -> (Vec<(String, String)>, String) {
+    let mut files = defaults();
+    let (new, _) = edit(
+        &text_of(&files, "customers.json"),
+        TECHSTART_HEALTH_FIELD,
+        &format!(r#""health": {health}"#),
+        0,
+    );
+    set(&mut files, "customers.json", new.clone());
+    (files, new)
+}
+
+/// The (line, column) just after the `nth` occurrence of `needle` in `text`.
+fn after(text: &str, needle: &str, nth: usize) -> (usize, usize) {
+    let offset = text
+        .match_indices(needle)
+        .nth(nth)
+        .map(|(i, _)| i + needle.len())
+        .unwrap_or_else(|| panic!("no `{needle}`"));
+    pos_at(text, offset)
+}
+
+const PROM_OK: &str = r#"{"kind": "prometheus", "url": "http://prometheus:9090", "error_rate": "sum by (customer) (rate(http_requests_total{customer=\"{customer}\",code=~\"5..\"}[5m])) / sum by (customer) (rate(http_requests_total{customer=\"{customer}\"}[5m])) * 100", "latency_p95": "histogram_quantile(0.95, sum by (customer, le) (rate(http_request_duration_seconds_bucket{customer=\"{customer}\",tier=\"{tier}\"}[5m]))) * 1000", "min_traffic": {"query": "sum by (customer) (increase(http_requests_total{customer=\"{customer}\"}[5m]))", "at_least": 50}, "headers": [{"name": "Authorization", "env": "PROMETHEUS_BEARER"}], "timeout": "3s"}"#;
+
+#[test]
+fn a_prometheus_source_loads() {
+    let (files, _) = with_techstart_health(PROM_OK);
+    let refs: Vec<(&str, &str)> = files
+        .iter()
+        .map(|(n, t)| (n.as_str(), t.as_str()))
+        .collect();
+    let cfg = match load_from_strs(&refs) {
+        Ok(c) => c,
+        Err(e) => panic!("refused:\n{e}"),
+    };
+    let techstart = cfg
+        .customers
+        .iter()
+        .find(|c| c.id.as_str() == "techstart")
+        .expect("techstart");
+    let shipdeck::domain::HealthSource::Prometheus(p) = &techstart.health else {
+        panic!("{:?}", techstart.health)
+    };
+    assert_eq!(p.url, "http://prometheus:9090");
+    assert_eq!(p.min_traffic.as_ref().map(|m| m.at_least), Some(50.0));
+    assert_eq!(p.headers[0].env, "PROMETHEUS_BEARER");
+    assert_eq!(p.timeout, Some("3s".parse().expect("duration")));
+}
+
+#[test]
+fn an_unknown_placeholder_in_a_query_is_refused_at_the_query() {
+    let health = PROM_OK.replace(r#"tier=\"{tier}\""#, r#"tier=\"{teir}\""#);
+    let (files, text) = with_techstart_health(&health);
+    let errs = load_err(&files);
+    let e = about(&errs, "customers[2].health.latency_p95");
+    assert_at(
+        e,
+        "customers.json",
+        after(&text, r#""latency_p95": "#, 0),
+        "unknown placeholder `{teir}`",
+    );
+    assert!(
+        e.message.contains("{customer}, {customer_name} and {tier}"),
+        "{e}"
+    );
+}
+
+#[test]
+fn a_prometheus_url_that_is_not_a_base_url_is_refused() {
+    for (url, needle) in [
+        ("prometheus:9090", "is not an http:// or https:// URL"),
+        ("http://", "names no host"),
+        ("http://prometheus:9090/api/v1/query", "without /api/v1"),
+    ] {
+        let health = PROM_OK.replace("http://prometheus:9090", url);
+        let (files, text) = with_techstart_health(&health);
+        let errs = load_err(&files);
+        let e = about(&errs, "customers[2].health.url");
+        assert_at(e, "customers.json", after(&text, r#""url": "#, 0), needle);
+    }
+}
+
+#[test]
+fn a_prometheus_source_without_a_query_or_with_a_bad_guard_is_refused() {
+    let (files, _) = with_techstart_health(r#"{"kind": "prometheus", "url": "http://p:9090"}"#);
+    let errs = load_err(&files);
+    let e = about(&errs, "customers[2].health");
+    assert!(
+        e.message
+            .contains("needs an `error_rate` or a `latency_p95`"),
+        "{e}"
+    );
+    assert!(e.line > 0, "{e}");
+
+    let health = PROM_OK.replace(r#""at_least": 50"#, r#""at_least": -1"#);
+    let (files, text) = with_techstart_health(&health);
+    let errs = load_err(&files);
+    let e = about(&errs, "customers[2].health.min_traffic.at_least");
+    assert_at(
+        e,
+        "customers.json",
+        after(&text, r#""at_least": "#, 0),
+        "is not a request count of 0 or more",
+    );
+
+    let health = PROM_OK.replace(r#""env": "PROMETHEUS_BEARER""#, r#""env": "TOKEN=abc""#);
+    let (files, _) = with_techstart_health(&health);
+    let errs = load_err(&files);
+    let e = about(&errs, "customers[2].health.headers[0].env");
+    assert!(
+        e.message.contains("the value itself never goes in config"),
+        "{e}"
+    );
+}
+
+#[test]
+fn an_unknown_field_in_a_prometheus_source_is_refused() {
+    let health = PROM_OK.replace(r#""timeout": "3s""#, r#""step": "3s""#);
+    let (files, text) = with_techstart_health(&health);
+    let errs = load_err(&files);
+    let e = about(&errs, "customers[2].health.step");
+    let (line, col) = after(&text, r#""step""#, 0);
+    assert_at(
+        e,
+        "customers.json",
+        (line, col - r#""step""#.len()),
+        "unknown field `step`",
+    );
+}

@@ -4,9 +4,10 @@
 //!
 //! The walk: pause (banner and decision-log line), resume with a reason, skip the
 //! waits with reasons so the rollout reaches the enterprise wave in seconds, sign
-//! its approval gate when the cockpit says it needs one (the wave then starts),
-//! roll one customer back with a reason, and quit through the confirmation. The
-//! terminal must be restored, and the reasons typed must be in the journal file.
+//! its approval gate (both of its signatures) when the cockpit says it needs them
+//! (the wave then starts), roll one customer back with a reason, and quit through
+//! the confirmation. The terminal must be restored, and the reasons typed must be
+//! in the journal file.
 //! A second test ends the cockpit with SIGTERM and checks the same restoration.
 //!
 //! The demo runs at 600× (a bug-fix rollout in well under a minute) with the
@@ -121,7 +122,7 @@ fn a_person_pauses_resumes_approves_rolls_back_and_quits() {
     assert!(screen.contains("p resumes"), "{screen}");
     // Signatures a later wave will need show from the start, not only when due.
     assert!(
-        wave_row(&screen, "enterprise").contains("needs release_captain approval"),
+        wave_row(&screen, "enterprise").contains("needs release_captain + product_owner approval"),
         "{screen}"
     );
 
@@ -167,7 +168,7 @@ fn a_person_pauses_resumes_approves_rolls_back_and_quits() {
     // wave starts.
     let screen = wait(&tmux, "the enterprise approval gate", ROLLOUT, |s| {
         wave_row(s, "standard").contains("done")
-            && wave_row(s, "enterprise").contains("needs release_captain approval")
+            && wave_row(s, "enterprise").contains("needs release_captain + product_owner approval")
     });
     assert!(
         !wave_row(&screen, "enterprise").contains("after standard"),
@@ -180,12 +181,22 @@ fn a_person_pauses_resumes_approves_rolls_back_and_quits() {
             && s.contains("wave enterprise as release_captain (Release captain)")
     });
     send(&tmux, &["y"]);
+    wait(&tmux, "the captain's signature", ROLLOUT, |s| {
+        has_log_line(s, &["alice approved wave enterprise as release_captain"])
+            && wave_row(s, "enterprise").contains("needs product_owner approval")
+    });
+    // The demo's gate takes two signatures; alice holds both roles there.
+    send(&tmux, &["a"]);
+    wait(&tmux, "the second sign dialog", TIMEOUT, |s| {
+        s.contains(" Sign a gate ") && s.contains("wave enterprise as product_owner")
+    });
+    send(&tmux, &["y"]);
     let screen = wait(
         &tmux,
         "the approval and the enterprise wave started",
         ROLLOUT,
         |s| {
-            has_log_line(s, &["alice approved wave enterprise as release_captain"])
+            has_log_line(s, &["alice approved wave enterprise as product_owner"])
                 && (wave_row(s, "enterprise").contains("deploying")
                     || wave_row(s, "enterprise").contains("done"))
         },

@@ -984,6 +984,7 @@ fn json(state: &ReleaseState) -> serde_json::Value {
 #[derive(Serialize)]
 struct View<'a> {
     started_by: &'a String,
+    captain: &'a String,
     started_at: &'a DateTime<Utc>,
     phase: &'a Phase,
     emergency: &'a bool,
@@ -1005,11 +1006,14 @@ struct View<'a> {
     decisions: &'a Vec<Decision>,
     last_event_at: &'a DateTime<Utc>,
     events_applied: &'a u64,
+    outbox: &'a shipdeck::engine::Outbox,
+    approval_noticed: &'a BTreeSet<shipdeck::domain::TierName>,
 }
 
 fn view(s: &ReleaseState) -> View<'_> {
     View {
         started_by: &s.started_by,
+        captain: &s.captain,
         started_at: &s.started_at,
         phase: &s.phase,
         emergency: &s.emergency,
@@ -1031,6 +1035,8 @@ fn view(s: &ReleaseState) -> View<'_> {
         decisions: &s.decisions,
         last_event_at: &s.last_event_at,
         events_applied: &s.events_applied,
+        outbox: &s.outbox,
+        approval_noticed: &s.approval_noticed,
     }
 }
 
@@ -1242,7 +1248,7 @@ impl World {
             Effect::Deploy { customer, .. } => {
                 let took = match self.cfg.customer(&customer).map(|c| &c.deploy) {
                     Some(DeployTarget::Simulated { duration, .. }) => duration.to_delta(),
-                    None => TimeDelta::minutes(5),
+                    _ => TimeDelta::minutes(5),
                 };
                 self.queue.push((
                     self.now + took,
@@ -1460,7 +1466,11 @@ impl World {
                             *ok = false;
                             *detail = "boom".into();
                         }
-                        EffectResult::Probed { .. } => {}
+                        EffectResult::NoticeDelivered { ok, answer, .. } => {
+                            *ok = false;
+                            *answer = "boom".into();
+                        }
+                        EffectResult::Probed { .. } | EffectResult::DeployRetrying { .. } => {}
                     }
                 }
                 self.deliver(r)

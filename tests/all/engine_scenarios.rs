@@ -72,7 +72,10 @@ impl Drill {
                 Effect::Deploy { customer, .. } => {
                     *self.deploys.entry(customer.clone()).or_default() += 1;
                     let DeployTarget::Simulated { duration, .. } =
-                        &self.cfg.customer(&customer).unwrap().deploy;
+                        &self.cfg.customer(&customer).unwrap().deploy
+                    else {
+                        panic!("a simulated target")
+                    };
                     let ok = !self.failing.contains(&customer);
                     self.queue.push((
                         self.now + duration.to_delta(),

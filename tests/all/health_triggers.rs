@@ -507,21 +507,28 @@ async fn monitoring_keeps_probing_rolls_back_inside_the_window_and_ends() {
     let until = snap.state.monitoring_until.expect("monitoring until");
     assert_eq!(until - rolled_out, TimeDelta::minutes(8));
     // Probing goes on in monitoring: every customer sampled twice after the rollout
-    // completed (waited for, not counted against the clock).
+    // completed (waited for, not counted against the clock). A sample is journaled
+    // one by one, or steady and tallied for the hourly summary.
+    let steady = |s: &Snapshot, c: &str| {
+        s.state
+            .customer(&CustomerId::new(c))
+            .map_or(0, |c| c.health.steady_seen)
+    };
+    let at_rollout = w.handle.snapshot();
     let journal = w.journal.clone();
-    let probed_twice = move |_: &Snapshot| {
+    let probed_twice = move |s: &Snapshot| {
         let events = journal::read_all::<Event>(&journal)
             .map(|r| r.into_events().collect::<Vec<_>>())
             .unwrap_or_default();
         ["demo-main", "techstart", "nimbus-analytics"].iter().all(|c| {
-            events
+            let journaled = events
                 .iter()
                 .filter(|e| {
                     e.at > rolled_out
                         && matches!(&e.event, EventKind::HealthSampled { customer, .. } if customer.as_str() == *c)
                 })
-                .count()
-                >= 2
+                .count() as u64;
+            journaled + steady(s, c) - steady(&at_rollout, c) >= 2
         })
     };
     let snap = w

@@ -633,14 +633,15 @@ mod lock_tests {
         assert!(!err.message.contains("cockpit"), "{}", err.message);
         drop(_held);
 
-        // A runner is refused at once, saying where to act.
+        // A runner is refused at once, saying the command goes through its socket.
         let _held = squat(&path, &live(lock::HolderKind::Runner, "shipdeck cockpit"));
         let mut pauses = 0;
         let err =
             acquire_waiting(&path, "v1.0.1", Duration::from_secs(2), || pauses += 1).unwrap_err();
         assert_eq!(pauses, 0, "no waiting for a runner");
         assert!(
-            err.message.contains("act in its cockpit there"),
+            err.message
+                .contains("run the command again: it goes through that process's socket"),
             "{}",
             err.message
         );

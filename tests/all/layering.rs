@@ -2,6 +2,8 @@
 //!
 //! - `domain/` and `engine/` are pure: no tokio, reqwest, axum, crossterm, ratatui,
 //!   no file system, process, network or environment, no clock;
+//! - `protocol/` (the attach wire types) is pure data over the engine's types, as
+//!   pure as they are: the runtime frames and moves it;
 //! - `runtime/` never imports `sim/` (the demo is behind the effect ports), nor the
 //!   faces (`tui/`, `cli/`);
 //! - `adapters/` and `sim/` never import the faces; `tui/` never imports `cli/`.
@@ -46,6 +48,33 @@ const RULES: &[Rule] = &[
             "crate::config",
         ],
         why: "domain/ and engine/ are pure: no I/O, no async runtime, no clock",
+    },
+    Rule {
+        dirs: &["src/protocol"],
+        forbidden: &[
+            "tokio::",
+            "use tokio",
+            "tokio_util",
+            "reqwest",
+            "axum",
+            "crossterm",
+            "ratatui",
+            "std::fs",
+            "std::{fs",
+            "std::net",
+            "std::os",
+            "std::process",
+            "std::env",
+            "std::thread",
+            "Utc::now",
+            "Instant::now",
+            "crate::runtime",
+            "crate::adapters",
+            "crate::sim",
+            "crate::tui",
+            "crate::cli",
+        ],
+        why: "protocol/ is pure data: the runtime does the I/O",
     },
     Rule {
         dirs: &["src/runtime"],
@@ -147,7 +176,7 @@ fn a_planted_import_is_caught_and_a_comment_is_not() {
     let grouped = check_text(&RULES[0], "src/domain/x.rs", "use std::{fs, io};");
     assert_eq!(grouped.len(), 1, "{grouped:?}");
     let sim = check_text(
-        &RULES[1],
+        &RULES[2],
         "src/runtime/x.rs",
         "use crate::sim::FleetHandle;",
     );

@@ -121,6 +121,10 @@ async fn the_cockpit_keeps_drawing_while_a_verdict_is_owed() {
         readonly: false,
         theme: Theme::monochrome(),
         demo: None,
+        deploy_logs: None,
+        stop: None,
+        report: None,
+        hosting: shipdeck::tui::cockpit::Hosting::Here,
     };
     let exit = cockpit::run_with(&stalled, opts, &mut term, keys, signal)
         .await

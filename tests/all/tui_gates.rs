@@ -50,6 +50,10 @@ pub async fn drive(
         readonly: false,
         theme: Theme::monochrome(),
         demo: None,
+        deploy_logs: None,
+        stop: None,
+        report: None,
+        hosting: shipdeck::tui::cockpit::Hosting::Here,
     };
     cockpit::run_with(
         handle.link(),

@@ -62,7 +62,10 @@ impl Drill {
             match eff {
                 Effect::Deploy { customer, .. } => {
                     let DeployTarget::Simulated { duration, .. } =
-                        &self.cfg.customer(&customer).expect("customer").deploy;
+                        &self.cfg.customer(&customer).expect("customer").deploy
+                    else {
+                        panic!("a simulated target")
+                    };
                     self.queue.push((
                         self.now + duration.to_delta(),
                         EffectResult::DeployFinished {
@@ -346,6 +349,84 @@ fn help_overlay_screen() {
     insta::assert_snapshot!("help_overlay", shown);
 }
 
+/// `v` on a customer whose error-rate trigger fired through a prometheus source:
+/// the trigger, its baseline and samples, the query as judged for that customer and
+/// the values it gave.
+#[test]
+fn evidence_view_screen() {
+    let mut d = rolling_out();
+    let later = d.now + TimeDelta::minutes(20);
+    d.run_until(later);
+    let i = d
+        .state
+        .customers
+        .iter()
+        .position(|c| {
+            matches!(
+                c.status,
+                shipdeck::engine::CustomerStatus::Verifying
+                    | shipdeck::engine::CustomerStatus::Healthy
+            ) && c.health.baseline.is_some()
+        })
+        .expect("a startup customer under watch");
+    let id = d.state.customers[i].id.clone();
+    // As if the customer had been planned with a prometheus source.
+    for w in &mut d.state.plan.waves {
+        for c in &mut w.customers {
+            if c.id == id {
+                c.health = Some(HealthSource::Prometheus(
+                    shipdeck::domain::PrometheusSource {
+                        url: "http://prometheus:9090".into(),
+                        error_rate: Some(
+                            r#"sum by (customer) (rate(http_requests_total{customer="{customer}",code=~"5.."}[5m])) / sum by (customer) (rate(http_requests_total{customer="{customer}"}[5m])) * 100"#.into(),
+                        ),
+                        latency_p95: None,
+                        min_traffic: None,
+                        headers: Vec::new(),
+                        timeout: None,
+                    },
+                ));
+            }
+        }
+    }
+    for err in [12.5, 13.25, 14.0] {
+        d.input(Input::Result(EffectResult::Probed {
+            customer: id.clone(),
+            outcome: ProbeOutcome::Up {
+                sample: HealthSample {
+                    error_rate: Some(err),
+                    latency_p95_ms: Some(120.0),
+                },
+            },
+        }))
+        .expect("probe");
+    }
+    let fired = d.state.customers[i]
+        .health
+        .last_trigger
+        .as_ref()
+        .expect("the trigger fired");
+    assert_eq!(fired.trigger, engine::triggers::TriggerKind::ErrorRate);
+    let mut a = app();
+    a.focus = shipdeck::tui::app::Focus::Health;
+    a.customer_sel = i;
+    a.on_key(key(KeyCode::Char('v')), &d.state, d.now);
+    let shown = text(&d.state, d.now, &a);
+    let source = fired.evidence.source.as_ref().expect("prometheus evidence");
+    assert!(
+        source.queries[0]
+            .query
+            .contains(&format!(r#"{{customer="{id}",code=~"5.."}}"#)),
+        "{source:?}"
+    );
+    assert!(shown.contains("error_rate"), "{shown}");
+    assert!(shown.contains("values: 12.5 · 13.25 · 14"), "{shown}");
+    insta::assert_snapshot!("evidence_view", shown);
+    // esc closes it.
+    a.on_key(key(KeyCode::Esc), &d.state, d.now);
+    assert!(a.evidence.is_none());
+}
+
 #[test]
 fn too_small_screen() {
     let d = rolling_out();
@@ -526,10 +607,14 @@ mod cockpit_loop {
 
     fn opts(readonly: bool) -> CockpitOptions {
         CockpitOptions {
+            deploy_logs: None,
             operator: "alice".into(),
             readonly,
             theme: Theme::monochrome(),
             demo: None,
+            stop: None,
+            report: None,
+            hosting: shipdeck::tui::cockpit::Hosting::Here,
         }
     }
 
@@ -847,7 +932,9 @@ mod cockpit_loop {
             }),
         };
         let o = CockpitOptions {
+            deploy_logs: None,
             demo: Some(demo),
+            hosting: shipdeck::tui::cockpit::Hosting::Here,
             ..opts(false)
         };
         let keys = vec![key(KeyCode::Char('j')), key(KeyCode::Char('f'))];

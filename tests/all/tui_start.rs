@@ -79,7 +79,10 @@ impl Recorder {
             let (after, result) = match eff {
                 Effect::Deploy { customer, .. } => {
                     let DeployTarget::Simulated { duration, .. } =
-                        &self.cfg.customer(&customer).expect("customer").deploy;
+                        &self.cfg.customer(&customer).expect("customer").deploy
+                    else {
+                        panic!("a simulated target")
+                    };
                     (
                         duration.to_delta(),
                         EffectResult::DeployFinished {

@@ -67,7 +67,10 @@ pub(super) async fn probe(
 /// Builds the configured headers from the environment, now (so a rotated token is
 /// picked up without a restart). Values are marked sensitive so that no `Debug` of the
 /// request prints them, and no reason here ever quotes one.
-fn secret_headers(prober: &Prober, headers: &[HeaderFromEnv]) -> Result<HeaderMap, String> {
+pub(super) fn secret_headers(
+    prober: &Prober,
+    headers: &[HeaderFromEnv],
+) -> Result<HeaderMap, String> {
     let mut map = HeaderMap::new();
     for h in headers {
         let name = HeaderName::from_bytes(h.name.as_bytes())
@@ -145,7 +148,7 @@ async fn fetch(
 /// A transport error as an operator reads it: the common network failures by name,
 /// anything else as its cause chain. The URL is left out: it is config the caller
 /// already knows, and some URLs carry credentials.
-fn describe(err: reqwest::Error) -> String {
+pub(super) fn describe(err: reqwest::Error) -> String {
     let err = err.without_url();
     let mut source: Option<&(dyn std::error::Error + 'static)> = Some(&err);
     while let Some(cause) = source {

@@ -14,17 +14,21 @@
 mod command;
 mod http;
 mod pointer;
+mod prometheus;
 mod simulated;
 
 use std::fmt;
 use std::sync::{Arc, Once};
 use std::time::{Duration, Instant};
 
+use chrono::{DateTime, Utc};
 use futures_util::StreamExt;
 use futures_util::stream;
 
-use crate::domain::{CustomerId, HealthSource, ProbeOutcome};
+use crate::domain::promql::{self, Shape, Subject};
+use crate::domain::{CustomerId, HealthSource, ProbeOutcome, PrometheusSource};
 
+pub use prometheus::MAX_BATCH as PROMETHEUS_MAX_BATCH;
 pub use simulated::SimulatedHealth;
 
 /// Bounds every probe works within.
@@ -64,6 +68,8 @@ pub struct Prober {
     limits: ProbeLimits,
     env: EnvLookup,
     sim: Option<Arc<dyn SimulatedHealth>>,
+    /// Prometheus: what was logged once, and templates found not to batch.
+    prom: prometheus::SharedState,
 }
 
 impl fmt::Debug for Prober {
@@ -80,7 +86,7 @@ static CRYPTO: Once = Once::new();
 /// reqwest is built without a default rustls provider (no aws-lc C build); it panics
 /// when building a client unless one is installed process-wide. Install ring once. If
 /// the host program installed another provider first, that one stays.
-fn install_crypto_provider() {
+pub(crate) fn install_crypto_provider() {
     CRYPTO.call_once(|| {
         let _already_installed = rustls::crypto::ring::default_provider().install_default();
     });
@@ -110,6 +116,7 @@ impl Prober {
             limits,
             env: Arc::new(|name: &str| std::env::var(name)),
             sim: None,
+            prom: prometheus::SharedState::default(),
         })
     }
 
@@ -134,6 +141,7 @@ impl Prober {
     pub fn timeout_for(&self, source: &HealthSource) -> Duration {
         let configured = match source {
             HealthSource::Http { timeout, .. } | HealthSource::Command { timeout, .. } => *timeout,
+            HealthSource::Prometheus(p) => p.timeout,
             HealthSource::Simulated { .. } => None,
         };
         match configured {
@@ -218,11 +226,29 @@ impl Prober {
                 };
                 command::probe(&self.limits, program, args, timeout, pointers).await
             }
+            HealthSource::Prometheus(p) => {
+                // Without a target, the id stands in for the name and the tier is
+                // empty; a release probes through [`Prober::probe_target`].
+                let id = customer.map_or("", |c| c.as_str());
+                let member = prometheus::Member {
+                    subject: Subject {
+                        id,
+                        name: id,
+                        tier: "",
+                    },
+                };
+                let mut out = prometheus::probe_batch(self, p, &[member], None, timeout).await;
+                out.pop().unwrap_or_else(|| ProbeOutcome::Down {
+                    reason: "no answer".into(),
+                })
+            }
         }
     }
 
     /// Checks every target, at most `concurrency` at once (0 is taken as 1), and
     /// returns each outcome with how long its check took, in the order of `targets`.
+    /// Without names and tiers: a prometheus query's `{customer_name}` reads as the
+    /// id and `{tier}` as empty ([`Prober::probe_targets`] knows them).
     ///
     /// Each probe runs under its own deadline (plus a backstop one second later), so
     /// a round takes about the slowest deadline, never the sum of them.
@@ -231,31 +257,285 @@ impl Prober {
         targets: &[(CustomerId, HealthSource)],
         concurrency: usize,
     ) -> Vec<(CustomerId, ProbeOutcome, Duration)> {
-        let mut results: Vec<(usize, ProbeOutcome, Duration)> =
-            stream::iter(targets.iter().enumerate())
-                .map(|(index, (id, source))| async move {
-                    let started = Instant::now();
-                    let timeout = self.timeout_for(source);
-                    let backstop = timeout + Duration::from_secs(1);
-                    let outcome =
-                        match tokio::time::timeout(backstop, self.probe_customer(id, source)).await
-                        {
-                            Ok(outcome) => outcome,
-                            Err(_) => ProbeOutcome::Down {
-                                reason: format!("timed out after {}", fmt_duration(timeout)),
-                            },
-                        };
-                    (index, outcome, started.elapsed())
-                })
-                .buffer_unordered(concurrency.max(1))
-                .collect()
-                .await;
+        let targets: Vec<ProbeTarget> = targets
+            .iter()
+            .map(|(id, source)| ProbeTarget::new(id.clone(), id.as_str(), "", source.clone()))
+            .collect();
+        self.probe_targets(&targets, concurrency).await
+    }
+
+    /// One round over `targets`: those that share a batching source (a
+    /// [`BatchKey`]) are answered together by [`Prober::probe_batch`], the others
+    /// one by one; at most `concurrency` checks or batches at once (0 is taken as 1).
+    /// Each outcome comes with how long its check (or its batch) took, in the order
+    /// of `targets`.
+    pub async fn probe_targets(
+        &self,
+        targets: &[ProbeTarget],
+        concurrency: usize,
+    ) -> Vec<(CustomerId, ProbeOutcome, Duration)> {
+        let mut units: Vec<Vec<usize>> = Vec::new();
+        let mut groups: std::collections::HashMap<BatchKey, usize> =
+            std::collections::HashMap::new();
+        for (i, t) in targets.iter().enumerate() {
+            match BatchKey::of(t) {
+                Some(key) => match groups.get(&key) {
+                    Some(&u) => units[u].push(i),
+                    None => {
+                        groups.insert(key, units.len());
+                        units.push(vec![i]);
+                    }
+                },
+                None => units.push(vec![i]),
+            }
+        }
+        let mut results: Vec<(usize, ProbeOutcome, Duration)> = stream::iter(units)
+            .map(|unit| async move {
+                let started = Instant::now();
+                let members: Vec<ProbeTarget> = unit.iter().map(|&i| targets[i].clone()).collect();
+                let outcomes = self.probe_batch_bounded(&members).await;
+                let took = started.elapsed();
+                unit.into_iter()
+                    .zip(outcomes)
+                    .map(|(i, o)| (i, o, took))
+                    .collect::<Vec<_>>()
+            })
+            .buffer_unordered(concurrency.max(1))
+            .flat_map(stream::iter)
+            .collect()
+            .await;
         // Completion order is noise; callers line results up with their targets.
         results.sort_unstable_by_key(|(index, _, _)| *index);
         results
             .into_iter()
-            .map(|(index, outcome, took)| (targets[index].0.clone(), outcome, took))
+            .map(|(index, outcome, took)| (targets[index].id.clone(), outcome, took))
             .collect()
+    }
+
+    /// [`Prober::probe_batch`] under a backstop over its deadline: a batch that
+    /// overruns is a failed check of each member.
+    pub async fn probe_batch_bounded(&self, targets: &[ProbeTarget]) -> Vec<ProbeOutcome> {
+        let Some(first) = targets.first() else {
+            return Vec::new();
+        };
+        let budget = self.batch_deadline(&first.source, targets.len());
+        match tokio::time::timeout(budget, self.probe_batch(targets)).await {
+            Ok(outcomes) => outcomes,
+            Err(_) => {
+                let reason = format!("timed out after {}", fmt_duration(budget));
+                targets
+                    .iter()
+                    .map(|_| ProbeOutcome::Down {
+                        reason: reason.clone(),
+                    })
+                    .collect()
+            }
+        }
+    }
+
+    /// The most a batch of `n` targets of `source` may take: its deadline for each
+    /// round of requests it may need (queries that do not batch are asked per
+    /// customer, 16 at once), plus a second.
+    pub fn batch_deadline(&self, source: &HealthSource, n: usize) -> Duration {
+        let timeout = self.timeout_for(source);
+        let rounds = match source {
+            HealthSource::Prometheus(_) => u32::try_from(n.div_ceil(16).max(1)).unwrap_or(u32::MAX),
+            _ => 1,
+        };
+        timeout.saturating_mul(rounds) + Duration::from_secs(1)
+    }
+
+    /// One check of one target.
+    pub async fn probe_target(&self, target: &ProbeTarget) -> ProbeOutcome {
+        let mut out = self.probe_batch(std::slice::from_ref(target)).await;
+        out.pop().unwrap_or_else(|| ProbeOutcome::Down {
+            reason: "no answer".into(),
+        })
+    }
+
+    /// Checks `targets`, one outcome each, in order. Targets that share a
+    /// prometheus source (a [`BatchKey`]) are answered with one request per query
+    /// (per [`PROMETHEUS_MAX_BATCH`] customers); any other target is checked on its
+    /// own, one after another (callers batch only what shares a key).
+    pub async fn probe_batch(&self, targets: &[ProbeTarget]) -> Vec<ProbeOutcome> {
+        // Usually one group; partitioned here so that a mixed slice is still right.
+        let mut groups: Vec<Group<'_>> = Vec::new();
+        let mut out: Vec<Option<ProbeOutcome>> = vec![None; targets.len()];
+        for (i, t) in targets.iter().enumerate() {
+            let HealthSource::Prometheus(source) = &t.source else {
+                out[i] = Some(self.probe_customer(&t.id, &t.source).await);
+                continue;
+            };
+            let key = BatchKey::of(t);
+            match groups.iter_mut().find(|g| key.is_some() && g.key == key) {
+                Some(g) => g.members.push(i),
+                None => groups.push(Group {
+                    source,
+                    at: t.at,
+                    key,
+                    members: vec![i],
+                }),
+            }
+        }
+        for Group {
+            source,
+            at,
+            members,
+            ..
+        } in groups
+        {
+            let subjects: Vec<prometheus::Member<'_>> = members
+                .iter()
+                .map(|&i| prometheus::Member {
+                    subject: targets[i].subject(),
+                })
+                .collect();
+            let timeout = self.timeout_for(&targets[members[0]].source);
+            let outcomes = prometheus::probe_batch(self, source, &subjects, at, timeout).await;
+            let (mut up, mut down, mut unsure) = (0usize, 0usize, 0usize);
+            for (&i, outcome) in members.iter().zip(outcomes) {
+                match &outcome {
+                    ProbeOutcome::Up { sample } => {
+                        up += 1;
+                        tracing::debug!(customer = %targets[i].id, ?sample, "probe up");
+                    }
+                    ProbeOutcome::Down { reason } => {
+                        down += 1;
+                        tracing::debug!(customer = %targets[i].id, %reason, "probe down");
+                    }
+                    ProbeOutcome::Inconclusive { reason } => {
+                        unsure += 1;
+                        tracing::debug!(customer = %targets[i].id, %reason, "probe inconclusive");
+                    }
+                }
+                out[i] = Some(outcome);
+            }
+            tracing::info!(
+                server = %source.url,
+                customers = members.len(),
+                up,
+                down,
+                inconclusive = unsure,
+                at = ?at,
+                "prometheus batch"
+            );
+        }
+        out.into_iter()
+            .map(|o| {
+                o.unwrap_or_else(|| ProbeOutcome::Down {
+                    reason: "no answer".into(),
+                })
+            })
+            .collect()
+    }
+
+    /// The refused-query errors seen so far by this prober and its clones, each once
+    /// (they are logged once too): for a report to show above its per-customer rows.
+    pub fn config_errors(&self) -> Vec<String> {
+        prometheus::config_errors(&self.prom)
+    }
+}
+
+/// Targets of one prometheus source answered together by [`Prober::probe_batch`].
+struct Group<'a> {
+    source: &'a PrometheusSource,
+    at: Option<DateTime<Utc>>,
+    key: Option<BatchKey>,
+    members: Vec<usize>,
+}
+
+/// One customer to check, with what its source's queries may name.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ProbeTarget {
+    pub id: CustomerId,
+    pub name: String,
+    pub tier: String,
+    pub source: HealthSource,
+    /// Evaluate at this instant rather than now: a pre-deploy baseline is read at the
+    /// instant the journal recorded, so a resumed release reads the same figures.
+    /// Sources that can only look at the present (http, command) ignore it.
+    pub at: Option<DateTime<Utc>>,
+}
+
+impl ProbeTarget {
+    pub fn new(
+        id: CustomerId,
+        name: impl Into<String>,
+        tier: impl Into<String>,
+        source: HealthSource,
+    ) -> ProbeTarget {
+        ProbeTarget {
+            id,
+            name: name.into(),
+            tier: tier.into(),
+            source,
+            at: None,
+        }
+    }
+
+    /// The same target, evaluated at `at`.
+    pub fn at(mut self, at: Option<DateTime<Utc>>) -> ProbeTarget {
+        self.at = at;
+        self
+    }
+
+    fn subject(&self) -> Subject<'_> {
+        Subject {
+            id: self.id.as_str(),
+            name: &self.name,
+            tier: &self.tier,
+        }
+    }
+}
+
+/// Targets with equal keys are answered together: one prometheus source (server,
+/// headers, timeout, queries), one tier where a query names `{tier}`, one instant.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct BatchKey {
+    source: PrometheusSource,
+    tier: Option<String>,
+    at: Option<DateTime<Utc>>,
+}
+
+impl BatchKey {
+    /// `target`'s group, when its source answers many customers at once (some query
+    /// of it is not per customer).
+    pub fn of(target: &ProbeTarget) -> Option<BatchKey> {
+        let HealthSource::Prometheus(p) = &target.source else {
+            return None;
+        };
+        let queries = p.queries();
+        if queries
+            .iter()
+            .all(|(_, q)| promql::shape(q) == Shape::PerCustomer)
+        {
+            return None;
+        }
+        let tier = queries
+            .iter()
+            .any(|(_, q)| promql::uses(q, "tier"))
+            .then(|| target.tier.clone());
+        Some(BatchKey {
+            source: p.clone(),
+            tier,
+            at: target.at,
+        })
+    }
+
+    /// The same text for every instant of one group, to place the group's probes on
+    /// one phase of the interval (so that its members come due together).
+    pub fn phase(&self) -> String {
+        let queries: Vec<&str> = self.source.queries().iter().map(|(_, q)| *q).collect();
+        format!(
+            "prometheus {} {} {}",
+            self.source.url,
+            queries.join("\u{1f}"),
+            self.tier.as_deref().unwrap_or("")
+        )
+    }
+
+    pub fn at(&self) -> Option<DateTime<Utc>> {
+        self.at
     }
 }
 

@@ -1,11 +1,11 @@
 //! The local notification log: one line per notice, appended to a file in the state
 //! dir (0600), so that a release without chat channels still leaves a record of
-//! what people were told.
+//! what people were told. Used as the `file` channel.
 
 use std::io::Write;
 use std::path::PathBuf;
 
-use crate::runtime::effects::{BoxFuture, Notice, Notifier};
+use super::message::Message;
 
 #[derive(Debug, Clone)]
 pub struct FileNotifier {
@@ -13,43 +13,24 @@ pub struct FileNotifier {
 }
 
 impl FileNotifier {
-    /// The line written for `notice` (no newline). One line per notice, whatever a
-    /// name or reason holds: control characters are escaped, so a name with a
-    /// newline cannot forge a line.
-    pub fn line(notice: &Notice) -> String {
-        format!(
-            "{} {:?} {} {}",
-            notice.at.format("%Y-%m-%dT%H:%M:%SZ"),
-            notice.kind,
-            crate::domain::escape(
-                notice
-                    .customer
-                    .as_ref()
-                    .map(|c| c.as_str())
-                    .or(notice.wave.as_ref().map(|w| w.as_str()))
-                    .unwrap_or("all")
-            ),
-            crate::domain::escape(&notice.message),
-        )
+    /// The line written for a message (no newline): time, kind, dedupe key, text.
+    pub fn line_of(m: &Message) -> String {
+        let mut line = format!(
+            "{} {} {} {}",
+            m.at.format("%Y-%m-%dT%H:%M:%SZ"),
+            m.kind,
+            m.dedupe_key,
+            super::sanitize(&m.text, 2000),
+        );
+        if let Some(cmd) = &m.command {
+            line.push_str(&format!(" — run: {cmd}"));
+        }
+        line
     }
 
-    fn append(&self, line: &str) -> std::io::Result<()> {
+    pub fn append(&self, line: &str) -> std::io::Result<()> {
         // Mode 0600, never through a symlink.
         let (mut f, _) = crate::runtime::state_dir::open_state_file(&self.path, true)?;
         f.write_all(format!("{line}\n").as_bytes())
-    }
-}
-
-impl Notifier for FileNotifier {
-    fn notify(&self, notice: Notice) -> BoxFuture<()> {
-        let this = self.clone();
-        Box::pin(async move {
-            let line = FileNotifier::line(&notice);
-            tracing::info!(target: "shipdeck::notify", "{line}");
-            // A small append; not worth a blocking-pool hop.
-            if let Err(e) = this.append(&line) {
-                tracing::warn!("cannot write notification to {}: {e}", this.path.display());
-            }
-        })
     }
 }

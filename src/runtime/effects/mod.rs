@@ -21,12 +21,14 @@ use std::pin::Pin;
 use std::sync::Arc;
 
 use chrono::{DateTime, Utc};
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
 
 pub use executor::Executor;
 
 use super::clock::Clock;
-use crate::domain::{CheckCommand, CustomerId, TierName, Version};
-use crate::engine::{NoticeKind, ReleasePlan};
+use crate::domain::{CheckCommand, CustomerId, Role, TierName, Version};
+use crate::engine::{EffectResult, NoticeKind, ReleasePlan};
 
 /// A boxed future, for trait objects.
 pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
@@ -61,14 +63,116 @@ pub struct DeployRequest {
     /// The release's seed: simulated targets draw their dice from it.
     pub seed: u64,
     pub customer: CustomerId,
+    pub customer_name: String,
+    pub tier: TierName,
     /// The version to reach.
     pub version: Version,
+    /// The version the customer leaves: its version before the release for a
+    /// deploy, the release's version for a rollback.
+    pub previous_version: Version,
     /// A rollback to `version` rather than a deploy of it.
     pub rollback: bool,
+    /// The attempt to start with: 1, or on resume the journaled attempt that was in
+    /// flight (re-issued with the same number).
+    pub attempt: u32,
+    /// The same for every issue of this deploy, across crashes and resumes: derived
+    /// from journaled facts (see [`idempotency_key`]).
+    pub idempotency_key: String,
+    /// Who runs the process that issues the deploy.
+    pub operator: String,
+    pub control: DeployControl,
+}
+
+/// What a deployer may tell the runtime while it works, and how it learns that
+/// the process is leaving without waiting for it.
+#[derive(Clone, Default)]
+pub struct DeployControl {
+    results: Option<(mpsc::UnboundedSender<EffectResult>, CustomerId)>,
+    detach: CancellationToken,
+}
+
+impl DeployControl {
+    pub fn new(
+        results: mpsc::UnboundedSender<EffectResult>,
+        customer: CustomerId,
+        detach: CancellationToken,
+    ) -> DeployControl {
+        DeployControl {
+            results: Some((results, customer)),
+            detach,
+        }
+    }
+
+    /// A control that reports nowhere and is never detached (tests, tools).
+    pub fn none() -> DeployControl {
+        DeployControl::default()
+    }
+
+    /// Says that attempt `attempt` is about to start because the last one failed
+    /// for `reason`; the runtime journals it (`deploy_retried`), so a resume carries
+    /// on with the same count.
+    pub fn retrying(&self, attempt: u32, reason: &str) {
+        if let Some((tx, customer)) = &self.results {
+            let _ = tx.send(EffectResult::DeployRetrying {
+                customer: customer.clone(),
+                attempt,
+                reason: reason.to_string(),
+            });
+        }
+    }
+
+    /// Fires when the process leaves without waiting for deploys in flight (a
+    /// second Ctrl-C): a deployer stops watching and leaves the work running
+    /// (a command's process group is not killed). Its result is not journaled; the
+    /// deploy stays in flight and a resume re-issues it.
+    pub fn detached(&self) -> &CancellationToken {
+        &self.detach
+    }
+}
+
+impl std::fmt::Debug for DeployControl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DeployControl")
+            .field("reports", &self.results.is_some())
+            .field("detached", &self.detach.is_cancelled())
+            .finish()
+    }
+}
+
+/// Controls are plumbing, not part of what a request asks for.
+impl PartialEq for DeployControl {
+    fn eq(&self, _: &DeployControl) -> bool {
+        true
+    }
+}
+
+/// The idempotency key of one deploy or rollback: a hash (FNV-1a, 128 bits) of the
+/// release, customer, version, direction and the instant its `deploy_started` (or
+/// `rollback_started`) event was journaled. The same deploy re-issued after a crash
+/// gets the same key; a new deploy never does. No randomness, no clock.
+pub fn idempotency_key(
+    release: &str,
+    customer: &CustomerId,
+    version: &Version,
+    rollback: bool,
+    started_at: DateTime<Utc>,
+) -> String {
+    let mut h: u128 = 0x6c62_272e_07bb_0142_62b8_2175_6295_c58d;
+    let text = format!(
+        "{release}\u{1f}{customer}\u{1f}{version}\u{1f}{}\u{1f}{}",
+        if rollback { "rollback" } else { "deploy" },
+        started_at.timestamp_nanos_opt().unwrap_or_default()
+    );
+    for b in text.bytes() {
+        h ^= u128::from(b);
+        h = h.wrapping_mul(0x0000_0000_0100_0000_0000_0000_0000_013b);
+    }
+    format!("shipdeck-{h:032x}")
 }
 
 /// Brings a customer to a version. Asked to *reach* a version, so a resumed runtime
-/// may ask again for a deploy that was in flight when it stopped.
+/// may ask again for a deploy that was in flight when it stopped (same idempotency
+/// key, same attempt).
 pub trait Deployer: Send + Sync {
     fn deploy(&self, request: DeployRequest) -> BoxFuture<Outcome>;
 }
@@ -78,20 +182,40 @@ pub trait CheckRunner: Send + Sync {
     fn run(&self, command: CheckCommand) -> BoxFuture<Outcome>;
 }
 
-/// A notice for people, as the engine worded it.
+/// One delivery of a notice the engine queued: to one destination (a channel, or
+/// `channel>#contact`).
 #[derive(Debug, Clone, PartialEq)]
 pub struct Notice {
+    /// When it is being sent (release time).
     pub at: DateTime<Utc>,
+    /// The dedupe key (`v1.0.2/standard/pre_deploy`): receivers that dedupe get it
+    /// (`Idempotency-Key`, `dedupe_key`), so a resend after a crash in the instant
+    /// between their answer and our journal line is recognisable.
+    pub key: String,
+    pub to: String,
     pub kind: NoticeKind,
     pub wave: Option<TierName>,
     pub customer: Option<CustomerId>,
+    pub customers: Vec<CustomerId>,
     pub message: String,
+    pub eta: Option<DateTime<Utc>>,
+    pub roles: Vec<Role>,
 }
 
-/// Tells people. Delivery failures are the notifier's to report (logs); they never
-/// reach the engine, so a receiver that is down cannot hold a release.
+/// How a delivery ended, after the notifier's own retries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Delivery {
+    pub ok: bool,
+    pub attempts: u32,
+    /// The receiver's answer or why there was none: capped, with control
+    /// characters escaped and no secret in it.
+    pub answer: String,
+}
+
+/// Tells people. Retries are the notifier's (backoff, `Retry-After`); the outcome
+/// is journaled, and nothing in the release waits for it.
 pub trait Notifier: Send + Sync {
-    fn notify(&self, notice: Notice) -> BoxFuture<()>;
+    fn notify(&self, notice: Notice) -> BoxFuture<Delivery>;
 }
 
 /// The ports one release's executor uses.
@@ -112,6 +236,8 @@ pub struct PortContext {
     pub notifications: PathBuf,
     /// The release's own directory in the state dir.
     pub release_dir: PathBuf,
+    /// Where per-deploy logs go (`<release dir>/deploys`, created 0700 on use).
+    pub deploy_logs: PathBuf,
 }
 
 /// Builds a release's ports from its plan: the one place that chooses adapters.

@@ -45,6 +45,7 @@ pub fn render(
     state: &ReleaseState,
     theme: &Theme,
     sym: &Symbols,
+    background: bool,
 ) {
     let (title, confirm) = title_and_confirm(d);
     let field_style = |f: Field| {
@@ -156,7 +157,12 @@ pub fn render(
             lines.push(Line::raw(strings::RESUME_PAUSE_INTRO))
         }
         DialogKind::Quit { running } => {
-            for q in strings::quit_question(*running) {
+            let question = if *running && background {
+                strings::quit_question_background()
+            } else {
+                strings::quit_question(*running)
+            };
+            for q in question {
                 lines.push(Line::raw(q));
             }
         }
@@ -206,7 +212,9 @@ pub fn render(
     row.push(Span::raw("  "));
     row.extend(button(confirm, d.confirm_focused));
     lines.push(Line::from(row));
-    let hint = if matches!(d.kind, DialogKind::Quit { .. }) {
+    let hint = if matches!(d.kind, DialogKind::Quit { running: true }) && background {
+        strings::QUIT_HINT_BACKGROUND.to_string()
+    } else if matches!(d.kind, DialogKind::Quit { .. }) {
         strings::QUIT_HINT.to_string()
     } else if on_buttons {
         strings::DIALOG_HINT.to_string()

@@ -35,7 +35,9 @@ pub fn render_message(buf: &mut Buffer, area: Rect, app: &App, theme: &Theme, sy
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, theme: &Theme) {
     let keys: &[&str] = if let Some(d) = &app.dialog {
-        if matches!(d.kind, DialogKind::Quit { .. }) {
+        if matches!(d.kind, DialogKind::Quit { running: true }) && app.background {
+            strings::FOOTER_QUIT_BACKGROUND
+        } else if matches!(d.kind, DialogKind::Quit { .. }) {
             strings::FOOTER_QUIT
         } else {
             strings::FOOTER_DIALOG
@@ -44,6 +46,8 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         strings::FOOTER_HELP
     } else if app.log_detail.is_some() {
         strings::FOOTER_LOG_DETAIL
+    } else if app.evidence.is_some() {
+        strings::FOOTER_EVIDENCE
     } else if app.filter_editing {
         strings::FOOTER_FILTER
     } else {
@@ -59,7 +63,11 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         }
     };
     // A dialog or the help has its own way out: no global keys there.
-    let modal = app.dialog.is_some() || app.help || app.filter_editing || app.log_detail.is_some();
+    let modal = app.dialog.is_some()
+        || app.help
+        || app.filter_editing
+        || app.log_detail.is_some()
+        || app.evidence.is_some();
     let mut status = state.phase.as_str().to_string();
     if state.is_paused() {
         status.push_str(" · paused");

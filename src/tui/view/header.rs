@@ -36,8 +36,17 @@ pub fn render(
     if state.is_paused() {
         parts.push("PAUSED".into());
     }
+    let failed = state.outbox.failed();
+    if failed > 0 {
+        parts.push(format!(
+            "{failed} NOTICE{} FAILED (N resends)",
+            if failed == 1 { "" } else { "S" }
+        ));
+    }
     let roles = plan.roster.roles_of(&app.operator);
-    let who = if roles.is_empty() {
+    let who = if app.peers.len() > 1 || app.attached {
+        presence(&app.peers, &state.captain)
+    } else if roles.is_empty() {
         format!("{} (not in roster)", app.operator)
     } else {
         let titles: Vec<String> = roles.iter().map(|r| plan.roster.role_title(r)).collect();
@@ -104,6 +113,34 @@ pub fn banner_lines(
         .collect()
 }
 
+/// Who is here, as the header says it: `alice (captain) · bob · carol watching`.
+/// One entry per person (two sessions of one person are one entry, watching only
+/// if every session of theirs is read-only); names from other terminals are
+/// cleaned of control characters.
+pub fn presence(peers: &[crate::protocol::Peer], captain: &str) -> String {
+    let mut people: Vec<(String, bool)> = Vec::new();
+    for p in peers {
+        match people.iter_mut().find(|(n, _)| *n == p.name) {
+            Some((_, watching)) => *watching &= p.readonly,
+            None => people.push((p.name.clone(), p.readonly)),
+        }
+    }
+    people
+        .iter()
+        .map(|(name, watching)| {
+            let mut s = crate::protocol::clean_text(name, 32);
+            if name == captain {
+                s.push_str(" (captain)");
+            }
+            if *watching {
+                s.push_str(" watching");
+            }
+            s
+        })
+        .collect::<Vec<_>>()
+        .join(" · ")
+}
+
 /// The banner line, when there is something to shout about.
 pub fn banner(state: &ReleaseState, theme: &Theme) -> Option<Line<'static>> {
     let mut text = String::new();
@@ -143,4 +180,37 @@ pub fn banner(state: &ReleaseState, theme: &Theme) -> Option<Line<'static>> {
         return None;
     }
     Some(Line::from(Span::styled(text, theme.banner)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::presence;
+    use crate::protocol::Peer;
+
+    fn peer(id: u64, name: &str, readonly: bool) -> Peer {
+        Peer {
+            id,
+            name: name.into(),
+            user: "u".into(),
+            uid: 1000,
+            readonly,
+            host: id == 0,
+        }
+    }
+
+    #[test]
+    fn presence_names_the_captain_and_who_watches_once_per_person() {
+        let peers = [
+            peer(0, "alice", false),
+            peer(1, "bob", false),
+            peer(2, "carol", true),
+            peer(3, "bob", true),
+            peer(4, "eve\x1b[2J", true),
+        ];
+        assert_eq!(
+            presence(&peers, "alice"),
+            "alice (captain) · bob · carol watching · eve?[2J watching"
+        );
+        assert_eq!(presence(&peers[..2], "bob"), "alice · bob (captain)");
+    }
 }

@@ -13,7 +13,7 @@ use crate::tui::strings;
 use crate::tui::theme::Theme;
 
 pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, theme: &Theme) {
-    let n = state.decisions.len();
+    let n = state.decisions.len() + app.notes.len();
     let title = if app.log_scroll > 0 {
         // Newest first: what scrolled off the top is newer.
         format!(
@@ -37,40 +37,68 @@ pub fn render(buf: &mut Buffer, area: Rect, state: &ReleaseState, app: &App, the
         return;
     }
     let rows = usize::from(inner.height);
-    // The top line is the selected one (Enter shows it in full).
+    // Decisions and notes (joins, leaves), newest first; a note is not a decision
+    // and shows without an actor, muted. The top line is the selected one (Enter
+    // shows it in full).
     let focused = app.focus == Focus::Log;
-    for (row, d) in state
-        .decisions
-        .iter()
-        .rev()
-        .skip(app.log_scroll)
-        .take(rows)
-        .enumerate()
-    {
-        let rs = super::row_style(row == 0, focused, theme);
-        let mut spans = vec![
-            Span::styled(
-                format!("{} ", d.at.format("%H:%M:%S")),
-                theme.muted.patch(rs),
-            ),
-            Span::styled(d.actor.clone(), theme.accent.patch(rs)),
-            Span::styled(format!(" {}", d.what), rs),
-        ];
-        if !d.reason.is_empty() {
-            spans.push(Span::styled(
-                format!(" — {}", d.reason),
-                theme.muted.patch(rs),
-            ));
+    let mut lines: Vec<Line> = Vec::with_capacity(rows);
+    let mut decisions = state.decisions.iter().rev().peekable();
+    let mut notes = app.notes.iter().rev().peekable();
+    let mut skipped = 0;
+    while lines.len() < rows {
+        let take_note = match (decisions.peek(), notes.peek()) {
+            (Some(d), Some(n)) => n.at > d.at,
+            (None, Some(_)) => true,
+            (Some(_), None) => false,
+            (None, None) => break,
+        };
+        if skipped < app.log_scroll {
+            if take_note {
+                notes.next();
+            } else {
+                decisions.next();
+            }
+            skipped += 1;
+            continue;
         }
-        let line = Line::from(spans);
-        // A line longer than the pane ends with a mark saying there is more.
-        let width = usize::from(inner.width);
+        let rs = super::row_style(lines.is_empty(), focused, theme);
+        let line = if take_note {
+            let Some(note) = notes.next() else { break };
+            Line::from(vec![
+                Span::styled(
+                    format!("{} ", note.at.format("%H:%M:%S")),
+                    theme.muted.patch(rs),
+                ),
+                Span::styled(note.text.clone(), theme.muted.patch(rs)),
+            ])
+        } else {
+            let Some(d) = decisions.next() else { break };
+            let mut spans = vec![
+                Span::styled(
+                    format!("{} ", d.at.format("%H:%M:%S")),
+                    theme.muted.patch(rs),
+                ),
+                Span::styled(d.actor.clone(), theme.accent.patch(rs)),
+                Span::styled(format!(" {}", d.what), rs),
+            ];
+            if !d.reason.is_empty() {
+                spans.push(Span::styled(
+                    format!(" — {}", d.reason),
+                    theme.muted.patch(rs),
+                ));
+            }
+            Line::from(spans)
+        };
+        lines.push(line);
+    }
+    // A line longer than the pane ends with a mark saying there is more.
+    let width = usize::from(inner.width);
+    for (row, line) in lines.iter().enumerate() {
+        put(buf, inner, row as u16, line);
         if line.width() > width && width > 1 {
-            put(buf, inner, row as u16, &line);
+            let rs = super::row_style(row == 0, focused, theme);
             let x = inner.x + inner.width - 1;
             buf.set_string(x, inner.y + row as u16, "…", theme.muted.patch(rs));
-        } else {
-            put(buf, inner, row as u16, &line);
         }
     }
 }

@@ -6,13 +6,16 @@
 //! deterministically, and the loop decides alone when a frame is worth drawing.
 
 pub mod checklist;
+pub mod deploy_log;
 pub mod dialog;
+pub mod evidence;
 pub mod footer;
 pub mod header;
 pub mod health;
 pub mod help;
 pub mod log;
 pub mod log_detail;
+pub mod page;
 pub mod start;
 pub mod timeline;
 
@@ -82,6 +85,15 @@ pub fn draw(
     log::render(buf, log_area, state, app, theme);
     footer::render_message(buf, msg, app, theme, &sym);
     footer::render(buf, foot, state, app, theme);
+    if let Some(view) = &app.deploy_log {
+        deploy_log::render(buf, area, view, theme);
+    }
+    if let Some((customer, scroll)) = &app.evidence {
+        evidence::render(buf, area, state, customer, *scroll, theme);
+    }
+    if let Some(page) = &app.page {
+        page::render(buf, area, page, theme);
+    }
     if app.help {
         help::render(buf, area, theme);
     }
@@ -89,7 +101,7 @@ pub fn draw(
         log_detail::render(buf, area, state, i, theme);
     }
     if let Some(d) = &app.dialog {
-        dialog::render(buf, area, d, state, theme, &sym);
+        dialog::render(buf, area, d, state, theme, &sym, app.background);
     }
 }
 

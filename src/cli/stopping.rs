@@ -1,0 +1,123 @@
+//! Leaving a running release: the runtime stops taking commands and starting
+//! anything, and waits for the deploys and rollbacks in flight to finish, so a
+//! deploy is never killed halfway. This says what it waits for; a second Ctrl-C
+//! leaves them running (journaled as in flight: running the same command again
+//! re-issues them with the same idempotency key).
+
+use std::sync::Arc;
+
+use tokio::signal::unix::{Signal, SignalKind, signal};
+use tokio::sync::broadcast;
+
+use super::context::out;
+use super::error::CliError;
+use crate::engine::{CustomerStatus, Event, ReleaseState};
+use crate::runtime::driver::{Committed, ReleaseHandle, RuntimeError};
+
+/// The SIGINT listener a command holds for its whole run, so that no Ctrl-C is
+/// lost between two polls.
+pub fn interrupts() -> Result<Signal, CliError> {
+    signal(SignalKind::interrupt())
+        .map_err(|e| CliError::error(format!("cannot listen for Ctrl-C: {e}")))
+}
+
+/// What is in flight, one line per customer: `ACME Corp (deploying v1.0.2)`.
+pub fn in_flight(state: &ReleaseState) -> Vec<String> {
+    state
+        .customers
+        .iter()
+        .filter_map(|c| match c.status {
+            CustomerStatus::Deploying => Some(format!(
+                "{} (deploying {}{})",
+                c.name,
+                state.plan.version,
+                attempt(c.attempt)
+            )),
+            CustomerStatus::RollingBack => Some(format!(
+                "{} (rolling back to {}{})",
+                c.name,
+                c.from_version,
+                attempt(c.attempt)
+            )),
+            _ => None,
+        })
+        .collect()
+}
+
+fn attempt(n: u32) -> String {
+    if n > 1 {
+        format!(", attempt {n}")
+    } else {
+        String::new()
+    }
+}
+
+/// Stops the release behind `handle`, waiting for deploys in flight and printing
+/// their events as they finish (`events`, when given); a Ctrl-C meanwhile leaves
+/// them running. With `json`, what it says for people goes to stderr, so stdout
+/// stays JSON lines.
+pub async fn stop(
+    handle: ReleaseHandle,
+    mut events: Option<&mut broadcast::Receiver<Committed>>,
+    print: &mut dyn FnMut(&mut dyn std::io::Write, &Event) -> Result<(), CliError>,
+    w: &mut dyn std::io::Write,
+    json: bool,
+    interrupts: &mut Signal,
+) -> Result<Arc<ReleaseState>, RuntimeError> {
+    let say = |w: &mut dyn std::io::Write, text: &str| {
+        if json {
+            eprint!("{text}");
+        } else {
+            let _ = out(w, text);
+        }
+    };
+    let waiting = in_flight(&handle.snapshot().state);
+    if !waiting.is_empty() {
+        say(
+            w,
+            &format!(
+                "waiting for {} in flight to finish (a deploy is never stopped halfway): {}\n  press Ctrl-C again to leave {} running; {} journaled as in flight and resumed by running the same command again\n",
+                if waiting.len() == 1 {
+                    "1 deploy".to_string()
+                } else {
+                    format!("{} deploys", waiting.len())
+                },
+                waiting.join(", "),
+                if waiting.len() == 1 { "it" } else { "them" },
+                if waiting.len() == 1 {
+                    "it stays"
+                } else {
+                    "they stay"
+                },
+            ),
+        );
+    }
+    let detach = handle.detach.clone();
+    let stopping = handle.stop();
+    tokio::pin!(stopping);
+    // Listened to even when the state shows nothing in flight: a deploy whose
+    // customer moved on (rolled back meanwhile) may still be running.
+    let mut asked = false;
+    loop {
+        tokio::select! {
+            biased;
+            done = &mut stopping => return done,
+            _ = interrupts.recv(), if !asked => {
+                asked = true;
+                detach.cancel();
+                say(w, "leaving the deploys in flight running; they stay journaled as in flight\n");
+            }
+            e = async {
+                match events.as_deref_mut() {
+                    Some(rx) => rx.recv().await.ok(),
+                    None => std::future::pending().await,
+                }
+            } => {
+                match e {
+                    Some(e) => { let _ = print(w, &e.event); }
+                    None => events = None,
+                }
+            }
+        }
+    }
+}
