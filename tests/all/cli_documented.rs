@@ -658,6 +658,24 @@ fn trigger_action_pause_only_pauses_and_rolls_nothing_back() {
         ),
         "{next:?}"
     );
+    // It stays paused for people to decide: the trigger does not fire again, and
+    // the release neither finishes its rollout nor completes.
+    assert_eq!(o.status.code(), Some(1), "paused: {}", text(&o));
+    assert_eq!(
+        count(&events, |e| matches!(e, EventKind::TriggerFired { .. })),
+        1,
+        "{}",
+        text(&o)
+    );
+    assert_eq!(
+        count(&events, |e| matches!(
+            e,
+            EventKind::RolloutCompleted { .. } | EventKind::Completed
+        )),
+        0,
+        "{}",
+        text(&o)
+    );
     assert_eq!(
         count(&events, |e| matches!(
             e,
