@@ -521,6 +521,15 @@ fn a_wave_that_came_due_while_away_waits_for_confirm() {
         out.contains("wave startup came due while shipdeck was not running"),
         "{out}"
     );
+    // Both the event's line and deploy's answer name the way out.
+    assert!(
+        out.contains("waiting for confirmation (`shipdeck confirm`, or `c` in the cockpit)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("confirm --version v1.0.1`"),
+        "a pasteable confirm: {out}"
+    );
     assert_eq!(
         count(
             &journal_of(dir.path()),

@@ -938,6 +938,17 @@ fn waves_that_came_due_while_away_wait_for_confirmation() {
             .any(|e| matches!(e.event, EventKind::WaveStarted { .. }))
     );
     assert_eq!(engine::gate(&resumed, 1, d.now), Gate::HeldOverdue);
+    // Its line says how a person lets it go.
+    let held = attach
+        .events
+        .iter()
+        .find(|e| matches!(e.event, EventKind::WaveHeldOverdue { .. }))
+        .unwrap();
+    assert!(
+        engine::event::describe(held).contains("`shipdeck confirm`"),
+        "{}",
+        engine::event::describe(held)
+    );
     // A tick does not start it; a person's confirmation does.
     let tick = engine::step(&mut resumed, &Input::Tick, d.now).unwrap();
     assert!(tick.events.is_empty());
