@@ -126,7 +126,12 @@ fn two_people_pair_on_the_demo_and_it_outlives_its_first_terminal() {
 
     // bob signs the enterprise gate (ahead of time: it is the next pending gate);
     // alice's pane shows it within a second, with his name.
+    // `a` asks first ("Sign this gate?", focus on the buttons); `y` signs.
     send(&bob, &["a"]);
+    wait(&bob, "the gate dialog", TIMEOUT, |s| {
+        s.contains("Sign this gate?")
+    });
+    send(&bob, &["y"]);
     wait(&bob, "bob's approval accepted", TIMEOUT, |s| {
         has_log_line(s, &["bob approved wave enterprise as release_captain"])
     });
@@ -150,6 +155,13 @@ fn two_people_pair_on_the_demo_and_it_outlives_its_first_terminal() {
     });
     for key in ["p", "a", "c"] {
         send(&carol, &[key]);
+        if key == "a" {
+            // `a` asks which gate first, in the client; the signature goes to the server.
+            wait(&carol, "the gate dialog", TIMEOUT, |s| {
+                s.contains("Sign this gate?")
+            });
+            send(&carol, &["y"]);
+        }
         wait(
             &carol,
             &format!("the server's refusal of {key}"),
