@@ -481,9 +481,13 @@ async fn act_on_gates(
                         return interrupted(handle, actor, w).await.map(Step::Exit);
                     }
                     Answer::No => {
+                        let confirm =
+                            ctx.command_line(&format!("confirm --version {}", s.plan.version));
                         out(
                             w,
-                            "not started; run again with --yes (or answer y) to start them\n",
+                            &format!(
+                                "not started; confirm them with `{confirm}` or run again with --yes (or answer y)\n"
+                            ),
                         )?;
                         return Ok(Step::Exit(EXIT_WAITING));
                     }

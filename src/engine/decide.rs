@@ -306,7 +306,9 @@ fn advance(s: &ReleaseState, now: DateTime<Utc>) -> Vec<EventKind> {
         }
         Phase::Rollout => rollout(s, now, &mut out),
         Phase::Monitoring => {
-            if s.monitoring_until.is_some_and(|until| now >= until) {
+            // A customer a trigger holds waits for people: the release does not
+            // complete under them.
+            if s.monitoring_until.is_some_and(|until| now >= until) && !s.held_by_trigger() {
                 out.push(EventKind::Completed);
             }
         }
@@ -366,8 +368,11 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                         CustomerStatus::Deploying | CustomerStatus::RollingBack => in_flight += 1,
                         CustomerStatus::Verifying => {
                             let soaked = c.soak_until.is_some_and(|t| now >= t);
+                            // Held by an inconclusive last check, or by a trigger
+                            // that fired on it while the release is paused.
                             let held =
-                                matches!(c.health.last, Some(ProbeOutcome::Inconclusive { .. }));
+                                matches!(c.health.last, Some(ProbeOutcome::Inconclusive { .. }))
+                                    || s.trigger_holds(c);
                             if soaked && !held {
                                 out.push(EventKind::CustomerHealthy {
                                     customer: c.id.clone(),
@@ -519,7 +524,7 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
         .waves
         .iter()
         .all(|w| matches!(w.status, WaveStatus::Completed | WaveStatus::Cancelled));
-    if all_done && !s.rolling_back_all && out.is_empty() {
+    if all_done && !s.rolling_back_all && out.is_empty() && !s.held_by_trigger() {
         let monitoring_until = policy.monitoring.period.after(now);
         out.push(EventKind::RolloutCompleted {
             monitoring_until,
@@ -1390,7 +1395,9 @@ fn probed(
                 customer: customer.clone(),
                 outcome: outcome.clone(),
             });
-            if matches!(outcome, ProbeOutcome::Inconclusive { .. }) {
+            // An inconclusive check never counts; a customer a trigger holds has
+            // had its say until someone resumes (no trigger fires again on it).
+            if matches!(outcome, ProbeOutcome::Inconclusive { .. }) || s.trigger_holds(c) {
                 return out;
             }
             let mut recent = c.health.recent.clone();

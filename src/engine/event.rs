@@ -643,7 +643,11 @@ pub fn describe(e: &Event) -> String {
             format!("{actor} skipped the wait of wave {wave}: {reason}")
         }
         EventKind::WaveHeldOverdue { wave } => {
-            format!("wave {wave} came due while shipdeck was not running: waiting for confirmation")
+            // Names the way out wherever the line is read (deploy's output, the log,
+            // the cockpit): a person confirms, from a shell or with `c`.
+            format!(
+                "wave {wave} came due while shipdeck was not running: waiting for confirmation (`shipdeck confirm`, or `c` in the cockpit)"
+            )
         }
         EventKind::OverdueConfirmed {
             waves,

@@ -135,7 +135,8 @@ fn deadline(state: &ReleaseState, now: DateTime<Utc>, notices: bool) -> Option<D
                 }
             }
         }
-        Phase::Monitoring => consider(state.monitoring_until),
+        // A release a trigger holds waits for people, not for the clock.
+        Phase::Monitoring if !state.held_by_trigger() => consider(state.monitoring_until),
         _ => {}
     }
     next

@@ -412,6 +412,27 @@ impl ReleaseState {
         self.pause.is_some()
     }
 
+    /// Whether a trigger holds customer `c`: the release is paused and a trigger
+    /// fired on `c` since the pause began (a `pause_only` trigger pauses the release
+    /// as it fires; any trigger that fires during a pause counts too), and `c` is
+    /// still deployed (verifying or healthy). People decide what happens to a held
+    /// customer: it is not marked healthy, its triggers do not fire again, and the
+    /// release neither finishes its rollout nor completes, until someone resumes.
+    pub fn trigger_holds(&self, c: &CustomerState) -> bool {
+        matches!(
+            c.status,
+            CustomerStatus::Verifying | CustomerStatus::Healthy
+        ) && match (&self.pause, &c.health.last_trigger) {
+            (Some(pause), Some(fired)) => fired.at >= pause.since,
+            _ => false,
+        }
+    }
+
+    /// Whether a trigger holds any customer (see [`ReleaseState::trigger_holds`]).
+    pub fn held_by_trigger(&self) -> bool {
+        self.pause.is_some() && self.customers.iter().any(|c| self.trigger_holds(c))
+    }
+
     /// When a waiting wave may start by the clock (ignoring its gate), if the demo
     /// wave has completed.
     pub fn due_at(&self, wave: usize) -> Option<DateTime<Utc>> {

@@ -376,6 +376,53 @@ mod tests {
     }
 
     #[test]
+    fn latency_exactly_at_the_limit_does_not_fire() {
+        // Baseline 50 ms + 100 % = a limit of exactly 100 ms: "above" means above.
+        let p = TriggerPolicy {
+            latency_p95_percent: 100.0,
+            ..policy()
+        };
+        let b = HealthSample {
+            error_rate: None,
+            latency_p95_ms: Some(50.0),
+        };
+        let at = |lat: f64| -> VecDeque<ProbeOutcome> {
+            (0..3)
+                .map(|_| ProbeOutcome::Up {
+                    sample: HealthSample {
+                        error_rate: None,
+                        latency_p95_ms: Some(lat),
+                    },
+                })
+                .collect()
+        };
+        assert_eq!(evaluate(&p, Some(&b), &at(100.0)), None);
+        let (kind, _) = evaluate(&p, Some(&b), &at(100.5)).unwrap();
+        assert_eq!(kind, TriggerKind::Latency);
+    }
+
+    #[test]
+    fn each_kind_says_what_tripped_in_words() {
+        // Printed in TRIGGER lines, notices and the decision log.
+        assert_eq!(
+            TriggerKind::ConsecutiveFailures.describe(),
+            "consecutive failed health checks"
+        );
+        assert_eq!(
+            TriggerKind::ErrorRate.describe(),
+            "error rate above baseline"
+        );
+        assert_eq!(
+            TriggerKind::Latency.describe(),
+            "p95 latency above baseline"
+        );
+        assert_eq!(
+            TriggerKind::CustomerReported.describe(),
+            "customer-reported critical issue"
+        );
+    }
+
+    #[test]
     fn no_baseline_means_only_failures_count() {
         let r: VecDeque<_> = [up(50.0, 900.0), up(50.0, 900.0), up(50.0, 900.0)].into();
         assert_eq!(evaluate(&policy(), None, &r), None);

@@ -39,16 +39,22 @@
 //! One writer per journal: the runtime holds the release's
 //! [`ReleaseLock`](super::lock::ReleaseLock) before it opens one. Readers in other
 //! processes use [`read_all`], which never writes.
+//!
+//! Every sync goes through [`Durability`] (the disk's `fdatasync`/`fsync` in
+//! production): a real sync cannot be observed short of a power cut, so this seam is
+//! how tests see the promise kept: one `fdatasync` per batch, the directory synced
+//! when the file is created, and a failed sync poisoning the writer.
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::marker::PhantomData;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use serde::de::{DeserializeOwned, IgnoredAny};
 use serde::{Deserialize, Serialize};
 
-use super::state_dir::{create_dir_all_durable, parent_or_dot, sync_dir};
+use super::state_dir::{create_dir_all_durable_with, parent_or_dot, sync_dir};
 
 /// The newest line format this build reads and the one it writes (2: chained).
 pub const FORMAT_VERSION: u32 = 2;
@@ -71,6 +77,74 @@ pub fn hex(hash: &[u8; 32]) -> String {
         let _ = write!(s, "{b:02x}");
     }
     s
+}
+
+/// How the journal makes what it wrote durable. [`Disk`] is the only
+/// implementation shipdeck runs with; tests put their own in its place to count
+/// syncs or make one fail (see the module doc).
+pub trait Durability: Send + Sync {
+    /// `fdatasync` the journal file: its bytes are on disk when this returns `Ok`.
+    fn sync_data(&self, file: &File) -> io::Result<()>;
+    /// `fsync` a directory: the names created in it survive a crash.
+    fn sync_dir(&self, dir: &Path) -> io::Result<()>;
+}
+
+/// The disk's own syncs.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Disk;
+
+impl Durability for Disk {
+    fn sync_data(&self, file: &File) -> io::Result<()> {
+        file.sync_data()
+    }
+
+    fn sync_dir(&self, dir: &Path) -> io::Result<()> {
+        sync_dir(dir)
+    }
+}
+
+/// Journals opened under a directory while a [`DurabilityGuard`] for it lives, and
+/// the durability they use instead of [`Disk`]. Empty unless a test put one in:
+/// the runtime opens its journal deep inside, where a test cannot pass one down.
+type Overrides = Vec<(u64, PathBuf, Arc<dyn Durability>)>;
+static OVERRIDES: Mutex<Overrides> = Mutex::new(Vec::new());
+
+/// Until the guard is dropped, every journal opened at a path under `dir` syncs
+/// through `durability` instead of the disk. For tests of code that opens a journal
+/// itself (the runtime); give each test its own directory.
+pub fn use_durability_under(dir: &Path, durability: Arc<dyn Durability>) -> DurabilityGuard {
+    static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let id = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let mut overrides = OVERRIDES.lock().unwrap_or_else(|p| p.into_inner());
+    overrides.push((id, dir.to_path_buf(), durability));
+    DurabilityGuard { id }
+}
+
+/// Ends a [`use_durability_under`] when dropped (writers already open keep theirs).
+#[derive(Debug)]
+#[must_use = "the override ends when the guard is dropped"]
+pub struct DurabilityGuard {
+    id: u64,
+}
+
+impl Drop for DurabilityGuard {
+    fn drop(&mut self) {
+        let mut overrides = OVERRIDES.lock().unwrap_or_else(|p| p.into_inner());
+        overrides.retain(|(id, _, _)| *id != self.id);
+    }
+}
+
+/// The durability a journal at `path` syncs through: a test's override, else the disk.
+fn durability_for(path: &Path) -> Arc<dyn Durability> {
+    let overrides = OVERRIDES.lock().unwrap_or_else(|p| p.into_inner());
+    overrides
+        .iter()
+        .rev()
+        .find(|(_, dir, _)| path.starts_with(dir))
+        .map_or_else(
+            || Arc::new(Disk) as Arc<dyn Durability>,
+            |(_, _, d)| d.clone(),
+        )
 }
 
 /// Read buffer for replay: large enough that a million-line journal is read in a
@@ -258,6 +332,7 @@ pub struct JournalWriter<T> {
     /// Reused between batches so steady-state appends do not allocate.
     buf: Vec<u8>,
     poisoned: bool,
+    durability: Arc<dyn Durability>,
     // fn(&T): the writer stores no T, so it is Send/Sync whatever T is.
     _event: PhantomData<fn(&T)>,
 }
@@ -275,17 +350,29 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
         path: &Path,
         accept: Accept<'_, T>,
     ) -> Result<(JournalWriter<T>, Replay<T>), JournalError> {
+        Self::open_durable(path, accept, durability_for(path))
+    }
+
+    /// [`JournalWriter::open_with`], syncing through `durability` (tests).
+    pub fn open_durable(
+        path: &Path,
+        accept: Accept<'_, T>,
+        durability: Arc<dyn Durability>,
+    ) -> Result<(JournalWriter<T>, Replay<T>), JournalError> {
         let io_err = |op: &'static str| {
             let path = path.to_path_buf();
             move |source| JournalError::Io { op, path, source }
         };
         let dir = parent_or_dot(path);
-        create_dir_all_durable(dir).map_err(io_err("create the directory of"))?;
+        create_dir_all_durable_with(dir, &|d| durability.sync_dir(d))
+            .map_err(io_err("create the directory of"))?;
         let (file, created) = open_for_append(path).map_err(io_err("open"))?;
         if created {
             // The file's data is synced on every append, but its name lives in the
             // directory: without this a power cut could lose the whole file.
-            sync_dir(dir).map_err(io_err("make durable the directory of"))?;
+            durability
+                .sync_dir(dir)
+                .map_err(io_err("make durable the directory of"))?;
         }
 
         let scan = scan::<T>(BufReader::with_capacity(READ_BUFFER, &file), path)?;
@@ -302,7 +389,8 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
                 .map_err(io_err("cut the torn last line from"))?;
             // Durable before we append after it, so a second crash cannot resurrect
             // the torn bytes in front of new lines.
-            file.sync_data()
+            durability
+                .sync_data(&file)
                 .map_err(io_err("cut the torn last line from"))?;
         }
         let next_seq = scan.records.len() as u64;
@@ -315,6 +403,7 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
             last_hash: scan.last_hash,
             buf: Vec::new(),
             poisoned: false,
+            durability,
             _event: PhantomData,
         };
         Ok((
@@ -370,10 +459,12 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
         };
         let scan = scan_from::<T>(BufReader::with_capacity(READ_BUFFER, &file), path, start)?;
         let chain = judge_chain(path, &scan, accept)?;
+        let durability = durability_for(path);
         if scan.dropped_tail.is_some() {
             file.set_len(scan.good_len)
                 .map_err(io_err("cut the torn last line from"))?;
-            file.sync_data()
+            durability
+                .sync_data(&file)
                 .map_err(io_err("cut the torn last line from"))?;
         }
         let writer = JournalWriter {
@@ -384,6 +475,7 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
             last_hash: scan.last_hash,
             buf: Vec::new(),
             poisoned: false,
+            durability,
             _event: PhantomData,
         };
         Ok((
@@ -442,7 +534,7 @@ impl<T: Serialize + DeserializeOwned> JournalWriter<T> {
                 source,
             });
         }
-        if let Err(source) = self.file.sync_data() {
+        if let Err(source) = self.durability.sync_data(&self.file) {
             // After a failed fsync the kernel may have dropped the dirty pages and
             // cleared the error: retrying would "succeed" without the data. Poison.
             self.poisoned = true;

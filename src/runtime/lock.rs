@@ -533,6 +533,20 @@ mod tests {
     }
 
     #[test]
+    fn hostname_is_the_kernels() {
+        let kernel = std::fs::read_to_string("/proc/sys/kernel/hostname").unwrap();
+        assert_eq!(hostname(), kernel.trim());
+    }
+
+    #[test]
+    fn a_reaped_childs_pid_is_not_alive() {
+        let mut child = std::process::Command::new("true").spawn().unwrap();
+        let pid = child.id();
+        child.wait().unwrap();
+        assert!(!pid_is_alive(pid), "pid {pid} was reaped");
+    }
+
+    #[test]
     fn held_message_names_release_pid_host_and_time() {
         let err = LockError::Held {
             release: "v1.0.1".into(),

@@ -315,6 +315,15 @@ pub fn sync_dir(dir: &Path) -> io::Result<()> {
 /// `fs::create_dir_all`, but every directory it creates is made durable by syncing
 /// its parent. Directories that already exist are left alone (and not synced).
 pub fn create_dir_all_durable(dir: &Path) -> io::Result<()> {
+    create_dir_all_durable_with(dir, &sync_dir)
+}
+
+/// [`create_dir_all_durable`], syncing each parent with `sync` (the journal passes
+/// its [`Durability`](super::journal::Durability)).
+pub fn create_dir_all_durable_with(
+    dir: &Path,
+    sync: &dyn Fn(&Path) -> io::Result<()>,
+) -> io::Result<()> {
     if dir.is_dir() {
         return Ok(());
     }
@@ -348,7 +357,7 @@ pub fn create_dir_all_durable(dir: &Path) -> io::Result<()> {
             Err(e) if e.kind() == io::ErrorKind::AlreadyExists && created.is_dir() => continue,
             Err(e) => return Err(e),
         }
-        sync_dir(parent_or_dot(created))?;
+        sync(parent_or_dot(created))?;
     }
     Ok(())
 }

@@ -131,6 +131,9 @@ pub struct ActiveFault {
     /// Only while this version is deployed (e.g. "v1.0.2 is the bad build").
     pub when_version: Option<Version>,
     pub since: DateTime<Utc>,
+    /// Gone from this instant of the fleet's clock on (a blip of known length,
+    /// however late the code that would remove it runs).
+    pub until: Option<DateTime<Utc>>,
 }
 
 /// The simulated state of one customer.
@@ -169,6 +172,7 @@ impl SimCustomer {
         let active: Vec<(&Fault, DateTime<Utc>)> = self
             .faults
             .iter()
+            .filter(|f| f.until.is_none_or(|until| now < until))
             .filter_map(|f| match &f.when_version {
                 None => Some((&f.fault, f.since)),
                 Some(v) if *v == self.version => Some((&f.fault, f.since.max(self.version_since))),
@@ -263,6 +267,7 @@ mod tests {
             fault,
             when_version,
             since: t(since),
+            until: None,
         }
     }
 
@@ -287,6 +292,16 @@ mod tests {
         assert_eq!(error_rate(c.reply(t(30))), 6.4);
         assert_eq!(error_rate(c.reply(t(60))), 12.4);
         assert_eq!(error_rate(c.reply(t(600))), 12.4);
+    }
+
+    #[test]
+    fn a_fault_with_an_end_is_gone_from_that_instant() {
+        let mut blip = active(Fault::ServerError, None, 10);
+        blip.until = Some(t(20));
+        let c = customer(vec![blip]);
+        assert_eq!(c.reply(t(10)), Reply::ServerError);
+        assert_eq!(c.reply(t(19)), Reply::ServerError);
+        assert!(matches!(c.reply(t(20)), Reply::Health { up: true, .. }));
     }
 
     #[test]

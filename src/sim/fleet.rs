@@ -297,6 +297,29 @@ impl FleetHandle {
         when_version: Option<Version>,
         since: DateTime<Utc>,
     ) -> Result<FaultId, FleetError> {
+        self.inject_window(id, fault, when_version, since, None)
+    }
+
+    /// Makes `id` show `fault` from now until `until` on the fleet's clock, when it
+    /// is gone by itself: a blip whose length does not depend on how soon anyone
+    /// gets round to removing it.
+    pub fn inject_until(
+        &self,
+        id: &CustomerId,
+        fault: Fault,
+        until: DateTime<Utc>,
+    ) -> Result<FaultId, FleetError> {
+        self.inject_window(id, fault, None, self.now(), Some(until))
+    }
+
+    fn inject_window(
+        &self,
+        id: &CustomerId,
+        fault: Fault,
+        when_version: Option<Version>,
+        since: DateTime<Utc>,
+        until: Option<DateTime<Utc>>,
+    ) -> Result<FaultId, FleetError> {
         fault
             .validate()
             .map_err(|reason| FleetError::InvalidFault {
@@ -315,6 +338,7 @@ impl FleetHandle {
             fault,
             when_version,
             since,
+            until,
         });
         state.next_fault += 1;
         Ok(fault_id)

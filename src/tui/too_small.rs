@@ -152,9 +152,28 @@ mod tests {
         assert_eq!(lines[0].trim(), "terminal too small");
     }
 
+    /// A buffer of dots with the message rendered into `area` (inside it).
+    fn dots_with_message_in(area: Rect) -> Buffer {
+        let mut buf = Buffer::filled(Rect::new(0, 0, 12, 6), ratatui::buffer::Cell::new("."));
+        TooSmall::new(&Theme::ansi16()).render(area, &mut buf);
+        buf
+    }
+
     #[test]
     fn renders_nothing_into_an_empty_area() {
-        let mut buf = Buffer::empty(Rect::new(0, 0, 0, 0));
-        TooSmall::new(&Theme::ansi16()).render(Rect::new(0, 0, 0, 0), &mut buf);
+        let untouched = Buffer::filled(Rect::new(0, 0, 12, 6), ratatui::buffer::Cell::new("."));
+        // A pane with no columns, no rows, or neither, anywhere in the buffer.
+        for area in [
+            Rect::new(0, 0, 0, 0),
+            Rect::new(3, 2, 0, 0),
+            Rect::new(3, 2, 0, 4),
+            Rect::new(3, 2, 9, 0),
+        ] {
+            assert_eq!(dots_with_message_in(area), untouched, "{area:?}");
+        }
+        // The same check sees a render: one cell gets the message's first letter.
+        let one = dots_with_message_in(Rect::new(3, 2, 1, 1));
+        assert_ne!(one, untouched);
+        assert_eq!(one[(3, 2)].symbol(), "t");
     }
 }

@@ -126,6 +126,7 @@ fn two_people_pair_on_the_demo_and_it_outlives_its_first_terminal() {
 
     // bob signs the enterprise gate (ahead of time: it is the next pending gate);
     // alice's pane shows it within a second, with his name.
+    // `a` asks first ("Sign this gate?", focus on the buttons); `y` signs.
     send(&bob, &["a"]);
     wait(&bob, "the sign dialog", TIMEOUT, |s| {
         s.contains(" Sign a gate ") && s.contains("wave enterprise as release_captain")

@@ -33,10 +33,21 @@ fn deploy(state: &Path, speed: &str) -> Command {
     c
 }
 
+/// The journal's events. Any read error fails the test: an unreadable journal
+/// read as empty would make "nothing lost" hold of nothing.
 fn journal(state: &Path) -> Vec<Event> {
     match read_all::<Event>(&state.join("releases/v1.0.1/journal.jsonl")) {
         Ok(r) => r.into_events().collect(),
-        Err(_) => Vec::new(),
+        Err(e) => panic!("the journal does not read: {e}"),
+    }
+}
+
+/// [`journal`] while the first run starts: no journal yet is no events.
+fn journal_so_far(state: &Path) -> Vec<Event> {
+    match read_all::<Event>(&state.join("releases/v1.0.1/journal.jsonl")) {
+        Ok(r) => r.into_events().collect(),
+        Err(e) if e.is_not_found() => Vec::new(),
+        Err(e) => panic!("the journal does not read: {e}"),
     }
 }
 
@@ -47,7 +58,7 @@ fn sigkill_mid_rollout_then_resume_loses_nothing_and_repeats_nothing() {
     // Wait (bounded) until some customers are deploying, then kill without warning.
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let started = journal(dir.path())
+        let started = journal_so_far(dir.path())
             .iter()
             .filter(|e| matches!(e.event, EventKind::DeployStarted { .. }))
             .count();
@@ -55,11 +66,14 @@ fn sigkill_mid_rollout_then_resume_loses_nothing_and_repeats_nothing() {
             break;
         }
         assert!(Instant::now() < deadline, "no deploys started in time");
-        std::thread::yield_now();
+        // Bounded polling of a real process: each look reads the whole journal, so
+        // do not spin on a machine other tests share.
+        std::thread::sleep(Duration::from_millis(5));
     }
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = journal(dir.path());
+    assert!(before.len() >= 3, "the first run journaled its deploys");
     assert!(
         !before
             .iter()
@@ -71,6 +85,7 @@ fn sigkill_mid_rollout_then_resume_loses_nothing_and_repeats_nothing() {
     assert_eq!(status.code(), Some(0));
     let after = journal(dir.path());
     // No event lost: what was journaled before the kill is a prefix of the journal now.
+    assert!(after.len() > before.len(), "the second run journaled more");
     assert_eq!(&after[..before.len()], &before[..]);
     assert!(
         after

@@ -10,7 +10,16 @@
 //! 3. every state change has an event: a refusal, or a step with no events, leaves
 //!    the state exactly as it was;
 //! 4. replaying the journal rebuilds exactly the live state: `fold(log)` after every
-//!    step, and through the real journal files (fsync, read back) at the end.
+//!    step, and through the real journal files (fsync, read back) at the end;
+//! 5. a pause moves the waits: no wave starts before its delay plus the time the
+//!    release was paused after the demo wave completed;
+//! 6. an inconclusive check never starts a rollback: no trigger fires on one, no
+//!    trigger's evidence holds one, and it neither counts toward the consecutive
+//!    failures rule nor resets it (this test counts the failures itself).
+//!
+//! Half the cases give frank (QA lead) the product owner's and dev lead's roles
+//! too, so one person holds two roles of the minor and major releases' manual gates
+//! and "one person may not sign two roles of one gate" is put to the test.
 //!
 //! Cases: 128 by default, from a fixed seed so a failure replays exactly;
 //! `PROPTEST_CASES=N` and `PROPTEST_RNG_SEED=N|random` explore further (a failure
@@ -119,6 +128,34 @@ enum ProbeKind {
     Inconclusive,
 }
 
+/// The check a probe of `kind` reports, the `n`th of a run.
+fn outcome(kind: ProbeKind, n: u8) -> ProbeOutcome {
+    let jitter = f64::from(n) * 0.37;
+    match kind {
+        ProbeKind::Good => ProbeOutcome::Up {
+            sample: HealthSample {
+                error_rate: Some(0.2 + jitter * 0.1),
+                latency_p95_ms: Some(98.0 + jitter),
+            },
+        },
+        ProbeKind::Bad => ProbeOutcome::Up {
+            sample: HealthSample {
+                error_rate: Some(12.5 + jitter),
+                latency_p95_ms: Some(450.0 + jitter * 10.0),
+            },
+        },
+        ProbeKind::Sparse => ProbeOutcome::Up {
+            sample: HealthSample::default(),
+        },
+        ProbeKind::Down => ProbeOutcome::Down {
+            reason: "HTTP 503".into(),
+        },
+        ProbeKind::Inconclusive => ProbeOutcome::Inconclusive {
+            reason: "no traffic".into(),
+        },
+    }
+}
+
 #[derive(Debug, Clone)]
 enum CmdSpec {
     TickItem {
@@ -136,6 +173,11 @@ enum CmdSpec {
     Approve {
         wave: Option<usize>,
         role: Option<usize>,
+    },
+    /// frank signs a gate twice in a row, the role left to the engine: in the cases
+    /// where he holds two roles of it, the second must be refused.
+    FrankSignsTwice {
+        wave: Option<usize>,
     },
     SkipWait {
         wave: Option<usize>,
@@ -190,6 +232,12 @@ enum Action {
         kind: ProbeKind,
         times: u8,
     },
+    /// A run of mixed checks (failures with inconclusive ones between them) on a
+    /// customer whose deploy started: what the trigger rules count.
+    Checks {
+        customer: usize,
+        kinds: Vec<ProbeKind>,
+    },
     Cmd {
         actor: usize,
         cmd: CmdSpec,
@@ -209,6 +257,8 @@ struct Case {
     starter: usize,
     /// Minutes after 2026-01-01 00:00 UTC: covers every weekday, hour and DST edge.
     start_minutes: u32,
+    /// frank holds qa_lead, product_owner and dev_lead: two roles of one gate.
+    frank_holds_many: bool,
     actions: Vec<Action>,
 }
 
@@ -249,6 +299,7 @@ fn cmd() -> impl Strategy<Value = CmdSpec> {
         3 => (item, reason()).prop_map(|(item, reason)| CmdSpec::Untick { item, reason }),
         12 => (proptest::option::of(idx()), proptest::option::of(idx()))
             .prop_map(|(wave, role)| CmdSpec::Approve { wave, role }),
+        4 => proptest::option::of(idx()).prop_map(|wave| CmdSpec::FrankSignsTwice { wave }),
         4 => (proptest::option::of(idx()), reason())
             .prop_map(|(wave, reason)| CmdSpec::SkipWait { wave, reason }),
         3 => reason().prop_map(CmdSpec::Pause),
@@ -282,6 +333,13 @@ fn action() -> impl Strategy<Value = Action> {
         8 => (idx(), prop::bool::weighted(0.4)).prop_map(|(pick, fail)| Action::Deliver { pick, fail }),
         2 => idx().prop_map(|pick| Action::Redeliver { pick }),
         8 => (idx(), probe, 1u8..=6).prop_map(|(customer, kind, times)| Action::Probe { customer, kind, times }),
+        6 => (idx(), prop::collection::vec(prop_oneof![
+                4 => Just(ProbeKind::Down),
+                3 => Just(ProbeKind::Inconclusive),
+                1 => Just(ProbeKind::Good),
+                1 => Just(ProbeKind::Bad),
+            ], 2..=8))
+            .prop_map(|(customer, kinds)| Action::Checks { customer, kinds }),
         45 => (0..ACTORS.len(), cmd()).prop_map(|(actor, cmd)| Action::Cmd { actor, cmd }),
         2 => any::<bool>().prop_map(|restart| Action::Attached { restart }),
         2 => Just(Action::Tick),
@@ -300,15 +358,25 @@ fn case() -> impl Strategy<Value = Case> {
         selection,
         0..ACTORS.len(),
         0u32..525_600,
+        any::<bool>(),
         prop::collection::vec(action(), 20..=120),
     )
         .prop_map(
-            |(release_type, emergency, selection, starter, start_minutes, actions)| Case {
+            |(
                 release_type,
                 emergency,
                 selection,
                 starter,
                 start_minutes,
+                frank_holds_many,
+                actions,
+            )| Case {
+                release_type,
+                emergency,
+                selection,
+                starter,
+                start_minutes,
+                frank_holds_many,
                 actions,
             },
         )
@@ -356,6 +424,17 @@ struct Checker {
     status: HashMap<CustomerId, Seen>,
     wave_of: HashMap<CustomerId, usize>,
     last_at: DateTime<Utc>,
+    /// When the current pause began.
+    paused_since: Option<DateTime<Utc>>,
+    /// Time paused after the demo wave completed: every later wait moves by it.
+    paused_after_demo: TimeDelta,
+    /// Per customer, failed checks since its last good one, after its deploy
+    /// started; inconclusive checks leave the count alone.
+    downs: HashMap<CustomerId, u32>,
+    /// Per customer, the outcome of its last check.
+    last_sample: HashMap<CustomerId, ProbeOutcome>,
+    /// Customers whose failures reached the rule in this step: a trigger is owed.
+    owed_trigger: BTreeSet<CustomerId>,
 }
 
 impl Checker {
@@ -394,6 +473,49 @@ impl Checker {
             status,
             wave_of,
             last_at: first.at,
+            paused_since: None,
+            paused_after_demo: TimeDelta::zero(),
+            downs: HashMap::new(),
+            last_sample: HashMap::new(),
+            owed_trigger: BTreeSet::new(),
+        }
+    }
+
+    /// After a step's events: every trigger the failures owed has fired.
+    fn end_of_step(&mut self) -> Result<(), TestCaseError> {
+        let owed = std::mem::take(&mut self.owed_trigger);
+        prop_assert!(
+            owed.is_empty(),
+            "{owed:?} reached {} consecutive failed checks (inconclusive ones not counted) \
+             but no trigger fired",
+            self.plan.policy.triggers.consecutive_failures
+        );
+        Ok(())
+    }
+
+    /// A health sample, as this test reads the rules (README, "Health and
+    /// triggers"): only checks after the deploy of a verifying or healthy customer
+    /// during the rollout or monitoring count; an inconclusive one changes nothing.
+    fn sampled(&mut self, customer: &CustomerId, outcome: &ProbeOutcome) {
+        self.last_sample.insert(customer.clone(), outcome.clone());
+        let deployed = self.deploy_events.get(customer).copied().unwrap_or(0) > 0;
+        let watched = matches!(
+            self.status.get(customer),
+            Some(Seen::Verifying | Seen::Healthy)
+        ) && self.validated
+            && !self.ended;
+        if !deployed || !watched {
+            return;
+        }
+        let downs = self.downs.entry(customer.clone()).or_default();
+        match outcome {
+            ProbeOutcome::Down { .. } => *downs += 1,
+            ProbeOutcome::Up { .. } => *downs = 0,
+            ProbeOutcome::Inconclusive { .. } => {}
+        }
+        let need = self.plan.policy.triggers.consecutive_failures.max(1);
+        if outcome.is_down() && *downs >= need {
+            self.owed_trigger.insert(customer.clone());
         }
     }
 
@@ -672,10 +794,55 @@ impl Checker {
             EventKind::Paused { .. } => {
                 prop_assert!(!self.paused, "paused twice without a resume");
                 self.paused = true;
+                self.paused_since = Some(t);
             }
             EventKind::Resumed { .. } => {
                 prop_assert!(self.paused, "resumed while not paused");
                 self.paused = false;
+                if let (Some(since), Some(demo_done)) = (self.paused_since, self.demo_done) {
+                    // Whole seconds, as the journal counts the paused time.
+                    let paused = (t - since.max(demo_done)).num_seconds().max(0);
+                    self.paused_after_demo += TimeDelta::seconds(paused);
+                }
+                self.paused_since = None;
+            }
+            EventKind::HealthSampled { customer, outcome } => {
+                prop_assert!(
+                    self.status.contains_key(customer),
+                    "a sample of {customer}, not in the plan"
+                );
+                self.sampled(customer, outcome);
+            }
+            EventKind::TriggerFired {
+                customer,
+                trigger,
+                evidence,
+            } => {
+                prop_assert!(
+                    evidence
+                        .samples
+                        .iter()
+                        .all(|o| !matches!(o, ProbeOutcome::Inconclusive { .. })),
+                    "the evidence of a trigger on {customer} holds an inconclusive check: {evidence:?}"
+                );
+                if *trigger != engine::triggers::TriggerKind::CustomerReported {
+                    let last = self.last_sample.get(customer);
+                    prop_assert!(
+                        matches!(
+                            last,
+                            Some(ProbeOutcome::Up { .. } | ProbeOutcome::Down { .. })
+                        ),
+                        "{trigger:?} fired on {customer} after the check {last:?}"
+                    );
+                }
+                if *trigger == engine::triggers::TriggerKind::ConsecutiveFailures {
+                    let downs = self.downs.get(customer).copied().unwrap_or(0);
+                    prop_assert!(
+                        downs >= self.plan.policy.triggers.consecutive_failures.max(1),
+                        "consecutive failures fired on {customer} after {downs} failed checks"
+                    );
+                }
+                self.owed_trigger.remove(customer);
             }
             EventKind::EmergencyDeclared {
                 approvals_skipped,
@@ -703,6 +870,7 @@ impl Checker {
                 prop_assert!(!self.ended, "the release ended twice");
                 self.ended = true;
                 self.paused = false;
+                self.paused_since = None;
             }
             _ => {}
         }
@@ -756,10 +924,12 @@ impl Checker {
                     "wave {tier} started at {t} before the demo wave completed"
                 )));
             };
-            let due = demo_done + self.delay_of(wi);
+            let due = demo_done + self.delay_of(wi) + self.paused_after_demo;
             prop_assert!(
                 t >= due,
-                "wave {tier} started at {t}, before its delay ended at {due} (demo completed {demo_done})"
+                "wave {tier} started at {t}, before its delay ended at {due} (demo completed \
+                 {demo_done}, paused {} since)",
+                self.paused_after_demo
             );
         }
         // (b) every role its gate asks for signed, or the skip recorded (emergency).
@@ -928,7 +1098,18 @@ fn first_diff(a: &serde_json::Value, b: &serde_json::Value, path: &str) -> Optio
 
 impl World {
     fn start(c: &Case) -> Result<World, TestCaseError> {
-        let cfg = config::load_builtin().expect("built-in config");
+        let mut cfg = config::load_builtin().expect("built-in config");
+        if c.frank_holds_many {
+            // Two roles of the minor release's standard and enterprise gates
+            // (qa_lead + product_owner) and of the major release's startup gate
+            // (qa_lead + dev_lead). The plan carries this roster.
+            for p in &mut cfg.roster.people {
+                if p.name == "frank" {
+                    p.roles
+                        .extend(["product_owner", "dev_lead"].map(|r| Role(r.into())));
+                }
+            }
+        }
         let version: Version = match c.release_type {
             ReleaseType::Minor => "v1.1.0",
             ReleaseType::Major => "v2.0.0",
@@ -1041,6 +1222,7 @@ impl World {
             prop_assert_eq!(e.at, self.now, "event stamped with another time");
             self.checker.observe(e)?;
         }
+        self.checker.end_of_step()?;
         for eff in &d.effects {
             self.checker.observe_effect(eff)?;
         }
@@ -1307,33 +1489,30 @@ impl World {
             } => {
                 let customer = self.any_customer(*customer);
                 for n in 0..*times {
-                    let jitter = f64::from(n) * 0.37;
-                    let outcome = match kind {
-                        ProbeKind::Good => ProbeOutcome::Up {
-                            sample: HealthSample {
-                                error_rate: Some(0.2 + jitter * 0.1),
-                                latency_p95_ms: Some(98.0 + jitter),
-                            },
-                        },
-                        ProbeKind::Bad => ProbeOutcome::Up {
-                            sample: HealthSample {
-                                error_rate: Some(12.5 + jitter),
-                                latency_p95_ms: Some(450.0 + jitter * 10.0),
-                            },
-                        },
-                        ProbeKind::Sparse => ProbeOutcome::Up {
-                            sample: HealthSample::default(),
-                        },
-                        ProbeKind::Down => ProbeOutcome::Down {
-                            reason: "HTTP 503".into(),
-                        },
-                        ProbeKind::Inconclusive => ProbeOutcome::Inconclusive {
-                            reason: "no traffic".into(),
-                        },
-                    };
                     self.input(Input::Result(EffectResult::Probed {
                         customer: customer.clone(),
-                        outcome,
+                        outcome: outcome(*kind, n),
+                    }))?;
+                }
+                Ok(())
+            }
+            Action::Checks { customer, kinds } => {
+                let deployed: Vec<CustomerId> = self
+                    .state
+                    .customers
+                    .iter()
+                    .filter(|c| c.deploys_started > 0)
+                    .map(|c| c.id.clone())
+                    .collect();
+                let customer = if deployed.is_empty() {
+                    self.any_customer(*customer)
+                } else {
+                    deployed[customer % deployed.len()].clone()
+                };
+                for (n, kind) in (0u8..).zip(kinds) {
+                    self.input(Input::Result(EffectResult::Probed {
+                        customer: customer.clone(),
+                        outcome: outcome(*kind, n),
                     }))?;
                 }
                 Ok(())
@@ -1391,6 +1570,18 @@ impl World {
                         wave: wave.map(|w| self.wave_name(w)),
                         role: role.map(|r| self.role(r)),
                     },
+                    CmdSpec::FrankSignsTwice { wave } => {
+                        for _ in 0..2 {
+                            self.command(
+                                "frank",
+                                Command::Approve {
+                                    wave: wave.map(|w| self.wave_name(w)),
+                                    role: None,
+                                },
+                            )?;
+                        }
+                        return Ok(());
+                    }
                     CmdSpec::SkipWait { wave, reason } => Command::SkipWait {
                         wave: wave.map(|w| self.wave_name(w)),
                         reason: reason.text(),
@@ -1667,6 +1858,7 @@ fn a_demo_wave_cleared_by_rollbacks_still_delays_the_next_wave() {
         selection: SelSpec::All,
         starter: 0,
         start_minutes: 0,
+        frank_holds_many: false,
         actions: vec![
             Action::Cmd {
                 actor: 0,
@@ -1730,6 +1922,7 @@ fn a_wave_waits_for_a_window_customer_that_starts_deploying_in_the_same_round() 
         selection: SelSpec::All,
         starter: 0,
         start_minutes: 131_187,
+        frank_holds_many: false,
         actions,
     };
     if let Err(e) = run_case(&c) {

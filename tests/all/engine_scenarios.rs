@@ -7,7 +7,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use shipdeck::config;
 use shipdeck::domain::{
     Configuration, CustomerId, DeployTarget, HealthSample, ProbeOutcome, ReleaseType, Role,
-    TierName, Version,
+    TierName, TriggerAction, Version,
 };
 use shipdeck::engine::triggers::TriggerKind;
 use shipdeck::engine::{
@@ -938,6 +938,17 @@ fn waves_that_came_due_while_away_wait_for_confirmation() {
             .any(|e| matches!(e.event, EventKind::WaveStarted { .. }))
     );
     assert_eq!(engine::gate(&resumed, 1, d.now), Gate::HeldOverdue);
+    // Its line says how a person lets it go.
+    let held = attach
+        .events
+        .iter()
+        .find(|e| matches!(e.event, EventKind::WaveHeldOverdue { .. }))
+        .unwrap();
+    assert!(
+        engine::event::describe(held).contains("`shipdeck confirm`"),
+        "{}",
+        engine::event::describe(held)
+    );
     // A tick does not start it; a person's confirmation does.
     let tick = engine::step(&mut resumed, &Input::Tick, d.now).unwrap();
     assert!(tick.events.is_empty());
@@ -1672,5 +1683,154 @@ fn a_mistaken_tick_is_taken_back_with_a_reason_until_its_phase_starts() {
         ),
         Err(Rejected::Final("rolled back"))
     );
+    d.assert_replay_matches();
+}
+
+/// A security release whose triggers only pause (`pause_only`), with every gating
+/// item ticked.
+fn pause_only_drill() -> Drill {
+    let mut cfg = config::load_builtin().expect("built-in config");
+    cfg.policies
+        .get_mut(&ReleaseType::Security)
+        .expect("security policy")
+        .triggers
+        .action = TriggerAction::PauseOnly;
+    let mut d = Drill::start_with(cfg, ReleaseType::Security, "v1.0.1", false, "alice");
+    d.tick_gating_items();
+    d
+}
+
+fn down(customer: &CustomerId) -> Input {
+    Input::Result(EffectResult::Probed {
+        customer: customer.clone(),
+        outcome: ProbeOutcome::Down {
+            reason: "HTTP 500".into(),
+        },
+    })
+}
+
+fn count_of(d: &Drill, pred: impl Fn(&EventKind) -> bool) -> usize {
+    d.log.iter().filter(|e| pred(&e.event)).count()
+}
+
+#[test]
+fn a_pause_only_trigger_fires_once_and_holds_its_customer_until_someone_resumes() {
+    // Given a pause_only release with demo-main deployed and soaking
+    let mut d = pause_only_drill();
+    let demo = CustomerId::new("demo-main");
+    for _ in 0..240 {
+        if d.state.customer(&demo).unwrap().status == engine::CustomerStatus::Verifying {
+            break;
+        }
+        d.advance(TimeDelta::seconds(15));
+    }
+    assert_eq!(
+        d.state.customer(&demo).unwrap().status,
+        engine::CustomerStatus::Verifying
+    );
+    // When its checks fail, a minute apart, for two hours: past its soak and far
+    // past three failures in a row, again and again
+    for _ in 0..120 {
+        d.input(down(&demo)).unwrap();
+        d.advance(minutes(1));
+    }
+    // Then the trigger fired once and paused the release, nothing rolled back
+    assert_eq!(
+        count_of(
+            &d,
+            |e| matches!(e, EventKind::TriggerFired { customer, .. } if *customer == demo)
+        ),
+        1,
+        "a held customer's trigger does not fire again"
+    );
+    assert_eq!(
+        count_of(&d, |e| matches!(
+            e,
+            EventKind::Paused {
+                cause: engine::PauseCause::Trigger,
+                ..
+            }
+        )),
+        1
+    );
+    assert_eq!(
+        count_of(&d, |e| matches!(e, EventKind::RollbackStarted { .. })),
+        0
+    );
+    // And demo-main is held, not marked healthy: its wave does not complete
+    assert!(d.state.is_paused());
+    assert_eq!(
+        d.state.customer(&demo).unwrap().status,
+        engine::CustomerStatus::Verifying,
+        "soaked, but a trigger holds it"
+    );
+    assert_eq!(
+        count_of(
+            &d,
+            |e| matches!(e, EventKind::CustomerHealthy { customer } if *customer == demo)
+        ),
+        0
+    );
+    assert!(
+        d.at_of(|e| matches!(e, EventKind::WaveCompleted { .. }))
+            .is_none()
+    );
+    // When someone resumes, with a reason, the people have decided: it goes on
+    d.cmd(
+        "alice",
+        Command::Resume {
+            reason: "the health endpoint itself was broken".into(),
+        },
+    )
+    .unwrap();
+    d.advance(minutes(1));
+    assert_eq!(
+        d.state.customer(&demo).unwrap().status,
+        engine::CustomerStatus::Healthy
+    );
+    assert!(
+        d.wave_started("startup").is_some() || d.state.waves[0].status == WaveStatus::Completed
+    );
+    d.assert_replay_matches();
+}
+
+#[test]
+fn a_pause_only_trigger_in_monitoring_keeps_the_release_from_completing_while_paused() {
+    // Given a pause_only release rolled out and monitored
+    let mut d = pause_only_drill();
+    for _ in 0..240 {
+        if d.state.phase == Phase::Monitoring {
+            break;
+        }
+        d.advance(TimeDelta::hours(1));
+    }
+    assert_eq!(d.state.phase, Phase::Monitoring);
+    let until = d.state.monitoring_until.expect("monitoring until");
+    // When demo-main's checks fail three times in a row
+    let demo = CustomerId::new("demo-main");
+    for _ in 0..3 {
+        d.input(down(&demo)).unwrap();
+    }
+    assert!(d.state.is_paused(), "the trigger paused the release");
+    // Then the monitoring period ends, and the paused release does not complete
+    d.now = until + TimeDelta::days(3);
+    d.input(Input::Tick).unwrap();
+    assert_eq!(d.state.phase, Phase::Monitoring);
+    assert!(d.at_of(|e| matches!(e, EventKind::Completed)).is_none());
+    assert_eq!(
+        engine::next_progress(&d.state, d.now),
+        None,
+        "it waits for people"
+    );
+    // Until someone resumes
+    d.cmd(
+        "alice",
+        Command::Resume {
+            reason: "false alarm: the probe's network".into(),
+        },
+    )
+    .unwrap();
+    d.advance(minutes(1));
+    assert_eq!(d.state.phase, Phase::Completed);
     d.assert_replay_matches();
 }

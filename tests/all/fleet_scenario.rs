@@ -183,10 +183,10 @@ async fn a_run_applies_and_removes_steps_on_a_live_fleet() {
     fleet.shutdown().await;
 }
 
-#[tokio::test]
+#[tokio::test(start_paused = true)]
 async fn drive_applies_steps_as_the_clock_passes_them() {
-    // tokio's paused time needs its "test-util" feature, which this crate does not
-    // enable; a manual clock and a fast driver tick keep this test short instead.
+    // A manual release clock for the fleet, and tokio's paused time for the
+    // driver's tick: "not yet" is checked after the driver has really looked.
     let now = Arc::new(Mutex::new(Utc.timestamp_opt(1_750_000_000, 0).unwrap()));
     let t = now.clone();
     let clock: sim::Clock = Arc::new(move || *t.lock().unwrap());
@@ -203,14 +203,20 @@ async fn drive_applies_steps_as_the_clock_passes_them() {
     let task = sim::drive(run, fleet.clone(), clock, Duration::from_millis(5));
 
     *now.lock().unwrap() += TimeDelta::seconds(119);
+    // Six of the driver's ticks pass (paused time: exactly, however busy the
+    // machine), each one looking at 1:59 of release time.
     tokio::time::sleep(Duration::from_millis(30)).await;
-    assert!(fleet.faults(&techstart).is_empty());
+    assert!(
+        fleet.faults(&techstart).is_empty(),
+        "applied before its time"
+    );
+    assert!(!task.is_finished(), "settled before its step");
 
     *now.lock().unwrap() += TimeDelta::seconds(1);
-    // The driver settles (and its task ends) once the step is in.
-    tokio::time::timeout(Duration::from_secs(2), task)
+    // The driver settles (and its task ends) at its next tick once the step is in.
+    tokio::time::timeout(Duration::from_millis(10), task)
         .await
-        .unwrap()
+        .expect("applied at the driver's next tick")
         .unwrap();
     let faults = fleet.faults(&techstart);
     assert_eq!(faults.len(), 1);

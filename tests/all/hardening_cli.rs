@@ -51,7 +51,7 @@ fn config_dir(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf 
 /// Plays a release on a manual clock from `start` until `until`, answering every
 /// effect the way the simulated world would, and returns its events: a journal as
 /// an earlier run of shipdeck would have left it.
-fn played(plan: ReleasePlan, start: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Event> {
+pub(crate) fn played(plan: ReleasePlan, start: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Event> {
     let first = engine::plan_event(plan.clone(), "alice", start);
     let mut state = ReleaseState::fold([&first]).unwrap();
     let mut log = vec![first];
@@ -124,7 +124,7 @@ fn played(plan: ReleasePlan, start: DateTime<Utc>, until: DateTime<Utc>) -> Vec<
     log
 }
 
-fn write_journal(state: &Path, label: &str, events: &[Event]) {
+pub(crate) fn write_journal(state: &Path, label: &str, events: &[Event]) {
     let path = StateDir::at(state).journal_path(label);
     let (mut journal, _) = JournalWriter::<Event>::open(&path).unwrap();
     journal.append_batch(events).unwrap();

@@ -2,7 +2,11 @@
 //! state dir), the real loopback fleet, the real prober over HTTP, and the probe
 //! scheduler in between. The release clock runs `SPEED` times real time, so a release
 //! of several minutes passes in a second or two; tests wait on snapshots (bounded),
-//! never sleep on the wall clock.
+//! never sleep on the wall clock. Real sockets need real time (tokio's paused time
+//! would jump over a reply in flight), so nothing here depends on how fast the
+//! machine is: the outlier is a blip of fixed release time that ends by itself,
+//! probes time out after a generous half second, and the tests wait for what must
+//! happen, in order, rather than count what happened within some time.
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::PathBuf;
@@ -54,7 +58,7 @@ struct World {
 
 /// A security release of v1.0.1 to demo-main, TechStart and Nimbus Analytics:
 /// deploys take 10 s, soak 90 s, startup starts 2 min after demo, probes every 10 s,
-/// a baseline of 3 samples, triggers over a window of 3, monitoring 4 min.
+/// a baseline of 3 samples, triggers over a window of 3, monitoring 8 min.
 async fn start() -> World {
     let mut cfg = config::load_builtin().expect("built-in config");
     cfg.customers
@@ -73,7 +77,8 @@ async fn start() -> World {
         .expect("security policy");
     policy.soak = HumanDuration::from_secs(90);
     policy.rollback_window = HumanDuration::from_mins(10);
-    policy.monitoring.period = HumanDuration::from_mins(4);
+    // Long enough that a busy machine still injects its fault while monitoring.
+    policy.monitoring.period = HumanDuration::from_mins(8);
     policy.monitoring.enhanced = false;
     policy.monitoring.probe_interval = HumanDuration::from_secs(10);
     for w in &mut policy.waves {
@@ -106,9 +111,10 @@ async fn start() -> World {
         wiring: CliWiring::shared(&cfg.customers, Some(fleet.clone())),
     };
     let handle = driver::open(opts, LABEL, Some(plan), "alice").expect("open");
-    // Hangs fail after 200 ms of real time (40 s of release time), not 5 s.
+    // Hangs fail after half a second of real time (100 s of release time), not 5 s:
+    // long enough that a busy machine does not time out a healthy probe.
     let limits = ProbeLimits {
-        default_timeout: Duration::from_millis(200),
+        default_timeout: Duration::from_millis(500),
         ..ProbeLimits::default()
     };
     let prober = Prober::new(limits).expect("prober");
@@ -306,54 +312,76 @@ async fn error_rate_climb_rolls_back_techstart_only_and_pauses() {
     w.finish().await;
 }
 
+fn error_rate_samples(events: &[Event], customer: &str) -> Vec<(DateTime<Utc>, f64)> {
+    events
+        .iter()
+        .filter_map(|e| match &e.event {
+            EventKind::HealthSampled {
+                customer: c,
+                outcome,
+            } if c.as_str() == customer => error_rate_of(outcome).map(|r| (e.at, r)),
+            _ => None,
+        })
+        .collect()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_single_outlier_does_not_trip() {
     let w = start().await;
-    let deployed = w
-        .until("TechStart verifying with a post-deploy sample", |s| {
-            s.state.customer(&id("techstart")).is_some_and(|c| {
-                c.status == CustomerStatus::Verifying && !c.health.recent.is_empty()
-            })
-        })
-        .await;
-    let samples_before = deployed
-        .state
-        .customer(&id("techstart"))
-        .map_or(0, |c| c.health.recent.len());
-    // One bad sample: 12 % errors (baseline 0.4 %, limit 5.4 %), then back to normal.
-    let fault = w
-        .fleet
-        .inject(
-            &id("techstart"),
-            Fault::ErrorRateClimb {
-                to: 12.0,
-                over: HumanDuration::ZERO,
-            },
-        )
-        .expect("inject");
-    w.until("the outlier sampled", |s| {
+    w.until("TechStart verifying with a post-deploy sample", |s| {
         s.state
             .customer(&id("techstart"))
-            .and_then(|c| c.health.last.as_ref())
-            .and_then(error_rate_of)
-            .is_some_and(|e| e > 10.0)
+            .is_some_and(|c| c.status == CustomerStatus::Verifying && !c.health.recent.is_empty())
     })
     .await;
-    assert!(
+    // A blip of 12 % errors (baseline 0.4 %, limit 5.4 %) lasting one probe interval
+    // of release time, gone by itself. The scheduler probes a customer at most once
+    // per slot of its interval, so however late anything runs, at most two probes
+    // fall in the blip: fewer than the window of three. A blip no probe happened to
+    // see is tried again, once a normal sample shows it over.
+    let mut outliers = 0;
+    for attempt in 1..=5 {
+        let until = w.fleet.now() + TimeDelta::seconds(10);
         w.fleet
-            .remove_fault(&id("techstart"), fault)
-            .expect("remove")
-    );
-    let snap = w
-        .until("TechStart healthy after its soak", |s| {
-            status(s, "techstart") == CustomerStatus::Healthy
+            .inject_until(
+                &id("techstart"),
+                Fault::ErrorRateClimb {
+                    to: 12.0,
+                    over: HumanDuration::ZERO,
+                },
+                until,
+            )
+            .expect("inject");
+        let journal = w.journal.clone();
+        w.until("a normal sample after the blip", |s| {
+            s.now > until
+                && error_rate_samples(
+                    &journal::read_all::<Event>(&journal)
+                        .map(|r| r.into_events().collect::<Vec<_>>())
+                        .unwrap_or_default(),
+                    "techstart",
+                )
+                .iter()
+                .any(|(at, rate)| *at >= until && *rate < 5.4)
         })
         .await;
-    let c = snap.state.customer(&id("techstart")).expect("techstart");
+        outliers = error_rate_samples(&w.events(), "techstart")
+            .iter()
+            .filter(|(_, rate)| *rate > 5.4)
+            .count();
+        if outliers > 0 {
+            break;
+        }
+        assert!(attempt < 5, "no probe saw any of five blips");
+    }
     assert!(
-        c.health.recent.len() >= samples_before.min(3),
-        "probing went on"
+        (1..3).contains(&outliers),
+        "{outliers} outliers: fewer than the window"
     );
+    w.until("TechStart healthy after its soak", |s| {
+        status(s, "techstart") == CustomerStatus::Healthy
+    })
+    .await;
 
     let events = w.events();
     assert!(
@@ -361,15 +389,6 @@ async fn a_single_outlier_does_not_trip() {
         "no trigger: {:#?}",
         triggers(&events)
     );
-    let outliers = events
-        .iter()
-        .filter(|e| {
-            matches!(&e.event, EventKind::HealthSampled { customer, outcome }
-            if customer.as_str() == "techstart" && error_rate_of(outcome).is_some_and(|r| r > 5.4))
-        })
-        .count();
-    // One sample, two if the machine is very slow to remove the fault: under the window.
-    assert!((1..3).contains(&outliers), "{outliers} outliers");
     assert_eq!(w.fleet.version(&id("techstart")), Some(v101()));
     w.finish().await;
 }
@@ -399,7 +418,7 @@ async fn hang_and_server_error_trip_consecutive_failures_with_the_reason() {
             "{evidence:?}"
         );
         let reason = match customer.as_str() {
-            "techstart" => "timed out after 200ms",
+            "techstart" => "timed out after 500ms",
             "nimbus-analytics" => "HTTP 500",
             other => panic!("trigger on {other}"),
         };
@@ -486,36 +505,36 @@ async fn monitoring_keeps_probing_rolls_back_inside_the_window_and_ends() {
         .await;
     let rolled_out = snap.state.rollout_completed_at.expect("completed at");
     let until = snap.state.monitoring_until.expect("monitoring until");
-    assert_eq!(until - rolled_out, TimeDelta::minutes(4));
-    let steady_before = |s: &Snapshot, c: &str| {
+    assert_eq!(until - rolled_out, TimeDelta::minutes(8));
+    // Probing goes on in monitoring: every customer sampled twice after the rollout
+    // completed (waited for, not counted against the clock). A sample is journaled
+    // one by one, or steady and tallied for the hourly summary.
+    let steady = |s: &Snapshot, c: &str| {
         s.state
             .customer(&CustomerId::new(c))
             .map_or(0, |c| c.health.steady_seen)
     };
     let at_rollout = w.handle.snapshot();
-    let snap = w
-        .until("30 s into monitoring", |s| {
-            s.now > rolled_out + TimeDelta::seconds(30)
+    let journal = w.journal.clone();
+    let probed_twice = move |s: &Snapshot| {
+        let events = journal::read_all::<Event>(&journal)
+            .map(|r| r.into_events().collect::<Vec<_>>())
+            .unwrap_or_default();
+        ["demo-main", "techstart", "nimbus-analytics"].iter().all(|c| {
+            let journaled = events
+                .iter()
+                .filter(|e| {
+                    e.at > rolled_out
+                        && matches!(&e.event, EventKind::HealthSampled { customer, .. } if customer.as_str() == *c)
+                })
+                .count() as u64;
+            journaled + steady(s, c) - steady(&at_rollout, c) >= 2
         })
+    };
+    let snap = w
+        .until("every customer probed twice in monitoring", probed_twice)
         .await;
-    let during: Vec<Event> = w
-        .events()
-        .into_iter()
-        .filter(|e| e.at > rolled_out)
-        .collect();
-    for c in ["demo-main", "techstart", "nimbus-analytics"] {
-        // Journaled one by one, or steady and tallied for the hourly summary.
-        let n = during
-            .iter()
-            .filter(|e| matches!(&e.event, EventKind::HealthSampled { customer, .. } if customer.as_str() == c))
-            .count() as u64
-            + steady_before(&snap, c)
-            - steady_before(&at_rollout, c);
-        assert!(
-            n >= 2,
-            "{c} probed {n} times in the first 30 s of monitoring"
-        );
-    }
+    assert_eq!(snap.state.phase, Phase::Monitoring, "still monitoring");
 
     // Trouble in monitoring, inside the rollback window: rolled back, no pause.
     w.fleet

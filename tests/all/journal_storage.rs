@@ -633,14 +633,15 @@ mod lock_tests {
         assert!(!err.message.contains("cockpit"), "{}", err.message);
         drop(_held);
 
-        // A runner is refused at once, saying where to act: through its socket.
+        // A runner is refused at once, saying the command goes through its socket.
         let _held = squat(&path, &live(lock::HolderKind::Runner, "shipdeck cockpit"));
         let mut pauses = 0;
         let err =
             acquire_waiting(&path, "v1.0.1", Duration::from_secs(2), || pauses += 1).unwrap_err();
         assert_eq!(pauses, 0, "no waiting for a runner");
         assert!(
-            err.message.contains("goes through that process's socket"),
+            err.message
+                .contains("run the command again: it goes through that process's socket"),
             "{}",
             err.message
         );
@@ -711,5 +712,113 @@ mod lock_tests {
         let err = ReleaseLock::acquire(&path).unwrap_err();
         assert!(matches!(err, LockError::Busy { .. }), "{err:?}");
         assert_eq!(lock::current_holder(&path), None);
+    }
+
+    #[test]
+    fn a_held_lock_naming_a_run_on_another_host_is_that_run_not_busy() {
+        // The flock is held and the file names a process on another host: that
+        // run is believed (its pid cannot be checked from here, and is not alive
+        // here), and named at once rather than reported as a nameless busy lock.
+        let tmp = tempfile::tempdir().unwrap();
+        let path = lock_in(&tmp);
+        let mut gone = std::process::Command::new("true").spawn().unwrap();
+        let dead_here = gone.id();
+        gone.wait().unwrap();
+        let foreign = Holder {
+            pid: dead_here,
+            host: format!("{}-elsewhere", lock::hostname()),
+            since: "2025-05-01T14:30:05Z".parse().unwrap(),
+            kind: lock::HolderKind::Runner,
+            what: "shipdeck deploy".into(),
+        };
+        let _held = squat(&path, &foreign);
+        let err = ReleaseLock::acquire(&path).unwrap_err();
+        assert!(
+            matches!(&err, LockError::Held { holder, .. } if *holder == foreign),
+            "{err:?}"
+        );
+    }
+}
+
+mod chain_counts {
+    //! Found alive by cargo-mutants (issue 17): how many links a refusal counts, and
+    //! an unchained line after a checkpoint.
+
+    use super::*;
+    use shipdeck::runtime::journal::Accept;
+
+    fn notes(n: usize) -> Vec<Ev> {
+        (0..n)
+            .map(|i| Ev::Note {
+                text: format!("note {i}"),
+            })
+            .collect()
+    }
+
+    /// Rewrites the text of the given 1-based lines of the journal.
+    fn edit_lines(path: &Path, which: &[usize]) {
+        let text = fs::read_to_string(path).unwrap();
+        let lines: Vec<String> = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if which.contains(&(i + 1)) {
+                    l.replace("note ", "NOTE ")
+                } else {
+                    l.to_string()
+                }
+            })
+            .collect();
+        fs::write(path, lines.join("\n") + "\n").unwrap();
+    }
+
+    #[test]
+    fn a_refusal_counts_the_broken_links_only_when_there_are_several() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        let (mut writer, _) = JournalWriter::<Ev>::open(&path).unwrap();
+        writer.append_batch(&notes(4)).unwrap();
+        drop(writer);
+        let clean = fs::read_to_string(&path).unwrap();
+
+        edit_lines(&path, &[1]);
+        let one = journal::read_all::<Ev>(&path).unwrap_err().to_string();
+        assert!(one.contains("line 2"), "{one}");
+        assert!(!one.contains("broken links in all"), "{one}");
+
+        fs::write(&path, &clean).unwrap();
+        edit_lines(&path, &[1, 2]);
+        let two = journal::read_all::<Ev>(&path).unwrap_err().to_string();
+        assert!(two.contains("line 2"), "{two}");
+        assert!(two.contains(" (2 broken links in all)"), "{two}");
+    }
+
+    #[test]
+    fn a_line_without_a_link_after_a_checkpoint_is_a_break_not_an_old_journal() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = journal_in(&tmp);
+        let (mut writer, _) = JournalWriter::<Ev>::open(&path).unwrap();
+        writer.append_batch(&notes(2)).unwrap();
+        let checkpoint = writer.position();
+        drop(writer);
+        // An unchained (format 1) line appended after the chained ones, as an older
+        // shipdeck or a hand edit would leave it.
+        let mut bytes = fs::read(&path).unwrap();
+        bytes.extend_from_slice(line(2, "appended by hand").as_bytes());
+        fs::write(&path, bytes).unwrap();
+
+        let whole = journal::read_all::<Ev>(&path).unwrap_err();
+        assert!(
+            matches!(whole, JournalError::Tampered { line: 3, .. }),
+            "{whole:?}"
+        );
+        let tail =
+            JournalWriter::<Ev>::open_after(&path, &checkpoint, Accept::Recorded(&|_| Vec::new()))
+                .map(|(_, r)| r.records.len())
+                .unwrap_err();
+        assert!(
+            matches!(tail, JournalError::Tampered { line: 3, .. }),
+            "from the checkpoint too: {tail:?}"
+        );
     }
 }

@@ -627,17 +627,18 @@ mod cockpit_loop {
         let dir = tempfile::tempdir().expect("dir");
         let handle = open(dir.path(), ReleaseType::Security);
         let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
-        let keys = scripted_keys(vec![key(KeyCode::Char('a'))]);
-        let exit = cockpit::run_with(
+        // Input that never ends: the refusal must not end the cockpit either.
+        let keys =
+            scripted_keys(vec![key(KeyCode::Char('a'))]).chain(futures_util::stream::pending());
+        let run = cockpit::run_with(
             handle.link(),
             opts(false),
             &mut term,
             keys,
             std::future::pending(),
-        )
-        .await
-        .expect("run");
-        assert_eq!(exit, CockpitExit::Quit);
+        );
+        let stayed = tokio::time::timeout(std::time::Duration::from_secs(5), run).await;
+        assert!(stayed.is_err(), "the cockpit ended on a refusal");
         let s = shown(&term);
         assert!(
             s.contains("refused: no wave is waiting for an approval"),
@@ -715,27 +716,36 @@ mod cockpit_loop {
 
     #[tokio::test(start_paused = true)]
     async fn quit_while_running_asks_first_and_q_again_quits() {
-        let dir = tempfile::tempdir().expect("dir");
-        let handle = open(dir.path(), ReleaseType::Security);
-        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
         // q opens the question; Enter on the default (Cancel) closes it; Ctrl-C asks
-        // again; q confirms.
-        let keys = scripted_keys(vec![
+        // again: none of that quits, and the loop stays on input that never ends.
+        let asked = vec![
             key(KeyCode::Char('q')),
             key(KeyCode::Enter),
             KeyEvent::new(KeyCode::Char('c'), KeyModifiers::CONTROL),
-            key(KeyCode::Char('q')),
-            key(KeyCode::Char('?')),
-        ]);
-        let exit = cockpit::run_with(
+        ];
+        assert_eq!(
+            quits_on(asked.clone()).await,
+            None,
+            "asking is not quitting"
+        );
+        // q in the question confirms.
+        let dir = tempfile::tempdir().expect("dir");
+        let handle = open(dir.path(), ReleaseType::Security);
+        let mut term = Terminal::new(TestBackend::new(100, 30)).expect("t");
+        let mut keys = asked;
+        keys.push(key(KeyCode::Char('q')));
+        let events = scripted_keys(keys).chain(futures_util::stream::pending());
+        let run = cockpit::run_with(
             handle.link(),
             opts(false),
             &mut term,
-            keys,
+            events,
             std::future::pending(),
-        )
-        .await
-        .expect("run");
+        );
+        let exit = tokio::time::timeout(std::time::Duration::from_secs(5), run)
+            .await
+            .expect("the second q quit the loop")
+            .expect("run");
         assert_eq!(exit, CockpitExit::Quit);
         // The runtime is the caller's: still running.
         assert!(!handle.task.is_finished());

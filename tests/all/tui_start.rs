@@ -342,6 +342,26 @@ async fn run(s: &mut StartScreen, keys: Vec<KeyEvent>, w: u16, h: u16) -> (Start
     (exit, term.backend().to_string())
 }
 
+/// [`run`], but the keys are followed by input that never ends: `None` when the
+/// loop is still running five (paused) seconds later, so only a key can quit.
+async fn run_on(
+    s: &mut StartScreen,
+    keys: Vec<KeyEvent>,
+    w: u16,
+    h: u16,
+) -> (Option<StartExit>, String) {
+    use futures_util::StreamExt;
+    let mut term = Terminal::new(TestBackend::new(w, h)).expect("terminal");
+    let events = scripted_keys(keys).chain(futures_util::stream::pending());
+    let options = opts();
+    let run = start_loop::run_with(s, &options, &mut term, events, std::future::pending());
+    let exit = tokio::time::timeout(std::time::Duration::from_secs(5), run)
+        .await
+        .ok()
+        .map(|r| r.expect("run"));
+    (exit, term.backend().to_string())
+}
+
 // ---------------------------------------------------------------- snapshots
 
 #[test]
@@ -681,8 +701,8 @@ async fn other_chords_do_nothing() {
         KeyEvent::new(KeyCode::Char('s'), KeyModifiers::CONTROL),
         KeyEvent::new(KeyCode::Enter, KeyModifiers::ALT),
     ];
-    let (exit, _) = run(&mut s, keys, 100, 30).await;
-    assert_eq!(exit, StartExit::Quit);
+    let (exit, _) = run_on(&mut s, keys, 100, 30).await;
+    assert_eq!(exit, None, "no chord ends the start screen");
     assert_eq!(s.version, "v1.0.1");
     assert_eq!(s.stage, Stage::Form);
 }
@@ -810,11 +830,13 @@ async fn a_paste_goes_into_the_field_on_one_line() {
 #[tokio::test(start_paused = true)]
 async fn too_small_shows_the_message_and_only_quitting_works() {
     let mut s = empty_screen();
-    let keys = vec![key(KeyCode::Enter), key(KeyCode::Char('q'))];
-    let (exit, shown) = run(&mut s, keys, 60, 20).await;
+    let (exit, shown) = run_on(&mut s, vec![key(KeyCode::Enter)], 60, 20).await;
     assert!(shown.contains("terminal too small"), "{shown}");
-    assert_eq!(exit, StartExit::Quit);
+    assert_eq!(exit, None, "Enter neither quit nor started");
     assert_eq!(s.stage, Stage::Form, "Enter did nothing it could not show");
+    let keys = vec![key(KeyCode::Enter), key(KeyCode::Char('q'))];
+    let (exit, _) = run_on(&mut s, keys, 60, 20).await;
+    assert_eq!(exit, Some(StartExit::Quit), "q quits");
 }
 
 #[tokio::test(start_paused = true)]
