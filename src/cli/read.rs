@@ -144,6 +144,8 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             "monitoring_until": s.monitoring_until,
             "rollback_window_until": s.rollback_window_until,
             "events": s.events_applied,
+            "drill_speed": s.plan.drill_speed,
+            "last_event_at": s.last_event_at,
             "notices": notices_json(&s),
         });
         out(
@@ -164,6 +166,14 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
         escape(&s.started_by),
         s.started_at.format("%Y-%m-%d %H:%M UTC")
     );
+    if let Some(speed) = s.plan.drill_speed {
+        // A drill's times are release time, ahead of the wall clock: say so, or
+        // "startup at 05:47" reads as hours away when it is seconds.
+        t += &format!(
+            "drill: release time runs {speed}× real time (a resume without --speed keeps it); last event at {} release time\n",
+            s.last_event_at.format("%Y-%m-%d %H:%M:%S UTC")
+        );
+    }
     match &holder {
         Some(h) => {
             t += &format!("running: {}\n", escape(&h.to_string()));

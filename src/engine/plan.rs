@@ -140,6 +140,11 @@ pub struct ReleasePlan {
     /// them (`--force-version`): what was wrong and why it went ahead anyway.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version_override: Option<VersionOverride>,
+    /// A drill's release clock: this many seconds of release time per real second.
+    /// Recorded so that a drill resumed after a crash runs at the speed it was
+    /// started at, not at real speed (where its hours would be real hours).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub drill_speed: Option<f64>,
 }
 
 /// A start past the version checks, recorded in the release's first event.
@@ -281,6 +286,7 @@ impl ReleasePlan {
             roster: cfg.roster.clone(),
             seed,
             version_override: None,
+            drill_speed: None,
             notifications: cfg.notifications.clone(),
             notes: None,
         })

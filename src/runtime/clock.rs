@@ -51,14 +51,17 @@ impl Clock {
         }
     }
 
-    /// The system clock at speed 1, else a scaled one starting now.
+    /// The system clock when no speed is given; else a scaled one starting now
+    /// (or at `not_before`, if that is later). An explicit speed of 1 is a scaled
+    /// clock too, so that it can be told from "no speed given": a drill resumed
+    /// without `--speed` goes on at its own speed, with `--speed 1` at real speed.
     pub fn with_speed(speed: Option<f64>, not_before: Option<DateTime<Utc>>) -> Clock {
         match speed {
-            Some(s) if (s - 1.0).abs() > f64::EPSILON => {
+            Some(s) => {
                 let origin = not_before.map_or_else(Utc::now, |t| t.max(Utc::now()));
                 Clock::scaled(origin, s)
             }
-            _ => Clock::System,
+            None => Clock::System,
         }
     }
 

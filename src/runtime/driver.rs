@@ -241,17 +241,28 @@ fn open_inner(
         }
     };
     let last_at = opened.last_at();
+    let folded = opened.fold()?;
+    let drill_speed = folded.as_ref().and_then(|s| s.plan.drill_speed);
     let clock = match (&opts.clock, last_at) {
         (c, _) if handed_over => c.clone(),
         // A drill resumed later continues from where its release time stood.
         (Clock::Scaled { speed, .. }, Some(_)) => Clock::with_speed(Some(*speed), last_at),
+        // No speed given: a drill resumes at the speed it was started at (at
+        // real speed its hours would be real hours)...
+        (Clock::System, Some(t)) => match drill_speed {
+            Some(speed) => Clock::with_speed(Some(speed), Some(t)),
+            // ...and release time never runs backwards: a release whose clock
+            // ran ahead of the wall clock goes on from where it stood.
+            None if t > chrono::Utc::now() => Clock::scaled(t, 1.0),
+            None => Clock::System,
+        },
         (c, _) => c.clone(),
     };
     let now = clock.now();
     let replayed = opened.replayed;
     let dropped_tail = opened.dropped_tail;
     let mut pending: Vec<Event> = Vec::new();
-    let mut state = match opened.fold()? {
+    let mut state = match folded {
         Some(state) => {
             if let Some(plan) = &plan {
                 if plan.release_type != state.plan.release_type {
@@ -265,9 +276,12 @@ fn open_inner(
             state
         }
         None => {
-            let Some(plan) = plan else {
+            let Some(mut plan) = plan else {
                 return Err(StoreError::NoSuchRelease(label.to_string()).into());
             };
+            if (clock.speed() - 1.0).abs() > f64::EPSILON {
+                plan.drill_speed = Some(clock.speed());
+            }
             let first = engine::plan_event(plan, actor, now);
             let state = ReleaseState::fold([&first]).map_err(|source| StoreError::Fold {
                 path: opened.journal_path.clone(),

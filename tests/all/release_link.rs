@@ -141,3 +141,64 @@ async fn the_cockpit_keeps_drawing_while_a_verdict_is_owed() {
 }
 
 use futures_util::StreamExt;
+
+fn open_at(dir: &std::path::Path, clock: Clock, plan: bool) -> ReleaseHandle {
+    let cfg = config::load_builtin().expect("config");
+    let plan = plan.then(|| {
+        ReleasePlan::build(
+            &cfg,
+            "v1.0.1".parse().expect("v"),
+            ReleaseType::Security,
+            Selection::All,
+            false,
+        )
+        .expect("plan")
+    });
+    let opts = RuntimeOptions {
+        state_dir: StateDir::at(dir),
+        clock,
+        wiring: shipdeck::cli::wiring::CliWiring::shared(&cfg.customers, None),
+    };
+    driver::open(opts, "v1.0.1", plan, "alice").expect("open")
+}
+
+/// A drill records its speed in the plan; resumed without a speed (the system
+/// clock) it runs at that speed again, from where its release time stood; resumed
+/// at an explicit real speed, its release time still never runs backwards.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_drill_resumes_at_its_speed_and_its_clock_never_runs_backwards() {
+    let dir = tempfile::tempdir().expect("dir");
+    // Release time well ahead of the wall clock, as after hours of a fast drill.
+    let ahead = Utc::now() + chrono::TimeDelta::hours(6);
+    let handle = open_at(dir.path(), Clock::scaled(ahead, 600.0), true);
+    assert_eq!(handle.snapshot().state.plan.drill_speed, Some(600.0));
+    let state = handle.stop().await.expect("stop");
+    let stood = state.last_event_at;
+    assert!(stood >= ahead);
+
+    let resumed = open_at(dir.path(), Clock::System, false);
+    let clock = resumed.link().clock().clone();
+    assert_eq!(
+        clock.speed(),
+        600.0,
+        "a resume without --speed keeps the drill's"
+    );
+    assert!(clock.now() >= stood, "release time went back");
+    drop(resumed.stop().await.expect("stop"));
+
+    let real = open_at(dir.path(), Clock::with_speed(Some(1.0), None), false);
+    let clock = real.link().clock().clone();
+    assert_eq!(clock.speed(), 1.0, "--speed 1 is real speed");
+    assert!(clock.now() >= stood, "release time went back at real speed");
+    let state = real.stop().await.expect("stop");
+    let events: Vec<Event> =
+        journal::read_all::<Event>(&StateDir::at(dir.path()).journal_path("v1.0.1"))
+            .expect("journal")
+            .into_events()
+            .collect();
+    assert!(
+        events.windows(2).all(|w| w[0].at <= w[1].at),
+        "the journal's times never run backwards"
+    );
+    assert!(state.last_event_at >= stood);
+}
