@@ -171,55 +171,32 @@ pub fn simulate(
             .collect();
         if !gates.is_empty() {
             let mut acted = false;
-            for awaited in gates {
-                match awaited {
-                    Awaited::Items { items, .. } => {
-                        for key in items {
-                            let cmd = Input::Command {
-                                actor: actor.into(),
-                                command: Command::tick(&key, true),
-                            };
-                            feed(
-                                &mut state,
-                                cmd,
-                                now,
-                                Some("assumed ticked".into()),
-                                &mut log,
-                                &mut queue,
-                            )?;
-                            acted = true;
-                        }
-                    }
-                    Awaited::Approval { wave, missing } => {
-                        for role in missing {
-                            let signers = engine::awaiting::eligible_signers(&state, &wave, &role);
-                            let Some(signer) = signers.first() else {
-                                return Err(CliError::refused(format!(
-                                    "wave {wave} needs {role}, and nobody in the roster may sign it for this release"
-                                )));
-                            };
-                            let cmd = Input::Command {
-                                actor: signer.clone(),
-                                command: Command::Approve {
-                                    wave: Some(wave.clone()),
-                                    role: Some(role.clone()),
-                                },
-                            };
-                            feed(
-                                &mut state,
-                                cmd,
-                                now,
-                                Some("assumed approved at once".into()),
-                                &mut log,
-                                &mut queue,
-                            )?;
-                            acted = true;
-                        }
-                    }
-                    Awaited::Overdue { .. }
-                    | Awaited::Paused { .. }
-                    | Awaited::MissedWindow { .. }
-                    | Awaited::Decide => {}
+            // Items and signatures only: the rest takes a person's judgement, or
+            // (overdue waves, missed windows) cannot happen on a clock nobody left.
+            for awaited in gates
+                .iter()
+                .filter(|a| matches!(a, Awaited::Items { .. } | Awaited::Approval { .. }))
+            {
+                let lifts = engine::query::lifts(&state, awaited, true)
+                    .map_err(|e| CliError::refused(e.to_string()))?;
+                for lift in lifts {
+                    let note = match lift.command {
+                        Command::Approve { .. } => "assumed approved at once",
+                        _ => "assumed ticked",
+                    };
+                    let cmd = Input::Command {
+                        actor: lift.actor.unwrap_or_else(|| actor.into()),
+                        command: lift.command,
+                    };
+                    feed(
+                        &mut state,
+                        cmd,
+                        now,
+                        Some(note.into()),
+                        &mut log,
+                        &mut queue,
+                    )?;
+                    acted = true;
                 }
             }
             if acted {
