@@ -4,6 +4,10 @@
 //! a person can move the release on (an approval, a rollback lock), it says what is
 //! awaited and exits 1; Ctrl-C pauses, journals and exits 130; running the same
 //! command again resumes.
+//!
+//! Why one file (~750 lines): it is one command's conversation. The foreground loop,
+//! the gate prompts and the final "waiting on people" text read the same snapshot and
+//! exit codes; the rollout questions it asks are answered in `engine::query`.
 
 use std::io::{BufRead, IsTerminal};
 
