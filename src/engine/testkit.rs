@@ -130,6 +130,22 @@ impl Drill {
         })
     }
 
+    /// The drill as a process that opens its journal again would go on: the state
+    /// folded from the log, the world's pending results and deploy counts kept, no
+    /// failures planted and no notices yet.
+    pub fn resumed(&self) -> Result<Drill, String> {
+        Ok(Drill {
+            state: ReleaseState::fold(&self.log).map_err(|e| e.to_string())?,
+            now: self.now,
+            queue: self.queue.clone(),
+            log: self.log.clone(),
+            deploys: self.deploys.clone(),
+            failing: Vec::new(),
+            notices: Vec::new(),
+            durations: self.durations.clone(),
+        })
+    }
+
     /// Decides `input` now; the world queues the results of its effects.
     pub fn input(&mut self, input: Input) -> Result<(), Rejected> {
         let d = super::step(&mut self.state, &input, self.now)?;
