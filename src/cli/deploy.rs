@@ -4,6 +4,10 @@
 //! a person can move the release on (an approval, a rollback lock), it says what is
 //! awaited and exits 1; Ctrl-C pauses, journals and exits 130; running the same
 //! command again resumes.
+//!
+//! Why one file (~750 lines): it is one command's conversation. The foreground loop,
+//! the gate prompts and the final "waiting on people" text read the same snapshot and
+//! exit codes; the rollout questions it asks are answered in `engine::query`.
 
 use std::io::{BufRead, IsTerminal};
 
@@ -407,6 +411,15 @@ async fn stopped(
     Ok(code)
 }
 
+/// The commands that lift `awaited` (`engine::query::lifts`), for this command.
+fn lifts(
+    s: &ReleaseState,
+    awaited: &Awaited,
+    on_word: bool,
+) -> Result<Vec<engine::query::Lift>, CliError> {
+    engine::query::lifts(s, awaited, on_word).map_err(|e| CliError::refused(e.to_string()))
+}
+
 /// What [`act_on_gates`] did.
 enum Step {
     /// Sent a command: look again.
@@ -430,16 +443,17 @@ async fn act_on_gates(
     let snap = handle.snapshot();
     let s = snap.state.clone();
     for awaited in engine::awaiting(&s, snap.now) {
-        match awaited {
-            Awaited::Items { items, .. } if !s.is_paused() => {
-                for key in items {
+        match &awaited {
+            Awaited::Items { .. } if !s.is_paused() => {
+                for lift in lifts(&s, &awaited, args.yes)? {
+                    let key = &lift.what;
                     let answer = if args.yes {
                         Answer::Yes
                     } else {
                         ask(format!("tick {key}?"), sigint).await
                     };
                     match answer {
-                        Answer::Yes => send(handle, actor, Command::tick(&key, args.yes)).await?,
+                        Answer::Yes => send(handle, actor, lift.command).await?,
                         Answer::Interrupted => {
                             return interrupted(handle, actor, w).await.map(Step::Exit);
                         }
@@ -474,7 +488,9 @@ async fn act_on_gates(
                 };
                 match answer {
                     Answer::Yes => {
-                        send(handle, actor, Command::ConfirmOverdue).await?;
+                        for lift in lifts(&s, &awaited, args.yes)? {
+                            send(handle, actor, lift.command).await?;
+                        }
                         return Ok(Step::Acted);
                     }
                     Answer::Interrupted => {
@@ -514,7 +530,9 @@ async fn act_on_gates(
                 };
                 match answer {
                     Answer::Yes => {
-                        send(handle, actor, Command::ConfirmOverdue).await?;
+                        for lift in lifts(&s, &awaited, args.yes)? {
+                            send(handle, actor, lift.command).await?;
+                        }
                         return Ok(Step::Acted);
                     }
                     Answer::Interrupted => {

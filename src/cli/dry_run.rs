@@ -1,7 +1,8 @@
 //! `deploy --dry-run`: the whole release played on a manual clock in memory, with
 //! the simulated world answering every effect at its configured duration. Prints
 //! what would happen, in order, with times; touches no file. Where the release
-//! would wait for a person, it says so and assumes they act at once.
+//! would wait for a person, it says so and assumes they act at once. The play is
+//! the engine's one Drill (`engine::testkit`).
 
 use std::collections::BTreeMap;
 
@@ -9,11 +10,9 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::context::{Context, out};
 use super::error::{CliError, CliResult, EXIT_OK};
-use crate::domain::{Configuration, CustomerId, DeployTarget};
-use crate::engine::{
-    self, Awaited, Command, Effect, EffectResult, Event, EventKind, Input, ReleasePlan,
-    ReleaseState,
-};
+use crate::domain::{Configuration, CustomerId};
+use crate::engine::testkit::{Answers, Drill};
+use crate::engine::{self, Awaited, Command, Event, EventKind, ReleasePlan, ReleaseState};
 
 /// Bound on simulated steps, far above any real plan (each step is progress).
 const MAX_STEPS: usize = 200_000;
@@ -41,7 +40,7 @@ pub fn run(
             }
         }
     }
-    let events = simulate(cfg, plan, start, &ctx.operator(), emergency)?;
+    let events = simulate(plan, start, &ctx.operator(), emergency)?;
     if let (false, Some((_, overrides)), Some((first, _))) =
         (ctx.global.json, &emergency_shown, events.first())
     {
@@ -74,182 +73,70 @@ pub fn run(
     Ok(EXIT_OK)
 }
 
-/// Plays the release; each event comes with a note where an assumption was made.
-/// `emergency`: declared through the engine first, as `deploy --emergency` does
-/// (reason, and the window-bound customers named to deploy outside their windows).
+/// Plays the release on the engine's test kit ([`Drill`]): deploys take their
+/// target's expected duration (else 5m), rollbacks 5m, checks 1m and pass, and the
+/// people it waits for act the moment a gate blocks. Each event comes with a note
+/// where an assumption was made. `emergency`: declared through the engine first, as
+/// `deploy --emergency` does (reason, and the window-bound customers named to deploy
+/// outside their windows).
 pub fn simulate(
-    cfg: &Configuration,
     plan: ReleasePlan,
     start: DateTime<Utc>,
     actor: &str,
     emergency: Option<(String, Vec<CustomerId>)>,
 ) -> Result<Vec<(Event, Option<String>)>, CliError> {
-    let targets: BTreeMap<crate::domain::CustomerId, DeployTarget> = plan
-        .waves
-        .iter()
-        .flat_map(|w| &w.customers)
-        .filter_map(|c| super::plan::target_of(cfg, c).map(|t| (c.id.clone(), t.clone())))
-        .collect();
-    let first = engine::plan_event(plan, actor, start);
-    let mut state = ReleaseState::fold([&first]).map_err(|e| CliError::error(e.to_string()))?;
-    let mut log = vec![(first, None)];
-    let mut now = start;
-    let mut queue: BTreeMap<(DateTime<Utc>, u64), EffectResult> = BTreeMap::new();
-    let mut serial = 0u64;
-    let mut feed = |state: &mut ReleaseState,
-                    input: Input,
-                    now: DateTime<Utc>,
-                    note: Option<String>,
-                    log: &mut Vec<(Event, Option<String>)>,
-                    queue: &mut BTreeMap<(DateTime<Utc>, u64), EffectResult>|
-     -> Result<(), CliError> {
-        let d = engine::step(state, &input, now)
-            .map_err(|r| CliError::error(format!("dry run stopped: {r}")))?;
-        for (i, e) in d.events.into_iter().enumerate() {
-            log.push((e, if i == 0 { note.clone() } else { None }));
-        }
-        for eff in d.effects {
-            serial += 1;
-            let (after, result) = match eff {
-                Effect::Deploy { customer, .. } => {
-                    let secs = targets
-                        .get(&customer)
-                        .and_then(|t| t.expected_duration())
-                        .map_or(300, |d| d.as_secs());
-                    (
-                        TimeDelta::seconds(secs as i64),
-                        EffectResult::DeployFinished {
-                            customer,
-                            ok: true,
-                            detail: "as planned".into(),
-                        },
-                    )
-                }
-                Effect::Rollback { customer, .. } => (
-                    TimeDelta::minutes(5),
-                    EffectResult::RollbackFinished {
-                        customer,
-                        ok: true,
-                        detail: "as planned".into(),
-                    },
-                ),
-                Effect::RunCheck { item, .. } => (
-                    TimeDelta::minutes(1),
-                    EffectResult::CheckFinished {
-                        item,
-                        ok: true,
-                        detail: "assumed to pass".into(),
-                    },
-                ),
-                Effect::Notify { .. } => continue,
-            };
-            queue.insert((now + after, serial), result);
-        }
-        Ok(())
+    let stopped = |r: engine::Rejected| CliError::error(format!("dry run stopped: {r}"));
+    let mut drill = Drill::new(plan, actor, start).map_err(CliError::error)?;
+    drill.answers = Answers {
+        rollback_takes: TimeDelta::minutes(5),
+        check_takes: TimeDelta::minutes(1),
+        deploy_detail: "as planned".into(),
+        rollback_detail: "as planned".into(),
+        check_detail: "assumed to pass".into(),
     };
     if let Some((reason, override_windows)) = emergency {
-        let cmd = Input::Command {
-            actor: actor.into(),
-            command: Command::Emergency {
-                reason,
-                override_windows,
-            },
+        let command = Command::Emergency {
+            reason,
+            override_windows,
         };
-        feed(&mut state, cmd, now, None, &mut log, &mut queue)?;
+        drill.cmd(actor, command).map_err(stopped)?;
     }
-    feed(&mut state, Input::Tick, now, None, &mut log, &mut queue)?;
-    for _ in 0..MAX_STEPS {
-        if state.phase.is_final() {
-            break;
-        }
+    // Notes by the index in the log of the first event a person's act decided.
+    let mut notes: BTreeMap<usize, String> = BTreeMap::new();
+    drill.play(MAX_STEPS, |d| {
         // A gate waits on a person: assume they act the moment it blocks, and say
         // so (a later deadline, such as an approval-timeout notice, is no reason
-        // to wait for them).
-        let gates: Vec<Awaited> = engine::awaiting(&state, now)
+        // to wait for them). Items and signatures only: the rest takes a person's
+        // judgement, or (overdue waves, missed windows) cannot happen on a clock
+        // nobody left.
+        let gates: Vec<Awaited> = engine::awaiting(&d.state, d.now)
             .into_iter()
-            .filter(|a| !matches!(a, Awaited::Paused { .. }))
+            .filter(|a| matches!(a, Awaited::Items { .. } | Awaited::Approval { .. }))
             .collect();
-        if !gates.is_empty() {
-            let mut acted = false;
-            for awaited in gates {
-                match awaited {
-                    Awaited::Items { items, .. } => {
-                        for key in items {
-                            let cmd = Input::Command {
-                                actor: actor.into(),
-                                command: Command::tick(&key, true),
-                            };
-                            feed(
-                                &mut state,
-                                cmd,
-                                now,
-                                Some("assumed ticked".into()),
-                                &mut log,
-                                &mut queue,
-                            )?;
-                            acted = true;
-                        }
-                    }
-                    Awaited::Approval { wave, missing } => {
-                        for role in missing {
-                            let signers = engine::awaiting::eligible_signers(&state, &wave, &role);
-                            let Some(signer) = signers.first() else {
-                                return Err(CliError::refused(format!(
-                                    "wave {wave} needs {role}, and nobody in the roster may sign it for this release"
-                                )));
-                            };
-                            let cmd = Input::Command {
-                                actor: signer.clone(),
-                                command: Command::Approve {
-                                    wave: Some(wave.clone()),
-                                    role: Some(role.clone()),
-                                },
-                            };
-                            feed(
-                                &mut state,
-                                cmd,
-                                now,
-                                Some("assumed approved at once".into()),
-                                &mut log,
-                                &mut queue,
-                            )?;
-                            acted = true;
-                        }
-                    }
-                    Awaited::Overdue { .. }
-                    | Awaited::Paused { .. }
-                    | Awaited::MissedWindow { .. }
-                    | Awaited::Decide => {}
+        let mut acted = false;
+        for awaited in &gates {
+            let lifts = engine::query::lifts(&d.state, awaited, true)
+                .map_err(|e| CliError::refused(e.to_string()))?;
+            for lift in lifts {
+                let note = match lift.command {
+                    Command::Approve { .. } => "assumed approved at once",
+                    _ => "assumed ticked",
+                };
+                let first = d.log.len();
+                let by = lift.actor.unwrap_or_else(|| actor.to_string());
+                d.cmd(&by, lift.command).map_err(stopped)?;
+                if d.log.len() > first {
+                    notes.insert(first, note.to_string());
                 }
-            }
-            if acted {
-                continue;
+                acted = true;
             }
         }
-        let next_result = queue.keys().next().map(|(t, _)| *t);
-        let next = match (engine::next_deadline(&state, now), next_result) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => match a.or(b) {
-                Some(t) => t,
-                None => break,
-            },
-        };
-        now = now.max(next);
-        while let Some(entry) = queue.first_entry() {
-            if entry.key().0 > now {
-                break;
-            }
-            let result = entry.remove();
-            feed(
-                &mut state,
-                Input::Result(result),
-                now,
-                None,
-                &mut log,
-                &mut queue,
-            )?;
-        }
-        feed(&mut state, Input::Tick, now, None, &mut log, &mut queue)?;
-    }
-    Ok(log)
+        Ok::<bool, CliError>(acted)
+    })?;
+    Ok(drill
+        .log
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| (e, notes.remove(&i)))
+        .collect())
 }

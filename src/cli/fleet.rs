@@ -55,13 +55,19 @@ pub async fn run(
             sim::demo_world::SCENARIO_TICK,
         )
     });
+    // Watched before the banner: whoever reads the address may stop us at once,
+    // and a signal then must end the fleet cleanly, not by its default action.
+    let mut stops = crate::tui::terminal::shutdown_signals()
+        .map_err(|e| CliError::error(format!("cannot wait for Ctrl-C: {e}")));
     let shown =
         banner(&fleet, &served, out).map_err(|e| CliError::error(format!("cannot write: {e}")));
-    let waited = match shown {
-        Ok(()) => tokio::signal::ctrl_c()
-            .await
-            .map_err(|e| CliError::error(format!("cannot wait for Ctrl-C: {e}"))),
-        Err(e) => Err(e),
+    let waited = match (shown, stops.as_mut()) {
+        (Ok(()), Ok(stops)) => {
+            stops.recv().await;
+            Ok(())
+        }
+        (Err(e), _) => Err(e),
+        (Ok(()), Err(e)) => Err(CliError::error(e.to_string())),
     };
     if let Some(d) = driver {
         d.abort();

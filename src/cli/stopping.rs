@@ -11,7 +11,7 @@ use tokio::sync::broadcast;
 
 use super::context::out;
 use super::error::CliError;
-use crate::engine::{CustomerStatus, Event, ReleaseState};
+use crate::engine::{self, CustomerStatus, Event, ReleaseState};
 use crate::runtime::driver::{Committed, ReleaseHandle, RuntimeError};
 
 /// The SIGINT listener a command holds for its whole run, so that no Ctrl-C is
@@ -21,25 +21,24 @@ pub fn interrupts() -> Result<Signal, CliError> {
         .map_err(|e| CliError::error(format!("cannot listen for Ctrl-C: {e}")))
 }
 
-/// What is in flight, one line per customer: `ACME Corp (deploying v1.0.2)`.
+/// What is in flight (`engine::query::deploys_in_flight`), one line per customer:
+/// `ACME Corp (deploying v1.0.2)`.
 pub fn in_flight(state: &ReleaseState) -> Vec<String> {
-    state
-        .customers
-        .iter()
-        .filter_map(|c| match c.status {
-            CustomerStatus::Deploying => Some(format!(
-                "{} (deploying {}{})",
-                c.name,
-                state.plan.version,
-                attempt(c.attempt)
-            )),
-            CustomerStatus::RollingBack => Some(format!(
+    engine::query::deploys_in_flight(state)
+        .into_iter()
+        .map(|c| match c.status {
+            CustomerStatus::RollingBack => format!(
                 "{} (rolling back to {}{})",
                 c.name,
                 c.from_version,
                 attempt(c.attempt)
-            )),
-            _ => None,
+            ),
+            _ => format!(
+                "{} (deploying {}{})",
+                c.name,
+                state.plan.version,
+                attempt(c.attempt)
+            ),
         })
         .collect()
 }

@@ -7,6 +7,10 @@
 //! each other. Each rule runs on whatever parsed, so a broken `roster.json` does
 //! not hide an unknown tier in `customers.json`. Every finding carries the file and
 //! JSON path; the position comes from the file's [`PositionIndex`].
+//!
+//! Why one file (~1,150 lines): it is one list of independent rules over one parsed
+//! configuration. They share the report, the file/pointer of each finding and a few
+//! walkers, and are read (and extended) as a list; no rule calls another.
 
 use std::collections::{BTreeSet, HashMap};
 use std::fmt::Display;

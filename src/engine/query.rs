@@ -1,13 +1,16 @@
 //! What the faces and the probe scheduler ask of a release, answered in one place
 //! so that no rollout rule is re-derived outside the engine: who is probed and how
-//! often, whether monitoring is enhanced, which roles a gate still misses.
+//! often, whether monitoring is enhanced, which roles a gate still misses, whose
+//! deploy is in flight, and which commands lift what the release awaits.
 //!
 //! Everything here is a pure function of the plan or the state.
 
-use crate::domain::{HumanDuration, Role};
+use crate::domain::{HumanDuration, Role, TierName};
 
+use super::awaiting::{Awaited, eligible_signers};
+use super::input::Command;
 use super::plan::ReleasePlan;
-use super::state::{CustomerStatus, Phase, ReleaseState, WaveStatus};
+use super::state::{CustomerState, CustomerStatus, Phase, ReleaseState, WaveStatus};
 
 /// Enhanced monitoring: the policy asks for it, or the release is an emergency.
 pub fn enhanced_monitoring(plan: &ReleasePlan, emergency: bool) -> bool {
@@ -126,4 +129,110 @@ pub fn probe_targets(state: &ReleaseState) -> Vec<usize> {
 /// manual or is fully signed).
 pub fn missing_roles(state: &ReleaseState, wave: usize) -> Vec<Role> {
     super::decide::missing_roles(state, wave)
+}
+
+/// The customers whose deploy or rollback is in flight, in plan order: what a stop
+/// waits for (a deploy is never stopped halfway).
+pub fn deploys_in_flight(state: &ReleaseState) -> Vec<&CustomerState> {
+    state
+        .customers
+        .iter()
+        .filter(|c| {
+            matches!(
+                c.status,
+                CustomerStatus::Deploying | CustomerStatus::RollingBack
+            )
+        })
+        .collect()
+}
+
+/// One command that lifts (part of) what a release awaits from a person.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Lift {
+    /// What it lifts, as a person names it: the item (`list/item`), the role of a
+    /// wave's gate, or the overdue waves and missed windows confirmed.
+    pub what: String,
+    /// Who sends it: `None` for whoever acts; for a signature, the first person in
+    /// roster order the policy lets sign that role.
+    pub actor: Option<String>,
+    pub command: Command,
+}
+
+/// A wave's gate needs a role nobody in the roster may sign for this release.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoSigner {
+    pub wave: TierName,
+    pub role: Role,
+}
+
+impl std::fmt::Display for NoSigner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "wave {} needs {}, and nobody in the roster may sign it for this release",
+            self.wave, self.role
+        )
+    }
+}
+
+/// The commands that lift `awaited`, in the order a person gives them: a tick per
+/// gating item (`on_word`: ticked on the operator's word), one confirmation for
+/// overdue waves or a missed window, a signature per missing role. Empty for what
+/// takes a person's judgement: a pause, and [`Awaited::Decide`].
+pub fn lifts(
+    state: &ReleaseState,
+    awaited: &Awaited,
+    on_word: bool,
+) -> Result<Vec<Lift>, NoSigner> {
+    Ok(match awaited {
+        Awaited::Items { items, .. } => items
+            .iter()
+            .map(|key| Lift {
+                what: key.clone(),
+                actor: None,
+                command: Command::tick(key, on_word),
+            })
+            .collect(),
+        Awaited::Overdue { waves } => vec![Lift {
+            what: waves
+                .iter()
+                .map(|w| w.as_str())
+                .collect::<Vec<_>>()
+                .join(", "),
+            actor: None,
+            command: Command::ConfirmOverdue,
+        }],
+        Awaited::MissedWindow { customer, .. } => vec![Lift {
+            what: customer.as_str().to_string(),
+            actor: None,
+            command: Command::ConfirmOverdue,
+        }],
+        Awaited::Approval { wave, missing } => {
+            // Signed one after the other: whoever signs a role first may not sign
+            // another unless the policy allows one person many roles.
+            let many = state.plan.policy.approvals.one_person_many_roles;
+            let mut out: Vec<Lift> = Vec::new();
+            for role in missing {
+                let signer = eligible_signers(state, wave, role)
+                    .into_iter()
+                    .find(|p| many || !out.iter().any(|l| l.actor.as_ref() == Some(p)));
+                let Some(signer) = signer else {
+                    return Err(NoSigner {
+                        wave: wave.clone(),
+                        role: role.clone(),
+                    });
+                };
+                out.push(Lift {
+                    what: format!("{wave} as {role}"),
+                    actor: Some(signer),
+                    command: Command::Approve {
+                        wave: Some(wave.clone()),
+                        role: Some(role.clone()),
+                    },
+                });
+            }
+            out
+        }
+        Awaited::Paused { .. } | Awaited::Decide => Vec::new(),
+    })
 }

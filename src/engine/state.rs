@@ -3,6 +3,10 @@
 //! `apply` holds no rule: every decision was taken by `decide` and is written in
 //! the event; here facts only update fields, so replaying a journal rebuilds exactly
 //! what the live process held.
+//!
+//! Why one file (~870 lines): `apply` handles every event against the fields it
+//! updates; the struct and its fold change together with each event, so splitting
+//! them would split every change in two.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, VecDeque};
 

@@ -82,6 +82,30 @@ impl Then {
     }
 }
 
+/// How the drill's world answers effects that succeed: how long rollbacks and
+/// checks take, and the detail each result carries (a deploy takes its target's
+/// expected duration, else [`DEFAULT_DEPLOY`]; one of `failing` fails with "boom").
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answers {
+    pub rollback_takes: TimeDelta,
+    pub check_takes: TimeDelta,
+    pub deploy_detail: String,
+    pub rollback_detail: String,
+    pub check_detail: String,
+}
+
+impl Default for Answers {
+    fn default() -> Answers {
+        Answers {
+            rollback_takes: ROLLBACK_TAKES,
+            check_takes: CHECK_TAKES,
+            deploy_detail: "ok".into(),
+            rollback_detail: "ok".into(),
+            check_detail: "exit 0".into(),
+        }
+    }
+}
+
 /// A release played on a manual clock against the simulated world.
 pub struct Drill {
     pub state: ReleaseState,
@@ -96,6 +120,8 @@ pub struct Drill {
     pub failing: Vec<CustomerId>,
     /// Notices the engine sent, in order.
     pub notices: Vec<String>,
+    /// How the world answers.
+    pub answers: Answers,
     /// Deploy duration per customer, from the plan's recorded targets.
     durations: HashMap<CustomerId, TimeDelta>,
 }
@@ -126,7 +152,25 @@ impl Drill {
             deploys: HashMap::new(),
             failing: Vec::new(),
             notices: Vec::new(),
+            answers: Answers::default(),
             durations,
+        })
+    }
+
+    /// The drill as a process that opens its journal again would go on: the state
+    /// folded from the log, the world's pending results and deploy counts kept, no
+    /// failures planted and no notices yet.
+    pub fn resumed(&self) -> Result<Drill, String> {
+        Ok(Drill {
+            state: ReleaseState::fold(&self.log).map_err(|e| e.to_string())?,
+            now: self.now,
+            queue: self.queue.clone(),
+            log: self.log.clone(),
+            deploys: self.deploys.clone(),
+            failing: Vec::new(),
+            notices: Vec::new(),
+            answers: self.answers.clone(),
+            durations: self.durations.clone(),
         })
     }
 
@@ -155,24 +199,28 @@ impl Drill {
                     EffectResult::DeployFinished {
                         customer,
                         ok,
-                        detail: if ok { "ok".into() } else { "boom".into() },
+                        detail: if ok {
+                            self.answers.deploy_detail.clone()
+                        } else {
+                            "boom".into()
+                        },
                     },
                 ));
             }
             Effect::Rollback { customer, .. } => self.queue.push((
-                self.now + ROLLBACK_TAKES,
+                self.now + self.answers.rollback_takes,
                 EffectResult::RollbackFinished {
                     customer,
                     ok: true,
-                    detail: "ok".into(),
+                    detail: self.answers.rollback_detail.clone(),
                 },
             )),
             Effect::RunCheck { item, .. } => self.queue.push((
-                self.now + CHECK_TAKES,
+                self.now + self.answers.check_takes,
                 EffectResult::CheckFinished {
                     item,
                     ok: true,
-                    detail: "exit 0".into(),
+                    detail: self.answers.check_detail.clone(),
                 },
             )),
             Effect::Notify { message, .. } => self.notices.push(message),
@@ -239,6 +287,52 @@ impl Drill {
             }
             let _ = self.input(Input::Tick);
         }
+    }
+
+    /// Plays the release until it ends, nothing more can happen by itself, or
+    /// `max_rounds` rounds have passed. Each round `people` may act first on what the
+    /// release awaits (`Ok(true)`: they did, and the round starts over at the same
+    /// instant); otherwise the clock moves to the next deadline or result, the
+    /// results due are delivered in time order (those due at once included), and the
+    /// engine ticks. `deploy --dry-run` is this, with people who act at once.
+    pub fn play<E>(
+        &mut self,
+        max_rounds: usize,
+        mut people: impl FnMut(&mut Drill) -> Result<bool, E>,
+    ) -> Result<(), E> {
+        let _ = self.input(Input::Tick);
+        for _ in 0..max_rounds {
+            if self.state.phase.is_final() {
+                break;
+            }
+            if people(self)? {
+                continue;
+            }
+            let next_result = self.queue.iter().map(|(t, _)| *t).min();
+            let next = match (super::next_deadline(&self.state, self.now), next_result) {
+                (Some(a), Some(b)) => a.min(b),
+                (a, b) => match a.or(b) {
+                    Some(t) => t,
+                    None => break,
+                },
+            };
+            self.now = self.now.max(next);
+            // The earliest due first; of those due at the same instant, the first queued.
+            while let Some(i) = self
+                .queue
+                .iter()
+                .enumerate()
+                .filter(|(_, (t, _))| *t <= self.now)
+                .min_by_key(|(i, (t, _))| (*t, *i))
+                .map(|(i, _)| i)
+            {
+                let (_, r) = self.queue.remove(i);
+                // Only commands are refused (see `run_until`).
+                let _ = self.input(Input::Result(r));
+            }
+            let _ = self.input(Input::Tick);
+        }
+        Ok(())
     }
 
     /// Runs the world for `d` of release time.

@@ -2,6 +2,11 @@
 //! channel, effect results on another, time by sleeping until the engine's next
 //! deadline. Every decision is journaled (fsync) before its effects start; views
 //! get read-only snapshots on a `watch` channel and events on a broadcast.
+//!
+//! Why one file (~780 lines): the loop that owns the state keeps one promise (journal,
+//! then effects; snapshots only of journaled state), and its batching, deadlines and
+//! stop paths are read together to check it. Opening a release, checkpoints and health
+//! summaries already live in `store`, `checkpoint` and `summaries`.
 
 use std::sync::{Arc, Mutex};
 

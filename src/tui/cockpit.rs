@@ -399,18 +399,10 @@ where
     event_loop::run(&mut screen, terminal, events, signals).await
 }
 
-/// The customers whose deploy or rollback is in flight, by name.
-pub fn deploys_in_flight(state: &crate::engine::ReleaseState) -> Vec<String> {
-    use crate::engine::CustomerStatus;
-    state
-        .customers
-        .iter()
-        .filter(|c| {
-            matches!(
-                c.status,
-                CustomerStatus::Deploying | CustomerStatus::RollingBack
-            )
-        })
+/// The customers whose deploy or rollback is in flight (`engine::query`), by name.
+fn deploys_in_flight(state: &crate::engine::ReleaseState) -> Vec<String> {
+    crate::engine::query::deploys_in_flight(state)
+        .into_iter()
         .map(|c| c.name.clone())
         .collect()
 }

@@ -1,18 +1,17 @@
 //! Given/when/then scenarios for the rollout engine on a manual clock: whole seed
 //! timelines in milliseconds, with a small simulated world answering effects.
 
-use std::collections::HashMap;
-
 use chrono::{DateTime, TimeDelta, Utc};
 use shipdeck::config;
 use shipdeck::domain::{
-    Configuration, CustomerId, DeployTarget, HealthSample, ProbeOutcome, ReleaseType, Role,
-    TierName, TriggerAction, Version,
+    Configuration, CustomerId, HealthSample, ProbeOutcome, ReleaseType, Role, TierName,
+    TriggerAction, Version,
 };
+use shipdeck::engine::testkit::Drill;
 use shipdeck::engine::triggers::TriggerKind;
 use shipdeck::engine::{
-    self, Command, Effect, EffectResult, Event, EventKind, Gate, Input, Phase, Rejected,
-    ReleasePlan, ReleaseState, RollbackScope, Selection, WaveStatus,
+    self, Command, EffectResult, Event, EventKind, Gate, Input, Phase, Rejected, ReleasePlan,
+    ReleaseState, RollbackScope, Selection, WaveStatus,
 };
 
 /// A Monday morning, far from every maintenance window's edge.
@@ -20,23 +19,14 @@ fn t0() -> DateTime<Utc> {
     "2026-11-16T10:00:00Z".parse().unwrap()
 }
 
-struct Drill {
-    cfg: Configuration,
-    state: ReleaseState,
-    now: DateTime<Utc>,
-    queue: Vec<(DateTime<Utc>, EffectResult)>,
-    log: Vec<Event>,
-    deploys: HashMap<CustomerId, u32>,
-    failing: Vec<CustomerId>,
-    notices: Vec<String>,
-}
-
-impl Drill {
-    fn start(t: ReleaseType, version: &str, emergency: bool) -> Drill {
+/// The scenarios' way to start a drill and check it, over the one test kit's
+/// [`Drill`] (a release on a manual clock against a small simulated world).
+trait Scenario: Sized {
+    fn start(t: ReleaseType, version: &str, emergency: bool) -> Self {
         Self::start_as(t, version, emergency, "alice")
     }
 
-    fn start_as(t: ReleaseType, version: &str, emergency: bool, actor: &str) -> Drill {
+    fn start_as(t: ReleaseType, version: &str, emergency: bool, actor: &str) -> Self {
         let cfg = config::load_builtin().expect("built-in config");
         Self::start_with(cfg, t, version, emergency, actor)
     }
@@ -47,141 +37,24 @@ impl Drill {
         version: &str,
         emergency: bool,
         actor: &str,
+    ) -> Self;
+    fn demo_done(&self) -> DateTime<Utc>;
+    /// Replaying the journal rebuilds exactly the live state.
+    fn assert_replay_matches(&self);
+    fn assert_nobody_deployed_twice(&self);
+}
+
+impl Scenario for Drill {
+    fn start_with(
+        cfg: Configuration,
+        t: ReleaseType,
+        version: &str,
+        emergency: bool,
+        actor: &str,
     ) -> Drill {
         let plan = ReleasePlan::build(&cfg, version.parse().unwrap(), t, Selection::All, emergency)
             .unwrap();
-        let first = engine::plan_event(plan, actor, t0());
-        let state = ReleaseState::fold([&first]).unwrap();
-        Drill {
-            cfg,
-            state,
-            now: t0(),
-            queue: Vec::new(),
-            log: vec![first],
-            deploys: HashMap::new(),
-            failing: Vec::new(),
-            notices: Vec::new(),
-        }
-    }
-
-    fn input(&mut self, input: Input) -> Result<(), Rejected> {
-        let d = engine::step(&mut self.state, &input, self.now)?;
-        self.log.extend(d.events);
-        for eff in d.effects {
-            match eff {
-                Effect::Deploy { customer, .. } => {
-                    *self.deploys.entry(customer.clone()).or_default() += 1;
-                    let DeployTarget::Simulated { duration, .. } =
-                        &self.cfg.customer(&customer).unwrap().deploy
-                    else {
-                        panic!("a simulated target")
-                    };
-                    let ok = !self.failing.contains(&customer);
-                    self.queue.push((
-                        self.now + duration.to_delta(),
-                        EffectResult::DeployFinished {
-                            customer,
-                            ok,
-                            detail: if ok { "ok".into() } else { "boom".into() },
-                        },
-                    ));
-                }
-                Effect::Rollback { customer, .. } => self.queue.push((
-                    self.now + TimeDelta::minutes(2),
-                    EffectResult::RollbackFinished {
-                        customer,
-                        ok: true,
-                        detail: "ok".into(),
-                    },
-                )),
-                Effect::RunCheck { item, .. } => self.queue.push((
-                    self.now + TimeDelta::minutes(1),
-                    EffectResult::CheckFinished {
-                        item,
-                        ok: true,
-                        detail: "exit 0".into(),
-                    },
-                )),
-                Effect::Notify { message, .. } => self.notices.push(message),
-            }
-        }
-        Ok(())
-    }
-
-    fn cmd(&mut self, actor: &str, command: Command) -> Result<(), Rejected> {
-        self.input(Input::Command {
-            actor: actor.into(),
-            command,
-        })
-    }
-
-    /// Ticks every manual item that gates a phase, on the operator's word.
-    fn tick_gating_items(&mut self) {
-        let items: Vec<(String, String)> = self
-            .state
-            .plan
-            .checklists
-            .iter()
-            .flat_map(|c| {
-                c.items
-                    .iter()
-                    .filter(|i| i.gates.is_some() && i.check.is_none())
-                    .map(move |i| (c.id.clone(), i.id.clone()))
-            })
-            .collect();
-        for (list, item) in items {
-            // Hotfix items only count in emergency mode; ticking them is harmless.
-            let _ = self.cmd(
-                "alice",
-                Command::TickItem {
-                    checklist: Some(list),
-                    item,
-                    on_word: true,
-                },
-            );
-        }
-    }
-
-    /// Runs the world until `limit` or until nothing more can happen by itself.
-    fn run_until(&mut self, limit: DateTime<Utc>) {
-        self.input(Input::Tick).unwrap();
-        loop {
-            let next_result = self.queue.iter().map(|(t, _)| *t).min();
-            let next = match (engine::next_deadline(&self.state, self.now), next_result) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => match a.or(b) {
-                    Some(t) => t,
-                    None => break,
-                },
-            };
-            if next > limit {
-                break;
-            }
-            self.now = self.now.max(next);
-            let (due, rest): (Vec<_>, Vec<_>) =
-                self.queue.drain(..).partition(|(t, _)| *t <= self.now);
-            self.queue = rest;
-            for (_, r) in due {
-                self.input(Input::Result(r)).unwrap();
-            }
-            self.input(Input::Tick).unwrap();
-        }
-        self.now = self.now.max(limit.min(self.now));
-    }
-
-    fn advance(&mut self, d: TimeDelta) {
-        let limit = self.now + d;
-        self.run_until(limit);
-        self.now = limit;
-        self.input(Input::Tick).unwrap();
-    }
-
-    fn at_of(&self, pred: impl Fn(&EventKind) -> bool) -> Option<DateTime<Utc>> {
-        self.log.iter().find(|e| pred(&e.event)).map(|e| e.at)
-    }
-
-    fn wave_started(&self, tier: &str) -> Option<DateTime<Utc>> {
-        self.at_of(|e| matches!(e, EventKind::WaveStarted { wave } if wave.as_str() == tier))
+        Drill::new(plan, actor, t0()).unwrap()
     }
 
     fn demo_done(&self) -> DateTime<Utc> {
@@ -189,14 +62,8 @@ impl Drill {
             .expect("demo completed")
     }
 
-    /// Replaying the journal rebuilds exactly the live state.
     fn assert_replay_matches(&self) {
-        let replayed = ReleaseState::fold(&self.log).unwrap();
-        assert_eq!(
-            serde_json::to_value(&replayed).unwrap(),
-            serde_json::to_value(&self.state).unwrap(),
-            "replayed state differs from live state"
-        );
+        self.replay_matches().unwrap();
     }
 
     fn assert_nobody_deployed_twice(&self) {
@@ -214,7 +81,7 @@ fn minutes(m: i64) -> TimeDelta {
 fn security_timeline_runs_to_completion_on_the_seed_schedule() {
     // Given a security patch with its gating checklist items ticked
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     // When the world runs for ten days (the regulated bank's window is on Saturday)
     d.run_until(t0() + TimeDelta::days(10));
     // Then demo, then startup +15m, standard +30m, enterprise +1h after the demo wave
@@ -254,7 +121,7 @@ fn security_timeline_runs_to_completion_on_the_seed_schedule() {
 #[test]
 fn bug_fix_timeline_and_pre_deploy_notices() {
     let mut d = Drill::start(ReleaseType::BugFix, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::days(7));
     let anchor = d.demo_done();
     assert_eq!(
@@ -294,7 +161,7 @@ fn bug_fix_timeline_and_pre_deploy_notices() {
 #[test]
 fn performance_waves_deploy_customers_inside_their_windows() {
     let mut d = Drill::start(ReleaseType::Performance, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::days(14));
     let anchor = d.demo_done();
     assert_eq!(
@@ -336,7 +203,7 @@ fn performance_waves_deploy_customers_inside_their_windows() {
 #[test]
 fn documentation_waits_for_the_next_maintenance_window() {
     let mut d = Drill::start(ReleaseType::Documentation, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::days(1));
     // Monday 10:00 UTC: startup customers (default window tue/wed/thu 02:00 UTC) wait.
     let waiting: Vec<_> = d
@@ -399,7 +266,7 @@ fn validation_waits_for_gating_items_then_runs_checks() {
         )
         .unwrap_err();
     assert!(matches!(err, Rejected::AutomaticItem(_)));
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     assert_eq!(d.state.phase, Phase::Validating);
     assert!(
         d.at_of(|e| matches!(e, EventKind::CheckStarted { item } if item == "security-tests"))
@@ -410,7 +277,7 @@ fn validation_waits_for_gating_items_then_runs_checks() {
 #[test]
 fn pause_and_resume_shift_countdowns_by_the_paused_time() {
     let mut d = Drill::start(ReleaseType::BugFix, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::minutes(30));
     let anchor = d.demo_done();
     assert_eq!(d.state.due_at(1), Some(anchor + TimeDelta::hours(2)));
@@ -459,7 +326,7 @@ fn pause_and_resume_shift_countdowns_by_the_paused_time() {
 
 fn to_manual_gate(d: &mut Drill) -> usize {
     // Minor releases need QA lead + product owner on later waves.
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::hours(2));
     let wi = d
         .state
@@ -555,7 +422,7 @@ fn a_gate_waits_for_people_as_long_as_it_takes() {
 #[test]
 fn skip_the_wait_is_an_override_with_a_reason() {
     let mut d = Drill::start(ReleaseType::BugFix, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::minutes(30));
     assert_eq!(
         d.cmd(
@@ -584,7 +451,7 @@ fn skip_the_wait_is_an_override_with_a_reason() {
 #[test]
 fn rollback_inside_the_window_and_refused_after_it_unless_forced() {
     let mut d = Drill::start(ReleaseType::Documentation, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::days(14));
     let rolled_out = d.state.rollout_completed_at.expect("rolled out");
     // Documentation: 4h rollback window after completion.
@@ -643,7 +510,7 @@ fn rollback_inside_the_window_and_refused_after_it_unless_forced() {
 #[test]
 fn rollback_of_a_customer_locks_the_release_until_resumed_with_a_reason() {
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     let anchor_guess = t0() + minutes(40);
     d.run_until(anchor_guess);
     let anchor = d.demo_done();
@@ -709,7 +576,7 @@ fn rollback_of_a_customer_locks_the_release_until_resumed_with_a_reason() {
 fn a_failed_deploy_rolls_the_customer_back_and_pauses() {
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
     d.failing.push(CustomerId::new("pixelforge"));
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::hours(2));
     let c = d.state.customer(&CustomerId::new("pixelforge")).unwrap();
     // Failed, then put back where it was.
@@ -731,7 +598,7 @@ fn a_failed_deploy_rolls_the_customer_back_and_pauses() {
 #[test]
 fn rollback_of_everything_ends_the_release_rolled_back() {
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + minutes(40));
     d.cmd(
         "alice",
@@ -766,7 +633,7 @@ fn rollback_of_everything_ends_the_release_rolled_back() {
 #[test]
 fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
     let mut d = Drill::start(ReleaseType::BugFix, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + minutes(5));
     d.cmd(
         "erin",
@@ -782,7 +649,7 @@ fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
         declared.what,
         "declared emergency; maintenance windows overridden for umbrella-health"
     );
-    d.tick_gating_items(); // the hotfix checklist now gates phases too
+    d.tick_gating_items("alice"); // the hotfix checklist now gates phases too
     d.run_until(t0() + TimeDelta::days(3));
     let anchor = d.demo_done();
     for tier in ["startup", "standard", "enterprise"] {
@@ -807,7 +674,7 @@ fn emergency_sends_all_tiers_right_after_demo_and_records_skipped_approvals() {
 fn emergency_keeps_window_bound_customers_in_their_windows_unless_named() {
     use engine::emergency::{Consequence, impact};
     let mut d = Drill::start(ReleaseType::BugFix, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + minutes(5));
     let before = impact(&d.state, &[], d.now);
     let find = |list: &[engine::emergency::Affected], id: &str| {
@@ -865,7 +732,7 @@ fn emergency_keeps_window_bound_customers_in_their_windows_unless_named() {
         },
     )
     .unwrap();
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::days(8));
     let anchor = d.demo_done();
     assert_eq!(d.wave_started("standard"), Some(anchor));
@@ -899,7 +766,7 @@ fn emergency_keeps_window_bound_customers_in_their_windows_unless_named() {
 #[test]
 fn emergency_on_a_manual_gate_records_the_skip() {
     let mut d = Drill::start(ReleaseType::Minor, "v1.1.0", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     assert_eq!(
         d.cmd(
             "erin",
@@ -912,7 +779,7 @@ fn emergency_on_a_manual_gate_records_the_skip() {
     );
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", true);
     assert!(d.state.emergency);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::days(3));
     let anchor = d.demo_done();
     assert_eq!(d.wave_started("enterprise"), Some(anchor));
@@ -921,7 +788,7 @@ fn emergency_on_a_manual_gate_records_the_skip() {
 #[test]
 fn waves_that_came_due_while_away_wait_for_confirmation() {
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + minutes(12)); // demo done at about +11m, startup due at +26m
     let anchor = d.demo_done();
     // The process stops; two hours later it is started again.
@@ -980,7 +847,7 @@ fn waves_that_came_due_while_away_wait_for_confirmation() {
 #[test]
 fn customer_reported_issue_rolls_that_customer_back() {
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + minutes(30));
     let demo = CustomerId::new("demo-main");
     d.cmd(
@@ -1012,7 +879,7 @@ fn customer_reported_issue_rolls_that_customer_back() {
 #[test]
 fn refusals_change_nothing() {
     let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + minutes(30));
     let before = serde_json::to_value(&d.state).unwrap();
     let log_len = d.log.len();
@@ -1070,7 +937,7 @@ fn a_customer_deployed_before_its_full_baseline_is_judged_against_what_was_sampl
     };
     probe(&mut d, 0.3);
     probe(&mut d, 0.3);
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + minutes(30));
     // Then its baseline is what was sampled, recorded as the deploy started
     let c = d.state.customer(&demo).unwrap();
@@ -1125,7 +992,7 @@ fn a_window_bound_demo_customer_holds_later_waves_unless_the_wait_is_skipped() {
     over.window_only = true;
     cfg.deployment.overrides.insert(demo.clone(), over);
     let mut d = Drill::start_with(cfg, ReleaseType::Security, "v1.0.1", false, "alice");
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::hours(3));
     // Then the demo wave is cleared but not complete, and startup waits for it
     assert_eq!(
@@ -1173,7 +1040,7 @@ fn one_minute_window_drill() -> Drill {
     over.window_only = true;
     cfg.deployment.overrides.insert(techstart, over);
     let mut d = Drill::start_with(cfg, ReleaseType::Security, "v1.0.1", false, "alice");
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d
 }
 
@@ -1254,16 +1121,7 @@ fn a_window_the_clock_jumps_over_is_missed_and_waits_for_a_person() {
     d.assert_replay_matches();
 
     // When a person confirms, it waits for the next window and deploys inside it
-    let mut confirmed = Drill {
-        cfg: d.cfg.clone(),
-        state: ReleaseState::fold(&d.log).unwrap(),
-        now: d.now,
-        queue: d.queue.clone(),
-        log: d.log.clone(),
-        deploys: d.deploys.clone(),
-        failing: Vec::new(),
-        notices: Vec::new(),
-    };
+    let mut confirmed = d.resumed().unwrap();
     confirmed
         .cmd("bob", Command::ConfirmOverdue)
         .expect("confirm accepted");
@@ -1348,7 +1206,7 @@ fn sentinel_figures_are_no_data_and_never_roll_back_a_healthy_customer() {
     for _ in 0..5 {
         sentinel(&mut d);
     }
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + minutes(7));
     for _ in 0..6 {
         sentinel(&mut d);
@@ -1556,18 +1414,7 @@ fn a_version_override_and_current_versions_are_in_the_plan() {
         ],
         reason: "the build for v1.0.2 was burnt".into(),
     });
-    let first = engine::plan_event(plan, "alice", t0());
-    let state = ReleaseState::fold([&first]).unwrap();
-    let mut d = Drill {
-        cfg,
-        state,
-        now: t0(),
-        queue: Vec::new(),
-        log: vec![first],
-        deploys: HashMap::new(),
-        failing: Vec::new(),
-        notices: Vec::new(),
-    };
+    let mut d = Drill::new(plan, "alice", t0()).unwrap();
     let started = d.state.decisions[0].clone();
     assert_eq!(started.actor, "alice");
     assert!(
@@ -1577,7 +1424,7 @@ fn a_version_override_and_current_versions_are_in_the_plan() {
         "{started:?}"
     );
     assert_eq!(started.reason, "the build for v1.0.2 was burnt");
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d.run_until(t0() + TimeDelta::hours(1));
     d.cmd(
         "alice",
@@ -1696,7 +1543,7 @@ fn pause_only_drill() -> Drill {
         .triggers
         .action = TriggerAction::PauseOnly;
     let mut d = Drill::start_with(cfg, ReleaseType::Security, "v1.0.1", false, "alice");
-    d.tick_gating_items();
+    d.tick_gating_items("alice");
     d
 }
 

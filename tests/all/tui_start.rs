@@ -8,10 +8,11 @@ use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use shipdeck::config;
-use shipdeck::domain::{Configuration, DeployTarget, ReleaseType, TierName, Version};
+use shipdeck::domain::{Configuration, ReleaseType, TierName, Version};
+use shipdeck::engine::testkit;
 use shipdeck::engine::{
-    self, Command, Effect, EffectResult, Event as JournalEvent, Input, Phase, ReleasePlan,
-    ReleaseState, RollbackScope, Selection,
+    self, Command, EffectResult, Event as JournalEvent, Input, Phase, ReleasePlan, ReleaseState,
+    RollbackScope, Selection,
 };
 use shipdeck::runtime::history;
 use shipdeck::runtime::journal::JournalWriter;
@@ -40,78 +41,30 @@ enum Outcome {
     Aborted,
 }
 
-/// Plays a release on the engine with a manual clock (deploys, checks and
-/// rollbacks answered at once, every customer healthy) and writes its journal.
+/// Plays a release on the engine's test kit ([`testkit::Drill`]: deploys, checks
+/// and rollbacks answered after their planned time) with every customer probed
+/// healthy every 5 minutes, and writes its journal.
 struct Recorder {
-    cfg: Configuration,
-    state: ReleaseState,
-    now: DateTime<Utc>,
-    events: Vec<JournalEvent>,
-    pending: Vec<(DateTime<Utc>, EffectResult)>,
+    kit: testkit::Drill,
 }
 
 impl Recorder {
     fn start(version: &str, t: ReleaseType, actor: &str, at: DateTime<Utc>) -> Recorder {
-        let cfg = cfg();
         let plan = ReleasePlan::build(
-            &cfg,
+            &cfg(),
             version.parse().expect("version"),
             t,
             Selection::All,
             false,
         )
         .expect("plan");
-        let first = engine::plan_event(plan, actor, at);
-        let state = ReleaseState::fold([&first]).expect("fold");
         Recorder {
-            cfg,
-            state,
-            now: at,
-            events: vec![first],
-            pending: Vec::new(),
+            kit: testkit::Drill::new(plan, actor, at).expect("drill"),
         }
     }
 
     fn input(&mut self, input: Input) {
-        let d = engine::step(&mut self.state, &input, self.now).expect("accepted");
-        self.events.extend(d.events);
-        for eff in d.effects {
-            let (after, result) = match eff {
-                Effect::Deploy { customer, .. } => {
-                    let DeployTarget::Simulated { duration, .. } =
-                        &self.cfg.customer(&customer).expect("customer").deploy
-                    else {
-                        panic!("a simulated target")
-                    };
-                    (
-                        duration.to_delta(),
-                        EffectResult::DeployFinished {
-                            customer,
-                            ok: true,
-                            detail: "ok".into(),
-                        },
-                    )
-                }
-                Effect::Rollback { customer, .. } => (
-                    TimeDelta::minutes(2),
-                    EffectResult::RollbackFinished {
-                        customer,
-                        ok: true,
-                        detail: "ok".into(),
-                    },
-                ),
-                Effect::RunCheck { item, .. } => (
-                    TimeDelta::minutes(1),
-                    EffectResult::CheckFinished {
-                        item,
-                        ok: true,
-                        detail: "exit 0".into(),
-                    },
-                ),
-                Effect::Notify { .. } => continue,
-            };
-            self.pending.push((self.now + after, result));
-        }
+        self.kit.input(input).expect("accepted");
     }
 
     fn command(&mut self, actor: &str, command: Command) {
@@ -123,6 +76,7 @@ impl Recorder {
 
     fn tick_gating_items(&mut self, actor: &str) {
         let items: Vec<(String, String)> = self
+            .kit
             .state
             .plan
             .checklists
@@ -148,7 +102,13 @@ impl Recorder {
     }
 
     fn probe_all(&mut self) {
-        let ids: Vec<_> = self.state.customers.iter().map(|c| c.id.clone()).collect();
+        let ids: Vec<_> = self
+            .kit
+            .state
+            .customers
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
         for id in ids {
             let sample = shipdeck::domain::HealthSample {
                 error_rate: Some(0.5),
@@ -164,11 +124,11 @@ impl Recorder {
     /// Answers results and deadlines up to `limit`, probing every 5 minutes.
     fn run_until(&mut self, limit: DateTime<Utc>) {
         self.input(Input::Tick);
-        let mut next_probe = self.now;
+        let mut next_probe = self.kit.now;
         loop {
-            let next_result = self.pending.iter().map(|(t, _)| *t).min();
+            let next_result = self.kit.queue.iter().map(|(t, _)| *t).min();
             let next = [
-                engine::next_deadline(&self.state, self.now),
+                engine::next_deadline(&self.kit.state, self.kit.now),
                 next_result,
                 Some(next_probe),
             ]
@@ -178,29 +138,30 @@ impl Recorder {
             let Some(next) = next.filter(|n| *n <= limit) else {
                 break;
             };
-            self.now = self.now.max(next);
-            if self.now >= next_probe {
+            self.kit.now = self.kit.now.max(next);
+            if self.kit.now >= next_probe {
                 self.probe_all();
-                next_probe = self.now + TimeDelta::minutes(5);
+                next_probe = self.kit.now + TimeDelta::minutes(5);
             }
+            let now = self.kit.now;
             let (due, rest): (Vec<_>, Vec<_>) =
-                self.pending.drain(..).partition(|(t, _)| *t <= self.now);
-            self.pending = rest;
+                self.kit.queue.drain(..).partition(|(t, _)| *t <= now);
+            self.kit.queue = rest;
             for (_, r) in due {
                 self.input(Input::Result(r));
             }
             self.input(Input::Tick);
         }
-        self.now = limit;
+        self.kit.now = limit;
         self.input(Input::Tick);
     }
 
     fn write(self, dir: &StateDir) -> ReleaseState {
-        let label = self.state.plan.version.to_string();
+        let label = self.kit.state.plan.version.to_string();
         let (mut journal, _) =
             JournalWriter::<JournalEvent>::open(&dir.journal_path(&label)).expect("journal");
-        journal.append_batch(&self.events).expect("append");
-        self.state
+        journal.append_batch(&self.kit.log).expect("append");
+        self.kit.state
     }
 }
 
@@ -216,7 +177,7 @@ fn record(
     let mut r = Recorder::start(version, t, actor, at);
     match outcome {
         Outcome::Aborted => {
-            r.now += TimeDelta::minutes(20);
+            r.kit.now += TimeDelta::minutes(20);
             r.command(
                 actor,
                 Command::Abort {

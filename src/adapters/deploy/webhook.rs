@@ -11,6 +11,10 @@
 //! secret (`url_env`) is shown as `$VAR`. Redirects are not followed (a hook that
 //! redirects is misconfigured, or a login page). No response, however broken,
 //! panics: each is a reason.
+//!
+//! Why one file (~700 lines of code): the POST, its retries and the status poll share
+//! the request builder, the idempotency key and the error mapping; apart, each half
+//! would have to re-derive them.
 
 use std::io;
 use std::time::Duration;

@@ -21,6 +21,10 @@
 //!   figure judged (and journaled) is exactly the number sent.
 //! - **External text is escaped.** Prometheus's error and warning texts end up on
 //!   screens and in journals: control characters are escaped and length is capped.
+//!
+//! Why one file (~870 lines of code, then its tests): batching, query expansion and the
+//! three-way verdict are one protocol with Prometheus; the tests exercise them together
+//! against canned responses.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

@@ -1,23 +1,21 @@
 //! Drills on the engine with a manual clock, written as journals into a state dir:
-//! deploys, checks and rollbacks answered after their configured time, every
-//! customer probed healthy every 5 minutes. For tests of what is read from
-//! journals (the report, the changelog, the digest).
+//! the engine's test kit ([`testkit::Drill`]) answers deploys, checks and rollbacks
+//! after their configured time; on top of it, every customer is probed healthy
+//! every 5 minutes and gating items are ticked as they come up. For tests of what
+//! is read from journals (the report, the changelog, the digest).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use shipdeck::config;
-use shipdeck::domain::{Configuration, ReleaseType};
+use shipdeck::domain::ReleaseType;
+use shipdeck::engine::testkit;
 use shipdeck::engine::{
-    self, Command, Effect, EffectResult, Event, Input, ReleasePlan, ReleaseState, Selection,
+    self, Command, EffectResult, Event, Input, ReleasePlan, ReleaseState, Selection,
 };
 use shipdeck::runtime::journal::JournalWriter;
 use shipdeck::runtime::state_dir::StateDir;
 
 pub struct Drill {
-    cfg: Configuration,
-    pub state: ReleaseState,
-    pub now: DateTime<Utc>,
-    pub events: Vec<Event>,
-    pending: Vec<(DateTime<Utc>, EffectResult)>,
+    kit: testkit::Drill,
 }
 
 impl Drill {
@@ -31,59 +29,14 @@ impl Drill {
             false,
         )
         .expect("plan");
-        let first = engine::plan_event(plan, actor, at);
-        let state = ReleaseState::fold([&first]).expect("fold");
         Drill {
-            cfg,
-            state,
-            now: at,
-            events: vec![first],
-            pending: Vec::new(),
+            kit: testkit::Drill::new(plan, actor, at).expect("drill"),
         }
     }
 
-    pub fn input(&mut self, input: Input) {
-        let Ok(d) = engine::step(&mut self.state, &input, self.now) else {
-            return;
-        };
-        self.events.extend(d.events);
-        for eff in d.effects {
-            let (after, result) = match eff {
-                Effect::Deploy { customer, .. } => {
-                    let takes = self
-                        .cfg
-                        .customer(&customer)
-                        .and_then(|c| c.deploy.expected_duration())
-                        .map_or(chrono::TimeDelta::minutes(5), |d| d.to_delta());
-                    (
-                        takes,
-                        EffectResult::DeployFinished {
-                            customer,
-                            ok: true,
-                            detail: "ok".into(),
-                        },
-                    )
-                }
-                Effect::Rollback { customer, .. } => (
-                    TimeDelta::minutes(2),
-                    EffectResult::RollbackFinished {
-                        customer,
-                        ok: true,
-                        detail: "ok".into(),
-                    },
-                ),
-                Effect::RunCheck { item, .. } => (
-                    TimeDelta::minutes(1),
-                    EffectResult::CheckFinished {
-                        item,
-                        ok: true,
-                        detail: "exit 0".into(),
-                    },
-                ),
-                Effect::Notify { .. } => continue,
-            };
-            self.pending.push((self.now + after, result));
-        }
+    /// Decides `input` now; a refusal changes nothing and the drill goes on.
+    fn input(&mut self, input: Input) {
+        let _ = self.kit.input(input);
     }
 
     pub fn command(&mut self, actor: &str, command: Command) {
@@ -94,13 +47,19 @@ impl Drill {
     }
 
     pub fn tick_gating_items(&mut self, actor: &str) {
-        for key in self.state.unticked_gating_all() {
+        for key in self.kit.state.unticked_gating_all() {
             self.command(actor, Command::tick(&key, false));
         }
     }
 
     fn probe_all(&mut self) {
-        let ids: Vec<_> = self.state.customers.iter().map(|c| c.id.clone()).collect();
+        let ids: Vec<_> = self
+            .kit
+            .state
+            .customers
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
         for id in ids {
             let sample = shipdeck::domain::HealthSample {
                 error_rate: Some(0.5),
@@ -117,15 +76,16 @@ impl Drill {
     /// ticking gating items as they come up.
     pub fn run_until(&mut self, limit: DateTime<Utc>) {
         self.input(Input::Tick);
-        let mut next_probe = self.now;
+        let mut next_probe = self.kit.now;
         loop {
-            if !self.state.unticked_gating_all().is_empty() && !self.state.is_paused() {
-                let actor = self.state.started_by.clone();
+            let s = &self.kit.state;
+            if !s.unticked_gating_all().is_empty() && !s.is_paused() {
+                let actor = s.started_by.clone();
                 self.tick_gating_items(&actor);
             }
-            let next_result = self.pending.iter().map(|(t, _)| *t).min();
+            let next_result = self.kit.queue.iter().map(|(t, _)| *t).min();
             let next = [
-                engine::next_deadline(&self.state, self.now),
+                engine::next_deadline(&self.kit.state, self.kit.now),
                 next_result,
                 Some(next_probe),
             ]
@@ -135,32 +95,36 @@ impl Drill {
             let Some(next) = next.filter(|n| *n <= limit) else {
                 break;
             };
-            self.now = self.now.max(next);
-            if self.now >= next_probe {
+            self.kit.now = self.kit.now.max(next);
+            if self.kit.now >= next_probe {
                 self.probe_all();
-                next_probe = self.now + TimeDelta::minutes(5);
+                next_probe = self.kit.now + TimeDelta::minutes(5);
             }
+            let now = self.kit.now;
             let (due, rest): (Vec<_>, Vec<_>) =
-                self.pending.drain(..).partition(|(t, _)| *t <= self.now);
-            self.pending = rest;
+                self.kit.queue.drain(..).partition(|(t, _)| *t <= now);
+            self.kit.queue = rest;
             for (_, r) in due {
                 self.input(Input::Result(r));
             }
             self.input(Input::Tick);
         }
-        self.now = self.now.max(limit.min(self.now + TimeDelta::days(60)));
+        self.kit.now = self
+            .kit
+            .now
+            .max(limit.min(self.kit.now + TimeDelta::days(60)));
     }
 
     /// Moves the clock on to `t` (no events), as time passing between commands.
     pub fn at(&mut self, t: DateTime<Utc>) {
-        self.now = self.now.max(t);
+        self.kit.now = self.kit.now.max(t);
     }
 
     pub fn write(self, dir: &StateDir) -> (ReleaseState, Vec<Event>) {
-        let label = self.state.plan.version.to_string();
+        let label = self.kit.state.plan.version.to_string();
         let (mut journal, _) =
             JournalWriter::<Event>::open(&dir.journal_path(&label)).expect("journal");
-        journal.append_batch(&self.events).expect("append");
-        (self.state, self.events)
+        journal.append_batch(&self.kit.log).expect("append");
+        (self.kit.state, self.kit.log)
     }
 }
