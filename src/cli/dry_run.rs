@@ -93,6 +93,8 @@ pub fn simulate(
         deploy_detail: "as planned".into(),
         rollback_detail: "as planned".into(),
         check_detail: "assumed to pass".into(),
+        // Its first health check after the deploy, assumed healthy.
+        checked_after_deploy: Some(TimeDelta::seconds(1)),
     };
     if let Some((reason, override_windows)) = emergency {
         let command = Command::Emergency {

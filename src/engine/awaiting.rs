@@ -163,6 +163,11 @@ pub fn waiting_on_people(state: &ReleaseState, now: DateTime<Utc>) -> bool {
     {
         return false;
     }
+    // A customer whose soak is over waits for a health check (none finished since
+    // its deploy, or the last said "no data"): the world moves it on, not a person.
+    if !state.is_paused() && state.customers.iter().any(|c| awaits_a_check(c, now)) {
+        return false;
+    }
     if super::next_progress(state, now).is_none() {
         return true;
     }
@@ -171,6 +176,17 @@ pub fn waiting_on_people(state: &ReleaseState, now: DateTime<Utc>) -> bool {
         .iter()
         .any(|c| c.status == CustomerStatus::Verifying);
     !soaking && state.phase == Phase::Rollout && held_by_a_gate(state, now)
+}
+
+/// Whether `c` has soaked and waits only for a conclusive health check.
+fn awaits_a_check(c: &super::state::CustomerState, now: DateTime<Utc>) -> bool {
+    c.status == CustomerStatus::Verifying
+        && c.soak_until.is_some_and(|t| t <= now)
+        && (!c.health.checked_since_deploy
+            || matches!(
+                c.health.last,
+                Some(crate::domain::ProbeOutcome::Inconclusive { .. })
+            ))
 }
 
 /// Who may sign `role` of `wave`'s gate now, by the policy's rules (the starter

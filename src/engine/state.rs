@@ -143,6 +143,11 @@ pub struct HealthTrack {
     /// (the cockpit's evidence view shows it).
     #[serde(default)]
     pub last_trigger: Option<FiredTrigger>,
+    /// A check finished since the deploy did: a soak that saw no check at all (a
+    /// health endpoint that hangs past the soak) proves nothing, so the customer
+    /// is not declared healthy until one has.
+    #[serde(default)]
+    pub checked_since_deploy: bool,
 }
 
 /// A trigger as it fired, kept for views.
@@ -676,6 +681,7 @@ impl ReleaseState {
                             c.status = CustomerStatus::Verifying;
                             c.version = version;
                             c.soak_until = Some(soak.after(at));
+                            c.health.checked_since_deploy = false;
                         } else {
                             c.failure = Some(detail.clone());
                         }
@@ -729,6 +735,9 @@ impl ReleaseState {
                         }
                     }
                     c.health.last = Some(outcome.clone());
+                    if c.status == CustomerStatus::Verifying {
+                        c.health.checked_since_deploy = true;
+                    }
                 }
             }
             EventKind::BaselineRecorded { customer, baseline } => {

@@ -92,6 +92,10 @@ pub struct Answers {
     pub deploy_detail: String,
     pub rollback_detail: String,
     pub check_detail: String,
+    /// A customer's service answers its first check this long after its deploy
+    /// finished (healthy, without figures); `None`: no check ever answers, and the
+    /// customer is never declared healthy.
+    pub checked_after_deploy: Option<TimeDelta>,
 }
 
 impl Default for Answers {
@@ -102,6 +106,7 @@ impl Default for Answers {
             deploy_detail: "ok".into(),
             rollback_detail: "ok".into(),
             check_detail: "exit 0".into(),
+            checked_after_deploy: Some(TimeDelta::seconds(1)),
         }
     }
 }
@@ -194,6 +199,17 @@ impl Drill {
                     .copied()
                     .unwrap_or(DEFAULT_DEPLOY);
                 let ok = !self.failing.contains(&customer);
+                if let (true, Some(after)) = (ok, self.answers.checked_after_deploy) {
+                    self.queue.push((
+                        self.now + takes + after,
+                        EffectResult::Probed {
+                            customer: customer.clone(),
+                            outcome: crate::domain::ProbeOutcome::Up {
+                                sample: crate::domain::HealthSample::default(),
+                            },
+                        },
+                    ));
+                }
                 self.queue.push((
                     self.now + takes,
                     EffectResult::DeployFinished {

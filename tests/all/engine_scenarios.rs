@@ -10,8 +10,8 @@ use shipdeck::domain::{
 use shipdeck::engine::testkit::Drill;
 use shipdeck::engine::triggers::TriggerKind;
 use shipdeck::engine::{
-    self, Command, EffectResult, Event, EventKind, Gate, Input, Phase, Rejected, ReleasePlan,
-    ReleaseState, RollbackScope, Selection, WaveStatus,
+    self, Command, CustomerStatus, EffectResult, Event, EventKind, Gate, Input, Phase, Rejected,
+    ReleasePlan, ReleaseState, RollbackScope, Selection, WaveStatus,
 };
 
 /// A Monday morning, far from every maintenance window's edge.
@@ -115,6 +115,49 @@ fn security_timeline_runs_to_completion_on_the_seed_schedule() {
         d.state.customers.len(),
         "every customer deployed"
     );
+    d.assert_replay_matches();
+}
+
+/// A soak proves nothing without a check: a customer whose health check never
+/// finishes after its deploy (an endpoint that hangs past the soak, a drill whose
+/// soak is shorter than a probe's timeout) stays verifying, and its wave waits;
+/// the first check that finishes lets it be declared healthy.
+#[test]
+fn a_customer_no_check_finished_on_is_not_declared_healthy() {
+    let mut d = Drill::start(ReleaseType::Security, "v1.0.1", false);
+    d.answers.checked_after_deploy = None;
+    d.tick_gating_items("alice");
+    d.run_until(t0() + TimeDelta::hours(6));
+    let demo: Vec<CustomerId> = d
+        .state
+        .wave_customers(0)
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
+    assert!(!demo.is_empty());
+    for c in d.state.wave_customers(0) {
+        assert_eq!(c.status, CustomerStatus::Verifying, "{}", c.id);
+        assert!(c.soak_until.is_some_and(|t| t <= d.now), "soaked");
+    }
+    assert_eq!(d.wave_started("startup"), None, "the demo wave waits");
+    assert!(
+        d.at_of(|e| matches!(e, EventKind::CustomerHealthy { .. }))
+            .is_none()
+    );
+    for id in &demo {
+        d.input(Input::Result(EffectResult::Probed {
+            customer: id.clone(),
+            outcome: ProbeOutcome::Up {
+                sample: HealthSample::default(),
+            },
+        }))
+        .expect("a result is taken");
+    }
+    d.advance(TimeDelta::minutes(1));
+    for c in d.state.wave_customers(0) {
+        assert_eq!(c.status, CustomerStatus::Healthy, "{}", c.id);
+    }
+    assert_eq!(d.state.waves[0].status, WaveStatus::Completed);
     d.assert_replay_matches();
 }
 

@@ -77,11 +77,20 @@ fn play(plan: ReleasePlan, until: DateTime<Utc>) -> (ReleaseState, Vec<Event>, V
             log.extend(d.events);
             for eff in d.effects {
                 match eff {
-                    Effect::Deploy { customer, .. } => pending.push(EffectResult::DeployFinished {
-                        customer,
-                        ok: true,
-                        detail: "ok".into(),
-                    }),
+                    Effect::Deploy { customer, .. } => {
+                        pending.push(EffectResult::DeployFinished {
+                            customer: customer.clone(),
+                            ok: true,
+                            detail: "ok".into(),
+                        });
+                        // Its first check after the deploy: healthy.
+                        pending.push(EffectResult::Probed {
+                            customer,
+                            outcome: shipdeck::domain::ProbeOutcome::Up {
+                                sample: Default::default(),
+                            },
+                        });
+                    }
                     Effect::Rollback { customer, .. } => {
                         pending.push(EffectResult::RollbackFinished {
                             customer,
@@ -372,8 +381,9 @@ async fn a_receiver_down_for_the_whole_release_never_delays_a_wave() {
     )
     .expect("plan");
     let dead = format!("http://127.0.0.1:{}/hook/{CANARY}", dead_port());
+    let cli = Arc::new(CliWiring::new(&cfg.customers, None));
     let wiring = TestWiring {
-        cli: Arc::new(CliWiring::new(&cfg.customers, None)),
+        cli: cli.clone(),
         env: env(&[("OPS_HOOK", dead.clone()), ("PAGER", dead)]),
     };
     let handle = driver::open(
@@ -387,6 +397,9 @@ async fn a_receiver_down_for_the_whole_release_never_delays_a_wave() {
         "alice",
     )
     .expect("open");
+    // Customers are declared healthy on a finished check after their soak: the
+    // simulated health sources answer them.
+    let _probing = cli.start_probing(&handle);
     for key in handle.snapshot().state.unticked_gating_all() {
         handle
             .send("alice", Command::tick(&key, true))
@@ -671,12 +684,13 @@ async fn the_cockpit_command_resends_failed_notices_through_the_running_release(
         up: Arc::new(std::sync::atomic::AtomicBool::new(false)),
         delivered: Arc::default(),
     });
+    let cli = Arc::new(CliWiring::new(&cfg.customers, None));
     let handle = driver::open(
         RuntimeOptions {
             state_dir: StateDir::at(dir.path()),
             clock: Clock::scaled(t0(), 1.0),
             wiring: Arc::new(SwitchWiring {
-                cli: Arc::new(CliWiring::new(&cfg.customers, None)),
+                cli: cli.clone(),
                 switch: switch.clone(),
             }),
         },
@@ -685,6 +699,7 @@ async fn the_cockpit_command_resends_failed_notices_through_the_running_release(
         "alice",
     )
     .expect("open");
+    let _probing = cli.start_probing(&handle);
     for key in handle.snapshot().state.unticked_gating_all() {
         handle
             .send("alice", Command::tick(&key, true))

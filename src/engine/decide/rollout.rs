@@ -133,10 +133,12 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                         CustomerStatus::Deploying | CustomerStatus::RollingBack => in_flight += 1,
                         CustomerStatus::Verifying => {
                             let soaked = c.soak_until.is_some_and(|t| now >= t);
-                            // Held by an inconclusive last check, or by a trigger
-                            // that fired on it while the release is paused.
+                            // Held by an inconclusive last check, by no check at all
+                            // since its deploy, or by a trigger that fired on it
+                            // while the release is paused.
                             let held =
                                 matches!(c.health.last, Some(ProbeOutcome::Inconclusive { .. }))
+                                    || !c.health.checked_since_deploy
                                     || s.trigger_holds(c);
                             if soaked && !held {
                                 out.push(EventKind::CustomerHealthy {
