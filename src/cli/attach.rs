@@ -91,9 +91,11 @@ fn hello(ctx: &Context, readonly: bool, client: ClientKind) -> Hello {
 }
 
 /// What to say when nobody runs the release.
-fn not_running(label: &str, gone: Option<&Holder>) -> String {
+fn not_running(ctx: &Context, dir: &StateDir, label: &str, gone: Option<&Holder>) -> String {
     let how = format!(
-        "run it in the background with `shipdeck start --resume --detach --version {label}`, or here with `shipdeck`"
+        "run it in the background with `{}`, or here with `{}`",
+        ctx.command_in(dir, &format!("start --resume --detach --version {label}")),
+        ctx.command_in(dir, "")
     );
     match gone {
         Some(h) => format!(
@@ -168,7 +170,10 @@ pub async fn run(
     let attached = match reach(&dir, &label, hello(ctx, readonly, ClientKind::Cockpit)).await? {
         Reach::Served(a) => *a,
         Reach::NotServed { gone } => {
-            eprintln!("shipdeck: {}", not_running(&label, gone.as_ref()));
+            eprintln!(
+                "shipdeck: {}",
+                not_running(ctx, &dir, &label, gone.as_ref())
+            );
             if gone.is_some() && offer_resume() {
                 return super::runner::start(ctx, &resume_args(&label), &mut std::io::stdout())
                     .await;
@@ -270,7 +275,7 @@ pub async fn command(
     match reach(&dir, &label, hello(ctx, false, ClientKind::Command)).await? {
         Reach::Served(attached) => through_socket(ctx, *attached, build, w).await,
         Reach::NotServed { gone } => {
-            let code = offline::run(ctx, Some(&label), build, w)?;
+            let code = offline::run(ctx, &dir, &label, build, w)?;
             if !ctx.global.json {
                 let why = match gone {
                     Some(h) => format!("the process that ran it ({h}) is gone (crashed or killed)"),
@@ -279,7 +284,8 @@ pub async fn command(
                 out(
                     w,
                     &format!(
-                        "recorded offline in {label}'s journal: {why}. Start it in the background with `shipdeck start --resume --detach --version {label}`\n"
+                        "recorded offline in {label}'s journal: {why}. Start it in the background with `{}`\n",
+                        ctx.command_in(&dir, &format!("start --resume --detach --version {label}"))
                     ),
                 )?;
             }

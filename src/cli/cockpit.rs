@@ -114,7 +114,13 @@ async fn run_cockpit(
                 Ok(CockpitExit::Signal(sig)) => format!("'s cockpit got {sig}"),
                 _ => " quit the cockpit".to_string(),
             };
-            s.farewell_on_end(serve::stopped(&label, &operator, why.trim_start()));
+            s.farewell_on_end(serve::stopped(
+                ctx,
+                &handle.state_dir,
+                &label,
+                &operator,
+                why.trim_start(),
+            ));
         }
     }
     let mut stdout = std::io::stdout();

@@ -35,6 +35,19 @@ impl Context {
     /// given that change what a command sees (`--config`, `--state-dir`), then
     /// `args`, so the hint works when pasted into the same shell.
     pub fn command_line(&self, args: &str) -> String {
+        self.build_command(self.global.state_dir.as_deref(), args)
+    }
+
+    /// [`Context::command_line`] for a release in `dir`: `--state-dir` names `dir`
+    /// whenever it is not the default one (a `shipdeck demo`'s temporary dir, or
+    /// one found without `--state-dir`), so the hint reaches that release.
+    pub fn command_in(&self, dir: &StateDir, args: &str) -> String {
+        let default = StateDir::resolve(None).ok();
+        let named = self.global.state_dir.is_some() || default.is_none_or(|d| d.root != dir.root);
+        self.build_command(named.then_some(dir.root.as_path()), args)
+    }
+
+    fn build_command(&self, state_dir: Option<&std::path::Path>, args: &str) -> String {
         let mut line = String::from("shipdeck");
         if let Some(c) = &self.global.config {
             line.push_str(&format!(
@@ -42,7 +55,7 @@ impl Context {
                 shell_word(&c.display().to_string())
             ));
         }
-        if let Some(d) = &self.global.state_dir {
+        if let Some(d) = state_dir {
             line.push_str(&format!(
                 " --state-dir {}",
                 shell_word(&d.display().to_string())

@@ -228,7 +228,13 @@ pub async fn run(
     }
     if let Some(s) = &server {
         if !handle.snapshot().state.phase.is_final() {
-            s.farewell_on_end(super::serve::stopped(&label, &actor, "stopped its deploy"));
+            s.farewell_on_end(super::serve::stopped(
+                ctx,
+                &dir,
+                &label,
+                &actor,
+                "stopped its deploy",
+            ));
         }
     }
     // SIGTERM (a supervisor stopping us) and SIGHUP (the session gone) mean leave
@@ -261,8 +267,11 @@ pub async fn run(
             out(
                 w,
                 &format!(
-                    "notices: {failed} failed, {queued} not delivered yet — `shipdeck notify retry --version {}`\n",
-                    state.plan.version
+                    "notices: {failed} failed, {queued} not delivered yet — `{}`\n",
+                    ctx.command_in(
+                        &dir,
+                        &format!("notify retry --version {}", state.plan.version)
+                    )
                 ),
             )?;
         }

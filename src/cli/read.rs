@@ -31,6 +31,14 @@ fn load(
 ) -> Result<(StateDir, String, ReleaseState, Vec<engine::Event>), CliError> {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
+    load_at(ctx, dir, label)
+}
+
+fn load_at(
+    ctx: &Context,
+    dir: StateDir,
+    label: String,
+) -> Result<(StateDir, String, ReleaseState, Vec<engine::Event>), CliError> {
     let (state, events, chain) =
         history::load_release_accepting(&dir, &label, ctx.global.accept_tampered)
             .map_err(CliError::error)?;
@@ -187,9 +195,9 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             );
             t += &format!(
                 "running: no process (resume with `{}`, `{}` or `{}`)\n",
-                ctx.command_line(&format!("start --resume --detach --version {label}")),
-                ctx.command_line(&format!("deploy {args}")),
-                ctx.command_line(&format!("cockpit {args}"))
+                ctx.command_in(&dir, &format!("start --resume --detach --version {label}")),
+                ctx.command_in(&dir, &format!("deploy {args}")),
+                ctx.command_in(&dir, &format!("cockpit {args}"))
             );
         }
     }
@@ -247,7 +255,7 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             hms(s.rollback_window_until)
         );
     }
-    t += &notices_text(&s);
+    t += &notices_text(ctx, &dir, &s);
     out(w, &t)?;
     Ok(EXIT_OK)
 }
@@ -267,7 +275,7 @@ fn notices_json(s: &ReleaseState) -> serde_json::Value {
 }
 
 /// The outbox for people: counts, and each failed delivery with the receiver's answer.
-fn notices_text(s: &ReleaseState) -> String {
+fn notices_text(ctx: &Context, dir: &StateDir, s: &ReleaseState) -> String {
     use crate::engine::DeliveryStatus;
     let ob = &s.outbox;
     if ob.notices.is_empty() {
@@ -290,8 +298,8 @@ fn notices_text(s: &ReleaseState) -> String {
     }
     if ob.failed() > 0 {
         t += &format!(
-            "  resend with `shipdeck notify retry --version {}`\n",
-            s.plan.version
+            "  resend with `{}`\n",
+            ctx.command_in(dir, &format!("notify retry --version {}", s.plan.version))
         );
     }
     t

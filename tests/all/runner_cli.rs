@@ -500,3 +500,74 @@ fn start_checks_a_new_release_as_deploy_does() {
     let plan_notes = serde_json::to_string(&release.plan.notes).expect("json");
     assert!(plan_notes.contains("Checkout fix"), "{plan_notes}");
 }
+
+/// The value after `label:` on a line of `start`'s output (`  status:   shipdeck …`).
+fn printed(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .map(|c| c.trim().to_string())
+        .unwrap_or_else(|| panic!("no `{label}` line in:\n{text}"))
+}
+
+/// QA, item 1: every command shipdeck prints for pasting names the state dir and
+/// config it was given (shell-quoted), so it reaches the same release when pasted
+/// into the same shell: `start`'s attach/act/status lines, its "already being run"
+/// refusal, and an offline command's "start it in the background".
+#[test]
+fn printed_commands_name_the_state_dir_and_config_and_work_when_pasted() {
+    use crate::support::process::{hint, paste, run_bounded, shipdeck_command};
+    let base = tempfile::tempdir().expect("dir");
+    // A path with a space: printed unquoted, the pasted command would split it.
+    let state = base.path().join("state dir");
+    let _runner = crate::support::RunnerGuard {
+        state: state.clone(),
+        label: "v1.0.1",
+    };
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", "config"];
+        all.extend_from_slice(args);
+        run_bounded(shipdeck_command(&state, &all), BOUND)
+    };
+    let quoted = format!("--state-dir '{}'", state.display());
+    let o = run(&[
+        "start",
+        "--version",
+        "v1.0.1",
+        "--type",
+        "bug_fix",
+        "--detach",
+    ]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    for label in ["attach:", "act:", "status:"] {
+        let line = printed(&o.stdout, label);
+        assert!(
+            line.contains(&quoted) && line.contains("--config config"),
+            "{line}"
+        );
+    }
+    let status = paste(&printed(&o.stdout, "status:"), BOUND);
+    assert_eq!(status.code, Some(0), "{}", status.text());
+    assert!(status.stdout.contains("running: "), "{}", status.text());
+
+    let again = run(&["start", "--resume", "--version", "v1.0.1"]);
+    assert_eq!(again.code, Some(1), "{}", again.text());
+    let attach = hint(&again.text(), "attach").expect("an attach hint");
+    assert!(attach.contains(&quoted), "{attach}");
+
+    // Nobody runs it: a command is recorded offline, and says how to start it.
+    let pid = lock_pid(&state, "v1.0.1").expect("runner pid");
+    // SAFETY: kill(2) on the runner this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    until_unlocked(&state, "v1.0.1");
+    let o = run(&["pause", "--version", "v1.0.1", "--reason", "lunch"]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    let start = hint(&o.text(), "start --resume").expect("a start hint");
+    assert!(start.contains(&quoted), "{start}");
+    let started = paste(&start, BOUND);
+    assert_eq!(started.code, Some(0), "{start}: {}", started.text());
+    assert!(
+        started.stdout.contains("v1.0.1 runs in the background"),
+        "{}",
+        started.text()
+    );
+}
