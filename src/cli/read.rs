@@ -107,7 +107,10 @@ fn hms(t: Option<DateTime<Utc>>) -> String {
 }
 
 pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> CliResult {
-    let (dir, label, s, _) = load(ctx, version)?;
+    // Like the commands that act on a release: a running demo's, when no state
+    // dir was named and the default one has no such release.
+    let (dir, label) = super::attach::release_to_act_on(ctx, version)?;
+    let (dir, label, s, _) = load_at(ctx, dir, label)?;
     let now = Utc::now().max(s.last_event_at);
     let holder = lock::current_holder(&dir.lock_path(&label));
     let count = |wi: usize, st: CustomerStatus| {

@@ -571,3 +571,79 @@ fn printed_commands_name_the_state_dir_and_config_and_work_when_pasted() {
         started.text()
     );
 }
+
+/// `shipdeck ARGS…` as a plain shell runs it: no `--state-dir`, the default state
+/// dir under `data` (empty), the temp dir `tmp`.
+fn plain(tmp: &Path, data: &Path, args: &[&str]) -> crate::support::process::Bounded {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipdeck"));
+    cmd.args(args)
+        .env_remove("SHIPDECK_STATE_DIR")
+        .env_remove("SHIPDECK_CONFIG")
+        .env("TMPDIR", tmp)
+        .env("XDG_DATA_HOME", data)
+        .env("HOME", data)
+        .env("USER", "alice")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    crate::support::process::run_bounded(cmd, BOUND)
+}
+
+/// QA, item 2: README's three terminals. The commands that act on a running
+/// release find a `shipdeck demo`'s temporary state dir when no `--state-dir` was
+/// given and the default one has no such release, as `attach` does; but only a
+/// directory of this user that nobody else may enter (mode 0700, not a link).
+#[test]
+fn commands_from_a_plain_shell_find_a_running_demo_but_only_a_private_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("data");
+    let demo = tmp.path().join("shipdeck-demo-4242");
+    std::fs::create_dir(&demo).expect("demo dir");
+    std::fs::set_permissions(&demo, std::fs::Permissions::from_mode(0o700)).expect("0700");
+    let _runner = crate::support::RunnerGuard {
+        state: demo.clone(),
+        label: "v1.0.1",
+    };
+    // Stands in for the demo: a process that runs a release in that dir.
+    let o = plain(
+        tmp.path(),
+        data.path(),
+        &[
+            "--state-dir",
+            &demo.display().to_string(),
+            "start",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "bug_fix",
+            "--detach",
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.text());
+
+    let o = plain(tmp.path(), data.path(), &["pause", "--reason", "lunch"]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    assert!(o.stdout.contains("accepted by"), "{}", o.text());
+    let o = plain(tmp.path(), data.path(), &["status"]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    assert!(o.stdout.contains("PAUSED by "), "{}", o.text());
+    let o = plain(
+        tmp.path(),
+        data.path(),
+        &["resume", "--version", "v1.0.1", "--reason", "back"],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    assert!(o.stdout.contains("accepted by"), "{}", o.text());
+
+    // World-readable: not this user's private demo; nor is a link to it.
+    std::fs::set_permissions(&demo, std::fs::Permissions::from_mode(0o755)).expect("0755");
+    std::os::unix::fs::symlink(&demo, tmp.path().join("shipdeck-demo-link")).expect("link");
+    for args in [
+        &["status"][..],
+        &["pause", "--reason", "x"],
+        &["pause", "--version", "v1.0.1", "--reason", "x"],
+    ] {
+        let o = plain(tmp.path(), data.path(), args);
+        assert_eq!(o.code, Some(2), "{args:?}: {}", o.text());
+        assert!(!o.text().contains("accepted by"), "{args:?}: {}", o.text());
+    }
+}
