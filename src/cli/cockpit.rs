@@ -133,6 +133,7 @@ async fn run_cockpit(
                 &mut stdout,
                 false,
                 &mut interrupts,
+                None,
             )
             .await
         }

@@ -241,7 +241,12 @@ pub async fn run(
     // now: the deploys in flight keep running, journaled as in flight, and the
     // next run re-issues them with the same idempotency key. Ctrl-C at a terminal
     // waits for them instead (a second Ctrl-C leaves).
-    if matches!(code, Ok(EXIT_TERMINATED | EXIT_HANGUP)) {
+    let leaving = match code {
+        Ok(EXIT_TERMINATED) => Some("SIGTERM"),
+        Ok(EXIT_HANGUP) => Some("SIGHUP"),
+        _ => None,
+    };
+    if leaving.is_some() {
         handle.detach.cancel();
     }
     let state = super::stopping::stop(
@@ -251,6 +256,7 @@ pub async fn run(
         w,
         ctx.global.json,
         &mut sigint,
+        leaving,
     )
     .await;
     if let Some(s) = server {

@@ -215,7 +215,10 @@ fn a_plain_shell_reaches_the_demo_and_its_state_dir_is_private() {
         .map(|e| e.path())
         .find(|p| p.to_string_lossy().contains("shipdeck-demo-"))
         .expect("the demo's state dir");
-    let mode = std::fs::metadata(&demo_dir).expect("meta").permissions().mode();
+    let mode = std::fs::metadata(&demo_dir)
+        .expect("meta")
+        .permissions()
+        .mode();
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"));
     cmd.args(["pause", "--reason", "from another shell"])
         .env_remove("SHIPDECK_STATE_DIR")
@@ -232,5 +235,9 @@ fn a_plain_shell_reaches_the_demo_and_its_state_dir_is_private() {
         .unwrap_or_else(|screen| panic!("did not exit:\n{screen}"));
     assert_eq!(mode & 0o777, 0o700, "the demo's state dir is {mode:o}");
     assert_eq!(o.code, Some(0), "{}", o.text());
-    assert!(o.stdout.contains("accepted by `shipdeck demo`"), "{}", o.text());
+    assert!(
+        o.stdout.contains("accepted by `shipdeck demo`"),
+        "{}",
+        o.text()
+    );
 }
