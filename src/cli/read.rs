@@ -191,6 +191,13 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
                 );
             }
         }
+        // Over, with nothing left in flight: there is nothing to resume.
+        None if s.phase.is_final() && engine::in_flight(&s).is_empty() => {
+            t += &format!(
+                "running: no process (the release is {}; nothing to resume)\n",
+                s.phase.as_str()
+            );
+        }
         None => {
             let args = format!(
                 "--version {} --type {}",

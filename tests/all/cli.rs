@@ -230,6 +230,37 @@ fn config_check_reports_ok_and_errors_with_exit_2() {
     );
 }
 
+/// QA, item 4: `status` on a completed release offers no command to resume it.
+#[test]
+fn status_of_a_completed_release_offers_no_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--customers",
+            "startup",
+            "--speed",
+            "50000",
+            "--yes",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shipdeck(dir.path(), &["status", "--version", "v1.0.1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("COMPLETED"), "{out}");
+    assert!(
+        out.contains("running: no process (the release is completed; nothing to resume)"),
+        "{out}"
+    );
+    assert!(!out.contains("--resume"), "{out}");
+}
+
 #[test]
 fn headless_drill_completes_and_is_readable_from_another_process() {
     let dir = tempfile::tempdir().unwrap();
