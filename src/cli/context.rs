@@ -68,7 +68,8 @@ impl Context {
         line
     }
 
-    /// `--as`, else the OS user, else "operator".
+    /// `--as`, else the OS user ($USER, $LOGNAME, else the account name of this
+    /// process's uid), else "operator".
     pub fn operator(&self) -> String {
         self.global
             .operator
@@ -76,8 +77,18 @@ impl Context {
             .filter(|s| !s.trim().is_empty())
             .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
             .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
+            .or_else(account_name)
             .unwrap_or_else(|| "operator".to_string())
     }
+}
+
+/// The account name of this process's uid in the password database (getpwuid),
+/// when it has one that is plain text.
+fn account_name() -> Option<String> {
+    let uid = crate::runtime::endpoint::current_uid();
+    let name = crate::runtime::endpoint::user_name(uid);
+    // user_name answers with the number when the database has no entry.
+    (name != uid.to_string() && crate::domain::text::first_unsafe(&name).is_none()).then_some(name)
 }
 
 pub fn parse_version(s: &str) -> Result<Version, CliError> {
