@@ -91,9 +91,11 @@ fn hello(ctx: &Context, readonly: bool, client: ClientKind) -> Hello {
 }
 
 /// What to say when nobody runs the release.
-fn not_running(label: &str, gone: Option<&Holder>) -> String {
+fn not_running(ctx: &Context, dir: &StateDir, label: &str, gone: Option<&Holder>) -> String {
     let how = format!(
-        "run it in the background with `shipdeck start --resume --detach --version {label}`, or here with `shipdeck`"
+        "run it in the background with `{}`, or here with `{}`",
+        ctx.command_in(dir, &format!("start --resume --detach --version {label}")),
+        ctx.command_in(dir, "")
     );
     match gone {
         Some(h) => format!(
@@ -103,12 +105,30 @@ fn not_running(label: &str, gone: Option<&Holder>) -> String {
     }
 }
 
-/// The release `attach` means: `--version`, else the one that is running (in the
-/// state dir, or a `shipdeck demo` of this user when no state dir was named).
-fn find_release(ctx: &Context, version: Option<&str>) -> Result<(StateDir, String), CliError> {
+/// The release a command from any terminal acts on (`attach`, `approve`, `pause`,
+/// … and `status`), and the state dir it is in: `--version`, else the release a
+/// process runs, else the most recent one. Without `--state-dir`, when the default
+/// state dir has no such release, a `shipdeck demo` of this user that runs it (in
+/// its private temporary state dir) is the one meant: README's three terminals.
+pub fn release_to_act_on(
+    ctx: &Context,
+    version: Option<&str>,
+) -> Result<(StateDir, String), CliError> {
     let dir = ctx.state_dir()?;
-    if version.is_some() {
+    if ctx.global.state_dir.is_some() {
         return Ok((dir.clone(), label_for(&dir, version)?));
+    }
+    if version.is_some() {
+        let label = label_for(&dir, version)?;
+        if !dir.journal_path(&label).exists() {
+            if let Some(demo) = demo_dirs()
+                .into_iter()
+                .find(|d| lock::current_holder(&d.lock_path(&label)).is_some())
+            {
+                return Ok((demo, label));
+            }
+        }
+        return Ok((dir, label));
     }
     // A release some process runs: its lock is held. Only lock files are read
     // (a journal can hold a million events; the attach itself reads it once).
@@ -122,17 +142,18 @@ fn find_release(ctx: &Context, version: Option<&str>) -> Result<(StateDir, Strin
     if let Some(label) = running(&dir) {
         return Ok((dir, label));
     }
-    if ctx.global.state_dir.is_none() {
-        for demo in demo_dirs() {
-            if let Some(label) = running(&demo) {
-                return Ok((demo, label));
-            }
+    for demo in demo_dirs() {
+        if let Some(label) = running(&demo) {
+            return Ok((demo, label));
         }
     }
     Ok((dir.clone(), label_for(&dir, None)?))
 }
 
 /// State dirs of `shipdeck demo` runs without `--state-dir` (in the temp dir).
+/// Only this user's private ones count (a directory, not a link, owned by this
+/// uid, mode 0700): the temp dir is shared, and a directory someone else made
+/// there must not receive this user's decisions, nor feed them a release.
 fn demo_dirs() -> Vec<StateDir> {
     let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
         return Vec::new();
@@ -145,9 +166,18 @@ fn demo_dirs() -> Vec<StateDir> {
                 .starts_with("shipdeck-demo-")
         })
         .map(|e| e.path())
+        .filter(|p| private_to_me(p))
         .collect();
     dirs.sort();
     dirs.into_iter().map(StateDir::at).collect()
+}
+
+/// A directory (not a link) owned by this process's uid that only it may enter.
+fn private_to_me(path: &std::path::Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::symlink_metadata(path).is_ok_and(|m| {
+        m.is_dir() && m.uid() == endpoint::current_uid() && m.mode() & 0o777 == 0o700
+    })
 }
 
 /// `shipdeck attach`.
@@ -157,7 +187,7 @@ pub async fn run(
     readonly: bool,
     take_over: bool,
 ) -> CliResult {
-    let (dir, label) = find_release(ctx, version)?;
+    let (dir, label) = release_to_act_on(ctx, version)?;
     if !dir.journal_path(&label).exists() {
         return Err(CliError::error(format!(
             "no release {label} in {}",
@@ -168,10 +198,17 @@ pub async fn run(
     let attached = match reach(&dir, &label, hello(ctx, readonly, ClientKind::Cockpit)).await? {
         Reach::Served(a) => *a,
         Reach::NotServed { gone } => {
-            eprintln!("shipdeck: {}", not_running(&label, gone.as_ref()));
+            eprintln!(
+                "shipdeck: {}",
+                not_running(ctx, &dir, &label, gone.as_ref())
+            );
             if gone.is_some() && offer_resume() {
-                return super::runner::start(ctx, &resume_args(&label), &mut std::io::stdout())
-                    .await;
+                return super::runner::start(
+                    &in_dir(ctx, &dir),
+                    &resume_args(&label),
+                    &mut std::io::stdout(),
+                )
+                .await;
             }
             return Ok(EXIT_WAITING);
         }
@@ -212,14 +249,25 @@ pub async fn run(
             let gone = lock::current_holder(&dir.lock_path(&label)).is_none()
                 && lock::last_holder(&dir.lock_path(&label)).is_some_and(|h| h.pid == serving.pid);
             if gone && offer_resume() {
-                return super::runner::start(ctx, &resume_args(&label), &mut std::io::stdout())
-                    .await;
+                return super::runner::start(
+                    &in_dir(ctx, &dir),
+                    &resume_args(&label),
+                    &mut std::io::stdout(),
+                )
+                .await;
             }
             Ok(EXIT_WAITING)
         }
         CockpitExit::Signal(sig) => Ok(sig.exit_code()),
         CockpitExit::Quit | CockpitExit::Finished | CockpitExit::Background => Ok(EXIT_OK),
     }
+}
+
+/// `ctx` acting on `dir`: the state dir the release was found in (a demo's).
+fn in_dir(ctx: &Context, dir: &StateDir) -> Context {
+    let mut global = ctx.global.clone();
+    global.state_dir = Some(dir.root.clone());
+    Context { global }
 }
 
 fn resume_args(label: &str) -> super::args::StartArgs {
@@ -265,12 +313,11 @@ pub async fn command(
     build: Build<'_>,
     w: &mut dyn Write,
 ) -> CliResult {
-    let dir = ctx.state_dir()?;
-    let label = label_for(&dir, version)?;
+    let (dir, label) = release_to_act_on(ctx, version)?;
     match reach(&dir, &label, hello(ctx, false, ClientKind::Command)).await? {
         Reach::Served(attached) => through_socket(ctx, *attached, build, w).await,
         Reach::NotServed { gone } => {
-            let code = offline::run(ctx, Some(&label), build, w)?;
+            let code = offline::run(ctx, &dir, &label, build, w)?;
             if !ctx.global.json {
                 let why = match gone {
                     Some(h) => format!("the process that ran it ({h}) is gone (crashed or killed)"),
@@ -279,7 +326,8 @@ pub async fn command(
                 out(
                     w,
                     &format!(
-                        "recorded offline in {label}'s journal: {why}. Start it in the background with `shipdeck start --resume --detach --version {label}`\n"
+                        "recorded offline in {label}'s journal: {why}. Start it in the background with `{}`\n",
+                        ctx.command_in(&dir, &format!("start --resume --detach --version {label}"))
                     ),
                 )?;
             }

@@ -114,7 +114,13 @@ async fn run_cockpit(
                 Ok(CockpitExit::Signal(sig)) => format!("'s cockpit got {sig}"),
                 _ => " quit the cockpit".to_string(),
             };
-            s.farewell_on_end(serve::stopped(&label, &operator, why.trim_start()));
+            s.farewell_on_end(serve::stopped(
+                ctx,
+                &handle.state_dir,
+                &label,
+                &operator,
+                why.trim_start(),
+            ));
         }
     }
     let mut stdout = std::io::stdout();
@@ -127,6 +133,7 @@ async fn run_cockpit(
                 &mut stdout,
                 false,
                 &mut interrupts,
+                None,
             )
             .await
         }
@@ -537,13 +544,39 @@ impl Drop for TempDir {
     }
 }
 
+/// A new state dir for a demo run without `--state-dir`: `shipdeck-demo-PID` in
+/// the temp dir, created here (never one that exists: the temp dir is shared) and
+/// private, mode 0700, as every state dir is. Other terminals of this user find it
+/// there (`attach`, `approve`, … without `--state-dir`).
 fn tempdir() -> Result<std::path::PathBuf, CliError> {
+    use std::os::unix::fs::DirBuilderExt;
     let base = std::env::temp_dir().join(format!("shipdeck-demo-{}", std::process::id()));
-    std::fs::create_dir_all(&base).map_err(|e| CliError {
+    let mut last = None;
+    for n in 0..100 {
+        let path = if n == 0 {
+            base.clone()
+        } else {
+            base.with_file_name(format!("shipdeck-demo-{}-{n}", std::process::id()))
+        };
+        match std::fs::DirBuilder::new().mode(0o700).create(&path) {
+            Ok(()) => return Ok(path),
+            Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => last = Some(e),
+            Err(e) => {
+                return Err(CliError {
+                    code: EXIT_ERROR,
+                    message: format!("cannot create {}: {e}", path.display()),
+                });
+            }
+        }
+    }
+    Err(CliError {
         code: EXIT_ERROR,
-        message: format!("cannot create {}: {e}", base.display()),
-    })?;
-    Ok(base)
+        message: format!(
+            "cannot create a demo state dir next to {}: {}",
+            base.display(),
+            last.map_or_else(String::new, |e| e.to_string())
+        ),
+    })
 }
 
 /// How the cockpit stops the release it runs: through the runtime's shutdown (which

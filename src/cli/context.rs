@@ -35,6 +35,19 @@ impl Context {
     /// given that change what a command sees (`--config`, `--state-dir`), then
     /// `args`, so the hint works when pasted into the same shell.
     pub fn command_line(&self, args: &str) -> String {
+        self.build_command(self.global.state_dir.as_deref(), args)
+    }
+
+    /// [`Context::command_line`] for a release in `dir`: `--state-dir` names `dir`
+    /// whenever it is not the default one (a `shipdeck demo`'s temporary dir, or
+    /// one found without `--state-dir`), so the hint reaches that release.
+    pub fn command_in(&self, dir: &StateDir, args: &str) -> String {
+        let default = StateDir::resolve(None).ok();
+        let named = self.global.state_dir.is_some() || default.is_none_or(|d| d.root != dir.root);
+        self.build_command(named.then_some(dir.root.as_path()), args)
+    }
+
+    fn build_command(&self, state_dir: Option<&std::path::Path>, args: &str) -> String {
         let mut line = String::from("shipdeck");
         if let Some(c) = &self.global.config {
             line.push_str(&format!(
@@ -42,7 +55,7 @@ impl Context {
                 shell_word(&c.display().to_string())
             ));
         }
-        if let Some(d) = &self.global.state_dir {
+        if let Some(d) = state_dir {
             line.push_str(&format!(
                 " --state-dir {}",
                 shell_word(&d.display().to_string())
@@ -55,7 +68,8 @@ impl Context {
         line
     }
 
-    /// `--as`, else the OS user, else "operator".
+    /// `--as`, else the OS user ($USER, $LOGNAME, else the account name of this
+    /// process's uid), else "operator".
     pub fn operator(&self) -> String {
         self.global
             .operator
@@ -63,8 +77,18 @@ impl Context {
             .filter(|s| !s.trim().is_empty())
             .or_else(|| std::env::var("USER").ok().filter(|s| !s.is_empty()))
             .or_else(|| std::env::var("LOGNAME").ok().filter(|s| !s.is_empty()))
+            .or_else(account_name)
             .unwrap_or_else(|| "operator".to_string())
     }
+}
+
+/// The account name of this process's uid in the password database (getpwuid),
+/// when it has one that is plain text.
+fn account_name() -> Option<String> {
+    let uid = crate::runtime::endpoint::current_uid();
+    let name = crate::runtime::endpoint::user_name(uid);
+    // user_name answers with the number when the database has no entry.
+    (name != uid.to_string() && crate::domain::text::first_unsafe(&name).is_none()).then_some(name)
 }
 
 pub fn parse_version(s: &str) -> Result<Version, CliError> {

@@ -232,14 +232,25 @@ pub async fn run(
     }
     if let Some(s) = &server {
         if !handle.snapshot().state.phase.is_final() {
-            s.farewell_on_end(super::serve::stopped(&label, &actor, "stopped its deploy"));
+            s.farewell_on_end(super::serve::stopped(
+                ctx,
+                &dir,
+                &label,
+                &actor,
+                "stopped its deploy",
+            ));
         }
     }
     // SIGTERM (a supervisor stopping us) and SIGHUP (the session gone) mean leave
     // now: the deploys in flight keep running, journaled as in flight, and the
     // next run re-issues them with the same idempotency key. Ctrl-C at a terminal
     // waits for them instead (a second Ctrl-C leaves).
-    if matches!(code, Ok(EXIT_TERMINATED | EXIT_HANGUP)) {
+    let leaving = match code {
+        Ok(EXIT_TERMINATED) => Some("SIGTERM"),
+        Ok(EXIT_HANGUP) => Some("SIGHUP"),
+        _ => None,
+    };
+    if leaving.is_some() {
         handle.detach.cancel();
     }
     let state = super::stopping::stop(
@@ -249,6 +260,7 @@ pub async fn run(
         w,
         ctx.global.json,
         &mut sigint,
+        leaving,
     )
     .await;
     if let Some(s) = server {
@@ -265,8 +277,11 @@ pub async fn run(
             out(
                 w,
                 &format!(
-                    "notices: {failed} failed, {queued} not delivered yet — `shipdeck notify retry --version {}`\n",
-                    state.plan.version
+                    "notices: {failed} failed, {queued} not delivered yet — `{}`\n",
+                    ctx.command_in(
+                        &dir,
+                        &format!("notify retry --version {}", state.plan.version)
+                    )
                 ),
             )?;
         }

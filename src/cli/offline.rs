@@ -7,12 +7,12 @@ use chrono::Utc;
 
 use super::context::{Context, out};
 use super::error::{CliError, CliResult, EXIT_OK};
-use super::read::label_for;
 use crate::domain::{CustomerId, TierName};
 use crate::engine::{self, Command, Event, Input, Rejected, ReleaseState, RollbackScope};
 use std::time::Duration;
 
 use crate::runtime::lock::{Acquired, HolderKind, LockError, ReleaseLock};
+use crate::runtime::state_dir::StateDir;
 use crate::runtime::store::{self, OpenMode};
 
 /// Resolves `--customers` for a rollback against the release's own customers.
@@ -52,17 +52,19 @@ pub fn customer_id(state: &ReleaseState, key: &str) -> Result<CustomerId, CliErr
 /// What the command means once the release's state is known.
 pub type Build<'a> = Box<dyn FnOnce(&ReleaseState) -> Result<Vec<Command>, CliError> + 'a>;
 
+/// Decides `build`'s commands on release `label` in `dir` with no process running
+/// it: journaled under the release's lock, their effects left for its next run.
 pub fn run(
     ctx: &Context,
-    version: Option<&str>,
+    dir: &StateDir,
+    label: &str,
     build: Build<'_>,
     w: &mut dyn std::io::Write,
 ) -> CliResult {
-    let dir = ctx.state_dir()?;
-    let label = label_for(&dir, version)?;
+    let label = label.to_string();
     let actor = ctx.operator();
     let opened = store::open_with(
-        &dir,
+        dir,
         &label,
         &store::OpenOptions {
             mode: OpenMode::Existing,
@@ -99,7 +101,7 @@ pub fn run(
             },
             now,
         )
-        .map_err(|r| refusal(ctx, &state, &actor, r))?;
+        .map_err(|r| refusal(ctx, dir, &state, &actor, r))?;
         for e in &d.events {
             state.apply(e);
         }
@@ -123,10 +125,13 @@ pub fn run(
     if effects > 0 && !ctx.global.json {
         text += &format!(
             "recorded; {effects} action(s) run when the release runs again: `{}`\n",
-            ctx.command_line(&format!(
-                "deploy --version {} --type {}",
-                state.plan.version, state.plan.release_type
-            ))
+            ctx.command_in(
+                dir,
+                &format!(
+                    "deploy --version {} --type {}",
+                    state.plan.version, state.plan.release_type
+                ),
+            )
         );
     }
     out(w, &text)?;
@@ -175,7 +180,13 @@ pub fn acquire_waiting(
 /// The engine's refusal as the CLI reports it: exit 1, except an approval that
 /// names no wave while several gates wait, which is an incomplete command line
 /// (exit 2) and lists each gate with the command that signs it.
-fn refusal(ctx: &Context, state: &ReleaseState, actor: &str, r: Rejected) -> CliError {
+fn refusal(
+    ctx: &Context,
+    dir: &StateDir,
+    state: &ReleaseState,
+    actor: &str,
+    r: Rejected,
+) -> CliError {
     match &r {
         Rejected::WhichGate(pending) => {
             let mut text = format!(
@@ -187,11 +198,14 @@ fn refusal(ctx: &Context, state: &ReleaseState, actor: &str, r: Rejected) -> Cli
                 text += &format!(
                     "\n  wave {wave} needs {} — `{}`",
                     names.join(" + "),
-                    ctx.command_line(&format!(
-                        "approve --version {} --wave {wave} --as {}",
-                        state.plan.version,
-                        super::context::shell_word(actor)
-                    ))
+                    ctx.command_in(
+                        dir,
+                        &format!(
+                            "approve --version {} --wave {wave} --as {}",
+                            state.plan.version,
+                            super::context::shell_word(actor)
+                        ),
+                    )
                 );
             }
             CliError::error(text)

@@ -31,6 +31,14 @@ fn load(
 ) -> Result<(StateDir, String, ReleaseState, Vec<engine::Event>), CliError> {
     let dir = ctx.state_dir()?;
     let label = label_for(&dir, version)?;
+    load_at(ctx, dir, label)
+}
+
+fn load_at(
+    ctx: &Context,
+    dir: StateDir,
+    label: String,
+) -> Result<(StateDir, String, ReleaseState, Vec<engine::Event>), CliError> {
     let (state, events, chain) =
         history::load_release_accepting(&dir, &label, ctx.global.accept_tampered)
             .map_err(CliError::error)?;
@@ -99,7 +107,10 @@ fn hms(t: Option<DateTime<Utc>>) -> String {
 }
 
 pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) -> CliResult {
-    let (dir, label, s, _) = load(ctx, version)?;
+    // Like the commands that act on a release: a running demo's, when no state
+    // dir was named and the default one has no such release.
+    let (dir, label) = super::attach::release_to_act_on(ctx, version)?;
+    let (dir, label, s, _) = load_at(ctx, dir, label)?;
     let now = Utc::now().max(s.last_event_at);
     let holder = lock::current_holder(&dir.lock_path(&label));
     let count = |wi: usize, st: CustomerStatus| {
@@ -190,6 +201,13 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
                 );
             }
         }
+        // Over, with nothing left in flight: there is nothing to resume.
+        None if s.phase.is_final() && engine::in_flight(&s).is_empty() => {
+            t += &format!(
+                "running: no process (the release is {}; nothing to resume)\n",
+                s.phase.as_str()
+            );
+        }
         None => {
             let args = format!(
                 "--version {} --type {}",
@@ -197,9 +215,9 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             );
             t += &format!(
                 "running: no process (resume with `{}`, `{}` or `{}`)\n",
-                ctx.command_line(&format!("start --resume --detach --version {label}")),
-                ctx.command_line(&format!("deploy {args}")),
-                ctx.command_line(&format!("cockpit {args}"))
+                ctx.command_in(&dir, &format!("start --resume --detach --version {label}")),
+                ctx.command_in(&dir, &format!("deploy {args}")),
+                ctx.command_in(&dir, &format!("cockpit {args}"))
             );
         }
     }
@@ -257,7 +275,7 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             hms(s.rollback_window_until)
         );
     }
-    t += &notices_text(&s);
+    t += &notices_text(ctx, &dir, &s);
     out(w, &t)?;
     Ok(EXIT_OK)
 }
@@ -277,7 +295,7 @@ fn notices_json(s: &ReleaseState) -> serde_json::Value {
 }
 
 /// The outbox for people: counts, and each failed delivery with the receiver's answer.
-fn notices_text(s: &ReleaseState) -> String {
+fn notices_text(ctx: &Context, dir: &StateDir, s: &ReleaseState) -> String {
     use crate::engine::DeliveryStatus;
     let ob = &s.outbox;
     if ob.notices.is_empty() {
@@ -300,8 +318,8 @@ fn notices_text(s: &ReleaseState) -> String {
     }
     if ob.failed() > 0 {
         t += &format!(
-            "  resend with `shipdeck notify retry --version {}`\n",
-            s.plan.version
+            "  resend with `{}`\n",
+            ctx.command_in(dir, &format!("notify retry --version {}", s.plan.version))
         );
     }
     t

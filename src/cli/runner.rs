@@ -189,7 +189,8 @@ pub async fn start(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRes
     let (label, plan, _) = release_of(ctx, &dir, args, w).await?;
     if let Some(holder) = lock::current_holder(&dir.lock_path(&label)) {
         return Err(CliError::refused(format!(
-            "{label} is already being run by {holder}; attach to it with `shipdeck attach --version {label}`"
+            "{label} is already being run by {holder}; attach to it with `{}`",
+            ctx.command_in(&dir, &format!("attach --version {label}"))
         )));
     }
     if !args.resume && dir.journal_path(&label).exists() {
@@ -215,8 +216,14 @@ pub async fn start(ctx: &Context, args: &StartArgs, w: &mut dyn Write) -> CliRes
             out(
                 w,
                 &format!(
-                    "{label} runs in the background: pid {pid}, log {}\n  attach:   shipdeck attach --version {label}\n  act:      shipdeck approve|pause|resume|rollback --version {label} …\n  status:   shipdeck status --version {label}\n",
-                    log.display()
+                    "{label} runs in the background: pid {pid}, log {}\n  attach:   {}\n  act:      {}\n  status:   {}\n",
+                    log.display(),
+                    ctx.command_in(&dir, &format!("attach --version {label}")),
+                    ctx.command_in(
+                        &dir,
+                        &format!("approve|pause|resume|rollback --version {label} …")
+                    ),
+                    ctx.command_in(&dir, &format!("status --version {label}"))
                 ),
             )?;
             Ok(EXIT_OK)
@@ -581,7 +588,11 @@ async fn run_until_end(
             e = events.recv() => match e {
                 Ok(c) => print_event(ctx, w, &c.event),
                 Err(RecvError::Lagged(n)) => {
-                    let _ = writeln!(w, "({n} events not shown; see `shipdeck log`)");
+                    let _ = writeln!(
+                        w,
+                        "({n} events not shown; see `{}`)",
+                        ctx.command_in(&handle.state_dir, &format!("log --version {}", handle.label))
+                    );
                 }
                 Err(RecvError::Closed) => break,
             },
@@ -600,7 +611,7 @@ async fn run_until_end(
                     handle.detach.cancel();
                 }
                 if let Some(s) = server {
-                    s.farewell_on_end(serve::stopped(label, "the background runner", &format!("got {sig}")));
+                    s.farewell_on_end(serve::stopped(ctx, &handle.state_dir, label, "the background runner", &format!("got {sig}")));
                 }
                 return Ok(EXIT_OK);
             }
@@ -687,6 +698,8 @@ pub async fn hand_off(ctx: &Context, h: Handover, w: &mut dyn Write) -> CliResul
         Err(e) => {
             if let Some(s) = server {
                 s.farewell_on_end(serve::stopped(
+                    ctx,
+                    &dir,
                     &label,
                     &operator,
                     "stopped it while handing it over",
@@ -694,7 +707,8 @@ pub async fn hand_off(ctx: &Context, h: Handover, w: &mut dyn Write) -> CliResul
                 s.closed().await;
             }
             return Err(CliError::error(format!(
-                "{label} was not handed over ({e}); it is stopped. Run it again with `shipdeck start --resume --detach --version {label}`"
+                "{label} was not handed over ({e}); it is stopped. Run it again with `{}`",
+                ctx.command_in(&dir, &format!("start --resume --detach --version {label}"))
             )));
         }
     };
@@ -735,9 +749,10 @@ pub async fn hand_off(ctx: &Context, h: Handover, w: &mut dyn Write) -> CliResul
             out(
                 w,
                 &format!(
-                    "{label} runs in the background now: pid {pid} ({}), log {}\n  attach again: shipdeck attach --version {label}\n",
+                    "{label} runs in the background now: pid {pid} ({}), log {}\n  attach again: {}\n",
                     state.phase.as_str(),
-                    log.display()
+                    log.display(),
+                    ctx.command_in(&dir, &format!("attach --version {label}"))
                 ),
             )?;
             if held > 0 {
@@ -753,9 +768,10 @@ pub async fn hand_off(ctx: &Context, h: Handover, w: &mut dyn Write) -> CliResul
             let _ = child.wait();
             drop(lock);
             Err(CliError::error(format!(
-                "could not hand {label} over: {why}; it is stopped here. Its log ({}) ends with:\n{}\nRun it again with `shipdeck start --resume --detach --version {label}`",
+                "could not hand {label} over: {why}; it is stopped here. Its log ({}) ends with:\n{}\nRun it again with `{}`",
                 log.display(),
-                tail(&log, 15)
+                tail(&log, 15),
+                ctx.command_in(&dir, &format!("start --resume --detach --version {label}"))
             )))
         }
     }

@@ -7,6 +7,7 @@ use crate::protocol::{ByeReason, Farewell, ServingKind};
 use crate::runtime::driver::ReleaseHandle;
 use crate::runtime::endpoint;
 use crate::runtime::server::{self, Server, ServerOptions};
+use crate::runtime::state_dir::StateDir;
 
 /// Serves the release behind `handle`. A socket that cannot be bound is logged
 /// and reported (`None`): the release still runs here, and other terminals are
@@ -51,11 +52,12 @@ pub async fn start(
 
 /// What attached terminals hear when this process stops running the release
 /// while it is not over.
-pub fn stopped(label: &str, who: &str, why: &str) -> Farewell {
+pub fn stopped(ctx: &Context, dir: &StateDir, label: &str, who: &str, why: &str) -> Farewell {
     Farewell {
         reason: ByeReason::Stopped,
         message: format!(
-            "{who} {why}; {label} is stopped until someone runs it again (`shipdeck start --resume --detach --version {label}`)"
+            "{who} {why}; {label} is stopped until someone runs it again (`{}`)",
+            ctx.command_in(dir, &format!("start --resume --detach --version {label}"))
         ),
     }
 }

@@ -53,8 +53,12 @@ fn attempt(n: u32) -> String {
 
 /// Stops the release behind `handle`, waiting for deploys in flight and printing
 /// their events as they finish (`events`, when given); a Ctrl-C meanwhile leaves
-/// them running. With `json`, what it says for people goes to stderr, so stdout
-/// stays JSON lines.
+/// them running. `leaving`: the signal (SIGTERM, SIGHUP) that made the caller leave
+/// them running already (it cancelled `handle.detach`): nothing is waited for, and
+/// that is what it says. With `json`, what it says for people goes to stderr, so
+/// stdout stays JSON lines.
+// The stop's inputs, one per argument: a struct would only move the list.
+#[allow(clippy::too_many_arguments)]
 pub async fn stop(
     handle: ReleaseHandle,
     mut events: Option<&mut broadcast::Receiver<Committed>>,
@@ -62,6 +66,7 @@ pub async fn stop(
     w: &mut dyn std::io::Write,
     json: bool,
     interrupts: &mut Signal,
+    leaving: Option<&str>,
 ) -> Result<Arc<ReleaseState>, RuntimeError> {
     let say = |w: &mut dyn std::io::Write, text: &str| {
         if json {
@@ -71,16 +76,34 @@ pub async fn stop(
         }
     };
     let waiting = in_flight(&handle.snapshot().state);
-    if !waiting.is_empty() {
+    let deploys = |n: usize| {
+        if n == 1 {
+            "1 deploy".to_string()
+        } else {
+            format!("{n} deploys")
+        }
+    };
+    if let (Some(signal), false) = (leaving, waiting.is_empty()) {
+        say(
+            w,
+            &format!(
+                "{signal}: leaving {} in flight running: {}\n  {} journaled as in flight; the next run of this release re-issues {} with the same idempotency key\n",
+                deploys(waiting.len()),
+                waiting.join(", "),
+                if waiting.len() == 1 {
+                    "it stays"
+                } else {
+                    "they stay"
+                },
+                if waiting.len() == 1 { "it" } else { "them" },
+            ),
+        );
+    } else if !waiting.is_empty() {
         say(
             w,
             &format!(
                 "waiting for {} in flight to finish (a deploy is never stopped halfway): {}\n  press Ctrl-C again to leave {} running; {} journaled as in flight and resumed by running the same command again\n",
-                if waiting.len() == 1 {
-                    "1 deploy".to_string()
-                } else {
-                    format!("{} deploys", waiting.len())
-                },
+                deploys(waiting.len()),
                 waiting.join(", "),
                 if waiting.len() == 1 { "it" } else { "them" },
                 if waiting.len() == 1 {
@@ -96,7 +119,7 @@ pub async fn stop(
     tokio::pin!(stopping);
     // Listened to even when the state shows nothing in flight: a deploy whose
     // customer moved on (rolled back meanwhile) may still be running.
-    let mut asked = false;
+    let mut asked = leaving.is_some();
     loop {
         tokio::select! {
             biased;

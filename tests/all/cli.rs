@@ -230,6 +230,77 @@ fn config_check_reports_ok_and_errors_with_exit_2() {
     );
 }
 
+/// QA, item 4: `status` on a completed release offers no command to resume it.
+#[test]
+fn status_of_a_completed_release_offers_no_resume() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = shipdeck(
+        dir.path(),
+        &[
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--customers",
+            "startup",
+            "--speed",
+            "50000",
+            "--yes",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let o = shipdeck(dir.path(), &["status", "--version", "v1.0.1"]);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    let out = text(&o);
+    assert!(out.contains("COMPLETED"), "{out}");
+    assert!(
+        out.contains("running: no process (the release is completed; nothing to resume)"),
+        "{out}"
+    );
+    assert!(!out.contains("--resume"), "{out}");
+}
+
+/// QA, item 5: with `$USER` and `$LOGNAME` unset, the operator is the account
+/// name of the uid (getpwuid), not "operator".
+#[test]
+fn without_user_or_logname_the_operator_is_the_account_name() {
+    let uid = shipdeck::runtime::endpoint::current_uid();
+    let name = shipdeck::runtime::endpoint::user_name(uid);
+    if name == uid.to_string() {
+        eprintln!("skipped: uid {uid} has no entry in the password database");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let o = Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--state-dir")
+        .arg(dir.path())
+        .args([
+            "deploy",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--customers",
+            "startup",
+            "--speed",
+            "50000",
+            "--yes",
+        ])
+        .env_remove("SHIPDECK_CONFIG")
+        .env_remove("USER")
+        .env_remove("LOGNAME")
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("run shipdeck");
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert!(
+        text(&o).contains(&format!("{name} started v1.0.1 security")),
+        "{}",
+        text(&o)
+    );
+}
+
 #[test]
 fn headless_drill_completes_and_is_readable_from_another_process() {
     let dir = tempfile::tempdir().unwrap();

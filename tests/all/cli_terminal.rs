@@ -133,3 +133,111 @@ fn the_demo_exit_line_works_when_pasted() {
         "the temporary state dir was not removed: {left:?}"
     );
 }
+
+/// QA, item 1: quitting the demo with `b` hands it to a background runner and
+/// prints how to attach again. The demo's state dir is a temporary one, not the
+/// default: the printed command must name it, or it reaches nothing when pasted.
+#[test]
+fn the_demo_handed_to_the_background_prints_a_command_that_reaches_it() {
+    if !tmux_or_skip("the_demo_handed_to_the_background_prints_a_command_that_reaches_it") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let command = format!(
+        "TMPDIR={} {} demo --speed 60",
+        shell_quote(&tmp.path().display().to_string()),
+        bin()
+    );
+    let tmux = start("demo-background", &command);
+    tmux.wait_for(
+        |s| s.contains("ROLLING OUT") || s.contains("VALIDATING"),
+        TIMEOUT,
+    )
+    .unwrap_or_else(|screen| panic!("no cockpit:\n{screen}"));
+    let demo_dir = std::fs::read_dir(tmp.path())
+        .expect("tmp")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("shipdeck-demo-"))
+        .expect("the demo's state dir");
+    let _runner = crate::support::RunnerGuard {
+        state: demo_dir.clone(),
+        label: "v1.0.2",
+    };
+    tmux.send_keys(&["q"]).expect("q");
+    tmux.wait_for(|s| s.contains(" Quit "), TIMEOUT)
+        .unwrap_or_else(|screen| panic!("no quit dialog:\n{screen}"));
+    tmux.send_keys(&["b"]).expect("b");
+    let screen = tmux
+        .wait_for(|s| s.contains("shipdeck exited"), TIMEOUT)
+        .unwrap_or_else(|screen| panic!("did not exit:\n{screen}"));
+    let joined = tmux.capture_history().unwrap_or(screen);
+    let attach = joined
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("attach again:"))
+        .map(str::trim)
+        .unwrap_or_else(|| panic!("no attach line:\n{joined}"));
+    assert!(
+        attach.contains(&format!("--state-dir {}", demo_dir.display())),
+        "{attach}"
+    );
+    // The same command line, asking for the status: it reaches the demo's release.
+    let status = attach.replacen(" attach ", " status ", 1);
+    let o = paste(&status, std::time::Duration::from_secs(30));
+    assert_eq!(o.code, Some(0), "{status}: {}", o.text());
+    assert!(o.stdout.contains("v1.0.2 bug_fix"), "{}", o.stdout);
+}
+
+/// QA, item 2: `shipdeck demo` in one terminal, `shipdeck pause` in a plain shell
+/// (no `--state-dir`) reaches it; the demo's temporary state dir is private (0700).
+#[test]
+fn a_plain_shell_reaches_the_demo_and_its_state_dir_is_private() {
+    use std::os::unix::fs::PermissionsExt;
+    if !tmux_or_skip("a_plain_shell_reaches_the_demo_and_its_state_dir_is_private") {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("data");
+    let command = format!(
+        "TMPDIR={} {} demo --speed 60",
+        shell_quote(&tmp.path().display().to_string()),
+        bin()
+    );
+    let tmux = start("demo-plain-shell", &command);
+    tmux.wait_for(
+        |s| s.contains("ROLLING OUT") || s.contains("VALIDATING"),
+        TIMEOUT,
+    )
+    .unwrap_or_else(|screen| panic!("no cockpit:\n{screen}"));
+    let demo_dir = std::fs::read_dir(tmp.path())
+        .expect("tmp")
+        .flatten()
+        .map(|e| e.path())
+        .find(|p| p.to_string_lossy().contains("shipdeck-demo-"))
+        .expect("the demo's state dir");
+    let mode = std::fs::metadata(&demo_dir)
+        .expect("meta")
+        .permissions()
+        .mode();
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"));
+    cmd.args(["pause", "--reason", "from another shell"])
+        .env_remove("SHIPDECK_STATE_DIR")
+        .env("TMPDIR", tmp.path())
+        .env("XDG_DATA_HOME", data.path())
+        .env("HOME", data.path())
+        .env("USER", "alice");
+    let o = crate::support::process::run_bounded(cmd, std::time::Duration::from_secs(30));
+    tmux.send_keys(&["q"]).expect("q");
+    tmux.wait_for(|s| s.contains(" Quit "), TIMEOUT)
+        .unwrap_or_else(|screen| panic!("no quit dialog:\n{screen}"));
+    tmux.send_keys(&["y"]).expect("y");
+    tmux.wait_for(|s| s.contains("shipdeck exited"), TIMEOUT)
+        .unwrap_or_else(|screen| panic!("did not exit:\n{screen}"));
+    assert_eq!(mode & 0o777, 0o700, "the demo's state dir is {mode:o}");
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    assert!(
+        o.stdout.contains("accepted by `shipdeck demo`"),
+        "{}",
+        o.text()
+    );
+}

@@ -320,7 +320,7 @@ fn a_background_runner_killed_mid_rollout_then_resumed_loses_nothing() {
         "{err}"
     );
     assert!(
-        err.contains("shipdeck start --resume --detach --version v1.0.1"),
+        err.contains("start --resume --detach --version v1.0.1") && err.contains("--state-dir"),
         "{err}"
     );
     // With nobody running it, commands are recorded offline, and say so.

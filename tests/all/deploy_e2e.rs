@@ -812,6 +812,77 @@ async fn sigterm_leaves_at_once_with_the_deploy_in_flight_journaled() {
     }
 }
 
+/// QA, item 3: on SIGTERM and SIGHUP a headless deploy leaves at once, and says
+/// so: the deploys in flight keep running, journaled as in flight, re-issued by the
+/// next run. Not Ctrl-C's "waiting for … press Ctrl-C again", which it does not do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_sighup_say_the_deploys_in_flight_are_left_running() {
+    let tmp = tempfile::tempdir().unwrap();
+    let pids = tmp.path().join("pids");
+    let deploy = script(
+        tmp.path(),
+        "stuck.sh",
+        &format!("echo $$ >> {}\nexec sleep 3600", pids.display()),
+    );
+    let target =
+        json!({"kind": "command", "program": deploy.display().to_string(), "args": ["{version}"]});
+    let cfg = config(
+        tmp.path(),
+        &[
+            customer("stuck-a", "demo", target, simulated_health()),
+            later_wave(),
+        ],
+    );
+    for (name, signal, code) in [
+        ("SIGTERM", libc::SIGTERM, 143),
+        ("SIGHUP", libc::SIGHUP, 129),
+    ] {
+        let state = tmp.path().join(name);
+        let _ = std::fs::remove_file(&pids);
+        let mut child = shipdeck(&state, &cfg, DEPLOY).spawn().unwrap();
+        let seen = collect(child.stdout.take().unwrap());
+        let p = pids.clone();
+        assert!(
+            eventually(Duration::from_secs(60), || p.exists()).await,
+            "{name}: the deploy command never started"
+        );
+        let pid = child.id().expect("running") as i32;
+        // SAFETY: kill(2) on the child this test spawned.
+        unsafe { libc::kill(pid, signal) };
+        let status = tokio::time::timeout(Duration::from_secs(30), child.wait())
+            .await
+            .unwrap_or_else(|_| panic!("{name}: waited for the deploy"))
+            .unwrap();
+        let deploy_pid: Option<i32> = std::fs::read_to_string(&pids)
+            .ok()
+            .and_then(|t| t.trim().parse().ok());
+        if let Some(d) = deploy_pid {
+            // SAFETY: kill(2) on the process group the binary started and left.
+            unsafe { libc::kill(-d, libc::SIGKILL) };
+        }
+        assert_eq!(status.code(), Some(code), "{name}");
+        // Its last line, once the reader has it: the release as it was left.
+        let s = seen.clone();
+        eventually(Duration::from_secs(10), || {
+            s.lock().unwrap().contains("v1.0.1 security: ")
+        })
+        .await;
+        let text = seen.lock().unwrap().clone();
+        assert!(
+            text.contains(&format!(
+                "{name}: leaving 1 deploy in flight running: Customer stuck-a (deploying v1.0.1)"
+            )),
+            "{name}: {text}"
+        );
+        assert!(
+            text.contains("journaled as in flight; the next run of this release re-issues it"),
+            "{name}: {text}"
+        );
+        assert!(!text.contains("waiting for"), "{name}: {text}");
+        assert!(!text.contains("press Ctrl-C again"), "{name}: {text}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn ctrl_c_waits_for_the_deploy_in_flight_and_a_second_ctrl_c_leaves_it_running() {
     let tmp = tempfile::tempdir().unwrap();

@@ -703,3 +703,22 @@ async fn no_response_however_broken_panics_each_is_a_reason() {
         );
     }
 }
+
+/// QA, item 6: a 200 whose reason phrase holds a control character read "invalid
+/// HTTP status-code parsed" (hyper's words); the reason says what is wrong.
+#[tokio::test]
+async fn a_control_character_in_the_reason_phrase_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let raw = b"HTTP/1.1 200 O\x01K\r\nContent-Length: 0\r\n\r\n".to_vec();
+    let addr = crate::support::deploy::raw_listener(vec![raw]).await;
+    let mut spec = hook(format!("http://{addr}/deploy"));
+    spec.retries = 0;
+    let out = deployer(dir.path(), spec).deploy(request()).await;
+    assert!(!out.ok, "{out:?}");
+    assert_eq!(
+        out.detail,
+        format!(
+            "POST http://{addr}/deploy: the response's status line does not parse (control characters in its reason phrase?)"
+        )
+    );
+}

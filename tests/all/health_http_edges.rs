@@ -220,3 +220,39 @@ async fn a_body_that_stalls_times_out() {
         started.elapsed()
     );
 }
+
+/// A loopback server that answers every connection with `response`, raw bytes.
+async fn raw_server(response: &'static [u8]) -> SocketAddr {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let addr = listener.local_addr().unwrap();
+    tokio::spawn(async move {
+        while let Ok((mut conn, _)) = listener.accept().await {
+            tokio::spawn(async move {
+                let mut buf = [0u8; 4096];
+                let _ = conn.read(&mut buf).await;
+                let _ = conn.write_all(response).await;
+                let _ = conn.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+/// QA, item 6: a control character in the reason phrase of a 200 read "invalid
+/// HTTP status-code parsed" (hyper's words), though the code was fine.
+#[tokio::test]
+async fn a_control_character_in_the_reason_phrase_is_named_as_such() {
+    let addr =
+        raw_server(b"HTTP/1.1 200 O\x01K\r\nContent-Length: 18\r\n\r\n{\"error_rate\":0.1}").await;
+    let outcome = prober(Duration::from_secs(5))
+        .probe(&source(addr, "/", vec![]))
+        .await;
+    assert_eq!(
+        outcome,
+        ProbeOutcome::Down {
+            reason: "the response's status line does not parse (control characters in its reason phrase?)"
+                .into()
+        }
+    );
+}

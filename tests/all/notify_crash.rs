@@ -211,7 +211,7 @@ async fn failed_deliveries_show_in_status_and_notify_retry_resends_them_once() {
     );
     let text = String::from_utf8_lossy(&first.stdout);
     assert!(
-        text.contains("shipdeck notify retry --version v1.0.1"),
+        text.contains("notify retry --version v1.0.1") && text.contains("--state-dir"),
         "{text}"
     );
 

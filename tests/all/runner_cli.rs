@@ -500,3 +500,150 @@ fn start_checks_a_new_release_as_deploy_does() {
     let plan_notes = serde_json::to_string(&release.plan.notes).expect("json");
     assert!(plan_notes.contains("Checkout fix"), "{plan_notes}");
 }
+
+/// The value after `label:` on a line of `start`'s output (`  status:   shipdeck …`).
+fn printed(text: &str, label: &str) -> String {
+    text.lines()
+        .find_map(|l| l.trim_start().strip_prefix(label))
+        .map(|c| c.trim().to_string())
+        .unwrap_or_else(|| panic!("no `{label}` line in:\n{text}"))
+}
+
+/// QA, item 1: every command shipdeck prints for pasting names the state dir and
+/// config it was given (shell-quoted), so it reaches the same release when pasted
+/// into the same shell: `start`'s attach/act/status lines, its "already being run"
+/// refusal, and an offline command's "start it in the background".
+#[test]
+fn printed_commands_name_the_state_dir_and_config_and_work_when_pasted() {
+    use crate::support::process::{hint, paste, run_bounded, shipdeck_command};
+    let base = tempfile::tempdir().expect("dir");
+    // A path with a space: printed unquoted, the pasted command would split it.
+    let state = base.path().join("state dir");
+    let _runner = crate::support::RunnerGuard {
+        state: state.clone(),
+        label: "v1.0.1",
+    };
+    let run = |args: &[&str]| {
+        let mut all = vec!["--config", "config"];
+        all.extend_from_slice(args);
+        run_bounded(shipdeck_command(&state, &all), BOUND)
+    };
+    let quoted = format!("--state-dir '{}'", state.display());
+    let o = run(&[
+        "start",
+        "--version",
+        "v1.0.1",
+        "--type",
+        "bug_fix",
+        "--detach",
+    ]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    for label in ["attach:", "act:", "status:"] {
+        let line = printed(&o.stdout, label);
+        assert!(
+            line.contains(&quoted) && line.contains("--config config"),
+            "{line}"
+        );
+    }
+    let status = paste(&printed(&o.stdout, "status:"), BOUND);
+    assert_eq!(status.code, Some(0), "{}", status.text());
+    assert!(status.stdout.contains("running: "), "{}", status.text());
+
+    let again = run(&["start", "--resume", "--version", "v1.0.1"]);
+    assert_eq!(again.code, Some(1), "{}", again.text());
+    let attach = hint(&again.text(), "attach").expect("an attach hint");
+    assert!(attach.contains(&quoted), "{attach}");
+
+    // Nobody runs it: a command is recorded offline, and says how to start it.
+    let pid = lock_pid(&state, "v1.0.1").expect("runner pid");
+    // SAFETY: kill(2) on the runner this test started.
+    assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
+    until_unlocked(&state, "v1.0.1");
+    let o = run(&["pause", "--version", "v1.0.1", "--reason", "lunch"]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    let start = hint(&o.text(), "start --resume").expect("a start hint");
+    assert!(start.contains(&quoted), "{start}");
+    let started = paste(&start, BOUND);
+    assert_eq!(started.code, Some(0), "{start}: {}", started.text());
+    assert!(
+        started.stdout.contains("v1.0.1 runs in the background"),
+        "{}",
+        started.text()
+    );
+}
+
+/// `shipdeck ARGS…` as a plain shell runs it: no `--state-dir`, the default state
+/// dir under `data` (empty), the temp dir `tmp`.
+fn plain(tmp: &Path, data: &Path, args: &[&str]) -> crate::support::process::Bounded {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_shipdeck"));
+    cmd.args(args)
+        .env_remove("SHIPDECK_STATE_DIR")
+        .env_remove("SHIPDECK_CONFIG")
+        .env("TMPDIR", tmp)
+        .env("XDG_DATA_HOME", data)
+        .env("HOME", data)
+        .env("USER", "alice")
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    crate::support::process::run_bounded(cmd, BOUND)
+}
+
+/// QA, item 2: README's three terminals. The commands that act on a running
+/// release find a `shipdeck demo`'s temporary state dir when no `--state-dir` was
+/// given and the default one has no such release, as `attach` does; but only a
+/// directory of this user that nobody else may enter (mode 0700, not a link).
+#[test]
+fn commands_from_a_plain_shell_find_a_running_demo_but_only_a_private_one() {
+    use std::os::unix::fs::PermissionsExt;
+    let tmp = tempfile::tempdir().expect("tmp");
+    let data = tempfile::tempdir().expect("data");
+    let demo = tmp.path().join("shipdeck-demo-4242");
+    std::fs::create_dir(&demo).expect("demo dir");
+    std::fs::set_permissions(&demo, std::fs::Permissions::from_mode(0o700)).expect("0700");
+    let _runner = crate::support::RunnerGuard {
+        state: demo.clone(),
+        label: "v1.0.1",
+    };
+    // Stands in for the demo: a process that runs a release in that dir.
+    let o = plain(
+        tmp.path(),
+        data.path(),
+        &[
+            "--state-dir",
+            &demo.display().to_string(),
+            "start",
+            "--version",
+            "v1.0.1",
+            "--type",
+            "bug_fix",
+            "--detach",
+        ],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.text());
+
+    let o = plain(tmp.path(), data.path(), &["pause", "--reason", "lunch"]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    assert!(o.stdout.contains("accepted by"), "{}", o.text());
+    let o = plain(tmp.path(), data.path(), &["status"]);
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    assert!(o.stdout.contains("PAUSED by "), "{}", o.text());
+    let o = plain(
+        tmp.path(),
+        data.path(),
+        &["resume", "--version", "v1.0.1", "--reason", "back"],
+    );
+    assert_eq!(o.code, Some(0), "{}", o.text());
+    assert!(o.stdout.contains("accepted by"), "{}", o.text());
+
+    // World-readable: not this user's private demo; nor is a link to it.
+    std::fs::set_permissions(&demo, std::fs::Permissions::from_mode(0o755)).expect("0755");
+    std::os::unix::fs::symlink(&demo, tmp.path().join("shipdeck-demo-link")).expect("link");
+    for args in [
+        &["status"][..],
+        &["pause", "--reason", "x"],
+        &["pause", "--version", "v1.0.1", "--reason", "x"],
+    ] {
+        let o = plain(tmp.path(), data.path(), args);
+        assert_eq!(o.code, Some(2), "{args:?}: {}", o.text());
+        assert!(!o.text().contains("accepted by"), "{args:?}: {}", o.text());
+    }
+}

@@ -653,6 +653,9 @@ pub(crate) fn describe_transport(err: &reqwest::Error) -> String {
         }
         source = cause.source();
     }
+    if crate::adapters::is_unparsable_status_line(err) {
+        return crate::adapters::STATUS_LINE_UNPARSABLE.into();
+    }
     let text = error_chain(&without_url(err));
     let text = if err.is_connect() {
         format!("cannot connect: {text}")

@@ -163,6 +163,9 @@ pub(super) fn describe(err: reqwest::Error) -> String {
         }
         source = cause.source();
     }
+    if crate::adapters::is_unparsable_status_line(&err) {
+        return crate::adapters::STATUS_LINE_UNPARSABLE.into();
+    }
     if err.is_builder() {
         return format!("invalid health URL: {}", error_chain(&err));
     }

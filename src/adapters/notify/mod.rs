@@ -255,6 +255,8 @@ impl Outbox {
             Err(e) => {
                 let why = if e.is_timeout() {
                     "timed out".to_string()
+                } else if crate::adapters::is_unparsable_status_line(&e) {
+                    crate::adapters::STATUS_LINE_UNPARSABLE.to_string()
                 } else if e.is_connect() {
                     format!("cannot connect: {}", chain(&e.without_url()))
                 } else {
