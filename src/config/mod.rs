@@ -301,38 +301,40 @@ fn load_inputs(
             });
         }
         let has_duplicates = !info.index.duplicates().is_empty();
-        let mut parsed = |e: ConfigError| {
+        let mut parsed = |found: Vec<ConfigError>| {
             // A struct's duplicate field is also a serde error: reported once, above.
-            if !(has_duplicates && e.message.starts_with("duplicate field")) {
-                errors.push(e);
-            }
+            errors.extend(
+                found
+                    .into_iter()
+                    .filter(|e| !(has_duplicates && e.message.starts_with("duplicate field"))),
+            );
         };
         let (display, index) = (&info.display, &info.index);
         match f {
             ConfigFile::Policies => {
-                parts.policies = parse::parse::<PoliciesFile>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<PoliciesFile>(display, &text, index);
+                parsed(found);
+                parts.policies = value;
             }
             ConfigFile::Customers => {
-                parts.customers = parse::parse::<CustomersFile>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<CustomersFile>(display, &text, index);
+                parsed(found);
+                parts.customers = value;
             }
             ConfigFile::DeploymentPolicies => {
-                parts.deployment = parse::parse::<DeploymentPolicies>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<DeploymentPolicies>(display, &text, index);
+                parsed(found);
+                parts.deployment = value;
             }
             ConfigFile::Checklists => {
-                parts.checklists = parse::parse::<ChecklistsFile>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<ChecklistsFile>(display, &text, index);
+                parsed(found);
+                parts.checklists = value;
             }
             ConfigFile::Roster => {
-                parts.roster = parse::parse::<Roster>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<Roster>(display, &text, index);
+                parsed(found);
+                parts.roster = value;
             }
         }
     }
@@ -374,6 +376,7 @@ fn load_inputs(
 /// File order first (policies before customers ...), then top to bottom: the
 /// order a person fixes them in.
 fn sorted(mut errors: Vec<ConfigError>, infos: &[FileInfo; 5]) -> ConfigErrors {
+    parse::drop_shadowed(&mut errors);
     let rank = |file: &str| {
         infos
             .iter()

@@ -982,8 +982,18 @@ fn health_sources_that_can_only_fail_later_are_refused_at_load() {
             .contains("http or https"),
         "{errs}"
     );
+    // A newline is refused as a control character, once (not also as a bad name).
     let (errs, _) = with(
         r#"{"kind": "http", "url": "https://a.example/h", "headers": [{"name": "X-Token\nInjected: 1", "env": "TOKEN"}]}"#,
+    );
+    assert!(
+        about(&errs, "customers[2].health.headers[0].name")
+            .message
+            .contains("control character \\n"),
+        "{errs}"
+    );
+    let (errs, _) = with(
+        r#"{"kind": "http", "url": "https://a.example/h", "headers": [{"name": "X-Token: 1", "env": "TOKEN"}]}"#,
     );
     assert!(
         about(&errs, "customers[2].health.headers[0].name")
@@ -1218,4 +1228,145 @@ fn an_unknown_field_in_a_prometheus_source_is_refused() {
         (line, col - r#""step""#.len()),
         "unknown field `step`",
     );
+}
+
+// ---------------------------------------------------------------- control characters in any text
+
+/// One hostile text (ESC, a colour, CR LF and a forged line) as a JSON string.
+const FORGED: &str = r#""note\u001b[41mRED\r\nFORGED LINE""#;
+
+#[test]
+fn control_characters_in_any_string_of_any_file_are_refused_where_they_are() {
+    // Free-text fields no rule of their own looks at: the walk covers them all.
+    for (file, from, field) in [
+        (
+            "deployment-policies.json",
+            r#""Contract requires notice before every deploy, security patches included.""#,
+            "overrides.acme-corp.note",
+        ),
+        (
+            "checklists.json",
+            r#""Security vulnerability confirmed and documented""#,
+            "checklists[0].items[0].text",
+        ),
+        (
+            "customers.json",
+            r#""priya@techstart.example""#,
+            "customers[2].contacts[0].email",
+        ),
+        (
+            "policies.json",
+            r#""Startup customers: the first customer wave.""#,
+            "tiers[1].description",
+        ),
+        ("roster.json", r#""QA lead""#, "roles[1].title"),
+    ] {
+        let (errs, at) = refuse(file, from, FORGED, 0);
+        let e = about(&errs, field);
+        assert_at(e, file, at, "contains the control character \\x1b");
+        let shown = errs.to_string();
+        assert!(
+            !shown.contains(['\u{1b}', '\r']) && shown.lines().count() == errs.len(),
+            "errors are inert, one line each: {shown:?}"
+        );
+    }
+    // A key (an override for a customer id with an ESC in it) is refused at the key.
+    let (errs, at) = refuse(
+        "deployment-policies.json",
+        r#""umbrella-health""#,
+        r#""umbrella\u001b[2J""#,
+        0,
+    );
+    let e = about(&errs, "overrides.umbrella\u{1b}[2J");
+    assert_at(
+        e,
+        "deployment-policies.json",
+        at,
+        "the key `umbrella\\x1b[2J`",
+    );
+    assert!(!e.to_string().contains('\u{1b}'), "{e:?}");
+}
+
+#[test]
+fn control_characters_in_notifications_json_are_refused_too() {
+    let text = r#"{"channels": {"ops": {"kind": "file"}},
+ "routes": [{"channel": "ops", "note": "x"}]}"#;
+    // Whatever else is wrong, the string with a newline is reported where it is.
+    let text = text.replace(r#""note": "x""#, r#""channel2": "a\nb""#);
+    let (_, errors) = config::extras::notifications_from_str("notifications.json", &text, None);
+    let e = errors
+        .iter()
+        .find(|e| e.field == "routes[0].channel2" && e.message.contains("control character"))
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert_eq!(e.line, 2, "{e}");
+}
+
+fn shipdeck_bin(state: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .env_remove("SHIPDECK_CONFIG")
+        .env("USER", "alice")
+        .output()
+        .expect("run shipdeck")
+}
+
+/// The defaults on disk in `dir`, with `file` edited (`from` → `to`, once).
+fn write_config(dir: &Path, file: &str, from: &str, to: &str) {
+    for (name, text) in builtin_files() {
+        let text = if name == file {
+            assert!(text.contains(from), "{file} has no {from}");
+            text.replacen(from, to, 1)
+        } else {
+            text.to_string()
+        };
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+}
+
+#[test]
+fn config_check_and_an_emergency_dry_run_refuse_a_note_with_control_characters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config");
+    std::fs::create_dir(&cfg).expect("mkdir");
+    write_config(
+        &cfg,
+        "deployment-policies.json",
+        r#""Contract requires notice before every deploy, security patches included.""#,
+        FORGED,
+    );
+    let cfg_arg = cfg.to_str().expect("utf-8 path");
+    let state = dir.path().join("state");
+    for args in [
+        vec!["config", "check", "--config", cfg_arg],
+        vec![
+            "emergency",
+            "--config",
+            cfg_arg,
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--dry-run",
+            "--reason",
+            "x",
+        ],
+    ] {
+        let o = shipdeck_bin(&state, &args);
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}");
+        assert!(
+            !out.contains(['\u{1b}', '\r']) && !out.contains("\nFORGED"),
+            "{args:?} printed raw control characters: {out:?}"
+        );
+        assert!(
+            out.contains("deployment-policies.json:6:15: overrides.acme-corp.note: `note\\x1b[41mRED\\r\\nFORGED LINE` contains the control character \\x1b"),
+            "{args:?}: {out}"
+        );
+    }
 }
