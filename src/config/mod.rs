@@ -11,6 +11,7 @@
 //! The defaults from the source documents are compiled in (see [`ConfigFile`]), so
 //! `shipdeck` works with no configuration at all; [`source`] decides where to read.
 
+mod collect;
 mod error;
 pub mod extras;
 mod files;

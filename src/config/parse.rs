@@ -21,9 +21,10 @@ use super::position::{self, NodeKind, PositionIndex};
 /// The text is read as a JSON document first: a syntax error stops here, with the
 /// parser's position. Then every string in the document (keys too) is checked for
 /// control characters, whatever field it is in, so that a field added later cannot
-/// slip past; then the document is deserialized into its types. Returns the value
-/// when it has the right shape (even if a string in it was refused, so that the
-/// rules across values still run) and every problem found.
+/// slip past; then the document is deserialized into its types, reporting every
+/// value that does not fit, not only the first (see [`super::collect`]). Returns
+/// the value when it has the right shape (even if a string in it was refused, so
+/// that the rules across values still run) and every problem found.
 pub(crate) fn parse<T: DeserializeOwned>(
     file: &str,
     text: &str,
@@ -45,16 +46,9 @@ pub(crate) fn parse<T: DeserializeOwned>(
     };
     let mut errors = Vec::new();
     plain_strings(file, index, &doc, &mut errors);
-    let result: Result<T, _> = serde_path_to_error::deserialize(&doc);
-    match result {
-        Ok(value) => (Some(value), errors),
-        Err(e) => {
-            let (path, unknown_tail) = path_string(e.path());
-            let inner = e.into_inner();
-            errors.push(data_error(file, text, index, path, unknown_tail, &inner));
-            (None, errors)
-        }
-    }
+    let (value, found) = super::collect::deserialize::<T>(file, text, index, doc);
+    errors.extend(found);
+    (value, errors)
 }
 
 /// Every string in `doc`, and every object key, refused when it holds a character
@@ -139,7 +133,7 @@ fn unsafe_text(
 
 /// serde_json's message without its " at line L column C" tail: we print the
 /// position ourselves, in front, the way compilers do.
-fn bare_message(e: &serde_json::Error) -> String {
+pub(crate) fn bare_message(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let tail = format!(" at line {} column {}", e.line(), e.column());
     full.strip_suffix(&tail).map(str::to_string).unwrap_or(full)
@@ -173,7 +167,7 @@ fn at_parser(file: &str, text: &str, field: String, e: &serde_json::Error) -> Co
     }
 }
 
-fn data_error(
+pub(crate) fn data_error(
     file: &str,
     text: &str,
     index: &PositionIndex,
@@ -270,7 +264,7 @@ fn descendant_keys(index: &PositionIndex, path: &str, name: &str) -> Vec<String>
 }
 
 /// `unknown field `tierr`, expected ...` → `tierr`.
-fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+pub(crate) fn quoted_after(message: &str, prefix: &str) -> Option<String> {
     let rest = message.strip_prefix(prefix)?.strip_prefix('`')?;
     rest.split_once('`').map(|(name, _)| name.to_string())
 }

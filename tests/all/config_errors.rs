@@ -1370,3 +1370,127 @@ fn config_check_and_an_emergency_dry_run_refuse_a_note_with_control_characters()
         );
     }
 }
+
+// ---------------------------------------------------------------- every type error, not the first
+
+/// Applies each (from, to, nth) edit to `name` in turn; returns the errors and
+/// where each replacement (`to`, unique in the result) starts.
+fn refuse_all(name: &str, edits: &[(&str, &str, usize)]) -> (ConfigErrors, Vec<(usize, usize)>) {
+    let mut files = defaults();
+    let mut text = text_of(&files, name);
+    for (from, to, nth) in edits {
+        text = edit(&text, from, to, *nth).0;
+    }
+    let at = edits
+        .iter()
+        .map(|(_, to, _)| {
+            assert_eq!(text.matches(to).count(), 1, "`{to}` is not unique");
+            pos_at(&text, text.find(to).expect("edited"))
+        })
+        .collect();
+    set(&mut files, name, text);
+    (load_err(&files), at)
+}
+
+#[test]
+fn three_bad_durations_in_one_file_are_three_errors() {
+    let (errs, at) = refuse_all(
+        "policies.json",
+        &[
+            (r#""soak": "30m""#, r#""soak": "30 minutes""#, 0),
+            (r#""soak": "10m""#, r#""soak": "10M""#, 1),
+            (r#""soak": "5m""#, r#""soak": "-5m""#, 0),
+        ],
+    );
+    let soak = |policy: &str| about(&errs, &format!("policies.{policy}.soak"));
+    let value = |(line, col): (usize, usize)| (line, col + r#""soak": "#.len());
+    assert_at(soak("minor"), "policies.json", value(at[0]), "write 30m");
+    assert_at(
+        soak("performance"),
+        "policies.json",
+        value(at[1]),
+        "ambiguous",
+    );
+    assert_at(soak("security"), "policies.json", value(at[2]), "negative");
+    assert_eq!(errs.len(), 3, "{errs}");
+}
+
+#[test]
+fn two_wrong_types_in_one_customer_and_in_two_customers_are_all_reported() {
+    // In one customer (TechStart, customers[2]): its tier and its health.
+    let (errs, at) = refuse_all(
+        "customers.json",
+        &[
+            (
+                r#""baseline_error_rate": 0.4"#,
+                r#""baseline_error_rate": "high""#,
+                0,
+            ),
+            (r#""tier": "startup""#, r#""tier": 7"#, 0),
+        ],
+    );
+    let value = |(line, col): (usize, usize), key: &str| (line, col + key.len() + 4);
+    assert_at(
+        about(&errs, "customers[2].tier"),
+        "customers.json",
+        value(at[1], "tier"),
+        "invalid type: integer `7`",
+    );
+    assert_at(
+        about(&errs, "customers[2].health.baseline_error_rate"),
+        "customers.json",
+        value(at[0], "baseline_error_rate"),
+        "invalid type: string \"high\"",
+    );
+    assert_eq!(errs.len(), 2, "{errs}");
+
+    // In two customers, with a misspelt key in a third (reported, and the field it
+    // should have been as missing) and a bad version in a fourth.
+    let (errs, _) = refuse_all(
+        "customers.json",
+        &[
+            (
+                r#""baseline_error_rate": 0.5"#,
+                r#""baseline_error_rate": "high""#,
+                0,
+            ),
+            (r#""tier": "startup""#, r#""tier": 7"#, 0),
+            (r#""tier": "demo""#, r#""tierr": "demo""#, 1),
+            (r#""version": "v1.0.0""#, r#""version": "1.0""#, 0),
+        ],
+    );
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "customers[0].version",
+            "customers[1]",
+            "customers[1].tierr",
+            "customers[2].tier",
+            "customers[3].health.baseline_error_rate",
+        ],
+        "{errs}"
+    );
+}
+
+#[test]
+fn type_errors_in_several_files_are_all_reported_with_each_file_s_own() {
+    let mut files = defaults();
+    for (name, from, to) in [
+        ("policies.json", r#""soak": "5m""#, r#""soak": 5"#),
+        (
+            "policies.json",
+            r#""max_parallel": 10"#,
+            r#""max_parallel": "ten""#,
+        ),
+        ("roster.json", r#""QA lead""#, "7"),
+        ("roster.json", r#""Dev lead""#, "false"),
+    ] {
+        let (new, _) = edit(&text_of(&files, name), from, to, 0);
+        set(&mut files, name, new);
+    }
+    let errs = load_err(&files);
+    let per_file = |f: &str| errs.iter().filter(|e| e.file.ends_with(f)).count();
+    assert!(per_file("policies.json") >= 2, "{errs}");
+    assert_eq!(per_file("roster.json"), 2, "{errs}");
+}
