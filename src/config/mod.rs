@@ -56,16 +56,29 @@ pub fn load_builtin() -> Result<Configuration, ConfigErrors> {
 /// naming each missing file: a partial directory silently mixed with defaults would
 /// make it unclear which settings are in force.
 pub fn load_dir(dir: &Path) -> Result<Configuration, ConfigErrors> {
-    if !dir.is_dir() {
-        return Err(ConfigErrors {
-            errors: vec![ConfigError {
-                file: dir.display().to_string(),
-                line: 0,
-                column: 0,
-                field: String::new(),
-                message: "not a directory; a configuration directory holds policies.json, customers.json, deployment-policies.json, checklists.json and roster.json".into(),
-            }],
-        });
+    const HOLDS: &str = "a configuration directory holds policies.json, customers.json, deployment-policies.json, checklists.json and roster.json";
+    let shown = dir.display().to_string();
+    let refuse = |message: String| ConfigErrors {
+        errors: vec![whole_file(&shown, message)],
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(refuse(format!("cannot read: {e}")));
+        }
+        _ => return Err(refuse(format!("not a directory; {HOLDS}"))),
+    }
+    // A directory that cannot be read at all is one problem, said once: not one
+    // per file, and not about optional files (notifications.json) that may not
+    // even be there. (A directory that cannot be listed but whose files can be
+    // opened, mode --x, is read as usual.)
+    if let Err(e) = std::fs::read_dir(dir)
+        && let Err(open) = std::fs::File::open(dir.join(ConfigFile::Policies.file_name()))
+        && open.kind() == std::io::ErrorKind::PermissionDenied
+    {
+        return Err(refuse(format!(
+            "cannot read this directory: {e}; {HOLDS}, and shipdeck must be able to read them"
+        )));
     }
     let mut early = Vec::new();
     let inputs = ConfigFile::ALL.map(|f| {

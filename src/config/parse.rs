@@ -39,6 +39,17 @@ pub(crate) fn parse<T: DeserializeOwned>(
             Ok(()) => v,
             Err(e) => return (None, vec![at_parser(file, text, String::new(), &e)]),
         },
+        // serde_json would say "EOF while parsing a value".
+        Err(_) if text.trim().is_empty() => {
+            let error = ConfigError {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+                field: String::new(),
+                message: "the file is empty; it must hold a JSON object (copy the file from the repository's config/ to start)".into(),
+            };
+            return (None, vec![error]);
+        }
         Err(e) => {
             let (path, _) = path_string(e.path());
             return (None, vec![at_parser(file, text, path, e.inner())]);
@@ -419,6 +430,16 @@ mod tests {
         assert_eq!(e.field, "delays.hotfix");
         assert_eq!(e.column, 2);
         assert!(e.message.contains("unknown variant `hotfix`"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_file_is_called_empty() {
+        for text in ["", "  \n\t\n"] {
+            let e = err(text);
+            assert_eq!((e.line, e.column), (1, 1), "{e}");
+            assert!(e.message.starts_with("the file is empty"), "{e}");
+            assert!(!e.message.contains("EOF"), "{e}");
+        }
     }
 
     #[test]

@@ -1494,3 +1494,93 @@ fn type_errors_in_several_files_are_all_reported_with_each_file_s_own() {
     assert!(per_file("policies.json") >= 2, "{errs}");
     assert_eq!(per_file("roster.json"), 2, "{errs}");
 }
+
+// ---------------------------------------------------------------- wording: empty files, unreadable dirs
+
+fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn an_empty_config_file_is_called_empty_with_its_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config");
+    std::fs::create_dir(&cfg).expect("mkdir");
+    write_config(&cfg, "roster.json", "", "");
+    std::fs::write(cfg.join("roster.json"), "").expect("empty");
+    std::fs::write(cfg.join("notifications.json"), "\n  \n").expect("blank");
+    let o = shipdeck_bin(
+        &dir.path().join("state"),
+        &["config", "check", "--config", cfg.to_str().expect("utf-8")],
+    );
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    for name in ["roster.json", "notifications.json"] {
+        let shown = format!("{}:1:1: the file is empty", cfg.join(name).display());
+        assert!(out.contains(&shown), "no `{shown}` in:\n{out}");
+    }
+    assert!(!out.contains("EOF"), "{out}");
+}
+
+#[test]
+fn an_unreadable_config_dir_is_one_error_not_one_per_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&cfg).expect("mkdir");
+    std::fs::create_dir(&state).expect("mkdir");
+    write_config(&cfg, "roster.json", "", "");
+    let mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod")
+    };
+    mode(dir.path(), 0o755);
+    mode(&state, 0o777);
+    mode(&cfg, 0o000);
+    // Root reads whatever the mode says: run shipdeck as nobody then.
+    let bin = env!("CARGO_BIN_EXE_shipdeck");
+    let cfg_arg = cfg.to_str().expect("utf-8");
+    let args = [
+        "--state-dir",
+        state.to_str().expect("utf-8"),
+        "config",
+        "check",
+        "--config",
+        cfg_arg,
+    ];
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        if std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: running as root without setpriv");
+            mode(&cfg, 0o755);
+            return;
+        }
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    let o = cmd
+        .args(args)
+        .env_remove("SHIPDECK_CONFIG")
+        .env("USER", "alice")
+        .output()
+        .expect("run shipdeck");
+    mode(&cfg, 0o755);
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains(&format!("{cfg_arg}: cannot read this directory")),
+        "{out}"
+    );
+    assert!(!out.contains("notifications.json"), "{out}");
+    assert!(!out.contains("policies.json: cannot read"), "{out}");
+}
