@@ -10,7 +10,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 
 use super::context::{Context, out};
 use super::error::{CliError, CliResult, EXIT_OK};
-use crate::domain::{Configuration, CustomerId};
+use crate::domain::{Configuration, CustomerId, escape};
 use crate::engine::testkit::{Answers, Drill};
 use crate::engine::{self, Awaited, Command, Event, EventKind, ReleasePlan, ReleaseState};
 
@@ -36,7 +36,12 @@ pub fn run(
         text += "deploy targets (deploys are assumed to take their expected duration, else 5m):\n";
         for c in plan.waves.iter().flat_map(|w| &w.customers) {
             if let Some(t) = super::plan::target_of(cfg, c) {
-                text += &format!("  {:<22} {}\n", c.name, super::plan::deploy_text(t));
+                // Names and commands come from configuration: escaped, one line each.
+                text += &format!(
+                    "  {:<22} {}\n",
+                    escape(&c.name),
+                    escape(&super::plan::deploy_text(t))
+                );
             }
         }
     }

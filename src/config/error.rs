@@ -7,6 +7,8 @@
 
 use std::fmt;
 
+use crate::domain::escape;
+
 /// One problem in one configuration file.
 ///
 /// `line` and `column` are 1-based (column counts characters); 0 means the problem
@@ -24,8 +26,12 @@ pub struct ConfigError {
 impl fmt::Display for ConfigError {
     /// `config/customers.json:41:15: customers[3].tier: unknown tier ...`, the
     /// `file:line:column:` shape that editors and terminals turn into links.
+    ///
+    /// Messages quote configuration text, which may hold what the file was refused
+    /// for (an escape sequence, a newline): every part goes through the one escaping
+    /// rule, so an error is always one inert line.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.file)?;
+        f.write_str(&escape(&self.file))?;
         if self.line > 0 {
             write!(f, ":{}", self.line)?;
             if self.column > 0 {
@@ -34,9 +40,9 @@ impl fmt::Display for ConfigError {
         }
         f.write_str(": ")?;
         if !self.field.is_empty() {
-            write!(f, "{}: ", self.field)?;
+            write!(f, "{}: ", escape(&self.field))?;
         }
-        f.write_str(&self.message)
+        f.write_str(&escape(&self.message))
     }
 }
 

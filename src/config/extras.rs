@@ -103,11 +103,10 @@ pub fn notifications_from_str(
     tiers: Option<&[Tier]>,
 ) -> (Option<Notifications>, Vec<ConfigError>) {
     let index = PositionIndex::build(text);
-    let n: Notifications = match parse::parse(file, text, &index) {
-        Ok(n) => n,
-        Err(e) => return (None, vec![e]),
+    let (n, mut errors) = parse::parse::<Notifications>(file, text, &index);
+    let Some(n) = n else {
+        return (None, errors);
     };
-    let mut errors = Vec::new();
     let mut at = |path: &str, message: String| {
         let pos = index.nearest(path).map(|(_, n)| n.value);
         errors.push(ConfigError {
@@ -201,6 +200,7 @@ pub fn notifications_from_str(
     if n.retry.attempts == 0 {
         at("retry.attempts", "at least one attempt is needed".into());
     }
+    parse::drop_shadowed(&mut errors);
     if errors.is_empty() {
         (Some(n), errors)
     } else {

@@ -11,6 +11,7 @@
 //! The defaults from the source documents are compiled in (see [`ConfigFile`]), so
 //! `shipdeck` works with no configuration at all; [`source`] decides where to read.
 
+mod collect;
 mod error;
 pub mod extras;
 mod files;
@@ -55,16 +56,29 @@ pub fn load_builtin() -> Result<Configuration, ConfigErrors> {
 /// naming each missing file: a partial directory silently mixed with defaults would
 /// make it unclear which settings are in force.
 pub fn load_dir(dir: &Path) -> Result<Configuration, ConfigErrors> {
-    if !dir.is_dir() {
-        return Err(ConfigErrors {
-            errors: vec![ConfigError {
-                file: dir.display().to_string(),
-                line: 0,
-                column: 0,
-                field: String::new(),
-                message: "not a directory; a configuration directory holds policies.json, customers.json, deployment-policies.json, checklists.json and roster.json".into(),
-            }],
-        });
+    const HOLDS: &str = "a configuration directory holds policies.json, customers.json, deployment-policies.json, checklists.json and roster.json";
+    let shown = dir.display().to_string();
+    let refuse = |message: String| ConfigErrors {
+        errors: vec![whole_file(&shown, message)],
+    };
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            return Err(refuse(format!("cannot read: {e}")));
+        }
+        _ => return Err(refuse(format!("not a directory; {HOLDS}"))),
+    }
+    // A directory that cannot be read at all is one problem, said once: not one
+    // per file, and not about optional files (notifications.json) that may not
+    // even be there. (A directory that cannot be listed but whose files can be
+    // opened, mode --x, is read as usual.)
+    if let Err(e) = std::fs::read_dir(dir)
+        && let Err(open) = std::fs::File::open(dir.join(ConfigFile::Policies.file_name()))
+        && open.kind() == std::io::ErrorKind::PermissionDenied
+    {
+        return Err(refuse(format!(
+            "cannot read this directory: {e}; {HOLDS}, and shipdeck must be able to read them"
+        )));
     }
     let mut early = Vec::new();
     let inputs = ConfigFile::ALL.map(|f| {
@@ -301,38 +315,40 @@ fn load_inputs(
             });
         }
         let has_duplicates = !info.index.duplicates().is_empty();
-        let mut parsed = |e: ConfigError| {
+        let mut parsed = |found: Vec<ConfigError>| {
             // A struct's duplicate field is also a serde error: reported once, above.
-            if !(has_duplicates && e.message.starts_with("duplicate field")) {
-                errors.push(e);
-            }
+            errors.extend(
+                found
+                    .into_iter()
+                    .filter(|e| !(has_duplicates && e.message.starts_with("duplicate field"))),
+            );
         };
         let (display, index) = (&info.display, &info.index);
         match f {
             ConfigFile::Policies => {
-                parts.policies = parse::parse::<PoliciesFile>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<PoliciesFile>(display, &text, index);
+                parsed(found);
+                parts.policies = value;
             }
             ConfigFile::Customers => {
-                parts.customers = parse::parse::<CustomersFile>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<CustomersFile>(display, &text, index);
+                parsed(found);
+                parts.customers = value;
             }
             ConfigFile::DeploymentPolicies => {
-                parts.deployment = parse::parse::<DeploymentPolicies>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<DeploymentPolicies>(display, &text, index);
+                parsed(found);
+                parts.deployment = value;
             }
             ConfigFile::Checklists => {
-                parts.checklists = parse::parse::<ChecklistsFile>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<ChecklistsFile>(display, &text, index);
+                parsed(found);
+                parts.checklists = value;
             }
             ConfigFile::Roster => {
-                parts.roster = parse::parse::<Roster>(display, &text, index)
-                    .map_err(&mut parsed)
-                    .ok()
+                let (value, found) = parse::parse::<Roster>(display, &text, index);
+                parsed(found);
+                parts.roster = value;
             }
         }
     }
@@ -374,6 +390,7 @@ fn load_inputs(
 /// File order first (policies before customers ...), then top to bottom: the
 /// order a person fixes them in.
 fn sorted(mut errors: Vec<ConfigError>, infos: &[FileInfo; 5]) -> ConfigErrors {
+    parse::drop_shadowed(&mut errors);
     let rank = |file: &str| {
         infos
             .iter()

@@ -9,42 +9,142 @@
 //! the member the message talks about when serde could not say which one it was.
 
 use serde::de::DeserializeOwned;
-use serde_json::error::Category;
+use serde_json::Value;
+
+use crate::domain::text;
 
 use super::error::ConfigError;
 use super::position::{self, NodeKind, PositionIndex};
 
 /// Deserializes `text` as a `T`. `file` is the name shown in errors.
+///
+/// The text is read as a JSON document first: a syntax error stops here, with the
+/// parser's position. Then every string in the document (keys too) is checked for
+/// control characters, whatever field it is in, so that a field added later cannot
+/// slip past; then the document is deserialized into its types, reporting every
+/// value that does not fit, not only the first (see [`super::collect`]). Returns
+/// the value when it has the right shape (even if a string in it was refused, so
+/// that the rules across values still run) and every problem found.
 pub(crate) fn parse<T: DeserializeOwned>(
     file: &str,
     text: &str,
     index: &PositionIndex,
-) -> Result<T, ConfigError> {
+) -> (Option<T>, Vec<ConfigError>) {
+    // Read through serde_path_to_error so that a syntax error still names the
+    // field it is in (`roles[0]`).
     let mut de = serde_json::Deserializer::from_str(text);
-    let result: Result<T, _> = serde_path_to_error::deserialize(&mut de);
-    match result {
-        Ok(value) => {
+    let doc: Value = match serde_path_to_error::deserialize(&mut de) {
+        Ok(v) => match de.end() {
             // Trailing text after the top-level value ("}}" or a second object).
-            de.end()
-                .map_err(|e| at_parser(file, text, String::new(), &e))?;
-            Ok(value)
+            Ok(()) => v,
+            Err(e) => return (None, vec![at_parser(file, text, String::new(), &e)]),
+        },
+        // serde_json would say "EOF while parsing a value".
+        Err(_) if text.trim().is_empty() => {
+            let error = ConfigError {
+                file: file.to_string(),
+                line: 1,
+                column: 1,
+                field: String::new(),
+                message: "the file is empty; it must hold a JSON object (copy the file from the repository's config/ to start)".into(),
+            };
+            return (None, vec![error]);
         }
         Err(e) => {
-            let (path, unknown_tail) = path_string(e.path());
-            let inner = e.into_inner();
-            Err(match inner.classify() {
-                Category::Data => data_error(file, text, index, path, unknown_tail, &inner),
-                Category::Syntax | Category::Eof | Category::Io => {
-                    at_parser(file, text, path, &inner)
-                }
-            })
+            let (path, _) = path_string(e.path());
+            return (None, vec![at_parser(file, text, path, e.inner())]);
         }
+    };
+    let mut errors = Vec::new();
+    plain_strings(file, index, &doc, &mut errors);
+    let (value, found) = super::collect::deserialize::<T>(file, text, index, doc);
+    errors.extend(found);
+    (value, errors)
+}
+
+/// Every string in `doc`, and every object key, refused when it holds a character
+/// that must not reach a terminal (C0 and C1 controls, DEL, bidirectional
+/// overrides): no configuration text is multi-line, and a newline or an escape
+/// sequence in a note, a checklist item or an e-mail address would forge lines or
+/// drive the terminal wherever it is shown. One walk over the whole document, so
+/// a field added later is covered without a rule of its own.
+fn plain_strings(file: &str, index: &PositionIndex, doc: &Value, errors: &mut Vec<ConfigError>) {
+    let mut stack: Vec<(String, &Value)> = vec![(String::new(), doc)];
+    while let Some((path, v)) = stack.pop() {
+        match v {
+            Value::String(s) => {
+                if let Some(c) = text::first_unsafe(s) {
+                    let pos = index.value_pos(&path);
+                    errors.push(unsafe_text(file, pos, &path, "", s, c));
+                }
+            }
+            Value::Array(items) => {
+                stack.extend(
+                    items
+                        .iter()
+                        .enumerate()
+                        .map(|(i, x)| (position::child_index(&path, i), x)),
+                );
+            }
+            Value::Object(members) => {
+                for (k, x) in members {
+                    let child = position::child_key(&path, k);
+                    if let Some(c) = text::first_unsafe(k) {
+                        let pos = index.get(&child).map(|n| n.key.unwrap_or(n.value));
+                        errors.push(unsafe_text(file, pos, &child, "the key ", k, c));
+                    }
+                    stack.push((child, x));
+                }
+            }
+            Value::Null | Value::Bool(_) | Value::Number(_) => {}
+        }
+    }
+}
+
+/// The rule every string of every file follows, as the refusal says it.
+const PLAIN_TEXT_RULE: &str = "configuration text must be plain text on one line";
+
+/// Drops the problems found at a field that was refused for holding control
+/// characters: that refusal is the one to fix, and a second line about the same
+/// value ("unknown customer", "not a header name") would only repeat it.
+pub(crate) fn drop_shadowed(errors: &mut Vec<ConfigError>) {
+    let refused: std::collections::HashSet<(String, String)> = errors
+        .iter()
+        .filter(|e| e.message.contains(PLAIN_TEXT_RULE))
+        .map(|e| (e.file.clone(), e.field.clone()))
+        .collect();
+    if refused.is_empty() {
+        return;
+    }
+    errors.retain(|e| {
+        e.message.contains(PLAIN_TEXT_RULE) || !refused.contains(&(e.file.clone(), e.field.clone()))
+    });
+}
+
+fn unsafe_text(
+    file: &str,
+    pos: Option<position::Pos>,
+    path: &str,
+    what: &str,
+    s: &str,
+    c: char,
+) -> ConfigError {
+    ConfigError {
+        file: file.to_string(),
+        line: pos.map_or(0, |p| p.line),
+        column: pos.map_or(0, |p| p.column),
+        field: path.to_string(),
+        message: format!(
+            "{what}`{}` contains the {}; {PLAIN_TEXT_RULE} (no escape sequences, line breaks or tabs)",
+            text::escape(s),
+            text::describe_char(c)
+        ),
     }
 }
 
 /// serde_json's message without its " at line L column C" tail: we print the
 /// position ourselves, in front, the way compilers do.
-fn bare_message(e: &serde_json::Error) -> String {
+pub(crate) fn bare_message(e: &serde_json::Error) -> String {
     let full = e.to_string();
     let tail = format!(" at line {} column {}", e.line(), e.column());
     full.strip_suffix(&tail).map(str::to_string).unwrap_or(full)
@@ -78,7 +178,7 @@ fn at_parser(file: &str, text: &str, field: String, e: &serde_json::Error) -> Co
     }
 }
 
-fn data_error(
+pub(crate) fn data_error(
     file: &str,
     text: &str,
     index: &PositionIndex,
@@ -175,7 +275,7 @@ fn descendant_keys(index: &PositionIndex, path: &str, name: &str) -> Vec<String>
 }
 
 /// `unknown field `tierr`, expected ...` → `tierr`.
-fn quoted_after(message: &str, prefix: &str) -> Option<String> {
+pub(crate) fn quoted_after(message: &str, prefix: &str) -> Option<String> {
     let rest = message.strip_prefix(prefix)?.strip_prefix('`')?;
     rest.split_once('`').map(|(name, _)| name.to_string())
 }
@@ -250,19 +350,49 @@ mod tests {
         )
     }
 
-    fn err(text: &str) -> ConfigError {
+    fn errs(text: &str) -> Vec<ConfigError> {
         let ix = PositionIndex::build(text);
-        match parse::<File>("c.json", text, &ix) {
-            Ok(_) => panic!("expected an error for {text}"),
-            Err(e) => e,
-        }
+        let (_, errors) = parse::<File>("c.json", text, &ix);
+        assert!(!errors.is_empty(), "expected an error for {text}");
+        errors
+    }
+
+    fn err(text: &str) -> ConfigError {
+        let mut all = errs(text);
+        assert_eq!(all.len(), 1, "expected one error: {all:?}");
+        all.remove(0)
     }
 
     #[test]
     fn accepts_a_good_file() {
         let text = customer("");
         let ix = PositionIndex::build(&text);
-        assert!(parse::<File>("c.json", &text, &ix).is_ok());
+        let (value, errors) = parse::<File>("c.json", &text, &ix);
+        assert!(value.is_some() && errors.is_empty(), "{errors:?}");
+    }
+
+    #[test]
+    fn control_characters_anywhere_are_refused_at_their_string() {
+        // A contact's e-mail and a key: fields no rule of their own checks.
+        let text = customer(
+            r#", "contacts": [{"name": "Ops", "email": "ops@a.example\r\nFORGED"}], "x\u001b": 1"#,
+        );
+        let ix = PositionIndex::build(&text);
+        let (_, errors) = parse::<File>("c.json", &text, &ix);
+        let email = errors
+            .iter()
+            .find(|e| e.field == "customers[0].contacts[0].email")
+            .unwrap_or_else(|| panic!("{errors:?}"));
+        assert_eq!(email.line, 4, "{email}");
+        assert!(email.message.contains("control character \\r"), "{email}");
+        assert!(!email.to_string().contains('\r'), "{email:?}");
+        assert!(
+            errors
+                .iter()
+                .any(|e| e.field == "customers[0].x\u{1b}"
+                    && e.message.starts_with("the key `x\\x1b`")),
+            "{errors:?}"
+        );
     }
 
     #[test]
@@ -300,6 +430,16 @@ mod tests {
         assert_eq!(e.field, "delays.hotfix");
         assert_eq!(e.column, 2);
         assert!(e.message.contains("unknown variant `hotfix`"), "{e}");
+    }
+
+    #[test]
+    fn an_empty_file_is_called_empty() {
+        for text in ["", "  \n\t\n"] {
+            let e = err(text);
+            assert_eq!((e.line, e.column), (1, 1), "{e}");
+            assert!(e.message.starts_with("the file is empty"), "{e}");
+            assert!(!e.message.contains("EOF"), "{e}");
+        }
     }
 
     #[test]

@@ -116,25 +116,11 @@ fn list<T: Display>(items: impl IntoIterator<Item = T>) -> String {
     }
 }
 
-/// Refuses control characters (ESC, newline, …) in an id or a name: such text would
-/// be typed on command lines and printed in logs, and a newline in a name forges a
-/// line. Returns whether the value was plain.
-fn plain(r: &mut Report, file: ConfigFile, path: &str, value: &str, what: &str) -> bool {
-    match crate::domain::text::first_unsafe(value) {
-        None => true,
-        Some(c) => {
-            r.value(
-                file,
-                path,
-                format!(
-                    "{what} `{}` contains the {}; ids and names must be plain text",
-                    crate::domain::escape(value),
-                    crate::domain::text::describe_char(c)
-                ),
-            );
-            false
-        }
-    }
+/// Whether an id or a name is plain text. One that is not was refused already,
+/// with its position, by the walk over every string of the file (`parse`); the
+/// rules about ids and names skip it rather than report it a second time.
+fn plain(value: &str) -> bool {
+    crate::domain::text::first_unsafe(value).is_none()
 }
 
 fn tier_names(tiers: &[Tier]) -> String {
@@ -149,7 +135,7 @@ fn tiers(r: &mut Report, tiers: &[Tier]) {
     let mut seen: HashMap<&TierName, usize> = HashMap::new();
     for (i, t) in tiers.iter().enumerate() {
         let path = key(&idx("tiers", i), "name");
-        if !plain(r, F, &path, t.name.as_str(), "tier name") {
+        if !plain(t.name.as_str()) {
         } else if t.name.as_str().trim().is_empty() {
             r.value(F, &path, "a tier needs a name");
         } else if let Some(first) = seen.get(&t.name) {
@@ -387,7 +373,7 @@ fn customers(
         let id_path = key(&base, "id");
         let name_path = key(&base, "name");
         let id = cu.id.as_str();
-        if !plain(r, F, &id_path, id, "customer id") {
+        if !plain(id) {
         } else if id.trim().is_empty() || id.contains(|ch: char| ch.is_whitespace() || ch == ',') {
             r.value(
                 F,
@@ -400,7 +386,7 @@ fn customers(
         } else {
             ids.insert(id.to_ascii_lowercase(), i);
         }
-        if !plain(r, F, &name_path, &cu.name, "customer name") {
+        if !plain(&cu.name) {
         } else if cu.name.trim().is_empty() || cu.name.contains(',') {
             r.value(
                 F,
@@ -416,10 +402,6 @@ fn customers(
             );
         } else {
             names.insert(cu.name.to_lowercase(), i);
-        }
-        for (k, contact) in cu.contacts.iter().enumerate() {
-            let path = key(&idx(&key(&base, "contacts"), k), "name");
-            plain(r, F, &path, &contact.name, "contact name");
         }
         if let Some(p) = policies
             && !p.tiers.iter().any(|t| t.name == cu.tier)
@@ -1008,8 +990,7 @@ fn checklists(r: &mut Report, c: &ChecklistsFile) {
     for (i, cl) in c.checklists.iter().enumerate() {
         let base = idx("checklists", i);
         let id_path = key(&base, "id");
-        plain(r, F, &key(&base, "title"), &cl.title, "checklist title");
-        if !plain(r, F, &id_path, &cl.id, "checklist id") {
+        if !plain(&cl.id) {
         } else if cl.id.trim().is_empty() {
             r.value(
                 F,
@@ -1064,7 +1045,7 @@ fn checklists(r: &mut Report, c: &ChecklistsFile) {
         for (j, item) in cl.items.iter().enumerate() {
             let item_path = idx(&items_path, j);
             let iid_path = key(&item_path, "id");
-            if !plain(r, F, &iid_path, &item.id, "item id") {
+            if !plain(&item.id) {
             } else if item.id.trim().is_empty() {
                 r.value(F, &iid_path, "an item needs an id, e.g. tests-pass");
             } else if let Some(first) = item_ids.get(item.id.as_str()) {
@@ -1098,14 +1079,7 @@ fn roster_rules(r: &mut Report, roster: &Roster) {
     let mut roles: HashMap<&str, usize> = HashMap::new();
     for (i, def) in roster.roles.iter().enumerate() {
         let path = key(&idx("roles", i), "id");
-        plain(
-            r,
-            F,
-            &key(&idx("roles", i), "title"),
-            &def.title,
-            "role title",
-        );
-        if !plain(r, F, &path, def.id.as_str(), "role id") {
+        if !plain(def.id.as_str()) {
         } else if def.id.as_str().trim().is_empty() {
             r.value(F, &path, "a role needs an id, e.g. qa_lead");
         } else if let Some(first) = roles.get(def.id.as_str()) {
@@ -1123,7 +1097,7 @@ fn roster_rules(r: &mut Report, roster: &Roster) {
     for (i, person) in roster.people.iter().enumerate() {
         let base = idx("people", i);
         let name_path = key(&base, "name");
-        if !plain(r, F, &name_path, &person.name, "person name") {
+        if !plain(&person.name) {
         } else if person.name.trim().is_empty() {
             r.value(
                 F,

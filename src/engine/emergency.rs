@@ -11,7 +11,7 @@
 use chrono::{DateTime, Utc};
 
 use super::state::{CustomerStatus, ReleaseState, WaveStatus};
-use crate::domain::{CustomerId, NotifyTiming, TierName};
+use crate::domain::{CustomerId, NotifyTiming, TierName, escape};
 
 /// How an emergency touches one customer.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -57,12 +57,19 @@ impl Affected {
             }
             Consequence::NoticeCut { lead } => format!("{lead} pre-deploy notice cut short"),
         };
+        // The name and the note are configuration text: shown through the one
+        // escaping rule, so that a note with an escape sequence or a line break
+        // cannot drive the terminal or forge a line of the notice.
         let note = if self.note.is_empty() {
             String::new()
         } else {
-            format!(" — {}", self.note)
+            format!(" — {}", escape(&self.note))
         };
-        format!("{} ({}): {what}{note}", self.name, self.wave)
+        format!(
+            "{} ({}): {what}{note}",
+            escape(&self.name),
+            escape(self.wave.as_str())
+        )
     }
 }
 

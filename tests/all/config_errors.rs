@@ -982,8 +982,18 @@ fn health_sources_that_can_only_fail_later_are_refused_at_load() {
             .contains("http or https"),
         "{errs}"
     );
+    // A newline is refused as a control character, once (not also as a bad name).
     let (errs, _) = with(
         r#"{"kind": "http", "url": "https://a.example/h", "headers": [{"name": "X-Token\nInjected: 1", "env": "TOKEN"}]}"#,
+    );
+    assert!(
+        about(&errs, "customers[2].health.headers[0].name")
+            .message
+            .contains("control character \\n"),
+        "{errs}"
+    );
+    let (errs, _) = with(
+        r#"{"kind": "http", "url": "https://a.example/h", "headers": [{"name": "X-Token: 1", "env": "TOKEN"}]}"#,
     );
     assert!(
         about(&errs, "customers[2].health.headers[0].name")
@@ -1218,4 +1228,359 @@ fn an_unknown_field_in_a_prometheus_source_is_refused() {
         (line, col - r#""step""#.len()),
         "unknown field `step`",
     );
+}
+
+// ---------------------------------------------------------------- control characters in any text
+
+/// One hostile text (ESC, a colour, CR LF and a forged line) as a JSON string.
+const FORGED: &str = r#""note\u001b[41mRED\r\nFORGED LINE""#;
+
+#[test]
+fn control_characters_in_any_string_of_any_file_are_refused_where_they_are() {
+    // Free-text fields no rule of their own looks at: the walk covers them all.
+    for (file, from, field) in [
+        (
+            "deployment-policies.json",
+            r#""Contract requires notice before every deploy, security patches included.""#,
+            "overrides.acme-corp.note",
+        ),
+        (
+            "checklists.json",
+            r#""Security vulnerability confirmed and documented""#,
+            "checklists[0].items[0].text",
+        ),
+        (
+            "customers.json",
+            r#""priya@techstart.example""#,
+            "customers[2].contacts[0].email",
+        ),
+        (
+            "policies.json",
+            r#""Startup customers: the first customer wave.""#,
+            "tiers[1].description",
+        ),
+        ("roster.json", r#""QA lead""#, "roles[1].title"),
+    ] {
+        let (errs, at) = refuse(file, from, FORGED, 0);
+        let e = about(&errs, field);
+        assert_at(e, file, at, "contains the control character \\x1b");
+        let shown = errs.to_string();
+        assert!(
+            !shown.contains(['\u{1b}', '\r']) && shown.lines().count() == errs.len(),
+            "errors are inert, one line each: {shown:?}"
+        );
+    }
+    // A key (an override for a customer id with an ESC in it) is refused at the key.
+    let (errs, at) = refuse(
+        "deployment-policies.json",
+        r#""umbrella-health""#,
+        r#""umbrella\u001b[2J""#,
+        0,
+    );
+    let e = about(&errs, "overrides.umbrella\u{1b}[2J");
+    assert_at(
+        e,
+        "deployment-policies.json",
+        at,
+        "the key `umbrella\\x1b[2J`",
+    );
+    assert!(!e.to_string().contains('\u{1b}'), "{e:?}");
+}
+
+#[test]
+fn control_characters_in_notifications_json_are_refused_too() {
+    let text = r#"{"channels": {"ops": {"kind": "file"}},
+ "routes": [{"channel": "ops", "note": "x"}]}"#;
+    // Whatever else is wrong, the string with a newline is reported where it is.
+    let text = text.replace(r#""note": "x""#, r#""channel2": "a\nb""#);
+    let (_, errors) = config::extras::notifications_from_str("notifications.json", &text, None);
+    let e = errors
+        .iter()
+        .find(|e| e.field == "routes[0].channel2" && e.message.contains("control character"))
+        .unwrap_or_else(|| panic!("{errors:?}"));
+    assert_eq!(e.line, 2, "{e}");
+}
+
+fn shipdeck_bin(state: &Path, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_shipdeck"))
+        .arg("--state-dir")
+        .arg(state)
+        .args(args)
+        .env_remove("SHIPDECK_CONFIG")
+        .env("USER", "alice")
+        .output()
+        .expect("run shipdeck")
+}
+
+/// The defaults on disk in `dir`, with `file` edited (`from` → `to`, once).
+fn write_config(dir: &Path, file: &str, from: &str, to: &str) {
+    for (name, text) in builtin_files() {
+        let text = if name == file {
+            assert!(text.contains(from), "{file} has no {from}");
+            text.replacen(from, to, 1)
+        } else {
+            text.to_string()
+        };
+        std::fs::write(dir.join(name), text).expect("write");
+    }
+}
+
+#[test]
+fn config_check_and_an_emergency_dry_run_refuse_a_note_with_control_characters() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config");
+    std::fs::create_dir(&cfg).expect("mkdir");
+    write_config(
+        &cfg,
+        "deployment-policies.json",
+        r#""Contract requires notice before every deploy, security patches included.""#,
+        FORGED,
+    );
+    let cfg_arg = cfg.to_str().expect("utf-8 path");
+    let state = dir.path().join("state");
+    for args in [
+        vec!["config", "check", "--config", cfg_arg],
+        vec![
+            "emergency",
+            "--config",
+            cfg_arg,
+            "--version",
+            "v1.0.1",
+            "--type",
+            "security",
+            "--dry-run",
+            "--reason",
+            "x",
+        ],
+    ] {
+        let o = shipdeck_bin(&state, &args);
+        let out = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {out}");
+        assert!(
+            !out.contains(['\u{1b}', '\r']) && !out.contains("\nFORGED"),
+            "{args:?} printed raw control characters: {out:?}"
+        );
+        assert!(
+            out.contains("deployment-policies.json:6:15: overrides.acme-corp.note: `note\\x1b[41mRED\\r\\nFORGED LINE` contains the control character \\x1b"),
+            "{args:?}: {out}"
+        );
+    }
+}
+
+// ---------------------------------------------------------------- every type error, not the first
+
+/// Applies each (from, to, nth) edit to `name` in turn; returns the errors and
+/// where each replacement (`to`, unique in the result) starts.
+fn refuse_all(name: &str, edits: &[(&str, &str, usize)]) -> (ConfigErrors, Vec<(usize, usize)>) {
+    let mut files = defaults();
+    let mut text = text_of(&files, name);
+    for (from, to, nth) in edits {
+        text = edit(&text, from, to, *nth).0;
+    }
+    let at = edits
+        .iter()
+        .map(|(_, to, _)| {
+            assert_eq!(text.matches(to).count(), 1, "`{to}` is not unique");
+            pos_at(&text, text.find(to).expect("edited"))
+        })
+        .collect();
+    set(&mut files, name, text);
+    (load_err(&files), at)
+}
+
+#[test]
+fn three_bad_durations_in_one_file_are_three_errors() {
+    let (errs, at) = refuse_all(
+        "policies.json",
+        &[
+            (r#""soak": "30m""#, r#""soak": "30 minutes""#, 0),
+            (r#""soak": "10m""#, r#""soak": "10M""#, 1),
+            (r#""soak": "5m""#, r#""soak": "-5m""#, 0),
+        ],
+    );
+    let soak = |policy: &str| about(&errs, &format!("policies.{policy}.soak"));
+    let value = |(line, col): (usize, usize)| (line, col + r#""soak": "#.len());
+    assert_at(soak("minor"), "policies.json", value(at[0]), "write 30m");
+    assert_at(
+        soak("performance"),
+        "policies.json",
+        value(at[1]),
+        "ambiguous",
+    );
+    assert_at(soak("security"), "policies.json", value(at[2]), "negative");
+    assert_eq!(errs.len(), 3, "{errs}");
+}
+
+#[test]
+fn two_wrong_types_in_one_customer_and_in_two_customers_are_all_reported() {
+    // In one customer (TechStart, customers[2]): its tier and its health.
+    let (errs, at) = refuse_all(
+        "customers.json",
+        &[
+            (
+                r#""baseline_error_rate": 0.4"#,
+                r#""baseline_error_rate": "high""#,
+                0,
+            ),
+            (r#""tier": "startup""#, r#""tier": 7"#, 0),
+        ],
+    );
+    let value = |(line, col): (usize, usize), key: &str| (line, col + key.len() + 4);
+    assert_at(
+        about(&errs, "customers[2].tier"),
+        "customers.json",
+        value(at[1], "tier"),
+        "invalid type: integer `7`",
+    );
+    assert_at(
+        about(&errs, "customers[2].health.baseline_error_rate"),
+        "customers.json",
+        value(at[0], "baseline_error_rate"),
+        "invalid type: string \"high\"",
+    );
+    assert_eq!(errs.len(), 2, "{errs}");
+
+    // In two customers, with a misspelt key in a third (reported, and the field it
+    // should have been as missing) and a bad version in a fourth.
+    let (errs, _) = refuse_all(
+        "customers.json",
+        &[
+            (
+                r#""baseline_error_rate": 0.5"#,
+                r#""baseline_error_rate": "high""#,
+                0,
+            ),
+            (r#""tier": "startup""#, r#""tier": 7"#, 0),
+            (r#""tier": "demo""#, r#""tierr": "demo""#, 1),
+            (r#""version": "v1.0.0""#, r#""version": "1.0""#, 0),
+        ],
+    );
+    let fields: Vec<&str> = errs.iter().map(|e| e.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        [
+            "customers[0].version",
+            "customers[1]",
+            "customers[1].tierr",
+            "customers[2].tier",
+            "customers[3].health.baseline_error_rate",
+        ],
+        "{errs}"
+    );
+}
+
+#[test]
+fn type_errors_in_several_files_are_all_reported_with_each_file_s_own() {
+    let mut files = defaults();
+    for (name, from, to) in [
+        ("policies.json", r#""soak": "5m""#, r#""soak": 5"#),
+        (
+            "policies.json",
+            r#""max_parallel": 10"#,
+            r#""max_parallel": "ten""#,
+        ),
+        ("roster.json", r#""QA lead""#, "7"),
+        ("roster.json", r#""Dev lead""#, "false"),
+    ] {
+        let (new, _) = edit(&text_of(&files, name), from, to, 0);
+        set(&mut files, name, new);
+    }
+    let errs = load_err(&files);
+    let per_file = |f: &str| errs.iter().filter(|e| e.file.ends_with(f)).count();
+    assert!(per_file("policies.json") >= 2, "{errs}");
+    assert_eq!(per_file("roster.json"), 2, "{errs}");
+}
+
+// ---------------------------------------------------------------- wording: empty files, unreadable dirs
+
+fn output_text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+#[test]
+fn an_empty_config_file_is_called_empty_with_its_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config");
+    std::fs::create_dir(&cfg).expect("mkdir");
+    write_config(&cfg, "roster.json", "", "");
+    std::fs::write(cfg.join("roster.json"), "").expect("empty");
+    std::fs::write(cfg.join("notifications.json"), "\n  \n").expect("blank");
+    let o = shipdeck_bin(
+        &dir.path().join("state"),
+        &["config", "check", "--config", cfg.to_str().expect("utf-8")],
+    );
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    for name in ["roster.json", "notifications.json"] {
+        let shown = format!("{}:1:1: the file is empty", cfg.join(name).display());
+        assert!(out.contains(&shown), "no `{shown}` in:\n{out}");
+    }
+    assert!(!out.contains("EOF"), "{out}");
+}
+
+#[test]
+fn an_unreadable_config_dir_is_one_error_not_one_per_file() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cfg = dir.path().join("config");
+    let state = dir.path().join("state");
+    std::fs::create_dir(&cfg).expect("mkdir");
+    std::fs::create_dir(&state).expect("mkdir");
+    write_config(&cfg, "roster.json", "", "");
+    let mode = |p: &Path, m: u32| {
+        std::fs::set_permissions(p, std::fs::Permissions::from_mode(m)).expect("chmod")
+    };
+    mode(dir.path(), 0o755);
+    mode(&state, 0o777);
+    mode(&cfg, 0o000);
+    // Root reads whatever the mode says: run shipdeck as nobody then.
+    let bin = env!("CARGO_BIN_EXE_shipdeck");
+    let cfg_arg = cfg.to_str().expect("utf-8");
+    let args = [
+        "--state-dir",
+        state.to_str().expect("utf-8"),
+        "config",
+        "check",
+        "--config",
+        cfg_arg,
+    ];
+    let mut cmd = if unsafe { libc::geteuid() } == 0 {
+        if std::process::Command::new("setpriv")
+            .arg("--version")
+            .output()
+            .is_err()
+        {
+            eprintln!("skipped: running as root without setpriv");
+            mode(&cfg, 0o755);
+            return;
+        }
+        let mut c = std::process::Command::new("setpriv");
+        c.args(["--reuid=65534", "--regid=65534", "--clear-groups", bin]);
+        c
+    } else {
+        std::process::Command::new(bin)
+    };
+    let o = cmd
+        .args(args)
+        .env_remove("SHIPDECK_CONFIG")
+        .env("USER", "alice")
+        .output()
+        .expect("run shipdeck");
+    mode(&cfg, 0o755);
+    let out = output_text(&o);
+    assert_eq!(o.status.code(), Some(2), "{out}");
+    assert!(
+        out.contains(&format!("{cfg_arg}: cannot read this directory")),
+        "{out}"
+    );
+    assert!(!out.contains("notifications.json"), "{out}");
+    assert!(!out.contains("policies.json: cannot read"), "{out}");
 }

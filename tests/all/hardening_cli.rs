@@ -841,3 +841,39 @@ fn the_readme_exit_code_contract_names_every_code_the_cli_returns() {
         );
     }
 }
+
+/// Defence in depth behind the config check: an override's note that got into a
+/// plan with an ESC and a line break is printed escaped, on its own line, in the
+/// emergency notice (`emergency --dry-run`, `deploy --emergency`, the cockpit).
+#[test]
+fn an_emergency_notice_prints_an_override_note_escaped_on_one_line() {
+    let mut cfg = shipdeck::config::load_builtin().unwrap();
+    let (_, acme) = cfg
+        .deployment
+        .overrides
+        .iter_mut()
+        .find(|(id, _)| id.as_str() == "acme-corp")
+        .expect("acme-corp's override");
+    acme.note = "note\u{1b}[41mRED\r\nFORGED LINE".into();
+    let plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.1".parse().unwrap(),
+        shipdeck::domain::ReleaseType::Security,
+        Selection::All,
+        false,
+    )
+    .unwrap();
+    let now: DateTime<Utc> = "2026-11-16T10:00:00Z".parse().unwrap();
+    let state = ReleaseState::fold([&engine::plan_event(plan, "alice", now)]).unwrap();
+    let text = shipdeck::cli::deploy::emergency_impact(&state, &[], now);
+    let acme_line = text
+        .lines()
+        .find(|l| l.contains("ACME Corp"))
+        .unwrap_or_else(|| panic!("{text}"));
+    assert!(
+        acme_line.ends_with("— note\\x1b[41mRED\\r\\nFORGED LINE"),
+        "{acme_line}"
+    );
+    assert_clean("emergency notice", &text);
+    assert!(!text.lines().any(|l| l.starts_with("FORGED")), "{text}");
+}

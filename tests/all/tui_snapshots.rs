@@ -1248,3 +1248,55 @@ fn long_reasons_are_read_whole_at_120_columns() {
     a.on_key(key(KeyCode::Esc), &d.state, d.now);
     assert!(a.log_detail.is_none());
 }
+
+/// Configuration text that got past validation (defence in depth): a checklist
+/// item with an ESC and a line break is drawn escaped, as wide as it is counted,
+/// and the pane keeps its right border in place on every row.
+#[test]
+fn a_checklist_item_with_control_characters_is_drawn_escaped_and_keeps_the_border() {
+    let mut cfg = config::load_builtin().expect("built-in config");
+    let list = cfg
+        .checklists
+        .iter_mut()
+        .find(|c| c.id == "pre-release-security")
+        .expect("security checklist");
+    list.items[0].text = "a\u{1b}[41mRED\r\nX".into();
+    let plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.1".parse().expect("version"),
+        ReleaseType::Security,
+        Selection::All,
+        false,
+    )
+    .expect("plan");
+    let first = engine::plan_event(plan, "alice", t0());
+    let state = ReleaseState::fold([&first]).expect("fold");
+    let t = screen(&state, t0(), &app(), &Theme::ansi16(), 120, 24);
+    let buf = t.backend().buffer();
+    let row_text = |y: u16| -> String { (0..120).map(|x| buf[(x, y)].symbol()).collect() };
+    let rows: Vec<String> = (0..24).map(row_text).collect();
+    let item_row = rows
+        .iter()
+        .position(|r| r.contains("a\\x1b[41mRED"))
+        .unwrap_or_else(|| panic!("the item, escaped:\n{}", rows.join("\n")));
+    assert!(
+        rows[item_row].contains("a\\x1b[41mRED\\r\\nX"),
+        "{}",
+        rows[item_row]
+    );
+    // The left pane's right border: the same column on the item's row as on the
+    // next item's row.
+    let border = |r: &str| r.chars().position(|c| c == '│');
+    assert!(border(&rows[item_row]).is_some(), "{}", rows.join("\n"));
+    assert_eq!(
+        border(&rows[item_row]),
+        border(&rows[item_row + 1]),
+        "\n{}\n{}",
+        rows[item_row],
+        rows[item_row + 1]
+    );
+    assert!(
+        (0..24).all(|y| (0..120).all(|x| !buf[(x, y)].symbol().contains(char::is_control))),
+        "no control character reaches a cell"
+    );
+}

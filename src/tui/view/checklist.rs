@@ -10,6 +10,7 @@ use ratatui::text::{Line, Span};
 use ratatui::widgets::{Borders, Widget};
 
 use super::{fit, pad, pane, put, row_style};
+use crate::domain::escape;
 use crate::engine::ReleaseState;
 use crate::engine::state::{CheckStatus, item_key};
 use crate::tui::app::{App, Focus};
@@ -29,7 +30,7 @@ pub fn render(
     let rows = checklists::rows(state, view);
     // The list's name and count matter more than the pane's name: drop the
     // latter when the pane is narrow (4 = the frame's spaces and focus mark).
-    let name = checklists::title(state, view);
+    let name = escape(&checklists::title(state, view)).into_owned();
     let full = format!("{}: {name}", strings::PANE_CHECKLIST);
     let title = if full.chars().count() + 4 < usize::from(area.width) {
         full

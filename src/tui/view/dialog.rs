@@ -11,6 +11,7 @@ use ratatui::style::{Modifier, Style};
 use ratatui::text::{Line, Span};
 
 use super::{overlay, put};
+use crate::domain::escape;
 use crate::engine::ReleaseState;
 use crate::tui::app::{Dialog, DialogKind, Field};
 use crate::tui::strings;
@@ -62,7 +63,7 @@ pub fn render(
     match &d.kind {
         DialogKind::Approve => {
             for note in &d.notes {
-                lines.push(Line::raw(note.clone()));
+                lines.push(Line::raw(escape(note).into_owned()));
             }
             if d.choices.len() > 1 {
                 lines.push(Line::styled(
@@ -119,7 +120,7 @@ pub fn render(
         DialogKind::Emergency => {
             lines.push(Line::raw(strings::EMERGENCY_INTRO));
             for note in &d.notes {
-                for chunk in wrap(&format!("{} {note}", sym.warning), text_w) {
+                for chunk in wrap(&format!("{} {}", sym.warning, escape(note)), text_w) {
                     lines.push(Line::styled(chunk, theme.warning));
                 }
             }

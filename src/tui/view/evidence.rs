@@ -69,17 +69,10 @@ pub fn render(
     }
 }
 
-/// Control characters as escapes: a terminal sequence in a server's text stays inert.
+/// Control characters as escapes: a terminal sequence in a server's text stays
+/// inert. The one escaping rule ([`crate::domain::escape`]), as everywhere else.
 fn printable(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if c.is_control() {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::domain::escape(s).into_owned()
 }
 
 /// Splits `s` into rows of `width` characters exactly (queries: every character
@@ -270,6 +263,6 @@ mod tests {
         let rows = hard_wrap(q, 10);
         assert_eq!(rows.concat(), q);
         assert!(rows.iter().all(|r| r.chars().count() <= 10));
-        assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
+        assert_eq!(printable("a\u{1b}[2Jb"), "a\\x1b[2Jb");
     }
 }

@@ -30,6 +30,7 @@ use ratatui::widgets::{Block, Borders, Clear, Widget};
 use super::app::{App, Focus};
 use super::theme::{Symbols, Theme};
 use super::too_small::{TooSmall, is_too_small};
+use crate::domain::escape;
 use crate::engine::ReleaseState;
 
 /// Draws the whole cockpit (or the too-small screen) into `frame`.
@@ -122,6 +123,7 @@ pub(crate) fn pane(
         theme.muted
     };
     let mark = if focused { "> " } else { "" };
+    let title = escape(&title);
     Block::new()
         .borders(borders)
         .border_style(theme.muted)
@@ -129,7 +131,13 @@ pub(crate) fn pane(
 }
 
 /// Cuts `s` to `width` characters, marking the cut with `…`.
+///
+/// `s` is escaped first (the one rule, [`escape`]): text from configuration or
+/// from people may hold an ESC or a line break, which the buffer would drop or the
+/// terminal obey; escaped, every character takes the cell it is counted for, so a
+/// row is exactly as wide as computed and the pane's border stays put.
 pub(crate) fn fit(s: &str, width: usize) -> String {
+    let s = escape(s);
     let n = s.chars().count();
     if n <= width {
         return s.to_string();
