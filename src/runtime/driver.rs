@@ -550,6 +550,12 @@ impl Driver {
                     } else {
                         self.commit(batch, false).await?;
                     }
+                    // A steady stream of results (probes of a large fleet, faster
+                    // than real time) must not hold a deadline back: with `biased`,
+                    // the tick below is polled only when no result is ready.
+                    if deadline.is_some_and(|d| self.clock.now() >= d) {
+                        let _ = self.handle(&Input::Tick).await?;
+                    }
                 }
                 _ = tokio::time::sleep_until(self.steady_shown + STEADY_SHOWN_EVERY), if self.steady_unshown => {
                     self.publish(self.last_now);
