@@ -373,6 +373,7 @@ fn open_inner(
             last_seq: next_seq.saturating_sub(replayed as u64),
             last_at: tokio::time::Instant::now(),
             writing: None,
+            every_events: super::checkpoint::every_events(),
         },
         next_seq,
         summaries: super::summaries::Summaries::new(now),
@@ -385,6 +386,8 @@ fn open_inner(
         lock: Some(lock),
         draining: None,
         held: 0,
+        steady_shown: tokio::time::Instant::now(),
+        steady_unshown: false,
     };
     let task = tokio::spawn(async move {
         driver
@@ -414,6 +417,8 @@ struct Checkpoints {
     last_at: tokio::time::Instant,
     /// At most one write at a time, on the blocking pool.
     writing: Option<tokio::task::JoinHandle<()>>,
+    /// Events between checkpoints (see [`super::checkpoint::every_events`]).
+    every_events: u64,
 }
 
 /// A checkpoint is also taken after this long with events since the last one.
@@ -425,7 +430,7 @@ impl Checkpoints {
     /// crash mid-write leaves the previous checkpoint, which only costs replay time.
     fn maybe_write(&mut self, position: super::journal::Position, state: &ReleaseState) {
         let events = position.seq.saturating_sub(self.last_seq);
-        let due = events >= super::checkpoint::EVERY_EVENTS
+        let due = events >= self.every_events
             || (events > 0 && self.last_at.elapsed() >= CHECKPOINT_EVERY);
         if !due || self.writing.as_ref().is_some_and(|w| !w.is_finished()) {
             return;
@@ -485,7 +490,17 @@ struct Driver {
     draining: Option<oneshot::Sender<HandOff>>,
     /// Effects decided while draining and left for the next process.
     held: usize,
+    /// When a snapshot was last published.
+    steady_shown: tokio::time::Instant,
+    /// Steady samples were tallied since the last snapshot (see [`STEADY_SHOWN_EVERY`]).
+    steady_unshown: bool,
 }
+
+/// Steady samples (tallied, nothing journaled, nothing decided) are shown at most
+/// this often: a snapshot clones the whole state, and at 10,000 customers probed
+/// every 10 s one snapshot per probe result would cost the process most of a core
+/// (views redraw about once a second anyway). A decision is always shown at once.
+const STEADY_SHOWN_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
 /// While handing over, how often the loop looks whether the effects it started
 /// have all reported (notices send no result to wake it).
@@ -546,8 +561,23 @@ impl Driver {
                         self.take_result(next, &mut batch);
                     }
                     self.close_summaries(&mut batch, false);
-                    let shown = batch.steady > 0;
-                    self.commit(batch, shown).await?;
+                    if batch.events.is_empty() && batch.steady > 0 {
+                        self.steady_unshown = true;
+                        if self.steady_shown.elapsed() >= STEADY_SHOWN_EVERY {
+                            self.publish(self.last_now);
+                        }
+                    } else {
+                        self.commit(batch, false).await?;
+                    }
+                    // A steady stream of results (probes of a large fleet, faster
+                    // than real time) must not hold a deadline back: with `biased`,
+                    // the tick below is polled only when no result is ready.
+                    if deadline.is_some_and(|d| self.clock.now() >= d) {
+                        let _ = self.handle(&Input::Tick).await?;
+                    }
+                }
+                _ = tokio::time::sleep_until(self.steady_shown + STEADY_SHOWN_EVERY), if self.steady_unshown => {
+                    self.publish(self.last_now);
                 }
                 _ = sleep => {
                     let _ = self.handle(&Input::Tick).await?;
@@ -560,8 +590,37 @@ impl Driver {
         let mut batch = Batch::default();
         self.close_summaries(&mut batch, true);
         self.commit(batch, false).await?;
+        self.final_checkpoint().await;
         self.executor.shutdown(NOTICE_GRACE).await;
         Ok(Arc::new(self.state.clone()))
+    }
+
+    /// Stopping: a checkpoint of the state as the loop leaves it (unless one was
+    /// taken there already), so that the next open replays nothing. Handing over
+    /// writes none: the next process appends to the journal at once.
+    async fn final_checkpoint(&mut self) {
+        if self.lock.is_none() {
+            return;
+        }
+        if let Some(w) = self.checkpoints.writing.take() {
+            let _ = w.await;
+        }
+        let position = match self.journal.lock() {
+            Ok(j) => j.position(),
+            Err(_) => return,
+        };
+        if position.seq == self.checkpoints.last_seq {
+            return;
+        }
+        self.checkpoints.last_seq = position.seq;
+        let state = self.state.clone();
+        let path = self.checkpoints.path.clone();
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Err(e) = super::checkpoint::write(&path, &position, &state) {
+                tracing::warn!(path = %path.display(), "cannot write a checkpoint: {e}");
+            }
+        })
+        .await;
     }
 
     /// Stopping: waits for the deploys and rollbacks in flight and journals their
@@ -790,6 +849,8 @@ impl Driver {
     }
 
     fn publish(&mut self, now: DateTime<Utc>) {
+        self.steady_shown = tokio::time::Instant::now();
+        self.steady_unshown = false;
         self.serial += 1;
         self.snapshots.send_replace(Snapshot {
             state: Arc::new(self.state.clone()),

@@ -68,12 +68,39 @@ pub fn load_release_accepting(
     Ok((state, events, chain))
 }
 
+/// A release's state, as a resume reads it: from its newest checkpoint and the
+/// journal's tail after it when the checkpoint matches the journal, else from the
+/// whole journal. For readers that need the state only (the release history, the
+/// versions customers run), so that a long release is not replayed whole by every
+/// command that starts.
+pub fn load_state(dir: &StateDir, label: &str) -> Result<ReleaseState, String> {
+    let path = dir.journal_path(label);
+    if let Ok(Some((position, mut state))) =
+        super::checkpoint::read(&super::checkpoint::path(dir, label))
+    {
+        match super::journal::read_after_with(
+            &path,
+            &position,
+            super::journal::Accept::Recorded(&super::release_journal::accepted_lines),
+        ) {
+            Ok(tail) => {
+                for e in tail.into_events() {
+                    state.apply(&e);
+                }
+                return Ok(state);
+            }
+            Err(e) => tracing::debug!("checkpoint of {label} not used: {e}"),
+        }
+    }
+    load_release(dir, label).map(|(s, _)| s)
+}
+
 pub fn summaries(dir: &StateDir) -> Vec<ReleaseSummary> {
     let labels = dir.list_releases().unwrap_or_default();
     let mut out = Vec::new();
     for label in labels {
-        match load_release(dir, &label) {
-            Ok((s, _)) => out.push(ReleaseSummary {
+        match load_state(dir, &label) {
+            Ok(s) => out.push(ReleaseSummary {
                 label,
                 version: s.plan.version.clone(),
                 release_type: s.plan.release_type,
@@ -126,7 +153,7 @@ pub fn current_versions(dir: &StateDir) -> BTreeMap<CustomerId, Version> {
         .list_releases()
         .unwrap_or_default()
         .iter()
-        .filter_map(|label| load_release(dir, label).ok().map(|(s, _)| s))
+        .filter_map(|label| load_state(dir, label).ok())
         .collect();
     releases.sort_by_key(|s| s.started_at);
     let mut out = BTreeMap::new();

@@ -612,6 +612,52 @@ pub fn read_all<T: DeserializeOwned>(path: &Path) -> Result<Replay<T>, JournalEr
     read_all_with(path, Accept::Recorded(&|_| Vec::new()))
 }
 
+/// [`read_all_with`] of the lines after `from` (a checkpoint's position), without
+/// writing: the line that ends at `from` must hash to its head, else
+/// [`JournalError::StalePosition`] (the caller reads the journal whole). A torn
+/// last line is ignored, as [`read_all`] does.
+pub fn read_after_with<T: DeserializeOwned>(
+    path: &Path,
+    from: &Position,
+    accept: Accept<'_, T>,
+) -> Result<Replay<T>, JournalError> {
+    use std::io::{Seek, SeekFrom};
+    let io_err = |op: &'static str| {
+        let path = path.to_path_buf();
+        move |source| JournalError::Io { op, path, source }
+    };
+    let stale = |why: &str| JournalError::StalePosition {
+        path: path.to_path_buf(),
+        why: why.to_string(),
+    };
+    let mut file = super::state_dir::open_state_file_read(path).map_err(io_err("open"))?;
+    let head = parse_hash(&from.head).ok_or_else(|| stale("its head is not a hash"))?;
+    let size = file.metadata().map_err(io_err("read"))?.len();
+    if size < from.len {
+        return Err(stale("the journal is shorter than the checkpoint"));
+    }
+    if from.seq > 0 {
+        let last = line_ending_at(&mut file, from.len).map_err(io_err("read"))?;
+        if last.map(|l| sha256(&l)) != Some(head) {
+            return Err(stale("the line it ends on is not the one it recorded"));
+        }
+    }
+    file.seek(SeekFrom::Start(from.len))
+        .map_err(io_err("read"))?;
+    let start = ScanStart {
+        seq: from.seq,
+        len: from.len,
+        hash: head,
+    };
+    let scan = scan_from::<T>(BufReader::with_capacity(READ_BUFFER, &file), path, start)?;
+    let chain = judge_chain(path, &scan, accept)?;
+    Ok(Replay {
+        records: scan.records,
+        dropped_tail: scan.dropped_tail,
+        chain,
+    })
+}
+
 /// [`read_all`], letting through the chain breaks `accept` allows.
 pub fn read_all_with<T: DeserializeOwned>(
     path: &Path,

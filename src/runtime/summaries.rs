@@ -44,9 +44,12 @@ impl Range {
     }
 
     fn figure(&self) -> Option<FigureRange> {
+        // The mean to a thousandth: the figures come with a decimal or two, and a
+        // float sum's last digits (0.09999999999999981) would only lengthen the
+        // journal line, ten thousand times an hour.
         (self.n > 0).then(|| FigureRange {
             min: self.min,
-            mean: self.sum / self.n as f64,
+            mean: (self.sum / self.n as f64 * 1000.0).round() / 1000.0,
             max: self.max,
         })
     }

@@ -15,6 +15,7 @@ mod cli_terminal;
 mod cli_words;
 mod config_errors;
 mod crash_resume;
+mod crash_resume_checkpoints;
 mod demo_e2e;
 mod deploy_cockpit;
 mod deploy_command;
