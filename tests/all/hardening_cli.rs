@@ -70,9 +70,19 @@ pub(crate) fn played(plan: ReleasePlan, start: DateTime<Utc>, until: DateTime<Ut
                     queue.push((
                         now + TimeDelta::minutes(5),
                         EffectResult::DeployFinished {
-                            customer,
+                            customer: customer.clone(),
                             ok: true,
                             detail: "ok".into(),
+                        },
+                    ));
+                    // Its first health check after the deploy: healthy.
+                    queue.push((
+                        now + TimeDelta::minutes(5) + TimeDelta::seconds(1),
+                        EffectResult::Probed {
+                            customer,
+                            outcome: shipdeck::domain::ProbeOutcome::Up {
+                                sample: Default::default(),
+                            },
                         },
                     ));
                 }
