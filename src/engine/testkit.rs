@@ -8,6 +8,7 @@
 //! the drill's `now`, nothing is read or written.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use chrono::{DateTime, TimeDelta, Utc};
 
@@ -111,6 +112,35 @@ impl Default for Answers {
     }
 }
 
+/// What a customer's service answers a probe: given the probing round (from 1),
+/// the customer's place in the release and its id.
+pub type ProbeAnswer = dyn Fn(u32, usize, &CustomerId) -> crate::domain::ProbeOutcome + Send + Sync;
+
+/// A world that also probes every customer of the release now and then, as the
+/// runtime's health probes do: in [`Drill::run_until`] (and so [`Drill::advance`]),
+/// at once and then every `every`, before the results due at that instant, each
+/// customer answers `answer(round, index, customer)`.
+#[derive(Clone)]
+pub struct Probing {
+    pub every: TimeDelta,
+    pub answer: Arc<ProbeAnswer>,
+    /// Rounds probed so far.
+    pub rounds: u32,
+}
+
+impl Probing {
+    pub fn new(
+        every: TimeDelta,
+        answer: impl Fn(u32, usize, &CustomerId) -> crate::domain::ProbeOutcome + Send + Sync + 'static,
+    ) -> Probing {
+        Probing {
+            every,
+            answer: Arc::new(answer),
+            rounds: 0,
+        }
+    }
+}
+
 /// A release played on a manual clock against the simulated world.
 pub struct Drill {
     pub state: ReleaseState,
@@ -127,6 +157,9 @@ pub struct Drill {
     pub notices: Vec<String>,
     /// How the world answers.
     pub answers: Answers,
+    /// Whether the world probes customers by itself in `run_until` (`None`: only
+    /// the first check after each deploy of [`Answers::checked_after_deploy`]).
+    pub probing: Option<Probing>,
     /// Deploy duration per customer, from the plan's recorded targets.
     durations: HashMap<CustomerId, TimeDelta>,
 }
@@ -158,6 +191,7 @@ impl Drill {
             failing: Vec::new(),
             notices: Vec::new(),
             answers: Answers::default(),
+            probing: None,
             durations,
         })
     }
@@ -175,6 +209,7 @@ impl Drill {
             failing: Vec::new(),
             notices: Vec::new(),
             answers: self.answers.clone(),
+            probing: self.probing.clone(),
             durations: self.durations.clone(),
         })
     }
@@ -277,22 +312,30 @@ impl Drill {
         }
     }
 
-    /// Runs the world until `limit` or until nothing more can happen by itself.
+    /// Runs the world until `limit` or until nothing more can happen by itself (with
+    /// [`Drill::probing`], probes go on until `limit`).
     pub fn run_until(&mut self, limit: DateTime<Utc>) {
         let _ = self.input(Input::Tick);
+        let mut next_probe = self.probing.as_ref().map(|_| self.now);
         loop {
             let next_result = self.queue.iter().map(|(t, _)| *t).min();
-            let next = match (super::next_deadline(&self.state, self.now), next_result) {
-                (Some(a), Some(b)) => a.min(b),
-                (a, b) => match a.or(b) {
-                    Some(t) => t,
-                    None => break,
-                },
+            let Some(next) = [
+                super::next_deadline(&self.state, self.now),
+                next_result,
+                next_probe,
+            ]
+            .into_iter()
+            .flatten()
+            .min() else {
+                break;
             };
             if next > limit {
                 break;
             }
             self.now = self.now.max(next);
+            if next_probe.is_some_and(|p| self.now >= p) {
+                next_probe = self.probe_all();
+            }
             let (due, rest): (Vec<_>, Vec<_>) =
                 self.queue.drain(..).partition(|(t, _)| *t <= self.now);
             self.queue = rest;
@@ -303,6 +346,19 @@ impl Drill {
             }
             let _ = self.input(Input::Tick);
         }
+    }
+
+    /// One round of [`Drill::probing`] now; when the next is due.
+    fn probe_all(&mut self) -> Option<DateTime<Utc>> {
+        let probing = self.probing.as_mut()?;
+        probing.rounds += 1;
+        let (round, every, answer) = (probing.rounds, probing.every, probing.answer.clone());
+        let ids: Vec<CustomerId> = self.state.customers.iter().map(|c| c.id.clone()).collect();
+        for (i, customer) in ids.into_iter().enumerate() {
+            let outcome = answer(round, i, &customer);
+            let _ = self.input(Input::Result(EffectResult::Probed { customer, outcome }));
+        }
+        Some(self.now + every)
     }
 
     /// Plays the release until it ends, nothing more can happen by itself, or

@@ -9,12 +9,11 @@ use crossterm::event::{KeyCode, KeyEvent, KeyModifiers};
 use ratatui::Terminal;
 use ratatui::backend::TestBackend;
 use shipdeck::config;
-use shipdeck::domain::{
-    Configuration, CustomerId, DeployTarget, HealthSample, HealthSource, ProbeOutcome, ReleaseType,
-};
+use shipdeck::domain::{HealthSample, HealthSource, ProbeOutcome, ReleaseType};
+use shipdeck::engine::testkit::{Drill, Probing};
 use shipdeck::engine::{
-    self, Command, Effect, EffectResult, Input, ReleasePlan, ReleaseState, RollbackScope,
-    Selection, WaveStatus,
+    self, Command, EffectResult, Input, ReleasePlan, ReleaseState, RollbackScope, Selection,
+    WaveStatus,
 };
 use shipdeck::tui::app::App;
 use shipdeck::tui::input::key;
@@ -25,86 +24,51 @@ fn t0() -> DateTime<Utc> {
     "2026-11-16T10:00:00Z".parse().expect("time")
 }
 
-/// A small engine driver on a manual clock (after `tests/engine_scenarios.rs`).
-struct Drill {
-    cfg: Configuration,
-    state: ReleaseState,
-    now: DateTime<Utc>,
-    queue: Vec<(DateTime<Utc>, EffectResult)>,
-    round: u32,
+/// A release planned by alice at `t0` on the engine's test kit, its world probing
+/// every customer every 5 minutes: one health sample each, a deterministic wobble
+/// around the customer's simulated baseline. Those probes are the checks a customer
+/// is declared healthy on (the world answers no first check after a deploy).
+fn start(t: ReleaseType) -> Drill {
+    let cfg = config::load_builtin().expect("built-in config");
+    let plan = ReleasePlan::build(
+        &cfg,
+        "v1.0.1".parse().expect("version"),
+        t,
+        Selection::All,
+        false,
+    )
+    .expect("plan");
+    let mut d = Drill::new(plan, "alice", t0()).expect("drill");
+    d.answers.checked_after_deploy = None;
+    d.probing = Some(Probing::new(TimeDelta::minutes(5), move |round, i, id| {
+        let (err, lat) = match &cfg.customer(id).expect("customer").health {
+            HealthSource::Simulated {
+                baseline_error_rate,
+                baseline_latency_ms,
+            } => (*baseline_error_rate, *baseline_latency_ms),
+            _ => (0.5, 100.0),
+        };
+        let wobble = f64::from((round + i as u32 * 3) % 5) / 10.0;
+        let sample = HealthSample {
+            error_rate: Some(err + wobble),
+            latency_p95_ms: Some(lat * (1.0 + wobble / 4.0)),
+        };
+        ProbeOutcome::Up { sample }
+    }));
+    d
 }
 
-impl Drill {
-    fn start(t: ReleaseType) -> Drill {
-        let cfg = config::load_builtin().expect("built-in config");
-        let plan = ReleasePlan::build(
-            &cfg,
-            "v1.0.1".parse().expect("version"),
-            t,
-            Selection::All,
-            false,
-        )
-        .expect("plan");
-        let first = engine::plan_event(plan, "alice", t0());
-        let state = ReleaseState::fold([&first]).expect("fold");
-        Drill {
-            cfg,
-            state,
-            now: t0(),
-            queue: Vec::new(),
-            round: 0,
-        }
-    }
+/// What these screens do with a drill beyond the kit.
+trait Screens {
+    /// Ticks every gating manual item outside the hotfix list, as alice.
+    fn tick_gating(&mut self);
+    /// Runs results, deadlines and probes up to `limit`; the clock then reads `limit`.
+    fn run_to(&mut self, limit: DateTime<Utc>);
+    fn demo_done(&self) -> DateTime<Utc>;
+}
 
-    fn input(&mut self, input: Input) -> Result<(), engine::Rejected> {
-        let d = engine::step(&mut self.state, &input, self.now)?;
-        for eff in d.effects {
-            match eff {
-                Effect::Deploy { customer, .. } => {
-                    let DeployTarget::Simulated { duration, .. } =
-                        &self.cfg.customer(&customer).expect("customer").deploy
-                    else {
-                        panic!("a simulated target")
-                    };
-                    self.queue.push((
-                        self.now + duration.to_delta(),
-                        EffectResult::DeployFinished {
-                            customer,
-                            ok: true,
-                            detail: "ok".into(),
-                        },
-                    ));
-                }
-                Effect::Rollback { customer, .. } => self.queue.push((
-                    self.now + TimeDelta::minutes(2),
-                    EffectResult::RollbackFinished {
-                        customer,
-                        ok: true,
-                        detail: "ok".into(),
-                    },
-                )),
-                Effect::RunCheck { item, .. } => self.queue.push((
-                    self.now + TimeDelta::minutes(1),
-                    EffectResult::CheckFinished {
-                        item,
-                        ok: true,
-                        detail: "exit 0".into(),
-                    },
-                )),
-                Effect::Notify { .. } => {}
-            }
-        }
-        Ok(())
-    }
-
-    fn cmd(&mut self, actor: &str, command: Command) -> Result<(), engine::Rejected> {
-        self.input(Input::Command {
-            actor: actor.into(),
-            command,
-        })
-    }
-
-    fn tick_gating_items(&mut self) {
+impl Screens for Drill {
+    fn tick_gating(&mut self) {
         let items: Vec<(String, String)> = self
             .state
             .plan
@@ -130,68 +94,8 @@ impl Drill {
         }
     }
 
-    /// One health sample for every customer: a deterministic wobble around the
-    /// customer's simulated baseline.
-    fn probe_all(&mut self) {
-        self.round += 1;
-        let ids: Vec<(usize, CustomerId)> = self
-            .state
-            .customers
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (i, c.id.clone()))
-            .collect();
-        for (i, id) in ids {
-            let (err, lat) = match &self.cfg.customer(&id).expect("customer").health {
-                HealthSource::Simulated {
-                    baseline_error_rate,
-                    baseline_latency_ms,
-                } => (*baseline_error_rate, *baseline_latency_ms),
-                _ => (0.5, 100.0),
-            };
-            let wobble = f64::from((self.round + i as u32 * 3) % 5) / 10.0;
-            let sample = HealthSample {
-                error_rate: Some(err + wobble),
-                latency_p95_ms: Some(lat * (1.0 + wobble / 4.0)),
-            };
-            self.input(Input::Result(EffectResult::Probed {
-                customer: id,
-                outcome: ProbeOutcome::Up { sample },
-            }))
-            .expect("probe");
-        }
-    }
-
-    /// Runs results and deadlines up to `limit`, probing every 5 minutes.
-    fn run_until(&mut self, limit: DateTime<Utc>) {
-        self.input(Input::Tick).expect("tick");
-        let mut next_probe = self.now;
-        loop {
-            let next_result = self.queue.iter().map(|(t, _)| *t).min();
-            let candidates = [
-                engine::next_deadline(&self.state, self.now),
-                next_result,
-                Some(next_probe),
-            ];
-            let Some(next) = candidates.into_iter().flatten().min() else {
-                break;
-            };
-            if next > limit {
-                break;
-            }
-            self.now = self.now.max(next);
-            if self.now >= next_probe {
-                self.probe_all();
-                next_probe = self.now + TimeDelta::minutes(5);
-            }
-            let (due, rest): (Vec<_>, Vec<_>) =
-                self.queue.drain(..).partition(|(t, _)| *t <= self.now);
-            self.queue = rest;
-            for (_, r) in due {
-                self.input(Input::Result(r)).expect("result");
-            }
-            self.input(Input::Tick).expect("tick");
-        }
+    fn run_to(&mut self, limit: DateTime<Utc>) {
+        self.run_until(limit);
         self.now = limit;
         self.input(Input::Tick).expect("tick");
     }
@@ -224,11 +128,11 @@ fn text(state: &ReleaseState, now: DateTime<Utc>, app: &App) -> String {
 
 /// Security release: demo done, startup deploying, standard and enterprise waiting.
 fn rolling_out() -> Drill {
-    let mut d = Drill::start(ReleaseType::Security);
-    d.tick_gating_items();
-    d.run_until(t0() + TimeDelta::minutes(30));
+    let mut d = start(ReleaseType::Security);
+    d.tick_gating();
+    d.run_to(t0() + TimeDelta::minutes(30));
     let anchor = d.demo_done();
-    d.run_until(anchor + TimeDelta::minutes(16));
+    d.run_to(anchor + TimeDelta::minutes(16));
     assert_eq!(
         d.state.waves[1].status,
         WaveStatus::Running,
@@ -259,10 +163,10 @@ fn rolling_out_screen_100x30() {
 
 #[test]
 fn waiting_for_approval_screen() {
-    let mut d = Drill::start(ReleaseType::Minor);
-    d.tick_gating_items();
-    d.run_until(t0() + TimeDelta::hours(3));
-    d.run_until(d.demo_done() + TimeDelta::hours(25));
+    let mut d = start(ReleaseType::Minor);
+    d.tick_gating();
+    d.run_to(t0() + TimeDelta::hours(3));
+    d.run_to(d.demo_done() + TimeDelta::hours(25));
     let shown = text(&d.state, d.now, &app());
     assert!(shown.contains("needs qa_lead approval"), "{shown}");
     insta::assert_snapshot!("waiting_for_approval", shown);
@@ -329,9 +233,9 @@ fn rolling_back_screen() {
 
 #[test]
 fn completed_screen() {
-    let mut d = Drill::start(ReleaseType::Security);
-    d.tick_gating_items();
-    d.run_until(t0() + TimeDelta::days(10));
+    let mut d = start(ReleaseType::Security);
+    d.tick_gating();
+    d.run_to(t0() + TimeDelta::days(10));
     assert!(d.state.phase.is_final());
     insta::assert_snapshot!("completed", text(&d.state, d.now, &app()));
 }
@@ -356,7 +260,7 @@ fn help_overlay_screen() {
 fn evidence_view_screen() {
     let mut d = rolling_out();
     let later = d.now + TimeDelta::minutes(20);
-    d.run_until(later);
+    d.run_to(later);
     let i = d
         .state
         .customers
@@ -537,9 +441,9 @@ fn abort_dialog_screen() {
 /// offering to force the same rollback, reason kept, Cancel focused.
 #[test]
 fn rollback_after_the_window_offers_force() {
-    let mut d = Drill::start(ReleaseType::Security);
-    d.tick_gating_items();
-    d.run_until(t0() + TimeDelta::days(10));
+    let mut d = start(ReleaseType::Security);
+    d.tick_gating();
+    d.run_to(t0() + TimeDelta::days(10));
     assert!(d.state.phase.is_final());
     let mut a = app();
     a.focus = shipdeck::tui::app::Focus::Health;
@@ -964,7 +868,7 @@ mod cockpit_loop {
 /// the wave each holds, instead of the pre-release list alone.
 #[test]
 fn the_checklist_pane_shows_what_holds_the_next_wave_whichever_list() {
-    let mut d = Drill::start(ReleaseType::Security);
+    let mut d = start(ReleaseType::Security);
     for item in [
         "vuln-confirmed",
         "fix-complete",
@@ -977,7 +881,7 @@ fn the_checklist_pane_shows_what_holds_the_next_wave_whichever_list() {
         )
         .expect("tick");
     }
-    d.run_until(t0() + TimeDelta::minutes(5));
+    d.run_to(t0() + TimeDelta::minutes(5));
     assert_eq!(d.state.phase, engine::Phase::Rollout, "validated");
     assert_eq!(d.state.waves[0].status, WaveStatus::Waiting, "demo held");
     let shown = text(&d.state, d.now, &app());
@@ -1017,7 +921,7 @@ fn the_rollback_checklist_stays_reachable_after_the_release_rolled_back() {
         },
     )
     .expect("rollback");
-    d.run_until(d.now + TimeDelta::hours(1));
+    d.run_to(d.now + TimeDelta::hours(1));
     assert_eq!(d.state.phase, engine::Phase::RolledBack);
     let mut a = app();
     let shown = text(&d.state, d.now, &a);
@@ -1057,7 +961,7 @@ fn wave_line(shown: &str, tier: &str) -> String {
 #[test]
 fn labels_say_what_is_happening() {
     // Validation passed, the demo wave held by an item: "passed", not "stopped".
-    let mut d = Drill::start(ReleaseType::Security);
+    let mut d = start(ReleaseType::Security);
     for item in ["vuln-confirmed", "fix-complete"] {
         d.cmd(
             "alice",
@@ -1065,7 +969,7 @@ fn labels_say_what_is_happening() {
         )
         .expect("tick");
     }
-    d.run_until(t0() + TimeDelta::minutes(5));
+    d.run_to(t0() + TimeDelta::minutes(5));
     let shown = text(&d.state, d.now, &app());
     assert!(
         wave_line(&shown, "validation").contains("+ passed"),
@@ -1074,9 +978,9 @@ fn labels_say_what_is_happening() {
 
     // Soaking, not "deploying": the demo wave's deploys are done at +6m and it
     // soaks 5 minutes.
-    let mut d = Drill::start(ReleaseType::Security);
-    d.tick_gating_items();
-    d.run_until(t0() + TimeDelta::minutes(8));
+    let mut d = start(ReleaseType::Security);
+    d.tick_gating();
+    d.run_to(t0() + TimeDelta::minutes(8));
     let shown = text(&d.state, d.now, &app());
     let demo = wave_line(&shown, "demo");
     assert!(
@@ -1104,7 +1008,7 @@ fn labels_say_what_is_happening() {
         "{startup}"
     );
     assert!(!startup.contains("deploying"), "{startup}");
-    d.run_until(d.now + TimeDelta::minutes(5));
+    d.run_to(d.now + TimeDelta::minutes(5));
     let mut a = app();
     a.focus = shipdeck::tui::app::Focus::Health;
     let shown = screen(&d.state, d.now, &a, &Theme::ansi16(), 100, 30)
@@ -1152,10 +1056,10 @@ fn planned_bars_are_never_drawn_in_the_past_while_paused() {
 /// offers only keys that still work.
 #[test]
 fn monitoring_says_until_when_and_a_completed_footer_offers_working_keys() {
-    let mut d = Drill::start(ReleaseType::Security);
-    d.tick_gating_items();
+    let mut d = start(ReleaseType::Security);
+    d.tick_gating();
     // Contoso Bank deploys in its Sunday window (Saturday 14:00 UTC).
-    d.run_until(t0() + TimeDelta::days(6));
+    d.run_to(t0() + TimeDelta::days(6));
     let until = d.state.monitoring_until;
     assert_eq!(d.state.phase, engine::Phase::Monitoring, "{until:?}");
     let shown = screen(&d.state, d.now, &app(), &Theme::ansi16(), 120, 30)
@@ -1166,7 +1070,7 @@ fn monitoring_says_until_when_and_a_completed_footer_offers_working_keys() {
         until.expect("until").format("%a %H:%M")
     );
     assert!(shown.contains(&want), "{want} in\n{shown}");
-    d.run_until(t0() + TimeDelta::days(10));
+    d.run_to(t0() + TimeDelta::days(10));
     assert_eq!(d.state.phase, engine::Phase::Completed);
     let shown = text(&d.state, d.now, &app());
     let footer = shown.lines().last().expect("footer");
@@ -1182,7 +1086,7 @@ fn monitoring_says_until_when_and_a_completed_footer_offers_working_keys() {
 #[test]
 fn long_reasons_are_read_whole_at_120_columns() {
     let mut d = rolling_out();
-    d.run_until(d.demo_done() + TimeDelta::minutes(22));
+    d.run_to(d.demo_done() + TimeDelta::minutes(22));
     let techstart = shipdeck::domain::CustomerId::new("techstart");
     assert_eq!(
         d.state.customer(&techstart).expect("techstart").status,
