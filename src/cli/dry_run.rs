@@ -93,6 +93,7 @@ pub fn simulate(
     let stopped = |r: engine::Rejected| CliError::error(format!("dry run stopped: {r}"));
     let mut drill = Drill::new(plan, actor, start).map_err(CliError::error)?;
     drill.answers = Answers {
+        deploy_takes: None,
         rollback_takes: TimeDelta::minutes(5),
         check_takes: TimeDelta::minutes(1),
         deploy_detail: "as planned".into(),

@@ -88,6 +88,9 @@ impl Then {
 /// expected duration, else [`DEFAULT_DEPLOY`]; one of `failing` fails with "boom").
 #[derive(Debug, Clone, PartialEq)]
 pub struct Answers {
+    /// Every deploy takes this long, whatever its target expects (`None`: as the
+    /// plan's target expects).
+    pub deploy_takes: Option<TimeDelta>,
     pub rollback_takes: TimeDelta,
     pub check_takes: TimeDelta,
     pub deploy_detail: String,
@@ -102,6 +105,7 @@ pub struct Answers {
 impl Default for Answers {
     fn default() -> Answers {
         Answers {
+            deploy_takes: None,
             rollback_takes: ROLLBACK_TAKES,
             check_takes: CHECK_TAKES,
             deploy_detail: "ok".into(),
@@ -228,11 +232,12 @@ impl Drill {
         match effect {
             Effect::Deploy { customer, .. } => {
                 *self.deploys.entry(customer.clone()).or_default() += 1;
-                let takes = self
-                    .durations
-                    .get(&customer)
-                    .copied()
-                    .unwrap_or(DEFAULT_DEPLOY);
+                let takes = self.answers.deploy_takes.unwrap_or_else(|| {
+                    self.durations
+                        .get(&customer)
+                        .copied()
+                        .unwrap_or(DEFAULT_DEPLOY)
+                });
                 let ok = !self.failing.contains(&customer);
                 if let (true, Some(after)) = (ok, self.answers.checked_after_deploy) {
                     self.queue.push((

@@ -5,10 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::{Command as Process, Output};
 
 use chrono::{DateTime, TimeDelta, Timelike, Utc};
-use shipdeck::engine::{
-    self, Command, Effect, EffectResult, Event, EventKind, Input, ReleasePlan, ReleaseState,
-    Selection,
-};
+use shipdeck::engine::testkit::Drill;
+use shipdeck::engine::{self, Command, Event, EventKind, ReleasePlan, ReleaseState, Selection};
 use shipdeck::runtime::journal::JournalWriter;
 use shipdeck::runtime::state_dir::StateDir;
 
@@ -48,90 +46,19 @@ fn config_dir(dir: &Path, edit: impl FnOnce(&mut serde_json::Value)) -> PathBuf 
     cfg
 }
 
-/// Plays a release on a manual clock from `start` until `until`, answering every
-/// effect the way the simulated world would, and returns its events: a journal as
-/// an earlier run of shipdeck would have left it.
+/// Plays a release on the engine's test kit from `start` until `until`, its
+/// gating items ticked first (on alice's word), every deploy taking 5 minutes with a
+/// healthy first check a second after it, checks 30 seconds; returns its events: a
+/// journal as an earlier run of shipdeck would have left it.
 pub(crate) fn played(plan: ReleasePlan, start: DateTime<Utc>, until: DateTime<Utc>) -> Vec<Event> {
-    let first = engine::plan_event(plan.clone(), "alice", start);
-    let mut state = ReleaseState::fold([&first]).unwrap();
-    let mut log = vec![first];
-    let mut now = start;
-    let mut queue: Vec<(DateTime<Utc>, EffectResult)> = Vec::new();
-    let input = |state: &mut ReleaseState,
-                 log: &mut Vec<Event>,
-                 queue: &mut Vec<(DateTime<Utc>, EffectResult)>,
-                 i: Input,
-                 now: DateTime<Utc>| {
-        let d = engine::step(state, &i, now).unwrap();
-        log.extend(d.events);
-        for eff in d.effects {
-            match eff {
-                Effect::Deploy { customer, .. } => {
-                    queue.push((
-                        now + TimeDelta::minutes(5),
-                        EffectResult::DeployFinished {
-                            customer: customer.clone(),
-                            ok: true,
-                            detail: "ok".into(),
-                        },
-                    ));
-                    // Its first health check after the deploy: healthy.
-                    queue.push((
-                        now + TimeDelta::minutes(5) + TimeDelta::seconds(1),
-                        EffectResult::Probed {
-                            customer,
-                            outcome: shipdeck::domain::ProbeOutcome::Up {
-                                sample: Default::default(),
-                            },
-                        },
-                    ));
-                }
-                Effect::RunCheck { item, .. } => queue.push((
-                    now + TimeDelta::seconds(30),
-                    EffectResult::CheckFinished {
-                        item,
-                        ok: true,
-                        detail: "exit 0".into(),
-                    },
-                )),
-                Effect::Rollback { .. } | Effect::Notify { .. } => {}
-            }
-        }
-    };
-    for key in state.unticked_gating_all() {
-        input(
-            &mut state,
-            &mut log,
-            &mut queue,
-            Input::Command {
-                actor: "alice".into(),
-                command: Command::tick(&key, true),
-            },
-            now,
-        );
+    let mut d = Drill::new(plan, "alice", start).unwrap();
+    d.answers.deploy_takes = Some(TimeDelta::minutes(5));
+    d.answers.check_takes = TimeDelta::seconds(30);
+    for key in d.state.unticked_gating_all() {
+        d.cmd("alice", Command::tick(&key, true)).unwrap();
     }
-    input(&mut state, &mut log, &mut queue, Input::Tick, now);
-    loop {
-        let next_result = queue.iter().map(|(t, _)| *t).min();
-        let next = match (engine::next_deadline(&state, now), next_result) {
-            (Some(a), Some(b)) => a.min(b),
-            (a, b) => match a.or(b) {
-                Some(t) => t,
-                None => break,
-            },
-        };
-        if next > until {
-            break;
-        }
-        now = now.max(next);
-        let (due, rest): (Vec<_>, Vec<_>) = queue.drain(..).partition(|(t, _)| *t <= now);
-        queue = rest;
-        for (_, r) in due {
-            input(&mut state, &mut log, &mut queue, Input::Result(r), now);
-        }
-        input(&mut state, &mut log, &mut queue, Input::Tick, now);
-    }
-    log
+    d.run_until(until);
+    d.log
 }
 
 pub(crate) fn write_journal(state: &Path, label: &str, events: &[Event]) {
