@@ -159,6 +159,8 @@ pub struct Drill {
     pub failing: Vec<CustomerId>,
     /// Notices the engine sent, in order.
     pub notices: Vec<String>,
+    /// The same notices whole, as the engine asked for them (to whom, kind, wave, eta).
+    pub notified: Vec<Effect>,
     /// How the world answers.
     pub answers: Answers,
     /// Whether the world probes customers by itself in `run_until` (`None`: only
@@ -194,6 +196,7 @@ impl Drill {
             deploys: HashMap::new(),
             failing: Vec::new(),
             notices: Vec::new(),
+            notified: Vec::new(),
             answers: Answers::default(),
             probing: None,
             durations,
@@ -212,6 +215,7 @@ impl Drill {
             deploys: self.deploys.clone(),
             failing: Vec::new(),
             notices: Vec::new(),
+            notified: Vec::new(),
             answers: self.answers.clone(),
             probing: self.probing.clone(),
             durations: self.durations.clone(),
@@ -239,21 +243,10 @@ impl Drill {
                         .unwrap_or(DEFAULT_DEPLOY)
                 });
                 let ok = !self.failing.contains(&customer);
-                if let (true, Some(after)) = (ok, self.answers.checked_after_deploy) {
-                    self.queue.push((
-                        self.now + takes + after,
-                        EffectResult::Probed {
-                            customer: customer.clone(),
-                            outcome: crate::domain::ProbeOutcome::Up {
-                                sample: crate::domain::HealthSample::default(),
-                            },
-                        },
-                    ));
-                }
                 self.queue.push((
                     self.now + takes,
                     EffectResult::DeployFinished {
-                        customer,
+                        customer: customer.clone(),
                         ok,
                         detail: if ok {
                             self.answers.deploy_detail.clone()
@@ -262,6 +255,19 @@ impl Drill {
                         },
                     },
                 ));
+                // Queued after the deploy's result: due at once with it (no wait
+                // after the deploy), it is delivered after it.
+                if let (true, Some(after)) = (ok, self.answers.checked_after_deploy) {
+                    self.queue.push((
+                        self.now + takes + after,
+                        EffectResult::Probed {
+                            customer,
+                            outcome: crate::domain::ProbeOutcome::Up {
+                                sample: crate::domain::HealthSample::default(),
+                            },
+                        },
+                    ));
+                }
             }
             Effect::Rollback { customer, .. } => self.queue.push((
                 self.now + self.answers.rollback_takes,
@@ -279,7 +285,10 @@ impl Drill {
                     detail: self.answers.check_detail.clone(),
                 },
             )),
-            Effect::Notify { message, .. } => self.notices.push(message),
+            Effect::Notify { ref message, .. } => {
+                self.notices.push(message.clone());
+                self.notified.push(effect);
+            }
         }
     }
 

@@ -11,9 +11,10 @@ use shipdeck::adapters::notify::{EnvLookup, Outbox, Renderer};
 use shipdeck::cli::wiring::CliWiring;
 use shipdeck::config;
 use shipdeck::domain::{Configuration, Customer, CustomerId, ReleaseType, TierName};
+use shipdeck::engine::testkit::Drill;
 use shipdeck::engine::{
-    self, Command, Effect, EffectResult, Event, EventKind, Input, NoticeKind, Phase, ReleasePlan,
-    ReleaseState, Selection,
+    Command, Effect, Event, EventKind, Input, NoticeKind, Phase, ReleasePlan, ReleaseState,
+    Selection,
 };
 use shipdeck::runtime::clock::Clock;
 use shipdeck::runtime::driver::{self, RuntimeOptions};
@@ -46,17 +47,19 @@ fn env(vars: &[(&str, String)]) -> EnvLookup {
     Arc::new(move |name: &str| map.get(name).cloned())
 }
 
-/// Plays a release on the engine with a manual clock, every deploy and check
-/// answered at once, every gating item ticked; returns the events and the notices
-/// the engine asked to deliver.
+/// Plays a release on the engine's test kit with a manual clock, every deploy
+/// (with its first check after it, healthy), check and rollback answered at once,
+/// every gating item ticked; the clock moves a minute at a time while nothing is
+/// answered, until `until`, the end or monitoring. Returns the events and the
+/// notices the engine asked to deliver.
 fn play(plan: ReleasePlan, until: DateTime<Utc>) -> (ReleaseState, Vec<Event>, Vec<Effect>) {
-    let first = engine::plan_event(plan, "alice", t0());
-    let mut state = ReleaseState::fold([&first]).expect("fold");
-    let mut log = vec![first];
-    let mut notices = Vec::new();
-    let mut now = t0();
-    let mut pending: Vec<EffectResult> = Vec::new();
-    let mut inputs: Vec<Input> = state
+    let mut d = Drill::new(plan, "alice", t0()).expect("drill");
+    d.answers.deploy_takes = Some(TimeDelta::zero());
+    d.answers.rollback_takes = TimeDelta::zero();
+    d.answers.check_takes = TimeDelta::zero();
+    d.answers.checked_after_deploy = Some(TimeDelta::zero());
+    let mut batch: Vec<Input> = d
+        .state
         .unticked_gating_all()
         .into_iter()
         .map(|k| Input::Command {
@@ -64,55 +67,20 @@ fn play(plan: ReleasePlan, until: DateTime<Utc>) -> (ReleaseState, Vec<Event>, V
             command: Command::tick(&k, true),
         })
         .collect();
-    inputs.push(Input::Tick);
-    while now < until && !state.phase.is_final() && state.phase != Phase::Monitoring {
-        let batch: Vec<Input> = inputs
-            .drain(..)
-            .chain(pending.drain(..).map(Input::Result))
-            .collect();
+    batch.push(Input::Tick);
+    while d.now < until && !d.state.phase.is_final() && d.state.phase != Phase::Monitoring {
         for input in batch {
-            let Ok(d) = engine::step(&mut state, &input, now) else {
-                continue;
-            };
-            log.extend(d.events);
-            for eff in d.effects {
-                match eff {
-                    Effect::Deploy { customer, .. } => {
-                        pending.push(EffectResult::DeployFinished {
-                            customer: customer.clone(),
-                            ok: true,
-                            detail: "ok".into(),
-                        });
-                        // Its first check after the deploy: healthy.
-                        pending.push(EffectResult::Probed {
-                            customer,
-                            outcome: shipdeck::domain::ProbeOutcome::Up {
-                                sample: Default::default(),
-                            },
-                        });
-                    }
-                    Effect::Rollback { customer, .. } => {
-                        pending.push(EffectResult::RollbackFinished {
-                            customer,
-                            ok: true,
-                            detail: "ok".into(),
-                        })
-                    }
-                    Effect::RunCheck { item, .. } => pending.push(EffectResult::CheckFinished {
-                        item,
-                        ok: true,
-                        detail: "exit 0".into(),
-                    }),
-                    n @ Effect::Notify { .. } => notices.push(n),
-                }
-            }
+            // A refused input changes nothing; the play goes on.
+            let _ = d.input(input);
         }
-        if pending.is_empty() {
-            now += TimeDelta::minutes(1);
-            inputs.push(Input::Tick);
+        // What the world answered to this batch is the next one.
+        batch = d.queue.drain(..).map(|(_, r)| Input::Result(r)).collect();
+        if batch.is_empty() {
+            d.now += TimeDelta::minutes(1);
+            batch.push(Input::Tick);
         }
     }
-    (state, log, notices)
+    (d.state, d.log, d.notified)
 }
 
 fn notice_of(eff: &Effect, to: &str, at: DateTime<Utc>) -> Notice {
