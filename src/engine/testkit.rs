@@ -232,6 +232,17 @@ impl Drill {
         Ok(())
     }
 
+    /// Decides `input` now like [`Drill::input`], and says what was decided: the
+    /// events (now in the log) and the effects (now answered by the world).
+    pub fn decide(&mut self, input: &Input) -> Result<super::Decision, Rejected> {
+        let d = super::step(&mut self.state, input, self.now)?;
+        self.log.extend(d.events.iter().cloned());
+        for eff in d.effects.iter().cloned() {
+            self.answer(eff);
+        }
+        Ok(d)
+    }
+
     fn answer(&mut self, effect: Effect) {
         match effect {
             Effect::Deploy { customer, .. } => {

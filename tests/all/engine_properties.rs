@@ -39,11 +39,12 @@ use proptest::test_runner::{RngSeed, TestCaseError};
 use serde::Serialize;
 use shipdeck::config;
 use shipdeck::domain::{
-    Approval, ChecklistKind, Configuration, CustomerId, DeployTarget, GatedPhase, HealthSample,
-    ProbeOutcome, ReleaseType, Role, TierName, Version,
+    Approval, ChecklistKind, Configuration, CustomerId, GatedPhase, HealthSample, ProbeOutcome,
+    ReleaseType, Role, TierName, Version,
 };
 use shipdeck::engine::event::Decision;
 use shipdeck::engine::state::{CheckStatus, CustomerState, Pause, TickRecord, WaveState};
+use shipdeck::engine::testkit::Drill;
 use shipdeck::engine::{
     self, Command, Effect, EffectResult, Event, EventKind, Input, Phase, ReleasePlan, ReleaseState,
     RollbackScope, Selection,
@@ -961,11 +962,12 @@ impl Checker {
 
 struct World {
     cfg: Configuration,
-    state: ReleaseState,
-    now: DateTime<Utc>,
-    queue: Vec<(DateTime<Utc>, EffectResult)>,
+    /// The release on the engine's test kit: the state, the clock, the results the
+    /// world will deliver (deploys as their targets expect, rollbacks in 2 minutes,
+    /// checks in 1, all successful; no check after a deploy but the probes the
+    /// actions deliver) and the log.
+    drill: Drill,
     delivered: Vec<EffectResult>,
-    log: Vec<Event>,
     /// Events per step that produced some: the group commits of the runtime.
     batches: Vec<usize>,
     checker: Checker,
@@ -1163,17 +1165,14 @@ impl World {
             .expect("a plan for all customers");
         let t0: DateTime<Utc> = "2026-01-01T00:00:00Z".parse().expect("a time");
         let t0 = t0 + TimeDelta::minutes(i64::from(c.start_minutes));
-        let first = engine::plan_event(plan, ACTORS[c.starter], t0);
-        let state = ReleaseState::fold([&first]).expect("fold of the plan event");
-        let state_for_bytes = state.clone();
-        let checker = Checker::new(&first);
+        let mut drill = Drill::new(plan, ACTORS[c.starter], t0).expect("fold of the plan event");
+        drill.answers.checked_after_deploy = None;
+        let state_for_bytes = drill.state.clone();
+        let checker = Checker::new(&drill.log[0]);
         Ok(World {
             cfg,
-            state,
-            now: t0,
-            queue: Vec::new(),
+            drill,
             delivered: Vec::new(),
-            log: vec![first],
             batches: vec![1],
             checker,
             steps: 0,
@@ -1184,12 +1183,14 @@ impl World {
     /// One `step`, with invariants 1–4 checked around it.
     fn input(&mut self, input: Input) -> Result<(), TestCaseError> {
         self.steps += 1;
-        let result = engine::step(&mut self.state, &input, self.now);
+        // The world queues its answers to the effects at once; the effects are
+        // checked below all the same.
+        let result = self.drill.decide(&input);
         // What it was before is what the last step left (`bytes` of it).
-        let after = bytes(&self.state);
+        let after = bytes(&self.drill.state);
         let before = std::mem::replace(&mut self.last, after.clone());
         prop_assert!(
-            self.state.plan == self.checker.plan,
+            self.drill.state.plan == self.checker.plan,
             "the plan changed after {input:?}"
         );
         let d = match result {
@@ -1219,7 +1220,7 @@ impl World {
             return Ok(());
         }
         for e in &d.events {
-            prop_assert_eq!(e.at, self.now, "event stamped with another time");
+            prop_assert_eq!(e.at, self.drill.now, "event stamped with another time");
             self.checker.observe(e)?;
         }
         self.checker.end_of_step()?;
@@ -1227,56 +1228,15 @@ impl World {
             self.checker.observe_effect(eff)?;
         }
         self.batches.push(d.events.len());
-        self.log.extend(d.events);
         // 4. Replay equals live, after every step.
-        let replayed = ReleaseState::fold(&self.log).expect("the log folds");
+        let replayed = ReleaseState::fold(&self.drill.log).expect("the log folds");
         let replayed_bytes = bytes(&replayed);
         prop_assert!(
-            replayed_bytes == after && replayed.plan == self.state.plan,
+            replayed_bytes == after && replayed.plan == self.drill.state.plan,
             "replaying the log does not rebuild the live state after {input:?}: replayed vs live {}",
             explain(&replayed_bytes, &after)
         );
-        for eff in d.effects {
-            self.carry_out(eff);
-        }
         Ok(())
-    }
-
-    /// The simulated world answers effects after a while, successfully.
-    fn carry_out(&mut self, eff: Effect) {
-        match eff {
-            Effect::Deploy { customer, .. } => {
-                let took = match self.cfg.customer(&customer).map(|c| &c.deploy) {
-                    Some(DeployTarget::Simulated { duration, .. }) => duration.to_delta(),
-                    _ => TimeDelta::minutes(5),
-                };
-                self.queue.push((
-                    self.now + took,
-                    EffectResult::DeployFinished {
-                        customer,
-                        ok: true,
-                        detail: "ok".into(),
-                    },
-                ));
-            }
-            Effect::Rollback { customer, .. } => self.queue.push((
-                self.now + TimeDelta::minutes(2),
-                EffectResult::RollbackFinished {
-                    customer,
-                    ok: true,
-                    detail: "ok".into(),
-                },
-            )),
-            Effect::RunCheck { item, .. } => self.queue.push((
-                self.now + TimeDelta::minutes(1),
-                EffectResult::CheckFinished {
-                    item,
-                    ok: true,
-                    detail: "exit 0".into(),
-                },
-            )),
-            Effect::Notify { .. } => {}
-        }
     }
 
     fn deliver(&mut self, r: EffectResult) -> Result<(), TestCaseError> {
@@ -1288,41 +1248,42 @@ impl World {
     fn deliver_due(&mut self) -> Result<(), TestCaseError> {
         loop {
             let next = self
+                .drill
                 .queue
                 .iter()
                 .enumerate()
-                .filter(|(_, (t, _))| *t <= self.now)
+                .filter(|(_, (t, _))| *t <= self.drill.now)
                 .min_by_key(|(i, (t, _))| (*t, *i))
                 .map(|(i, _)| i);
             let Some(i) = next else { return Ok(()) };
-            let (_, r) = self.queue.remove(i);
+            let (_, r) = self.drill.queue.remove(i);
             self.deliver(r)?;
         }
     }
 
     /// A new process: the state is what the journal says, nothing else.
     fn restart(&mut self) -> Result<(), TestCaseError> {
-        self.state = ReleaseState::fold(&self.log).expect("the log folds");
-        let fresh = bytes(&self.state);
+        self.drill.state = ReleaseState::fold(&self.drill.log).expect("the log folds");
+        let fresh = bytes(&self.drill.state);
         prop_assert!(fresh == self.last, "a restart does not rebuild the state");
         Ok(())
     }
 
     fn advance(&mut self, d: TimeDelta, how: Pass) -> Result<(), TestCaseError> {
-        let limit = self.now + d;
+        let limit = self.drill.now + d;
         if how == Pass::Down {
             self.advance(d / 2, Pass::Stepwise)?;
-            self.now = limit;
+            self.drill.now = limit;
             self.restart()?;
             self.input(Input::Attached)?;
         }
         if how == Pass::Stepwise {
             let mut rounds = 0;
             loop {
-                let next_result = self.queue.iter().map(|(t, _)| *t).min();
-                let deadline = engine::next_deadline(&self.state, self.now);
+                let next_result = self.drill.queue.iter().map(|(t, _)| *t).min();
+                let deadline = engine::next_deadline(&self.drill.state, self.drill.now);
                 if let Some(dl) = deadline {
-                    prop_assert!(dl > self.now, "next_deadline {dl} is not after now");
+                    prop_assert!(dl > self.drill.now, "next_deadline {dl} is not after now");
                 }
                 let next = match (deadline, next_result) {
                     (Some(a), Some(b)) => a.min(b),
@@ -1334,27 +1295,34 @@ impl World {
                 if next > limit {
                     break;
                 }
-                self.now = self.now.max(next);
+                self.drill.now = self.drill.now.max(next);
                 self.deliver_due()?;
                 self.input(Input::Tick)?;
                 rounds += 1;
                 prop_assert!(rounds < 10_000, "time does not settle: {rounds} wake-ups");
             }
         }
-        self.now = limit;
+        self.drill.now = limit;
         self.deliver_due()?;
         self.input(Input::Tick)
     }
 
     fn customers(&self) -> Vec<CustomerId> {
-        let mut ids: Vec<CustomerId> = self.state.customers.iter().map(|c| c.id.clone()).collect();
+        let mut ids: Vec<CustomerId> = self
+            .drill
+            .state
+            .customers
+            .iter()
+            .map(|c| c.id.clone())
+            .collect();
         ids.push(CustomerId::new("ghost"));
         ids
     }
 
     /// The plan's customers held to their own maintenance window.
     fn window_bound(&self) -> Vec<CustomerId> {
-        self.state
+        self.drill
+            .state
             .plan
             .waves
             .iter()
@@ -1368,7 +1336,7 @@ impl World {
         // Customers of this plan mostly; sometimes configured ones outside it.
         let mut ids = self.customers();
         ids.extend(self.cfg.customers.iter().map(|c| c.id.clone()));
-        let plan_len = self.state.customers.len() + 1;
+        let plan_len = self.drill.state.customers.len() + 1;
         if i % 4 == 3 {
             ids[plan_len + (i / 4) % (ids.len() - plan_len)].clone()
         } else {
@@ -1389,7 +1357,8 @@ impl World {
     }
 
     fn gating_items(&self) -> Vec<(String, String)> {
-        self.state
+        self.drill
+            .state
             .plan
             .checklists
             .iter()
@@ -1454,10 +1423,10 @@ impl World {
                 self.advance(TimeDelta::seconds(i64::from(*secs)), *how)
             }
             Action::Deliver { pick, fail } => {
-                if self.queue.is_empty() {
+                if self.drill.queue.is_empty() {
                     return self.input(Input::Tick);
                 }
-                let (_, mut r) = self.queue.remove(pick % self.queue.len());
+                let (_, mut r) = self.drill.queue.remove(pick % self.drill.queue.len());
                 if *fail {
                     match &mut r {
                         EffectResult::DeployFinished { ok, detail, .. }
@@ -1498,6 +1467,7 @@ impl World {
             }
             Action::Checks { customer, kinds } => {
                 let deployed: Vec<CustomerId> = self
+                    .drill
                     .state
                     .customers
                     .iter()
@@ -1637,22 +1607,22 @@ impl World {
             bounds.push(at..at + len);
             at += len;
         }
-        prop_assert_eq!(at, self.log.len());
+        prop_assert_eq!(at, self.drill.log.len());
         let half = bounds.len() / 2;
         {
             let (mut w, replay) = JournalWriter::<Event>::open(&path).expect("open a new journal");
             prop_assert!(replay.records.is_empty());
             for b in &bounds[..half] {
-                w.append_batch(&self.log[b.clone()]).expect("append");
+                w.append_batch(&self.drill.log[b.clone()]).expect("append");
             }
         }
         let (mut w, replay) = JournalWriter::<Event>::open(&path).expect("reopen the journal");
-        let prefix = bounds.get(half).map_or(self.log.len(), |b| b.start);
+        let prefix = bounds.get(half).map_or(self.drill.log.len(), |b| b.start);
         prop_assert_eq!(replay.records.len(), prefix, "reopen lost events");
         prop_assert!(replay.dropped_tail.is_none());
         // A checkpoint of the state at the reopen point, as the runtime takes them.
         if prefix > 0 {
-            let at_prefix = ReleaseState::fold(&self.log[..prefix]).expect("prefix folds");
+            let at_prefix = ReleaseState::fold(&self.drill.log[..prefix]).expect("prefix folds");
             let state_dir = StateDir::at(dir.path());
             checkpoint::write(
                 &checkpoint::path(&state_dir, "v"),
@@ -1662,9 +1632,9 @@ impl World {
             .expect("write a checkpoint");
         }
         for b in &bounds[half..] {
-            w.append_batch(&self.log[b.clone()]).expect("append");
+            w.append_batch(&self.drill.log[b.clone()]).expect("append");
         }
-        prop_assert_eq!(w.next_seq(), self.log.len() as u64);
+        prop_assert_eq!(w.next_seq(), self.drill.log.len() as u64);
         drop(w);
         let read = read_all::<Event>(&path).expect("read the journal back");
         prop_assert!(read.dropped_tail.is_none());
@@ -1672,9 +1642,9 @@ impl World {
             prop_assert_eq!(r.seq, i as u64);
         }
         let events: Vec<Event> = read.into_events().collect();
-        prop_assert_eq!(events.len(), self.log.len());
+        prop_assert_eq!(events.len(), self.drill.log.len());
         let replayed = ReleaseState::fold(&events).expect("the journal folds");
-        let (replayed, live) = (json(&replayed), json(&self.state));
+        let (replayed, live) = (json(&replayed), json(&self.drill.state));
         // Exact, floats included (serde_json's `float_roundtrip`).
         let difference = first_diff(&replayed, &live, "state");
         prop_assert!(
@@ -1690,7 +1660,7 @@ impl World {
                 mode: store::OpenMode::Existing,
                 accept_tampered: false,
                 actor: "prop",
-                now: self.now,
+                now: self.drill.now,
             },
         )
         .expect("the store opens the release");
@@ -1714,9 +1684,9 @@ fn run_case(c: &Case) -> Result<World, TestCaseError> {
     // Let the world run on for a while, so what was started gets its results.
     w.advance(TimeDelta::days(3), Pass::Stepwise)?;
     w.check_journal()?;
-    view_covers_the_state(&w.state)?;
+    view_covers_the_state(&w.drill.state)?;
     // 1. Across the whole case, on the live state too.
-    for cs in &w.state.customers {
+    for cs in &w.drill.state.customers {
         prop_assert!(
             cs.deploys_started <= 1,
             "{} deployed {} times",
@@ -1767,18 +1737,24 @@ proptest! {
 /// With `SHIPDECK_PROP_STATS` set (and `--nocapture`): where each case ended and
 /// which event kinds it produced, to see what the generator reaches.
 fn print_stats(c: &Case, w: &World) {
-    let started = w.state.waves.iter().filter(|x| x.started_at.is_some());
+    let started = w
+        .drill
+        .state
+        .waves
+        .iter()
+        .filter(|x| x.started_at.is_some());
     eprintln!(
         "{:?} emergency={} phase={:?} waves_started={}/{} events={} steps={}",
         c.release_type,
-        w.state.emergency,
-        w.state.phase,
+        w.drill.state.emergency,
+        w.drill.state.phase,
         started.count(),
-        w.state.waves.len(),
-        w.log.len(),
+        w.drill.state.waves.len(),
+        w.drill.log.len(),
         w.steps
     );
     let kinds: BTreeSet<String> = w
+        .drill
         .log
         .iter()
         .filter_map(|e| match serde_json::to_value(&e.event) {
@@ -1803,8 +1779,14 @@ fn the_generator_reaches_the_rollout() {
     for _ in 0..16 {
         let c = case().new_tree(&mut runner).expect("a case").current();
         let w = run_case(&c).expect("the invariants hold");
-        phases.insert(format!("{:?}", w.state.phase));
-        if w.state.waves.iter().skip(1).any(|x| x.started_at.is_some()) {
+        phases.insert(format!("{:?}", w.drill.state.phase));
+        if w.drill
+            .state
+            .waves
+            .iter()
+            .skip(1)
+            .any(|x| x.started_at.is_some())
+        {
             later_waves += 1;
         }
     }
