@@ -581,11 +581,24 @@ mod lock_tests {
         fs::create_dir_all(path.parent().unwrap()).unwrap();
         fs::write(path, serde_json::to_vec(holder).unwrap()).unwrap();
         let f = fs::File::open(path).unwrap();
-        // SAFETY: flock on an fd we own.
-        assert_eq!(
-            unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) },
-            0
-        );
+        // A child another test spawns at this moment holds a copy of our fd table
+        // between its fork and its exec (O_CLOEXEC closes it only at the exec), and
+        // with it the lock a dropped handle just let go of: under load that window
+        // is long enough to see. Wait for it to close, within a bound.
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+        loop {
+            // SAFETY: flock on an fd we own.
+            let rc = unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+            if rc == 0 {
+                break;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "the lock at {} stayed held",
+                path.display()
+            );
+            std::thread::yield_now();
+        }
         f
     }
 
