@@ -182,11 +182,7 @@ pub fn waiting_on_people(state: &ReleaseState, now: DateTime<Utc>) -> bool {
 fn awaits_a_check(c: &super::state::CustomerState, now: DateTime<Utc>) -> bool {
     c.status == CustomerStatus::Verifying
         && c.soak_until.is_some_and(|t| t <= now)
-        && (!c.health.checked_since_deploy
-            || matches!(
-                c.health.last,
-                Some(crate::domain::ProbeOutcome::Inconclusive { .. })
-            ))
+        && c.awaits_a_conclusive_check()
 }
 
 /// Who may sign `role` of `wave`'s gate now, by the policy's rules (the starter

@@ -189,6 +189,15 @@ pub struct CustomerState {
     pub health: HealthTrack,
 }
 
+impl CustomerState {
+    /// Its health has not spoken since its deploy: no check finished yet, or the
+    /// last one said "no data". A soak alone proves nothing.
+    pub fn awaits_a_conclusive_check(&self) -> bool {
+        !self.health.checked_since_deploy
+            || matches!(self.health.last, Some(ProbeOutcome::Inconclusive { .. }))
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct Pause {
     pub since: DateTime<Utc>,

@@ -291,12 +291,8 @@ fn two_people_pair_on_the_demo_and_it_outlives_its_first_terminal() {
         "{}",
         report.screen
     );
-    let deadline = Instant::now() + TIMEOUT;
-    while holder_pid(state).is_some() {
-        assert!(
-            Instant::now() < deadline,
-            "the runner did not let go of the lock"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        crate::support::deploy::eventually_blocking(TIMEOUT, || holder_pid(state).is_none()),
+        "the runner did not let go of the lock"
+    );
 }

@@ -12,7 +12,7 @@
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use chrono::{TimeDelta, Timelike, Utc};
 use shipdeck::domain::ReleaseType;
@@ -52,15 +52,13 @@ fn journal_of(state: &Path) -> Vec<Event> {
 
 /// Polls the journal (bounded) until `pred` holds of it.
 fn wait_for_journal(state: &Path, what: &str, pred: impl Fn(&[Event]) -> bool) -> Vec<Event> {
-    let deadline = Instant::now() + PATIENCE;
-    loop {
-        let events = journal_of(state);
-        if pred(&events) {
-            return events;
-        }
-        assert!(Instant::now() < deadline, "gave up waiting for {what}");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    let mut events = Vec::new();
+    let seen = crate::support::deploy::eventually_blocking(PATIENCE, || {
+        events = journal_of(state);
+        pred(&events)
+    });
+    assert!(seen, "gave up waiting for {what}");
+    events
 }
 
 /// The built-in configuration copied to `dir/config`, with `edit` applied to each

@@ -15,7 +15,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use shipdeck::engine::{Event, EventKind, ReleaseState};
 use shipdeck::runtime::journal::read_all;
@@ -121,23 +121,21 @@ fn points(seed: u64) -> Vec<(Point, &'static str)> {
 
 /// Waits (bounded) until the point is reached, or the child exits on its own.
 fn run_until(child: &mut Child, state: &Path, start: &[Event], point: Point) -> bool {
-    let deadline = Instant::now() + BOUND;
-    loop {
+    let mut exited = false;
+    let settled = crate::support::deploy::eventually_blocking(BOUND, || {
         if let Ok(Some(_)) = child.try_wait() {
-            return false;
+            exited = true;
+            return true;
         }
         let now = journal(state);
-        let reached = match point {
+        match point {
             Point::Events(n) => now.len() >= start.len() + n,
             Point::Summaries(n) => monitoring_summaries(&now)
                 .is_some_and(|k| k >= monitoring_summaries(start).unwrap_or(0) + n),
-        };
-        if reached {
-            return true;
         }
-        assert!(Instant::now() < deadline, "timed out waiting for {point:?}");
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    });
+    assert!(settled, "timed out waiting for {point:?}");
+    !exited
 }
 
 /// After a kill: the checkpoint on disk matches a full replay at its position, and

@@ -36,11 +36,12 @@ fn lock_pid(state: &Path, label: &str) -> Option<i32> {
 
 fn until_unlocked(state: &Path, label: &str) {
     let lock = state.join("releases").join(label).join("lock");
-    let deadline = Instant::now() + BOUND;
-    while shipdeck::runtime::lock::current_holder(&lock).is_some() {
-        assert!(Instant::now() < deadline, "the runner still holds {label}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        crate::support::deploy::eventually_blocking(BOUND, || {
+            shipdeck::runtime::lock::current_holder(&lock).is_none()
+        }),
+        "the runner still holds {label}"
+    );
 }
 
 #[test]
@@ -259,24 +260,18 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
     ]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     // It waits for bob's signature, mid-rollout.
-    let deadline = Instant::now() + BOUND;
-    loop {
+    let mut v = serde_json::Value::Null;
+    let waiting = crate::support::deploy::eventually_blocking(BOUND, || {
         let status = run(&["status", "--version", "v1.0.1", "--json"]);
-        let v: serde_json::Value = serde_json::from_slice(&status.stdout).unwrap_or_default();
+        v = serde_json::from_slice(&status.stdout).unwrap_or_default();
         let startup = v["waves"]
             .as_array()
             .and_then(|w| w.iter().find(|w| w["tier"] == "startup").cloned())
             .unwrap_or_default();
-        if v["phase"] == "rollout" && startup["missing_roles"] == serde_json::json!(["qa_lead"]) {
-            assert!(v["running_by"]["pid"].is_number(), "{v}");
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "never waited for the approval: {v}"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+        v["phase"] == "rollout" && startup["missing_roles"] == serde_json::json!(["qa_lead"])
+    });
+    assert!(waiting, "never waited for the approval: {v}");
+    assert!(v["running_by"]["pid"].is_number(), "{v}");
     // Later, `attach` sees it mid-rollout (in tmux, when there is one).
     if support_tmux() {
         let cmd = format!(

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Utc};
 
-use crate::domain::{Approval, GatedPhase, NotifyTiming, ProbeOutcome, TierName};
+use crate::domain::{Approval, GatedPhase, NotifyTiming, TierName};
 use crate::engine::event::{EventKind, NoticeKind, PauseCause, SYSTEM};
 use crate::engine::notices::Draft;
 use crate::engine::state::{CheckStatus, CustomerStatus, Phase, ReleaseState, WaveStatus};
@@ -136,10 +136,7 @@ fn rollout(s: &ReleaseState, now: DateTime<Utc>, out: &mut Vec<EventKind>) {
                             // Held by an inconclusive last check, by no check at all
                             // since its deploy, or by a trigger that fired on it
                             // while the release is paused.
-                            let held =
-                                matches!(c.health.last, Some(ProbeOutcome::Inconclusive { .. }))
-                                    || !c.health.checked_since_deploy
-                                    || s.trigger_holds(c);
+                            let held = c.awaits_a_conclusive_check() || s.trigger_holds(c);
                             if soaked && !held {
                                 out.push(EventKind::CustomerHealthy {
                                     customer: c.id.clone(),
