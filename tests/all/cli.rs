@@ -15,13 +15,7 @@ fn shipdeck(state: &Path, args: &[&str]) -> Output {
         .expect("run shipdeck")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::support::process::text;
 
 #[test]
 fn plan_json_is_a_stable_document() {

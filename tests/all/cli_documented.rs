@@ -32,13 +32,7 @@ fn shipdeck(state: &Path, args: &[&str]) -> Output {
         .expect("run shipdeck")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::support::process::text;
 
 fn journal_of(state: &Path) -> Vec<Event> {
     match shipdeck::runtime::journal::read_all::<Event>(

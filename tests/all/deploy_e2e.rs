@@ -9,7 +9,7 @@
 
 use std::net::{Ipv4Addr, SocketAddr};
 use std::path::{Path, PathBuf};
-use std::process::{Output, Stdio};
+use std::process::Stdio;
 use std::time::Duration;
 
 use serde_json::{Value, json};
@@ -104,13 +104,7 @@ const DEPLOY: &[&str] = &[
     "600",
 ];
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::support::process::text;
 
 fn journal(state: &Path) -> Vec<Event> {
     read_all::<Event>(&state.join("releases/v1.0.1/journal.jsonl"))

@@ -11,24 +11,12 @@ use shipdeck::runtime::journal::JournalWriter;
 use shipdeck::runtime::state_dir::StateDir;
 
 fn shipdeck(state: &Path, args: &[&str]) -> Output {
-    Process::new(env!("CARGO_BIN_EXE_shipdeck"))
-        .arg("--state-dir")
-        .arg(state)
-        .args(args)
-        .env_remove("SHIPDECK_CONFIG")
-        .env("USER", "alice")
-        .current_dir(env!("CARGO_MANIFEST_DIR"))
+    crate::support::process::shipdeck_command(state, args)
         .output()
         .expect("run shipdeck")
 }
 
-fn text(o: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&o.stdout),
-        String::from_utf8_lossy(&o.stderr)
-    )
-}
+use crate::support::process::text;
 
 /// The built-in configuration written to `dir`, with `edit` applied to
 /// deployment-policies.json.

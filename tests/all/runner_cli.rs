@@ -20,13 +20,7 @@ fn shipdeck(state: &Path, runtime: &Path, args: &[&str]) -> Output {
         .expect("run shipdeck")
 }
 
-fn text(out: &Output) -> String {
-    format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    )
-}
+use crate::support::process::text;
 
 fn lock_pid(state: &Path, label: &str) -> Option<i32> {
     let text = std::fs::read_to_string(state.join("releases").join(label).join("lock")).ok()?;

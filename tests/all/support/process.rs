@@ -28,6 +28,15 @@ impl Bounded {
     }
 }
 
+/// What a finished process said, stdout then stderr (lossy UTF-8).
+pub fn text(o: &std::process::Output) -> String {
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
 /// `shipdeck --state-dir STATE ARGS…` as the tests run it: the built-in config,
 /// operator alice, from the crate root.
 pub fn shipdeck_command(state: &Path, args: &[&str]) -> Command {
