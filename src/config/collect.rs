@@ -249,6 +249,11 @@ pub(crate) fn deserialize<T: DeserializeOwned>(
     index: &PositionIndex,
     doc: Value,
 ) -> (Option<T>, Vec<ConfigError>) {
+    // A document that fits is read once, without tracking paths (the mending below
+    // needs them, and costs an allocation per key it passes).
+    if let Ok(value) = T::deserialize(&doc) {
+        return (Some(value), Vec::new());
+    }
     let mut m = Mend {
         doc,
         kept: HashMap::new(),

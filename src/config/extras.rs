@@ -102,7 +102,7 @@ pub fn notifications_from_str(
     text: &str,
     tiers: Option<&[Tier]>,
 ) -> (Option<Notifications>, Vec<ConfigError>) {
-    let index = PositionIndex::build(text);
+    let index = PositionIndex::new(text);
     let (n, mut errors) = parse::parse::<Notifications>(file, text, &index);
     let Some(n) = n else {
         return (None, errors);

@@ -299,7 +299,7 @@ fn load_inputs(
         let info = &mut infos[f.slot()];
         info.display = input.display;
         let Some(text) = input.text else { continue };
-        info.index = PositionIndex::build(&text);
+        info.index = PositionIndex::new(&text);
         // serde keeps the last of two equal keys in a map without a word; a twice-
         // written policy or override is almost always a copy-paste slip.
         for d in info.index.duplicates() {

@@ -13,6 +13,8 @@
 //! text that is not valid JSON it stops and keeps what it has seen; serde reports
 //! the syntax error itself.
 
+use std::borrow::Cow;
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 /// A 1-based line and column; the column counts characters, not bytes.
@@ -48,8 +50,19 @@ pub struct DuplicateKey {
     pub first: Pos,
 }
 
+/// The index of one file's text, built the first time a position is asked for: a
+/// valid file (the common case, and 10,000 customers long at scale) only pays for
+/// the quick duplicate-key scan, never for a node per value.
 #[derive(Debug, Clone, Default)]
 pub struct PositionIndex {
+    text: String,
+    /// Whether the quick scan saw a key written twice in one object.
+    may_have_duplicates: OnceCell<bool>,
+    built: OnceCell<Built>,
+}
+
+#[derive(Debug, Clone, Default)]
+struct Built {
     nodes: HashMap<String, Node>,
     duplicates: Vec<DuplicateKey>,
 }
@@ -69,22 +82,32 @@ pub fn child_index(parent: &str, index: usize) -> String {
 }
 
 impl PositionIndex {
-    pub fn build(text: &str) -> PositionIndex {
-        let mut scanner = Scanner {
-            bytes: text.as_bytes(),
-            text,
-            at: 0,
-            pos: Pos { line: 1, column: 1 },
-            index: PositionIndex::default(),
-        };
-        scanner.skip_ws();
-        // A failed scan leaves a partial index; that is all we promise.
-        let _ = scanner.value(String::new(), None, 0);
-        scanner.index
+    /// The index of `text`; nothing is scanned until a position is asked for.
+    pub fn new(text: &str) -> PositionIndex {
+        PositionIndex {
+            text: text.to_string(),
+            ..PositionIndex::default()
+        }
+    }
+
+    fn built(&self) -> &Built {
+        self.built.get_or_init(|| {
+            let mut scanner = Scanner {
+                bytes: self.text.as_bytes(),
+                text: &self.text,
+                at: 0,
+                pos: Pos { line: 1, column: 1 },
+                index: Built::default(),
+            };
+            scanner.skip_ws();
+            // A failed scan leaves a partial index; that is all we promise.
+            let _ = scanner.value(String::new(), None, 0);
+            scanner.index
+        })
     }
 
     pub fn get(&self, path: &str) -> Option<&Node> {
-        self.nodes.get(path)
+        self.built().nodes.get(path)
     }
 
     /// Where the value at `path` starts.
@@ -96,7 +119,7 @@ impl PositionIndex {
     /// missing (a missing field) is best shown at the object that should hold it.
     pub fn nearest<'a>(&self, mut path: &'a str) -> Option<(&'a str, &Node)> {
         loop {
-            if let Some(n) = self.nodes.get(path) {
+            if let Some(n) = self.get(path) {
                 return Some((path, n));
             }
             if path.is_empty() {
@@ -113,16 +136,87 @@ impl PositionIndex {
                 .iter()
                 .filter_map(|k| {
                     let p = child_key(path, k);
-                    self.nodes.get(&p).map(|n| (p, n))
+                    self.get(&p).map(|n| (p, n))
                 })
                 .collect(),
             _ => Vec::new(),
         }
     }
 
+    /// Keys written twice in one object, with where; the full scan runs only when
+    /// the quick one saw a candidate.
     pub fn duplicates(&self) -> &[DuplicateKey] {
-        &self.duplicates
+        if *self
+            .may_have_duplicates
+            .get_or_init(|| has_duplicate_keys(&self.text))
+        {
+            &self.built().duplicates
+        } else {
+            &[]
+        }
     }
+}
+
+/// Whether some object in `text` has a key twice: one pass over the bytes, no path
+/// or node kept. Keys are compared decoded (`"a"` and `"\u0061"` are the same key).
+/// Lenient like the scanner: text that is not JSON may answer either way, and the
+/// full scan (which serde's syntax error accompanies) has the last word.
+fn has_duplicate_keys(text: &str) -> bool {
+    let bytes = text.as_bytes();
+    // Per open container: the keys of an object so far, `None` for an array.
+    let mut open: Vec<Option<Vec<Cow<'_, str>>>> = Vec::new();
+    let mut key_next = false;
+    let mut i = 0;
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'{' => {
+                open.push(Some(Vec::new()));
+                key_next = true;
+            }
+            b'[' => {
+                open.push(None);
+                key_next = false;
+            }
+            b'}' | b']' => {
+                if let Some(Some(mut keys)) = open.pop() {
+                    keys.sort_unstable();
+                    if keys.windows(2).any(|w| w[0] == w[1]) {
+                        return true;
+                    }
+                }
+                key_next = false;
+            }
+            b',' => key_next = matches!(open.last(), Some(Some(_))),
+            b'"' => {
+                let start = i + 1;
+                let mut end = start;
+                let mut escaped = false;
+                while let Some(&c) = bytes.get(end) {
+                    match c {
+                        b'\\' => end += 2,
+                        b'"' => break,
+                        _ => end += 1,
+                    }
+                    escaped |= c == b'\\';
+                }
+                if key_next && let Some(Some(keys)) = open.last_mut() {
+                    let raw = text.get(start..end).unwrap_or_default();
+                    let key = if escaped {
+                        let quoted = text.get(start - 1..=end).unwrap_or_default();
+                        serde_json::from_str::<String>(quoted).map_or(Cow::Borrowed(raw), Cow::Owned)
+                    } else {
+                        Cow::Borrowed(raw)
+                    };
+                    keys.push(key);
+                }
+                key_next = false;
+                i = end;
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    false
 }
 
 /// `a.b[2].c` → `a.b[2]` → `a.b` → `a` → ``.
@@ -139,7 +233,7 @@ struct Scanner<'t> {
     at: usize,
     /// Position of the byte at `at`.
     pos: Pos,
-    index: PositionIndex,
+    index: Built,
 }
 
 /// serde_json refuses nesting deeper than this too; stopping here keeps a
@@ -412,7 +506,7 @@ mod tests {
 
     #[test]
     fn finds_values_and_keys_by_path() {
-        let ix = PositionIndex::build(TEXT);
+        let ix = PositionIndex::new(TEXT);
         assert_eq!(ix.value_pos(""), Some(pos(1, 1)));
         assert_eq!(ix.value_pos("customers"), Some(pos(2, 16)));
         assert_eq!(key_pos(&ix, "customers"), Some(pos(2, 3)));
@@ -434,7 +528,7 @@ mod tests {
     #[test]
     fn counts_columns_in_characters() {
         let text = "{\"ü\": \"é\", \"x\": 1}";
-        let ix = PositionIndex::build(text);
+        let ix = PositionIndex::new(text);
         assert_eq!(ix.value_pos("x"), Some(pos(1, 17)));
         // serde_json would say byte column 19 for the `1`; that is character 17.
         assert_eq!(char_column(text, 1, 19), 17);
@@ -442,7 +536,7 @@ mod tests {
 
     #[test]
     fn nearest_walks_up_to_a_known_ancestor() {
-        let ix = PositionIndex::build(TEXT);
+        let ix = PositionIndex::new(TEXT);
         let (p, n) = ix.nearest("customers[1].health.kind").expect("an ancestor");
         assert_eq!(p, "customers[1]");
         assert_eq!(n.value, pos(4, 5));
@@ -452,7 +546,7 @@ mod tests {
 
     #[test]
     fn lists_members_in_file_order() {
-        let ix = PositionIndex::build(TEXT);
+        let ix = PositionIndex::new(TEXT);
         let keys: Vec<String> = ix
             .members("customers[1]")
             .into_iter()
@@ -462,8 +556,29 @@ mod tests {
     }
 
     #[test]
+    fn the_quick_duplicate_scan_agrees_with_the_full_one() {
+        let cases = [
+            (r#"{"a": [{"x": 1}, {"x": 2}], "b": {"x": 3}}"#, false),
+            (r#"{"a": "}{\"a\":", "b": ["a", "a"], "c": 1}"#, false),
+            (r#"{"a": 1, "\u0061": 2}"#, true),
+            (r#"{"o": {"k": 1, "j": [], "k": {}}}"#, true),
+            (r#"[{"a": 1}, {"a": 1}, {"b": {"a": 1, "c": {"a": 2}}}]"#, false),
+            (r#"{"a\"b": 1, "a\u0022b": 2}"#, true),
+        ];
+        for (text, twice) in cases {
+            assert_eq!(has_duplicate_keys(text), twice, "{text}");
+            let full = PositionIndex::new(text);
+            assert_eq!(!full.built().duplicates.is_empty(), twice, "{text}");
+        }
+        // A file without duplicates never builds the full index to say so.
+        let ix = PositionIndex::new(r#"{"a": 1, "b": {"a": 2}}"#);
+        assert!(ix.duplicates().is_empty());
+        assert!(ix.built.get().is_none());
+    }
+
+    #[test]
     fn reports_duplicate_keys_and_keeps_the_first() {
-        let ix = PositionIndex::build("{\"a\": 1,\n \"a\": 2}");
+        let ix = PositionIndex::new("{\"a\": 1,\n \"a\": 2}");
         assert_eq!(
             ix.duplicates(),
             &[DuplicateKey {
@@ -477,14 +592,14 @@ mod tests {
 
     #[test]
     fn keeps_what_it_saw_before_a_syntax_error() {
-        let ix = PositionIndex::build("{\"a\": 1, \"b\": [1, }");
+        let ix = PositionIndex::new("{\"a\": 1, \"b\": [1, }");
         assert_eq!(ix.value_pos("a"), Some(pos(1, 7)));
         assert!(ix.get("b[0]").is_some());
     }
 
     #[test]
     fn decodes_escapes_in_keys_and_strings() {
-        let ix = PositionIndex::build(r#"{"a\"b": "\u00fc\n", "c": "\ud83d\ude00"}"#);
+        let ix = PositionIndex::new(r#"{"a\"b": "\u00fc\n", "c": "\ud83d\ude00"}"#);
         assert_eq!(
             ix.get("a\"b").map(|n| &n.kind),
             Some(&NodeKind::Scalar("ü\n".into()))
@@ -498,7 +613,7 @@ mod tests {
     #[test]
     fn survives_deep_nesting() {
         let text = "[".repeat(10_000);
-        let ix = PositionIndex::build(&text);
+        let ix = PositionIndex::new(&text);
         assert!(ix.get("").is_none());
     }
 }
