@@ -94,61 +94,78 @@ fn checked<T: DeserializeOwned>(
 /// drive the terminal wherever it is shown. One walk over the whole document, so
 /// a field added later is covered without a rule of its own.
 fn plain_strings(file: &str, index: &PositionIndex, doc: &Value, errors: &mut Vec<ConfigError>) {
-    // The path is kept as borrowed steps and spelt out only for a refused string:
-    // a valid file of 10,000 customers allocates nothing here.
-    enum Step<'v> {
-        Key(&'v str),
-        Index(usize),
+    let mut refused = Vec::new();
+    walk_strings(doc, &mut Vec::new(), &mut refused);
+    for r in refused {
+        let error = if r.is_key {
+            let pos = index.get(&r.path).map(|n| n.key.unwrap_or(n.value));
+            unsafe_text(file, pos, &r.path, "the key ", r.text, r.char)
+        } else {
+            let pos = index.value_pos(&r.path);
+            unsafe_text(file, pos, &r.path, "", r.text, r.char)
+        };
+        errors.push(error);
     }
-    fn spelt(steps: &[Step<'_>]) -> String {
+}
+
+/// One step of the path to a string: kept borrowed, and spelt out only for a
+/// refused string, so that a valid file of 10,000 customers allocates nothing here.
+enum Step<'v> {
+    Key(&'v str),
+    Index(usize),
+}
+
+/// A string (or key) holding an unsafe character, with its path.
+struct Refused<'v> {
+    path: String,
+    is_key: bool,
+    text: &'v str,
+    char: char,
+}
+
+/// serde_json bounds the nesting (128), so the recursion is bounded too.
+fn walk_strings<'v>(v: &'v Value, steps: &mut Vec<Step<'v>>, refused: &mut Vec<Refused<'v>>) {
+    let spelt = |steps: &[Step<'_>]| {
         steps.iter().fold(String::new(), |p, s| match s {
             Step::Key(k) => position::child_key(&p, k),
             Step::Index(i) => position::child_index(&p, *i),
         })
-    }
-    fn walk<'v>(
-        v: &'v Value,
-        steps: &mut Vec<Step<'v>>,
-        found: &mut dyn FnMut(&[Step<'v>], Option<&'v str>, &'v str, char),
-    ) {
-        match v {
-            Value::String(s) => {
-                if let Some(c) = text::first_unsafe(s) {
-                    found(steps, None, s, c);
-                }
+    };
+    match v {
+        Value::String(s) => {
+            if let Some(c) = text::first_unsafe(s) {
+                refused.push(Refused {
+                    path: spelt(steps),
+                    is_key: false,
+                    text: s,
+                    char: c,
+                });
             }
-            Value::Array(items) => {
-                for (i, x) in items.iter().enumerate() {
-                    steps.push(Step::Index(i));
-                    walk(x, steps, found);
-                    steps.pop();
-                }
-            }
-            Value::Object(members) => {
-                for (k, x) in members {
-                    steps.push(Step::Key(k));
-                    if let Some(c) = text::first_unsafe(k) {
-                        found(steps, Some(k), k, c);
-                    }
-                    walk(x, steps, found);
-                    steps.pop();
-                }
-            }
-            Value::Null | Value::Bool(_) | Value::Number(_) => {}
         }
-    }
-    // serde_json bounds the nesting (128), so the recursion is bounded too.
-    walk(doc, &mut Vec::new(), &mut |steps, key, s, c| {
-        let path = spelt(steps);
-        let error = match key {
-            None => unsafe_text(file, index.value_pos(&path), &path, "", s, c),
-            Some(k) => {
-                let pos = index.get(&path).map(|n| n.key.unwrap_or(n.value));
-                unsafe_text(file, pos, &path, "the key ", k, c)
+        Value::Array(items) => {
+            for (i, x) in items.iter().enumerate() {
+                steps.push(Step::Index(i));
+                walk_strings(x, steps, refused);
+                steps.pop();
             }
-        };
-        errors.push(error);
-    });
+        }
+        Value::Object(members) => {
+            for (k, x) in members {
+                steps.push(Step::Key(k));
+                if let Some(c) = text::first_unsafe(k) {
+                    refused.push(Refused {
+                        path: spelt(steps),
+                        is_key: true,
+                        text: k,
+                        char: c,
+                    });
+                }
+                walk_strings(x, steps, refused);
+                steps.pop();
+            }
+        }
+        Value::Null | Value::Bool(_) | Value::Number(_) => {}
+    }
 }
 
 /// The rule every string of every file follows, as the refusal says it.

@@ -203,7 +203,8 @@ fn has_duplicate_keys(text: &str) -> bool {
                     let raw = text.get(start..end).unwrap_or_default();
                     let key = if escaped {
                         let quoted = text.get(start - 1..=end).unwrap_or_default();
-                        serde_json::from_str::<String>(quoted).map_or(Cow::Borrowed(raw), Cow::Owned)
+                        serde_json::from_str::<String>(quoted)
+                            .map_or(Cow::Borrowed(raw), Cow::Owned)
                     } else {
                         Cow::Borrowed(raw)
                     };
@@ -562,7 +563,10 @@ mod tests {
             (r#"{"a": "}{\"a\":", "b": ["a", "a"], "c": 1}"#, false),
             (r#"{"a": 1, "\u0061": 2}"#, true),
             (r#"{"o": {"k": 1, "j": [], "k": {}}}"#, true),
-            (r#"[{"a": 1}, {"a": 1}, {"b": {"a": 1, "c": {"a": 2}}}]"#, false),
+            (
+                r#"[{"a": 1}, {"a": 1}, {"b": {"a": 1, "c": {"a": 2}}}]"#,
+                false,
+            ),
             (r#"{"a\"b": 1, "a\u0022b": 2}"#, true),
         ];
         for (text, twice) in cases {
