@@ -59,7 +59,12 @@ pub fn source_of(state: &ReleaseState) -> NotesSource {
 pub fn earlier_sources(dir: &StateDir, except: &Version) -> Vec<NotesSource> {
     let mut out = Vec::new();
     for label in dir.list_releases().unwrap_or_default() {
-        let Ok((s, _)) = history::load_release(dir, &label) else {
+        // The release asking is left out unread: on a resume it is the long one.
+        if label.parse::<Version>().is_ok_and(|v| &v == except) {
+            continue;
+        }
+        // State only: from a checkpoint and its tail, not a replay of every journal.
+        let Ok(s) = history::load_state(dir, &label) else {
             continue;
         };
         if &s.plan.version == except || !matches!(s.phase, Phase::Monitoring | Phase::Completed) {

@@ -36,9 +36,10 @@ use crate::sim::{FleetHandle, SimulatedDeployer};
 /// Chooses adapters for the CLI's commands, the cockpit and the demo.
 #[derive(Clone)]
 pub struct CliWiring {
-    /// The configured customers: the fallback for plans that did not record targets,
-    /// and what [`CliWiring::drift`] compares against.
-    config: Vec<Customer>,
+    /// The configured customers by id: the fallback for plans that did not record
+    /// targets, and what [`CliWiring::drift`] compares against (looked up once per
+    /// deploy and per probe source: a map, for 10,000 customers).
+    config: HashMap<CustomerId, Customer>,
     fleet: Option<FleetHandle>,
     earlier: Vec<crate::present::notes::NotesSource>,
     templates: std::collections::BTreeMap<String, String>,
@@ -47,7 +48,7 @@ pub struct CliWiring {
 impl CliWiring {
     pub fn new(config: &[Customer], fleet: Option<FleetHandle>) -> CliWiring {
         CliWiring {
-            config: config.to_vec(),
+            config: config.iter().map(|c| (c.id.clone(), c.clone())).collect(),
             fleet,
             earlier: Vec::new(),
             templates: Default::default(),
@@ -59,7 +60,7 @@ impl CliWiring {
     }
 
     fn configured(&self, id: &CustomerId) -> Option<&Customer> {
-        self.config.iter().find(|c| &c.id == id)
+        self.config.get(id)
     }
 
     fn target_of<'a>(&'a self, c: &'a CustomerPlan) -> Option<&'a DeployTarget> {
