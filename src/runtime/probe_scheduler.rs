@@ -18,12 +18,15 @@
 //!   asks for enhanced monitoring or the release is an emergency), each customer
 //!   shifted by a fixed, deterministic jitter (a hash of its id, up to 10 % of the
 //!   interval), so that a thousand customers are not probed in the same millisecond;
-//! - at most `concurrency` probes at once (a semaphore), never two of one customer at
-//!   once (a customer whose probe is still running is not started again);
+//! - at most `concurrency` probes at once, never two of one customer at once (a
+//!   customer whose probe is still running or queued is not started again); probes due
+//!   beyond that wait in a queue of customer indexes, and a task is spawned only when
+//!   one can run (10,000 customers due together are 10,000 small queue entries, not
+//!   10,000 parked tasks each holding a whole probe's future: 160 MB at 10,000);
 //! - batched sources (prometheus): customers that share a [`BatchKey`] are due on the
 //!   group's phase (its jitter is the group's, not each member's), and the ones due
 //!   together are handed to one [`Prober::probe_batch`] call (one request per query
-//!   for thousands of customers, one semaphore permit); each member's verdict still
+//!   for thousands of customers, one running slot); each member's verdict still
 //!   comes back as its own `EffectResult::Probed`;
 //! - a pre-deploy baseline is read at the release's start instant (journaled with its
 //!   plan): sources that can evaluate in the past (prometheus, `time=`) give a resumed
@@ -37,12 +40,11 @@
 //! with no hashing: snapshots change after every probe result.
 
 use std::cmp::Reverse;
-use std::collections::{BinaryHeap, HashMap};
-use std::sync::Arc;
+use std::collections::{BinaryHeap, HashMap, VecDeque};
 use std::time::Duration;
 
 use chrono::{DateTime, TimeDelta, Utc};
-use tokio::sync::{Semaphore, mpsc, watch};
+use tokio::sync::{mpsc, watch};
 use tokio::task::{JoinHandle, JoinSet};
 
 use super::clock::Clock;
@@ -122,7 +124,8 @@ pub fn spawn(
         clock,
         prober,
         sources,
-        semaphore: Arc::new(Semaphore::new(opts.concurrency.max(1))),
+        concurrency: opts.concurrency.max(1),
+        ready: VecDeque::new(),
         jitter: opts.jitter,
         slots: Vec::new(),
         targets: Vec::new(),
@@ -173,7 +176,10 @@ struct Scheduler {
     clock: Clock,
     prober: Prober,
     sources: HashMap<CustomerId, HealthSource>,
-    semaphore: Arc<Semaphore>,
+    /// Probe tasks running at once, at most.
+    concurrency: usize,
+    /// Due probes waiting for a running slot: each a customer, or a batch's members.
+    ready: VecDeque<Vec<usize>>,
     jitter: f64,
     slots: Vec<Slot>,
     /// Per customer (by index): what a probe of it needs (source, name, tier); `None`
@@ -367,11 +373,21 @@ impl Scheduler {
                 None => singles.push(i),
             }
         }
-        let units = singles
-            .into_iter()
-            .map(|i| vec![i])
-            .chain(batches.into_iter().map(|(_, members)| members));
-        for members in units {
+        self.ready.extend(
+            singles
+                .into_iter()
+                .map(|i| vec![i])
+                .chain(batches.into_iter().map(|(_, members)| members)),
+        );
+        self.launch(state);
+    }
+
+    /// Spawns queued probes while fewer than `concurrency` run.
+    fn launch(&mut self, state: &ReleaseState) {
+        while self.running.len() < self.concurrency {
+            let Some(members) = self.ready.pop_front() else {
+                break;
+            };
             let targets: Vec<ProbeTarget> = members
                 .iter()
                 .filter_map(|&i| {
@@ -380,12 +396,8 @@ impl Scheduler {
                 })
                 .collect();
             let prober = self.prober.clone();
-            let semaphore = self.semaphore.clone();
             let indices = members.clone();
             let task = self.running.spawn(async move {
-                // The semaphore is never closed; if it were, probing unbounded is
-                // still better than not probing.
-                let _permit = semaphore.acquire_owned().await.ok();
                 // Under a backstop over the probes' own deadlines: a probe that
                 // overruns is a failed check, and its slot frees up.
                 let outcomes = prober.probe_batch_bounded(&targets).await;
@@ -483,6 +495,8 @@ fn delta(d: Duration) -> TimeDelta {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Arc;
+
     use super::*;
     use crate::config;
     use crate::domain::{ReleaseType, Version};
