@@ -75,7 +75,11 @@ fn bench_tick(c: &mut Criterion) {
 
 fn bench_replay(c: &mut Criterion) {
     let state = in_flight(1_000);
-    let mut events: Vec<Event> = vec![engine::plan_event(state.plan.clone(), "alice", t0())];
+    let mut events: Vec<Event> = vec![engine::plan_event(
+        engine::ReleasePlan::clone(&state.plan),
+        "alice",
+        t0(),
+    )];
     // The rest of a long release: mostly health samples, as monitoring produces.
     let mut at = t0();
     while events.len() < 1_000_000 {

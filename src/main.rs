@@ -4,6 +4,7 @@
 use clap::Parser;
 
 fn main() {
+    bound_malloc_arenas();
     let cli = shipdeck::cli::args::Cli::parse();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -34,4 +35,17 @@ fn main() {
     // Background tasks (probes, effects) must not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(200));
     std::process::exit(code);
+}
+
+/// glibc gives every thread that allocates under contention an arena of its own (up
+/// to 8 per core), and memory freed in one is not reused by another: a runner at
+/// 10,000 customers peaked at 229 MB resident for a 144 MB heap. Two arenas, one per
+/// runtime worker, keep it near the heap (measured in benches/scale.sh).
+fn bound_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before any thread
+    // is started, as glibc asks.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }

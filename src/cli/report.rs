@@ -10,7 +10,7 @@ use super::context::{Context, out, parse_type};
 use super::error::{CliError, CliResult, EXIT_OK, EXIT_WAITING};
 use crate::adapters::notify::{Message, Outbox, Renderer};
 use crate::domain::{HumanDuration, NoticeKind, NotifyTiming, ReleaseType};
-use crate::engine::{Event, Phase, ReleaseState};
+use crate::engine::{Event, Phase, ReleasePlan, ReleaseState};
 use crate::present::changelog::{self, ChangelogEntry};
 use crate::present::report::{self, Journal};
 use crate::runtime::clock::Clock;
@@ -286,7 +286,7 @@ pub async fn digest(
         out(w, "nothing to send: no releases\n")?;
         return Ok(EXIT_OK);
     };
-    let mut plan = first.plan.clone();
+    let mut plan = ReleasePlan::clone(&first.plan);
     plan.notifications = cfg.notifications.clone();
     let outbox = Outbox::new(Renderer::new(plan), Clock::System, dir.notifications_path());
     let mut failed = 0;

@@ -136,8 +136,8 @@ impl CliWiring {
 impl CliWiring {
     /// What notices are written from: the plan, and each wave's release notes
     /// (cumulative since the version the tier runs, from the earlier releases).
-    pub fn renderer(&self, plan: &ReleasePlan) -> Renderer {
-        let mut r = Renderer::new(plan.clone());
+    pub fn renderer(&self, plan: &Arc<ReleasePlan>) -> Renderer {
+        let mut r = Renderer::new(Arc::clone(plan));
         for (tier, (md, slack)) in
             crate::cli::notes::notes_by_wave(plan, &self.earlier, &self.templates)
         {
@@ -229,7 +229,7 @@ impl CliWiring {
 }
 
 impl Wiring for CliWiring {
-    fn ports(&self, plan: &ReleasePlan, ctx: &PortContext) -> EffectPorts {
+    fn ports(&self, plan: &Arc<ReleasePlan>, ctx: &PortContext) -> EffectPorts {
         let mut deployers: HashMap<CustomerId, Arc<dyn Deployer>> = HashMap::new();
         let real = DeployContext::new(ctx.clock.clone(), ctx.deploy_logs.clone());
         for c in plan_customers(plan) {

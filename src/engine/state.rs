@@ -224,7 +224,9 @@ pub struct TickRecord {
 /// [`ReleaseState::reindexed`], which rebuilds what serialization skips.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct ReleaseState {
-    pub plan: ReleasePlan,
+    /// Shared: fixed once planned, and a snapshot per published state would
+    /// otherwise copy 10,000 customers' targets and sources.
+    pub plan: std::sync::Arc<ReleasePlan>,
     pub started_by: String,
     /// Who is in charge now: the starter, until someone with the captain role takes
     /// over (journaled).
@@ -321,7 +323,7 @@ impl ReleaseState {
             .collect();
         let emergency = plan.emergency;
         ReleaseState {
-            plan,
+            plan: std::sync::Arc::new(plan),
             started_by: actor.to_string(),
             captain: actor.to_string(),
             started_at: at,

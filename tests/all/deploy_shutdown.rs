@@ -82,7 +82,7 @@ impl Notifier for Quiet {
 
 struct TestWiring(Gated);
 impl Wiring for TestWiring {
-    fn ports(&self, plan: &ReleasePlan, _: &PortContext) -> EffectPorts {
+    fn ports(&self, plan: &Arc<ReleasePlan>, _: &PortContext) -> EffectPorts {
         EffectPorts {
             deployers: plan
                 .waves

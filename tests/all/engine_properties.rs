@@ -1190,7 +1190,7 @@ impl World {
         let after = bytes(&self.drill.state);
         let before = std::mem::replace(&mut self.last, after.clone());
         prop_assert!(
-            self.drill.state.plan == self.checker.plan,
+            *self.drill.state.plan == self.checker.plan,
             "the plan changed after {input:?}"
         );
         let d = match result {

@@ -575,5 +575,5 @@ async fn monitoring_keeps_probing_rolls_back_inside_the_window_and_ends() {
 }
 
 fn plan_of(handle: &ReleaseHandle) -> shipdeck::engine::ReleasePlan {
-    handle.snapshot().state.plan.clone()
+    shipdeck::engine::ReleasePlan::clone(&handle.snapshot().state.plan)
 }

@@ -315,7 +315,7 @@ struct TestWiring {
 }
 
 impl Wiring for TestWiring {
-    fn ports(&self, plan: &ReleasePlan, ctx: &PortContext) -> EffectPorts {
+    fn ports(&self, plan: &Arc<ReleasePlan>, ctx: &PortContext) -> EffectPorts {
         let mut ports = self.cli.ports(plan, ctx);
         ports.checks = Arc::new(InstantChecks);
         ports.notifier = Arc::new(
@@ -478,7 +478,7 @@ async fn pre_deploy_notices_reach_each_contact_channel_with_local_etas_and_notes
 
     let cli = CliWiring::new(&cfg.customers, None);
     let outbox = Outbox::new(
-        cli.renderer(&plan),
+        cli.renderer(&Arc::new(plan.clone())),
         Clock::scaled(t0(), 1.0),
         "/dev/null".into(),
     )
@@ -628,7 +628,7 @@ struct SwitchWiring {
 }
 
 impl Wiring for SwitchWiring {
-    fn ports(&self, plan: &ReleasePlan, ctx: &PortContext) -> EffectPorts {
+    fn ports(&self, plan: &Arc<ReleasePlan>, ctx: &PortContext) -> EffectPorts {
         let mut ports = self.cli.ports(plan, ctx);
         ports.checks = Arc::new(InstantChecks);
         ports.notifier = self.switch.clone();

@@ -275,7 +275,7 @@ fn evidence_view_screen() {
         .expect("a startup customer under watch");
     let id = d.state.customers[i].id.clone();
     // As if the customer had been planned with a prometheus source.
-    for w in &mut d.state.plan.waves {
+    for w in &mut std::sync::Arc::make_mut(&mut d.state.plan).waves {
         for c in &mut w.customers {
             if c.id == id {
                 c.health = Some(HealthSource::Prometheus(

@@ -66,7 +66,8 @@ pub struct Message {
 /// Renders notices for one release: the plan, and the notes each wave is told.
 #[derive(Debug, Clone)]
 pub struct Renderer {
-    pub plan: ReleasePlan,
+    /// Shared with the release's state: one copy of 10,000 customers' plan.
+    pub plan: std::sync::Arc<ReleasePlan>,
     /// Notes per wave (cumulative since the version the tier runs), as Markdown.
     pub notes_by_wave: HashMap<TierName, String>,
     /// The same as Slack mrkdwn.
@@ -74,9 +75,9 @@ pub struct Renderer {
 }
 
 impl Renderer {
-    pub fn new(plan: ReleasePlan) -> Renderer {
+    pub fn new(plan: impl Into<std::sync::Arc<ReleasePlan>>) -> Renderer {
         Renderer {
-            plan,
+            plan: plan.into(),
             notes_by_wave: HashMap::new(),
             notes_slack_by_wave: HashMap::new(),
         }

@@ -244,5 +244,5 @@ pub struct PortContext {
 /// Called once the journal is open, so the plan is the journaled one, not whatever
 /// the config says today.
 pub trait Wiring: Send + Sync {
-    fn ports(&self, plan: &ReleasePlan, ctx: &PortContext) -> EffectPorts;
+    fn ports(&self, plan: &Arc<ReleasePlan>, ctx: &PortContext) -> EffectPorts;
 }
