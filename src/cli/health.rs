@@ -64,7 +64,9 @@ pub async fn run(
             )
         })
         .collect();
+    let started = std::time::Instant::now();
     let outcomes = prober.probe_targets(&targets, CONCURRENCY).await;
+    let round = started.elapsed();
     let rows: Vec<HealthRow> = chosen
         .iter()
         .zip(outcomes)
@@ -82,7 +84,7 @@ pub async fn run(
             serde_json::to_string_pretty(&rows).map_err(|e| CliError::error(e.to_string()))?;
         writeln!(out, "{text}").map_err(write_err)?;
     } else {
-        write_table(&rows, out).map_err(write_err)?;
+        write_table(&rows, round, out).map_err(write_err)?;
     }
     let all_up = rows.iter().all(|r| r.status == "up");
     Ok(if all_up { EXIT_OK } else { EXIT_WAITING })
@@ -127,7 +129,7 @@ pub fn row(c: &Customer, outcome: &ProbeOutcome, took: Duration) -> HealthRow {
     }
 }
 
-fn write_table(rows: &[HealthRow], out: &mut dyn Write) -> std::io::Result<()> {
+fn write_table(rows: &[HealthRow], round: Duration, out: &mut dyn Write) -> std::io::Result<()> {
     let name_w = rows
         .iter()
         .map(|r| escape(&r.name).chars().count())
@@ -157,7 +159,14 @@ fn write_table(rows: &[HealthRow], out: &mut dyn Write) -> std::io::Result<()> {
         )?;
     }
     let up = rows.iter().filter(|r| r.status == "up").count();
-    writeln!(out, "{up}/{} up", rows.len())
+    // The round's own time (process start and config load left out): what the
+    // scale benchmark compares with wrk.
+    writeln!(
+        out,
+        "{up}/{} up; the round took {:.3} s",
+        rows.len(),
+        round.as_secs_f64()
+    )
 }
 
 #[cfg(test)]
@@ -174,7 +183,10 @@ mod tests {
         let text = String::from_utf8(out).unwrap();
         assert_eq!(code, EXIT_OK, "{text}");
         assert!(
-            text.contains("TechStart") && text.contains("startup") && text.contains("0.4%"),
+            text.contains("TechStart")
+                && text.contains("startup")
+                && text.contains("0.4%")
+                && text.contains("1/1 up; the round took "),
             "{text}"
         );
 

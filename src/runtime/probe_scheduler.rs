@@ -119,23 +119,7 @@ pub fn spawn(
     opts: ProbeSchedule,
     shutdown: watch::Receiver<bool>,
 ) -> JoinHandle<()> {
-    let scheduler = Scheduler {
-        results,
-        clock,
-        prober,
-        sources,
-        concurrency: opts.concurrency.max(1),
-        ready: VecDeque::new(),
-        jitter: opts.jitter,
-        slots: Vec::new(),
-        targets: Vec::new(),
-        phases: Vec::new(),
-        jitters: Vec::new(),
-        heap: BinaryHeap::new(),
-        interval: None,
-        running: JoinSet::new(),
-        tasks: HashMap::new(),
-    };
+    let scheduler = Scheduler::new(results, clock, prober, sources, &opts);
     tokio::spawn(scheduler.run(snapshots, shutdown))
 }
 
@@ -203,6 +187,32 @@ struct Scheduler {
 }
 
 impl Scheduler {
+    fn new(
+        results: mpsc::UnboundedSender<EffectResult>,
+        clock: Clock,
+        prober: Prober,
+        sources: HashMap<CustomerId, HealthSource>,
+        opts: &ProbeSchedule,
+    ) -> Scheduler {
+        Scheduler {
+            results,
+            clock,
+            prober,
+            sources,
+            concurrency: opts.concurrency.max(1),
+            ready: VecDeque::new(),
+            jitter: opts.jitter,
+            slots: Vec::new(),
+            targets: Vec::new(),
+            phases: Vec::new(),
+            jitters: Vec::new(),
+            heap: BinaryHeap::new(),
+            interval: None,
+            running: JoinSet::new(),
+            tasks: HashMap::new(),
+        }
+    }
+
     async fn run(
         mut self,
         mut snapshots: watch::Receiver<Snapshot>,
@@ -555,6 +565,49 @@ mod tests {
             jitter_for(&CustomerId::new("globex"), i, 0.1)
         );
         assert_eq!(jitter_for(&id, i, f64::NAN), Duration::ZERO);
+    }
+
+    /// Probes due beyond the running slots wait as queue entries, not parked tasks,
+    /// and start as running ones finish: each customer once, never more at once.
+    #[tokio::test(start_paused = true)]
+    async fn due_probes_beyond_the_running_slots_wait_in_the_queue() {
+        let mut s = state();
+        let t0 = s.started_at;
+        engine::step(&mut s, &Input::Tick, t0).unwrap();
+        let wanted = targets(&s).len();
+        assert_eq!(wanted, 4);
+        let cfg = config::load_builtin().unwrap();
+        let sources = cfg
+            .customers
+            .iter()
+            .map(|c| (c.id.clone(), c.health.clone()))
+            .collect();
+        let (results_tx, mut results_rx) = mpsc::unbounded_channel();
+        let prober = Prober::new(crate::adapters::health::ProbeLimits::default()).unwrap();
+        let opts = ProbeSchedule {
+            concurrency: 1,
+            jitter: 0.1,
+        };
+        let mut scheduler =
+            Scheduler::new(results_tx, Clock::scaled(t0, 1.0), prober, sources, &opts);
+        scheduler.refresh(&s);
+        // Past every jitter: all four are due at once.
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        scheduler.start_due(&s);
+        assert_eq!((scheduler.running.len(), scheduler.ready.len()), (1, 3));
+        let mut probed = Vec::new();
+        while let Some(done) = scheduler.running.join_next_with_id().await {
+            assert!(scheduler.finished(done, &s));
+            scheduler.start_due(&s);
+            assert!(scheduler.running.len() <= 1);
+            while let Ok(EffectResult::Probed { customer, .. }) = results_rx.try_recv() {
+                probed.push(customer);
+            }
+        }
+        probed.sort();
+        probed.dedup();
+        assert_eq!(probed.len(), wanted, "{probed:?}");
+        assert!(scheduler.ready.is_empty());
     }
 
     /// On paused tokio time: each wanted customer is probed once per interval, on its

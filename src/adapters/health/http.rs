@@ -15,9 +15,15 @@ use super::pointer::{self, Pointers, Read};
 use super::{Prober, error_chain, fmt_bytes, fmt_duration};
 use crate::domain::{HeaderFromEnv, HealthSample, ProbeOutcome};
 
+/// The URL to GET: as configured, or parsed once ahead of a round.
+pub(super) enum Url<'a> {
+    Text(&'a str),
+    Parsed(&'a reqwest::Url),
+}
+
 pub(super) async fn probe(
     prober: &Prober,
-    url: &str,
+    url: Url<'_>,
     headers: &[HeaderFromEnv],
     timeout: Duration,
     pointers: Pointers<'_>,
@@ -27,7 +33,9 @@ pub(super) async fn probe(
         Err(reason) => return ProbeOutcome::Down { reason },
     };
     let started = Instant::now();
-    let exchange = fetch(prober, url, header_map, prober.limits.max_body_bytes);
+    // Boxed: the exchange is reqwest's whole request future (kilobytes), and each
+    // layer it is handed through (the deadline, the round's set) would copy it.
+    let exchange = Box::pin(fetch(prober, url, header_map, prober.limits.max_body_bytes));
     let body = match tokio::time::timeout(timeout, exchange).await {
         Err(_) => {
             return ProbeOutcome::Down {
@@ -107,17 +115,15 @@ pub(super) fn secret_headers(
 /// check failed.
 async fn fetch(
     prober: &Prober,
-    url: &str,
+    url: Url<'_>,
     headers: HeaderMap,
     max: usize,
 ) -> Result<Vec<u8>, String> {
-    let mut response = prober
-        .client
-        .get(url)
-        .headers(headers)
-        .send()
-        .await
-        .map_err(describe)?;
+    let request = match url {
+        Url::Text(text) => prober.client.get(text),
+        Url::Parsed(parsed) => prober.client.get(parsed.clone()),
+    };
+    let mut response = request.headers(headers).send().await.map_err(describe)?;
     let status = response.status();
     if status.is_redirection() {
         return Err(format!(

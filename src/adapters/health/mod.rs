@@ -153,7 +153,7 @@ impl Prober {
     /// One check of a source that belongs to no particular customer (the simulated
     /// kind answers its baseline).
     pub async fn probe(&self, source: &HealthSource) -> ProbeOutcome {
-        self.check(None, source).await
+        self.check(None, source, None).await
     }
 
     /// One check of `customer`'s health source.
@@ -162,7 +162,17 @@ impl Prober {
         customer: &CustomerId,
         source: &HealthSource,
     ) -> ProbeOutcome {
-        let outcome = self.check(Some(customer), source).await;
+        self.probe_parsed(customer, source, None).await
+    }
+
+    /// [`Prober::probe_customer`] with an http source's URL already parsed.
+    async fn probe_parsed(
+        &self,
+        customer: &CustomerId,
+        source: &HealthSource,
+        url: Option<&reqwest::Url>,
+    ) -> ProbeOutcome {
+        let outcome = self.check(Some(customer), source, url).await;
         match &outcome {
             ProbeOutcome::Up { sample } => tracing::debug!(%customer, ?sample, "probe up"),
             // Reasons quote stderr and HTTP reason phrases: escaped in the log file.
@@ -176,15 +186,21 @@ impl Prober {
         outcome
     }
 
-    async fn check(&self, customer: Option<&CustomerId>, source: &HealthSource) -> ProbeOutcome {
+    async fn check(
+        &self,
+        customer: Option<&CustomerId>,
+        source: &HealthSource,
+        parsed: Option<&reqwest::Url>,
+    ) -> ProbeOutcome {
         // Sentinel figures (-1, NaN, 150 %) are no data, whatever the source.
-        self.check_raw(customer, source).await.judged()
+        self.check_raw(customer, source, parsed).await.judged()
     }
 
     async fn check_raw(
         &self,
         customer: Option<&CustomerId>,
         source: &HealthSource,
+        parsed: Option<&reqwest::Url>,
     ) -> ProbeOutcome {
         let timeout = self.timeout_for(source);
         match source {
@@ -210,6 +226,10 @@ impl Prober {
                 let pointers = pointer::Pointers {
                     error_rate: error_rate_pointer.as_deref(),
                     latency: latency_pointer.as_deref(),
+                };
+                let url = match parsed {
+                    Some(u) => http::Url::Parsed(u),
+                    None => http::Url::Text(url),
                 };
                 http::probe(self, url, headers, timeout, pointers).await
             }
@@ -290,15 +310,29 @@ impl Prober {
             }
         }
         let mut results: Vec<(usize, ProbeOutcome, Duration)> = stream::iter(units)
-            .map(|unit| async move {
-                let started = Instant::now();
-                let members: Vec<ProbeTarget> = unit.iter().map(|&i| targets[i].clone()).collect();
-                let outcomes = self.probe_batch_bounded(&members).await;
-                let took = started.elapsed();
-                unit.into_iter()
-                    .zip(outcomes)
-                    .map(|(i, o)| (i, o, took))
-                    .collect::<Vec<_>>()
+            // Boxed: the set moves each future it takes in, and a probe's is kilobytes.
+            .map(|unit| {
+                Box::pin(async move {
+                    let started = Instant::now();
+                    // A single target is probed where it lies; a batch's members
+                    // are gathered into one slice.
+                    let outcomes = match unit.as_slice() {
+                        [one] => {
+                            self.probe_batch_bounded(std::slice::from_ref(&targets[*one]))
+                                .await
+                        }
+                        _ => {
+                            let members: Vec<ProbeTarget> =
+                                unit.iter().map(|&i| targets[i].clone()).collect();
+                            self.probe_batch_bounded(&members).await
+                        }
+                    };
+                    let took = started.elapsed();
+                    unit.into_iter()
+                        .zip(outcomes)
+                        .map(|(i, o)| (i, o, took))
+                        .collect::<Vec<_>>()
+                })
             })
             .buffer_unordered(concurrency.max(1))
             .flat_map(stream::iter)
@@ -363,7 +397,7 @@ impl Prober {
         let mut out: Vec<Option<ProbeOutcome>> = vec![None; targets.len()];
         for (i, t) in targets.iter().enumerate() {
             let HealthSource::Prometheus(source) = &t.source else {
-                out[i] = Some(self.probe_customer(&t.id, &t.source).await);
+                out[i] = Some(self.probe_parsed(&t.id, &t.source, t.url.as_ref()).await);
                 continue;
             };
             let key = BatchKey::of(t);
@@ -455,6 +489,10 @@ pub struct ProbeTarget {
     /// instant the journal recorded, so a resumed release reads the same figures.
     /// Sources that can only look at the present (http, command) ignore it.
     pub at: Option<DateTime<Utc>>,
+    /// An http source's URL, parsed once here rather than on every probe (parsing
+    /// was a tenth of a 10,000-customer round). `None` for other sources and for a
+    /// URL that does not parse, which the probe then reports.
+    url: Option<reqwest::Url>,
 }
 
 impl ProbeTarget {
@@ -464,12 +502,17 @@ impl ProbeTarget {
         tier: impl Into<String>,
         source: HealthSource,
     ) -> ProbeTarget {
+        let url = match &source {
+            HealthSource::Http { url, .. } => reqwest::Url::parse(url).ok(),
+            _ => None,
+        };
         ProbeTarget {
             id,
             name: name.into(),
             tier: tier.into(),
             source,
             at: None,
+            url,
         }
     }
 
