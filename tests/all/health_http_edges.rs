@@ -256,3 +256,56 @@ async fn a_control_character_in_the_reason_phrase_is_named_as_such() {
         }
     );
 }
+
+/// Plain `http://` probes go through hyper's client, everything else (and all of them
+/// when a proxy is configured) through reqwest: both must say the same of every
+/// hostile answer, word for word.
+#[tokio::test]
+async fn both_http_clients_say_the_same_of_every_answer() {
+    let edges = start(app()).await;
+    let raw = [
+        raw_server(b"HTTP/1.1 200 O\x01K\r\nContent-Length: 18\r\n\r\n{\"error_rate\":0.1}").await,
+        raw_server(b"garbage, not HTTP at all\r\n\r\n").await,
+        raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 999999999\r\n\r\n{}").await,
+        raw_server(b"HTTP/1.1 200 OK\r\nContent-Length: 30\r\n\r\n{\"error_rate\":").await,
+        raw_server(b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n").await,
+        raw_server(b"HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\n").await,
+        raw_server(b"").await,
+    ];
+    let refused = {
+        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        l.local_addr().unwrap()
+    };
+    let mut sources = vec![
+        source(edges, "/secured", auth_header()),
+        source(edges, "/moved", vec![]),
+        source(edges, "/stall", vec![]),
+        source(edges, "/nowhere", vec![]),
+        source(refused, "/", vec![]),
+    ];
+    sources.extend(raw.iter().map(|&a| source(a, "/", vec![])));
+    let env = env_with(&[("HEALTH_TOKEN", &format!("Bearer {SECRET}"))]);
+    let plain = prober(Duration::from_millis(300)).with_env_lookup(env.clone());
+    let reqwest = prober(Duration::from_millis(300))
+        .with_env_lookup(env)
+        .through_reqwest_only();
+    // The response time each measured differs; everything else must not.
+    let untimed = |o: ProbeOutcome| match o {
+        ProbeOutcome::Up { mut sample } => {
+            sample.latency_p95_ms = None;
+            ProbeOutcome::Up { sample }
+        }
+        other => other,
+    };
+    let mut downs = 0;
+    for s in &sources {
+        let (a, b) = (
+            untimed(plain.probe(s).await),
+            untimed(reqwest.probe(s).await),
+        );
+        assert_eq!(a, b, "{s:?}");
+        downs += usize::from(matches!(a, ProbeOutcome::Down { .. }));
+    }
+    // The secured endpoint is up (the header went out); every other one is down.
+    assert_eq!(downs, sources.len() - 1);
+}

@@ -65,6 +65,9 @@ pub struct ProbeSetupError(String);
 #[derive(Clone)]
 pub struct Prober {
     client: reqwest::Client,
+    /// Plain `http://` URLs without credentials, when no proxy is configured in the
+    /// environment: hyper's client without reqwest's layers (see [`http`]).
+    plain: Option<http::PlainClient>,
     limits: ProbeLimits,
     env: EnvLookup,
     sim: Option<Arc<dyn SimulatedHealth>>,
@@ -104,20 +107,24 @@ impl Prober {
             // Probes are small, frequent and to few hosts: keep connections warm.
             .pool_idle_timeout(Duration::from_secs(30))
             .tcp_nodelay(true)
-            .user_agent(concat!(
-                "shipdeck/",
-                env!("CARGO_PKG_VERSION"),
-                " health-probe"
-            ))
+            .user_agent(http::PROBE_AGENT)
             .build()
             .map_err(|e| ProbeSetupError(error_chain(&e)))?;
         Ok(Prober {
             client,
+            plain: http::plain_client(),
             limits,
             env: Arc::new(|name: &str| std::env::var(name)),
             sim: None,
             prom: prometheus::SharedState::default(),
         })
+    }
+
+    /// Sends every HTTP probe through reqwest, plain `http://` ones included (as
+    /// when a proxy is configured): for comparing the two clients.
+    pub fn through_reqwest_only(mut self) -> Prober {
+        self.plain = None;
+        self
     }
 
     /// Reads header secrets through `env` instead of the process environment.
@@ -227,7 +234,13 @@ impl Prober {
                     error_rate: error_rate_pointer.as_deref(),
                     latency: latency_pointer.as_deref(),
                 };
-                let url = match parsed {
+                // A source probed outside a round is parsed here, so that every
+                // plain-HTTP probe takes the same client.
+                let parsed_now = match parsed {
+                    Some(_) => None,
+                    None => reqwest::Url::parse(url).ok(),
+                };
+                let url = match parsed.or(parsed_now.as_ref()) {
                     Some(u) => http::Url::Parsed(u),
                     None => http::Url::Text(url),
                 };
