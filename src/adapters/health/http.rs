@@ -186,10 +186,12 @@ async fn fetch_plain(
     let mut request = hyper::Request::new(Empty::<Bytes>::new());
     *request.uri_mut() = uri;
     *request.headers_mut() = headers;
-    // What reqwest sends by default, so that a server sees the same request.
+    // What reqwest sends by default (a configured header of the same name wins, as
+    // there), so that a server sees the same request.
     request
         .headers_mut()
-        .insert(USER_AGENT, HeaderValue::from_static(PROBE_AGENT));
+        .entry(USER_AGENT)
+        .or_insert(HeaderValue::from_static(PROBE_AGENT));
     request
         .headers_mut()
         .entry(ACCEPT)
