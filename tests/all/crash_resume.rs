@@ -4,7 +4,7 @@
 use std::collections::HashMap;
 use std::path::Path;
 use std::process::{Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use shipdeck::engine::{Event, EventKind};
 use shipdeck::runtime::journal::read_all;
@@ -56,20 +56,16 @@ fn sigkill_mid_rollout_then_resume_loses_nothing_and_repeats_nothing() {
     let dir = tempfile::tempdir().unwrap();
     let mut child = deploy(dir.path(), "3000").spawn().unwrap();
     // Wait (bounded) until some customers are deploying, then kill without warning.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let started = journal_so_far(dir.path())
-            .iter()
-            .filter(|e| matches!(e.event, EventKind::DeployStarted { .. }))
-            .count();
-        if started >= 3 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "no deploys started in time");
-        // Bounded polling of a real process: each look reads the whole journal, so
-        // do not spin on a machine other tests share.
-        std::thread::sleep(Duration::from_millis(5));
-    }
+    assert!(
+        crate::support::deploy::eventually_blocking(Duration::from_secs(60), || {
+            journal_so_far(dir.path())
+                .iter()
+                .filter(|e| matches!(e.event, EventKind::DeployStarted { .. }))
+                .count()
+                >= 3
+        }),
+        "no deploys started in time"
+    );
     child.kill().unwrap(); // SIGKILL
     child.wait().unwrap();
     let before = journal(dir.path());
@@ -128,36 +124,26 @@ fn lock_pid(state: &Path) -> Option<i32> {
 
 /// Polls (bounded) until `done` holds for the journal.
 fn until(state: &Path, what: &str, bound: Duration, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
-    let deadline = Instant::now() + bound;
-    loop {
-        let events = journal(state);
-        if done(&events) {
-            return events;
-        }
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    let mut events = Vec::new();
+    let reached = crate::support::deploy::eventually_blocking(bound, || {
+        events = journal(state);
+        done(&events)
+    });
+    assert!(reached, "timed out waiting for {what}");
+    events
 }
 
 /// Polls (bounded) until nobody holds the release's lock: `pid` has died, or the
 /// runner has finished.
 fn until_unlocked(state: &Path, pid: i32) {
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
+    let released = crate::support::deploy::eventually_blocking(Duration::from_secs(60), || {
         // SAFETY: signal 0 only checks that the process exists.
         let alive = unsafe { libc::kill(pid, 0) } == 0 && !is_zombie(pid);
-        if !alive
+        !alive
             && shipdeck::runtime::lock::current_holder(&state.join("releases/v1.0.1/lock"))
                 .is_none()
-        {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "pid {pid} still holds the release"
-        );
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    });
+    assert!(released, "pid {pid} still holds the release");
 }
 
 fn is_zombie(pid: i32) -> bool {

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 const BOUND: Duration = Duration::from_secs(30);
 
@@ -306,17 +306,14 @@ fn a_detached_bug_fix_release_is_attached_to_and_approved_from_another_shell() {
         text(&out)
     );
     let journal = state.join("releases/v1.0.1/journal.jsonl");
-    let deadline = Instant::now() + BOUND;
-    while !std::fs::read_to_string(&journal)
-        .unwrap_or_default()
-        .contains(r#""wave_started":{"wave":"startup"}"#)
-    {
-        assert!(
-            Instant::now() < deadline,
-            "startup never started after the approval"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    }
+    assert!(
+        crate::support::deploy::eventually_blocking(BOUND, || {
+            std::fs::read_to_string(&journal)
+                .unwrap_or_default()
+                .contains(r#""wave_started":{"wave":"startup"}"#)
+        }),
+        "startup never started after the approval"
+    );
     let pid = lock_pid(&state, "v1.0.1").expect("runner");
     // SAFETY: kill(2) on the runner this test started.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGTERM) }, 0);
@@ -357,14 +354,14 @@ fn a_pause_from_another_shell_reaches_a_headless_deploy() {
         .spawn()
         .expect("deploy");
     let journal = state.path().join("releases/v1.0.1/journal.jsonl");
-    let deadline = Instant::now() + BOUND;
-    while !std::fs::read_to_string(&journal)
-        .unwrap_or_default()
-        .contains("deploy_started")
-    {
-        assert!(Instant::now() < deadline, "deploy never started deploying");
-        std::thread::sleep(Duration::from_millis(20));
-    }
+    assert!(
+        crate::support::deploy::eventually_blocking(BOUND, || {
+            std::fs::read_to_string(&journal)
+                .unwrap_or_default()
+                .contains("deploy_started")
+        }),
+        "deploy never started deploying"
+    );
     let out = shipdeck(
         state.path(),
         runtime.path(),
@@ -454,16 +451,17 @@ fn start_checks_a_new_release_as_deploy_does() {
     );
     assert_eq!(out.status.code(), Some(0), "{}", text(&out));
     let dir = shipdeck::runtime::state_dir::StateDir::at(&state);
-    let deadline = Instant::now() + BOUND;
-    let (release, events) = loop {
-        if let Ok((s, events)) = shipdeck::runtime::history::load_release(&dir, "v1.0.9") {
-            if s.emergency {
-                break (s, events);
-            }
-        }
-        assert!(Instant::now() < deadline, "no emergency declared");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let mut declared_release = None;
+    assert!(
+        crate::support::deploy::eventually_blocking(BOUND, || {
+            declared_release = shipdeck::runtime::history::load_release(&dir, "v1.0.9")
+                .ok()
+                .filter(|(s, _)| s.emergency);
+            declared_release.is_some()
+        }),
+        "no emergency declared"
+    );
+    let (release, events) = declared_release.expect("declared above");
     let declared = events
         .iter()
         .find_map(|e| match &e.event {
