@@ -235,15 +235,15 @@ impl Prober {
                     latency: latency_pointer.as_deref(),
                 };
                 // A source probed outside a round is parsed here, so that every
-                // plain-HTTP probe takes the same client.
-                let parsed_now = match parsed {
-                    Some(_) => None,
-                    None => reqwest::Url::parse(url).ok(),
-                };
-                let url = match parsed.or(parsed_now.as_ref()) {
-                    Some(u) => http::Url::Parsed(u),
-                    None => http::Url::Text(url),
-                };
+                // plain-HTTP probe takes the same client; one that does not parse
+                // goes as text, for reqwest to say why.
+                let parsed_now = parsed
+                    .is_none()
+                    .then(|| reqwest::Url::parse(url).ok())
+                    .flatten();
+                let url = parsed
+                    .or(parsed_now.as_ref())
+                    .map_or(http::Url::Text(url), http::Url::Parsed);
                 http::probe(self, url, headers, timeout, pointers).await
             }
             HealthSource::Command {
