@@ -367,7 +367,7 @@ async fn drive(
         }
         let snap = handle.snapshot();
         let s = &snap.state;
-        if s.phase.is_final() && engine::in_flight(s).is_empty() {
+        if engine::is_settled(s) {
             return Ok(if s.phase == Phase::Completed {
                 EXIT_OK
             } else {

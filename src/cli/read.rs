@@ -202,7 +202,7 @@ pub fn status(ctx: &Context, version: Option<&str>, w: &mut dyn std::io::Write) 
             }
         }
         // Over, with nothing left in flight: there is nothing to resume.
-        None if s.phase.is_final() && engine::in_flight(&s).is_empty() => {
+        None if engine::is_settled(&s) => {
             t += &format!(
                 "running: no process (the release is {}; nothing to resume)\n",
                 s.phase.as_str()

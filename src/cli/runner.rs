@@ -323,7 +323,7 @@ async fn release_of(
         if args.handoff_fd.is_none() {
             let (state, _) = history::load_release(dir, &label).map_err(CliError::error)?;
             // A completed release may still have a rollback to carry out.
-            if state.phase.is_final() && engine::in_flight(&state).is_empty() {
+            if engine::is_settled(&state) {
                 return Err(CliError::refused(format!(
                     "{label} has ended ({}): there is nothing to run",
                     state.phase.as_str()

@@ -85,6 +85,12 @@ pub fn effect_of(state_before: &ReleaseState, event: &Event) -> Option<Effect> {
     }
 }
 
+/// The release is over and nothing it started is still running: nothing more will
+/// happen to it, so the process running it may stop.
+pub fn is_settled(state: &ReleaseState) -> bool {
+    state.phase.is_final() && in_flight(state).is_empty()
+}
+
 /// Effects started but not finished: what a resumed runtime must carry out again.
 /// Deployers and rollbacks are asked to reach a version, so repeating is safe.
 /// Notices are not here: the release never waits for them (see

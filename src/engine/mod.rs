@@ -24,7 +24,7 @@ use chrono::{DateTime, Utc};
 
 pub use awaiting::{Awaited, awaited, awaiting, waiting_on_people};
 pub use decide::{Decision, Gate, decide, gate};
-pub use effect::{Effect, in_flight};
+pub use effect::{Effect, in_flight, is_settled};
 pub use event::{Event, EventKind, NoticeKind, PauseCause, RollbackScope};
 pub use input::{Command, EffectResult, Input};
 pub use notices::{DeliveryStatus, Outbox, undelivered};

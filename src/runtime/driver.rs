@@ -435,15 +435,25 @@ impl Checkpoints {
         if !due || self.writing.as_ref().is_some_and(|w| !w.is_finished()) {
             return;
         }
-        self.last_seq = position.seq;
         self.last_at = tokio::time::Instant::now();
+        self.writing = Some(self.spawn_write(position, state));
+    }
+
+    /// Writes a checkpoint of `state` at `position` on the blocking pool; a failed
+    /// write is logged (the journal stays the truth).
+    fn spawn_write(
+        &mut self,
+        position: super::journal::Position,
+        state: &ReleaseState,
+    ) -> tokio::task::JoinHandle<()> {
+        self.last_seq = position.seq;
         let state = state.clone();
         let path = self.path.clone();
-        self.writing = Some(tokio::task::spawn_blocking(move || {
+        tokio::task::spawn_blocking(move || {
             if let Err(e) = super::checkpoint::write(&path, &position, &state) {
                 tracing::warn!(path = %path.display(), "cannot write a checkpoint: {e}");
             }
-        }));
+        })
     }
 }
 
@@ -524,7 +534,7 @@ impl Driver {
                 self.finish_hand_off();
                 break;
             }
-            if self.state.phase.is_final() && engine::in_flight(&self.state).is_empty() {
+            if engine::is_settled(&self.state) {
                 break;
             }
             let deadline = engine::next_deadline(&self.state, self.last_now);
@@ -612,15 +622,7 @@ impl Driver {
         if position.seq == self.checkpoints.last_seq {
             return;
         }
-        self.checkpoints.last_seq = position.seq;
-        let state = self.state.clone();
-        let path = self.checkpoints.path.clone();
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Err(e) = super::checkpoint::write(&path, &position, &state) {
-                tracing::warn!(path = %path.display(), "cannot write a checkpoint: {e}");
-            }
-        })
-        .await;
+        let _ = self.checkpoints.spawn_write(position, &self.state).await;
     }
 
     /// Stopping: waits for the deploys and rollbacks in flight and journals their
