@@ -639,22 +639,11 @@ pub(crate) async fn read_body(mut resp: reqwest::Response, max: usize) -> Result
 /// A transport error as an operator reads it, without the URL (the caller names
 /// it, and some URLs are secrets).
 pub(crate) fn describe_transport(err: &reqwest::Error) -> String {
-    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(err);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<io::Error>() {
-            match io.kind() {
-                io::ErrorKind::ConnectionRefused => return "connection refused".into(),
-                io::ErrorKind::ConnectionReset => return "connection reset by peer".into(),
-                io::ErrorKind::ConnectionAborted => return "connection aborted".into(),
-                io::ErrorKind::UnexpectedEof => return "the connection closed early".into(),
-                io::ErrorKind::TimedOut => return "connection timed out".into(),
-                _ => {}
-            }
-        }
-        source = cause.source();
+    if crate::adapters::io_kinds(err).any(|k| k == io::ErrorKind::UnexpectedEof) {
+        return "the connection closed early".into();
     }
-    if crate::adapters::is_unparsable_status_line(err) {
-        return crate::adapters::STATUS_LINE_UNPARSABLE.into();
+    if let Some(known) = crate::adapters::known_transport_failure(err) {
+        return known.into();
     }
     let text = error_chain(&without_url(err));
     let text = if err.is_connect() {

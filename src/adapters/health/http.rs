@@ -6,7 +6,6 @@
 //! the size limit: a misrouted health URL that serves a multi-megabyte page (or an
 //! endless stream) costs at most that limit.
 
-use std::io;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -247,6 +246,11 @@ fn answered(status: reqwest::StatusCode, declared: Option<u64>, max: usize) -> R
     Ok(())
 }
 
+/// The failures named the same way whichever client met them.
+fn known_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
+    crate::adapters::known_transport_failure(err).map(str::to_string)
+}
+
 fn too_big(max: usize) -> String {
     format!("body exceeds {}", fmt_bytes(max))
 }
@@ -266,24 +270,4 @@ pub(super) fn describe(err: reqwest::Error) -> String {
         return format!("cannot connect: {}", error_chain(&err));
     }
     error_chain(&err)
-}
-
-/// The failures named the same way whichever client met them: the common network
-/// errors, and a status line that does not parse.
-fn known_failure(err: &(dyn std::error::Error + 'static)) -> Option<String> {
-    let mut source = Some(err);
-    while let Some(cause) = source {
-        if let Some(io) = cause.downcast_ref::<io::Error>() {
-            match io.kind() {
-                io::ErrorKind::ConnectionRefused => return Some("connection refused".into()),
-                io::ErrorKind::ConnectionReset => return Some("connection reset by peer".into()),
-                io::ErrorKind::ConnectionAborted => return Some("connection aborted".into()),
-                io::ErrorKind::TimedOut => return Some("connection timed out".into()),
-                _ => {}
-            }
-        }
-        source = cause.source();
-    }
-    crate::adapters::is_unparsable_status_line(err)
-        .then(|| crate::adapters::STATUS_LINE_UNPARSABLE.into())
 }
